@@ -1,0 +1,82 @@
+"""One exception hierarchy: every message is one sentence a user can act on."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class GitcfgError(Exception):
+    """Root of every error gitcfg raises on purpose; the CLI prints it as one line and exits 1."""
+
+
+class NotARepo(GitcfgError):
+    def __init__(self, path: object) -> None:
+        self.path = path
+        super().__init__(
+            f"{path} is not inside a git repository; run `git init` there first "
+            "(then `gitcfg init`), or cd into your project"
+        )
+
+
+class GitError(GitcfgError):
+    """A git command failed; keeps argv, exit code and stderr."""
+
+    def __init__(self, argv: Sequence[str], returncode: int, stderr: str) -> None:
+        self.argv, self.returncode, self.stderr = list(argv), returncode, stderr
+        detail = stderr.strip().splitlines()[-1] if stderr.strip() else "no message"
+        super().__init__(f"`git {' '.join(argv[:3])}` failed (exit {returncode}): {detail}")
+
+
+class RunsBranchMoved(GitcfgError):
+    """Another writer moved the runs branch between our read and our swap; rebuild and retry."""
+
+    def __init__(self, runs_ref: str) -> None:
+        self.runs_ref = runs_ref
+        super().__init__(f"{runs_ref} moved while writing; retry")
+
+
+class RunNotFound(GitcfgError):
+    def __init__(self, run_id_prefix: str) -> None:
+        self.run_id_prefix = run_id_prefix
+        super().__init__(f"no run matches {run_id_prefix!r}; `gitcfg log` lists the runs")
+
+
+class AmbiguousRun(GitcfgError):
+    def __init__(self, run_id_prefix: str, matches: Sequence[str]) -> None:
+        self.run_id_prefix, self.matches = run_id_prefix, list(matches)
+        shown = ", ".join(matches[:5]) + (", ..." if len(matches) > 5 else "")
+        super().__init__(
+            f"{run_id_prefix!r} matches {len(matches)} runs ({shown}); type more of the id"
+        )
+
+
+class ConfigError(GitcfgError):
+    """A config source or value is invalid; raised before anything is written."""
+
+
+class ConfigValueChanged(ConfigError):
+    def __init__(self, key: str, old: object, new: object) -> None:
+        self.key, self.old, self.new = key, old, new
+        super().__init__(
+            f"config key {key!r} is already {old!r}; refusing to change it to {new!r} "
+            "(pass allow_val_change=True to config.update() to allow it)"
+        )
+
+
+class UnsupportedValue(ConfigError):
+    def __init__(self, key: str, value: object, why: str = "") -> None:
+        self.key, self.value = key, value
+        kind = f"{type(value).__module__}.{type(value).__qualname__}".removeprefix("builtins.")
+        super().__init__(
+            f"config key {key!r} holds a {kind}, which has no faithful YAML form"
+            + (f" ({why})" if why else "")
+            + "; convert it to a str, number, bool, list or dict first"
+        )
+
+
+class BadQuery(GitcfgError):
+    """A --where expression, key or range the user typed cannot be used."""
+
+
+class RunStateError(GitcfgError):
+    """The run is in a state that forbids the operation (e.g. amending a running run)."""
