@@ -80,3 +80,30 @@ class BadQuery(GitcfgError):
 
 class RunStateError(GitcfgError):
     """The run is in a state that forbids the operation (e.g. amending a running run)."""
+
+
+class WhereSyntaxError(BadQuery):
+    """A filter expression cannot be parsed; keeps the text and the 0-based position of the fault."""
+
+    def __init__(self, text: str, position: int, reason: str) -> None:
+        self.text, self.position, self.reason = text, position, reason
+        super().__init__(f"cannot parse filter {text!r} at column {position + 1}: {reason}")
+
+    def caret_text(self) -> str:
+        """Return the filter's line with a caret under the fault and the reason beside it."""
+        line_start = self.text.rfind("\n", 0, self.position) + 1
+        line_end = self.text.find("\n", self.position)
+        line = self.text[line_start : line_end if line_end != -1 else len(self.text)]
+        return f"{line}\n{' ' * (self.position - line_start)}^ {self.reason}"
+
+
+class UnknownKey(BadQuery):
+    """A key named in --group-by, --sort, --over or --columns matches no run's config, summary or field."""
+
+    def __init__(self, key: str, suggestions: Sequence[str], option: str) -> None:
+        self.key, self.suggestions, self.option = key, list(suggestions), option
+        if suggestions:
+            hint = "did you mean " + " or ".join(repr(name) for name in suggestions[:3]) + "?"
+        else:
+            hint = "`gitcfg log --all-keys` shows every key"
+        super().__init__(f"unknown key {key!r} in {option}; {hint}")

@@ -1,0 +1,274 @@
+"""Pure reductions over run rows: differing keys, groups with mean ± std, confounders, sorting.
+
+Rows are flat mappings as the store builds them (`config.lr`, `summary.val_acc`, `status`, ...).
+Keys passed in are resolved as `--where` resolves them (see where.resolve_key) against the keys of
+all the rows; a key that resolves to nothing reads as missing. Check user-typed keys first with
+where.require_key to get an UnknownKey error with suggestions.
+
+Values are compared as YAML values (where.values_equal): 1 and 1.0 are one group, True and 1 are
+not, lists compare item by item, NaN equals NaN. A missing key and a null value group together
+(both None), but a key missing from some rows counts as differing in differing_keys.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from gitcfg.errors import BadQuery
+from gitcfg.where import Row, is_number, resolve_key, value_token
+
+AGGREGATES = ("mean", "std", "min", "max", "count", "median")
+Number = int | float
+
+_MISSING = object()
+
+
+def order_key(value: object) -> tuple[object, ...]:
+    """Return a sort key that orders any mix of values: numbers, NaN, strings, bools, lists, None."""
+    if value is None or value is _MISSING:
+        return (9,)
+    if isinstance(value, bool):
+        return (3, value)
+    if is_number(value):
+        return (1,) if math.isnan(value) else (0, value)  # type: ignore[arg-type]
+    if isinstance(value, str):
+        return (2, value)
+    if isinstance(value, (list, tuple)):
+        return (4, tuple(order_key(item) for item in value))
+    return (5, repr(value))
+
+
+def _known_keys(rows: Sequence[Row]) -> set[str]:
+    known: set[str] = set()
+    for row in rows:
+        known.update(row)
+    return known
+
+
+def _resolve_all(rows: Sequence[Row], keys: Iterable[str]) -> list[str]:
+    known = _known_keys(rows)
+    return [resolve_key(known, key) or key for key in keys]
+
+
+def differing_keys(
+    rows: Iterable[Row], prefix: str = "config."
+) -> tuple[list[str], dict[str, object]]:
+    """Split the `prefix` keys of `rows` into those whose values differ and those constant.
+
+    Returns (varying keys, {constant key: value}), each in first-seen order. A key missing from
+    some rows is varying; with one row every key is constant; with none both are empty.
+    """
+    rows = list(rows)
+    order: dict[str, None] = {}
+    for row in rows:
+        for key in row:
+            if key.startswith(prefix):
+                order.setdefault(key, None)
+    varying: list[str] = []
+    constant: dict[str, object] = {}
+    for key in order:
+        tokens = {value_token(row[key]) if key in row else _MISSING for row in rows}
+        if len(tokens) == 1:
+            constant[key] = rows[0][key]
+        else:
+            varying.append(key)
+    return varying, constant
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """The runs sharing one combination of values of the grouped keys, and their metric aggregates."""
+
+    keys: tuple[str, ...]  # the row keys grouped by, resolved (`config.lr`)
+    values: tuple[object, ...]  # this group's value of each key, as first seen; None when missing
+    rows: tuple[Row, ...]  # the group's runs, in input order
+    aggregates: dict[str, dict[str, Number | None]]  # metric -> {agg: value}; None when undefined
+    skipped: dict[str, int]  # metric -> non-finite values (nan, ±inf) left out of its aggregates
+
+    @property
+    def count(self) -> int:
+        return len(self.rows)
+
+
+def numeric_metrics(rows: Iterable[Row], prefix: str = "summary.") -> list[str]:
+    """Return the `prefix` keys holding an int or float (not a bool) in any row, first-seen order."""
+    found: dict[str, None] = {}
+    for row in rows:
+        for key, value in row.items():
+            if key.startswith(prefix) and key not in found and is_number(value):
+                found[key] = None
+    return list(found)
+
+
+def _aggregate(values: list[float], aggs: Sequence[str]) -> dict[str, Number | None]:
+    """Return each requested aggregate of finite `values`; mean/min/max/median None when empty."""
+    n = len(values)
+    result: dict[str, Number | None] = {}
+    mean = math.fsum(values) / n if n else None
+    for agg in aggs:
+        if agg == "count":
+            result[agg] = n
+        elif agg == "mean":
+            result[agg] = mean
+        elif agg == "std":  # sample std (ddof=1), like statistics.stdev; undefined for one run
+            if n < 2 or mean is None:
+                result[agg] = None
+            else:
+                result[agg] = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
+        elif agg == "min":
+            result[agg] = min(values) if n else None
+        elif agg == "max":
+            result[agg] = max(values) if n else None
+        elif agg == "median":
+            ordered = sorted(values)
+            mid = n // 2
+            if not n:
+                result[agg] = None
+            else:
+                result[agg] = ordered[mid] if n % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+    return result
+
+
+def check_aggs(aggs: Iterable[str]) -> tuple[str, ...]:
+    """Return `aggs` as a tuple (duplicates dropped); raise BadQuery naming an unknown one."""
+    chosen = tuple(dict.fromkeys(agg.strip().lower() for agg in aggs if agg.strip()))
+    for agg in chosen:
+        if agg not in AGGREGATES:
+            raise BadQuery(
+                f"unknown aggregate {agg!r} in --agg; choose from {', '.join(AGGREGATES)}"
+            )
+    return chosen
+
+
+def group_rows(
+    rows: Iterable[Row],
+    keys: Sequence[str],
+    aggs: Iterable[str] = ("mean", "std"),
+    metrics: Sequence[str] | None = None,
+) -> list[Group]:
+    """Return one Group per distinct combination of `keys` values, sorted by those values.
+
+    `metrics` default to every numeric summary metric (numeric_metrics). Non-numeric values of a
+    metric are ignored; non-finite ones are left out and counted in Group.skipped. Groups sort by
+    their values: numbers numerically, then NaN, strings, bools, lists, and None (missing) last.
+    No keys gives one group of all rows (none when there are no rows).
+    """
+    rows = list(rows)
+    chosen = check_aggs(aggs)
+    resolved = tuple(_resolve_all(rows, keys))
+    metric_keys = numeric_metrics(rows) if metrics is None else _resolve_all(rows, metrics)
+    members: dict[tuple[object, ...], list[Row]] = {}
+    for row in rows:
+        token = tuple(value_token(row.get(key)) for key in resolved)
+        members.setdefault(token, []).append(row)
+    groups = []
+    for group_members in members.values():
+        aggregates: dict[str, dict[str, Number | None]] = {}
+        skipped: dict[str, int] = {}
+        for metric in metric_keys:
+            finite: list[float] = []
+            skipped[metric] = 0
+            for row in group_members:
+                value = row.get(metric)
+                if is_number(value):
+                    number = float(value)  # type: ignore[arg-type]
+                    if math.isfinite(number):
+                        finite.append(number)
+                    else:
+                        skipped[metric] += 1
+            aggregates[metric] = _aggregate(finite, chosen)
+        first = group_members[0]
+        groups.append(
+            Group(
+                keys=resolved,
+                values=tuple(first.get(key) for key in resolved),
+                rows=tuple(group_members),
+                aggregates=aggregates,
+                skipped=skipped,
+            )
+        )
+    groups.sort(key=lambda group: tuple(order_key(value) for value in group.values))
+    return groups
+
+
+def confounders(
+    rows: Iterable[Row], group_keys: Sequence[str], over_key: str, prefix: str = "config."
+) -> dict[str, list[object]]:
+    """Return the `prefix` keys, other than the group keys and `over_key`, that vary inside a group.
+
+    Each maps to the distinct values (None for missing) it takes inside the groups where it varies,
+    first-seen order: with `--group-by lr --over seed`, a `batch_size` here confounds the comparison.
+    """
+    rows = list(rows)
+    resolved = _resolve_all(rows, [*group_keys, over_key])
+    members: dict[tuple[object, ...], list[Row]] = {}
+    for row in rows:
+        token = tuple(value_token(row.get(key)) for key in resolved[:-1])
+        members.setdefault(token, []).append(row)
+    candidates: dict[str, None] = {}
+    for row in rows:
+        for key in row:
+            if key.startswith(prefix) and key not in resolved:
+                candidates.setdefault(key, None)
+    found: dict[str, list[object]] = {}
+    for key in candidates:
+        for group_members in members.values():
+            tokens = {value_token(row[key]) if key in row else _MISSING for row in group_members}
+            if len(tokens) < 2:
+                continue
+            seen = found.setdefault(key, [])
+            seen_tokens = {value_token(value) for value in seen}
+            for row in group_members:
+                value = row.get(key)
+                if value_token(value) not in seen_tokens:
+                    seen.append(value)
+                    seen_tokens.add(value_token(value))
+    return found
+
+
+def sort_rows(rows: Iterable[Row], specs: Sequence[str]) -> list[Row]:
+    """Return `rows` sorted by each spec in turn (`key` ascending, `-key` descending).
+
+    Missing, null and NaN values sort last in either direction; ties keep their input order.
+    """
+    result = list(rows)
+    known = _known_keys(result)
+    for spec in reversed(specs):
+        descending = spec.startswith("-")
+        name = spec[1:] if spec[:1] in ("-", "+") else spec
+        key = resolve_key(known, name) or name
+        present: list[tuple[tuple[object, ...], Row]] = []
+        missing: list[Row] = []
+        for row in result:
+            value = row.get(key)
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                missing.append(row)
+            else:
+                present.append((order_key(value), row))
+        present.sort(key=lambda pair: pair[0], reverse=descending)
+        result = [row for _, row in present] + missing
+    return result
+
+
+def format_mean_std(mean: float | None, std: float | None, digits: int = 4) -> str:
+    """Return `mean ± std` rounded to the std's precision: `0.912 ± 0.004`, `1234 ± 23`.
+
+    The std keeps one significant digit, two when it starts with 1 (0.012, not 0.01); the mean is
+    rounded to the same decimal place. Without a std (one run) the mean keeps `digits`
+    significant digits and the std shows as `–`; a zero std shows as `0`.
+    """
+    if mean is None:
+        return "–"
+    if std is None or not (math.isfinite(std) and math.isfinite(mean)):
+        return f"{mean:.{digits}g} ± –"
+    if std == 0:
+        return f"{mean:.{digits}g} ± 0"
+    exponent = math.floor(math.log10(abs(std)))
+    significant = 2 if abs(std) / 10**exponent < 2 else 1
+    decimals = significant - 1 - exponent
+    if decimals > 6 or abs(mean) >= 1e9:  # tiny or huge: fixed point would be unreadable
+        return f"{mean:.{digits}g} ± {std:.{significant}g}"
+    decimals = max(decimals, 0)
+    return f"{mean:.{decimals}f} ± {std:.{decimals}f}"
