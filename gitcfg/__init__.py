@@ -1,0 +1,59 @@
+"""gitcfg: record each run's config, code commit and metrics on an orphan branch of your repo.
+
+`import gitcfg` is cheap: the names below load their modules on first use (PEP 562), so a training
+script does not pay for git, yaml, typer or rich until it needs them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+__all__ = ["Api", "Config", "Run", "config", "finish", "log", "run", "summary", "track"]
+
+if TYPE_CHECKING:
+    from gitcfg.configuration import Config
+    from gitcfg.query import Api
+    from gitcfg.tracking import Run, Summary, track
+
+    config: Config
+    summary: Summary
+    run: Run | None
+
+_EXPORTS = {
+    "track": "gitcfg.tracking",
+    "Run": "gitcfg.tracking",
+    "Config": "gitcfg.configuration",
+    "Api": "gitcfg.query",
+}
+
+
+def log(data: Any, step: int | None = None, commit: bool = True) -> None:
+    """Log metrics to the current run: `gitcfg.log({"loss": 0.3})`."""
+    from gitcfg import tracking
+
+    tracking.log(data, step=step, commit=commit)
+
+
+def finish(exit_code: int = 0) -> None:
+    """Finish the current run (also done at interpreter exit)."""
+    from gitcfg import tracking
+
+    tracking.finish(exit_code)
+
+
+def __getattr__(name: str) -> Any:
+    # `config`, `summary` and `run` follow the current run, so they are looked up on every access.
+    if name in ("config", "summary", "run"):
+        from gitcfg import tracking
+
+        if name == "config":
+            return tracking.current_config()
+        if name == "summary":
+            return tracking.current_summary()
+        return tracking.current_run()
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'gitcfg' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

@@ -1,0 +1,3 @@
+from gitcfg.cli import main
+
+main()

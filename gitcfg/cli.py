@@ -1,0 +1,258 @@
+"""The `gitcfg` command: typer options over the library, rendered with rich.
+
+Errors the library raises on purpose (GitcfgError) print one line and exit 1; usage errors exit 2
+(typer's); anything unexpected exits 3 with a short traceback; Ctrl-C exits 130.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from gitcfg import __version__
+from gitcfg.errors import GitcfgError
+
+EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED = 1, 3, 130
+
+
+class _Group(TyperGroup):
+    """Translate library errors at the one CLI boundary (works under CliRunner too)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GitcfgError as e:
+            message = str(e)
+            caret = getattr(e, "caret_text", None)
+            if callable(caret):
+                message = caret()
+            first, *rest = message.splitlines() or [""]
+            click.echo(f"gitcfg: error: {first}", err=True)
+            for line in rest:
+                click.echo(f"  {line}", err=True)
+            raise typer.Exit(EXIT_ERROR) from None
+        except KeyboardInterrupt:
+            click.echo("gitcfg: interrupted", err=True)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as e:  # a bug: keep a traceback, without locals (configs hold secrets)
+            import traceback
+
+            click.echo("gitcfg: internal error (please report it):", err=True)
+            click.echo("".join(traceback.format_exception(e, limit=-6)).rstrip(), err=True)
+            raise typer.Exit(EXIT_INTERNAL) from None
+
+
+app = typer.Typer(
+    cls=_Group,
+    help="Record each run's config, code commit and metrics on an orphan branch of your git repo.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"gitcfg {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """gitcfg: which settings produced which result, from which code."""
+
+
+def _store(path: Path | None = None) -> Any:
+    from gitcfg.store import Store
+
+    return Store.open(path or Path.cwd())
+
+
+def _console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+# --- init --------------------------------------------------------------------------------------
+
+
+@app.command()
+def init() -> None:
+    """Create the runs branch and install gitcfg's git hooks in this repository.
+
+    Idempotent: a second run changes nothing. Example: gitcfg init
+    """
+    from gitcfg.install import init_repo
+
+    store = _store()
+    result = init_repo(store)
+    if not result.changed:
+        typer.echo(f"gitcfg: already initialised (runs branch {store.runs_branch})")
+        return
+    if result.created_branch:
+        typer.echo(f"created orphan branch {store.runs_branch} (README.md, FORMAT)")
+    if result.set_config:
+        typer.echo(f"set git config gitcfg.branch = {store.runs_branch}")
+    for name in result.hooks_installed:
+        chained = " (your existing hook still runs first)" if name in result.hooks_chained else ""
+        typer.echo(f"installed {name} hook in {result.hooks_dir}{chained}")
+    typer.echo("next: call gitcfg.track(config) in your training script, then `gitcfg log`")
+
+
+# --- log ---------------------------------------------------------------------------------------
+
+
+@app.command("log")
+def log_command(
+    rev_range: Annotated[
+        Optional[str],
+        typer.Argument(help="Only runs whose code commit is in this git range, e.g. main~10.."),
+    ] = None,
+    group_by: Annotated[
+        Optional[list[str]],
+        typer.Option("--group-by", "-g", help="One row per value of KEY (repeatable)."),
+    ] = None,
+    status: Annotated[
+        Optional[list[str]], typer.Option("--status", help="Only runs with this status.")
+    ] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", "-n", help="At most N rows.")] = None,
+    all_keys: Annotated[
+        bool, typer.Option("--all-keys", help="Show every config key, not only those that differ.")
+    ] = False,
+    output: Annotated[
+        str, typer.Option("--format", "-f", help="table, json, csv or md.")
+    ] = "table",
+) -> None:
+    """List runs, newest first, showing only the config keys that differ.
+
+    Example: gitcfg log main~10.. --group-by lr
+    """
+    from gitcfg import query, report
+
+    if output not in report.FORMATS:
+        raise typer.BadParameter(f"choose one of {', '.join(report.FORMATS)}", param_hint="--format")
+    store = _store()
+    records = query.select_runs(store, rev_range, status)
+    rows = [query.record_row(r) for r in records]
+    if not rows:
+        typer.echo("no runs match" if (rev_range or status) else "no runs yet: call gitcfg.track() in a script")
+        return
+    if group_by:
+        table = report.group_table(rows, group_by)
+    else:
+        table = report.runs_table(rows, all_keys=all_keys)
+    if limit is not None:
+        table = table.head(limit)
+    report.emit(table, output, _console())
+
+
+# --- show --------------------------------------------------------------------------------------
+
+
+@app.command()
+def show(
+    run: Annotated[str, typer.Argument(help="Run id or unique prefix.")],
+    output: Annotated[str, typer.Option("--format", "-f", help="yaml or json.")] = "yaml",
+    config_only: Annotated[
+        bool, typer.Option("--config", help="Only the config (a valid --configs file).")
+    ] = False,
+    summary_only: Annotated[bool, typer.Option("--summary", help="Only the summary.")] = False,
+    metrics: Annotated[bool, typer.Option("--metrics", help="Only the logged metrics.")] = False,
+) -> None:
+    """Print one run: metadata, config and summary.
+
+    Example: gitcfg show 01jf3k
+    """
+    from gitcfg.yamlio import dump_yaml
+
+    if output not in ("yaml", "json"):
+        raise typer.BadParameter("choose yaml or json", param_hint="--format")
+    store = _store()
+    run_id = store.resolve(run)
+    record = store.read_run(run_id)
+    if metrics:
+        rows = store.read_metrics(run_id)
+        if output == "json":
+            typer.echo(json.dumps(rows, indent=2))
+        else:
+            for row in rows:
+                typer.echo(json.dumps(row))
+        return
+    if config_only or summary_only:
+        parts: dict[str, Any] = {}
+        if config_only:
+            parts["config"] = record.config
+        if summary_only:
+            parts["summary"] = record.summary
+        document = next(iter(parts.values())) if len(parts) == 1 else parts
+    else:
+        document = {"run": record.meta, "config": record.config, "summary": record.summary}
+    if output == "json":
+        typer.echo(json.dumps(document, indent=2, default=str))
+    else:
+        typer.echo(dump_yaml(document), nl=False)
+
+
+# --- demo --------------------------------------------------------------------------------------
+
+
+@app.command()
+def demo(
+    path: Annotated[
+        Optional[Path],
+        typer.Argument(help="Where to create the demo repo (default: a new temporary directory)."),
+    ] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Runs at once.")] = 4,
+) -> None:
+    """Create a scratch repo, run a 12-run sweep (lr x seed) of a small script, group it by lr.
+
+    Example: gitcfg demo /tmp/gitcfg-demo
+    """
+    from gitcfg import demo as demo_lib
+
+    console = _console()
+    repo = demo_lib.create_demo_repo(path)
+    console.print(f"demo repo: {repo}")
+    from rich.progress import Progress
+
+    grid = demo_lib.sweep_grid()
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("sweep", total=len(grid))
+        failures = demo_lib.run_sweep(repo, grid, jobs, lambda: progress.advance(task))
+    if failures:
+        raise GitcfgError(f"{len(failures)} demo runs failed; first error: {failures[0]}")
+    console.print(f"recorded {len(grid)} runs on branch gitcfg-runs\n")
+    console.print(f"$ gitcfg log --group-by lr   (in {repo})")
+    from gitcfg import query, report
+    from gitcfg.store import Store
+
+    rows = [query.record_row(r) for r in query.select_runs(Store.open(repo))]
+    report.emit(report.group_table(rows, ["lr"]), "table", console)
+    console.print("\nTry next:")
+    console.print(f"  cd {repo}")
+    console.print("  gitcfg log                  # every run, only the keys that differ")
+    console.print("  gitcfg show <id-prefix>     # one run: metadata, config, summary")
+    console.print("  git log --oneline gitcfg-runs   # it is all plain git")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(EXIT_INTERRUPTED)

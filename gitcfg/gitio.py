@@ -1,0 +1,462 @@
+"""The one place that talks to git: discovery, code capture, object writes, CAS ref moves, batch reads.
+
+Every call takes argv as a list and an explicit cwd. gitcfg's own writes run with the user's hooks
+disabled, never touch the index, HEAD or the worktree, and move one ref with compare-and-swap.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitcfg.errors import GitError, NotARepo, RunsBranchMoved
+
+ZERO_OID = "0" * 40
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+# git looks for hooks in core.hooksPath; a directory that cannot exist disables them all, including
+# reference-transaction, which update-ref and fast-import would otherwise run for our ref moves.
+_NO_HOOKS = ("-c", "core.hooksPath=/dev/null/gitcfg-no-hooks")
+# Variables git exports to hooks and aliases; inherited, they would point our calls at another repo.
+_KEEP_GIT_ENV = (
+    "GIT_EXEC_PATH", "GIT_SSH", "GIT_SSH_COMMAND", "GIT_SSH_VARIANT", "GIT_ASKPASS",
+    "GIT_TERMINAL_PROMPT", "GIT_CONFIG_NOSYSTEM", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM",
+    "GIT_CEILING_DIRECTORIES", "GIT_HTTP_PROXY_AUTHMETHOD", "GIT_SSL_NO_VERIFY", "GIT_SSL_CAINFO",
+    "GIT_ALLOW_PROTOCOL", "GIT_PROTOCOL_FROM_USER", "GIT_TRACE", "GIT_TRACE2", "GIT_TRACE2_EVENT",
+    "GIT_TRACE_PERFORMANCE", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
+    "GIT_COMMITTER_EMAIL",
+)  # fmt: skip
+MAX_RETRIES = 50
+
+
+def _git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k in _KEEP_GIT_ENV}
+    env["LC_ALL"] = "C"
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run_git(
+    cwd: Path,
+    *args: str,
+    input: bytes | None = None,
+    ok_codes: Sequence[int] = (0,),
+    env: Mapping[str, str] | None = None,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run `git args...` in `cwd`; raise GitError unless the exit code is in `ok_codes`."""
+    argv = ["git", *args]
+    try:
+        proc = subprocess.run(
+            argv, cwd=cwd, input=input, capture_output=True, env=_git_env(env), check=False
+        )
+    except FileNotFoundError:
+        raise GitError(args, 127, "git is not installed or not on PATH") from None
+    if proc.returncode not in ok_codes:
+        raise GitError(args, proc.returncode, proc.stderr.decode(errors="replace"))
+    return proc
+
+
+def git_text(cwd: Path, *args: str) -> str:
+    return run_git(cwd, *args).stdout.decode(errors="replace")
+
+
+# --- discovery ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Repo:
+    """Where a repository lives. `worktree` is None for a bare repository."""
+
+    worktree: Path | None
+    git_dir: Path  # this worktree's private dir (== common_dir outside `git worktree`)
+    common_dir: Path  # objects, refs and config shared by every worktree
+
+    @property
+    def cwd(self) -> Path:
+        """Directory to run git in."""
+        return self.worktree or self.git_dir
+
+    @property
+    def state_dir(self) -> Path:
+        """gitcfg's own files (lock, cache, journals) under the common git dir."""
+        return self.common_dir / "gitcfg"
+
+
+def discover(start: Path) -> Repo:
+    """Find the repository containing `start`; raise NotARepo outside one."""
+    try:
+        out = run_git(
+            start,
+            "rev-parse",
+            "--path-format=absolute",
+            "--git-dir",
+            "--git-common-dir",
+            "--is-bare-repository",
+            "--show-toplevel",
+            ok_codes=(0, 128),
+        )
+    except (GitError, OSError) as e:
+        if isinstance(e, GitError) and e.returncode == 127:
+            raise
+        raise NotARepo(start) from None
+    lines = out.stdout.decode().splitlines()
+    if out.returncode != 0 or len(lines) < 3:
+        if lines[:3] and len(lines) >= 3 and lines[2] == "true":
+            return Repo(None, Path(lines[0]), Path(lines[1]))
+        raise NotARepo(start)
+    worktree = Path(lines[3]) if len(lines) > 3 and lines[2] == "false" else None
+    return Repo(worktree, Path(lines[0]), Path(lines[1]))
+
+
+def read_ref(repo: Repo, ref: str) -> str | None:
+    """Return the commit `ref` points at, or None when it does not exist (reads ref files directly)."""
+    base = repo.git_dir if ref == "HEAD" or ref.startswith("refs/worktree/") else repo.common_dir
+    try:
+        text = (base / ref).read_text().strip()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        text = ""
+    except OSError:
+        return _rev_parse(repo, ref)
+    if text.startswith("ref: "):
+        return read_ref(repo, text[5:])
+    if len(text) in (40, 64):
+        return text
+    if text:  # unexpected content: let git decide
+        return _rev_parse(repo, ref)
+    return _packed_ref(repo, ref)
+
+
+def _packed_ref(repo: Repo, ref: str) -> str | None:
+    try:
+        packed = (repo.common_dir / "packed-refs").read_text()
+    except FileNotFoundError:
+        return _rev_parse(repo, ref) if (repo.common_dir / "reftable").exists() else None
+    suffix = " " + ref
+    for line in packed.splitlines():
+        if line.endswith(suffix) and not line.startswith(("#", "^")):
+            return line.split(" ", 1)[0]
+    return None
+
+
+def _rev_parse(repo: Repo, ref: str) -> str | None:
+    out = run_git(repo.cwd, "rev-parse", "-q", "--verify", ref + "^{commit}", ok_codes=(0, 1, 128))
+    return out.stdout.decode().strip() or None
+
+
+def head_branch(repo: Repo) -> str | None:
+    """Return the branch HEAD points at (short name), or None when detached."""
+    try:
+        text = (repo.git_dir / "HEAD").read_text().strip()
+    except OSError:
+        return None
+    if text.startswith("ref: refs/heads/"):
+        return text[len("ref: refs/heads/") :]
+    return None
+
+
+def read_config(repo: Repo) -> dict[str, str]:
+    """Return every git config entry visible in the repo (last one wins), keys lowercased."""
+    out = run_git(repo.cwd, "config", "-l", "-z", ok_codes=(0, 1)).stdout.decode(errors="replace")
+    entries: dict[str, str] = {}
+    for item in out.split("\0"):
+        if item:
+            key, _, value = item.partition("\n")
+            entries[key.lower()] = value
+    return entries
+
+
+def set_config(repo: Repo, key: str, value: str) -> None:
+    run_git(repo.cwd, "config", "--local", key, value)
+
+
+# --- code capture ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WorktreeChanges:
+    """What `git status` says differs from HEAD, and the patch that reproduces it."""
+
+    is_dirty: bool
+    patch: bytes  # tracked changes and untracked text files; b"" when clean
+    skipped: tuple[str, ...]  # untracked files too large or binary to store in the patch
+
+
+MAX_UNTRACKED_BYTES = 1_000_000
+
+
+def worktree_changes(repo: Repo, code_commit: str | None) -> WorktreeChanges:
+    """Capture the worktree's changes against `code_commit`; never writes to the repo."""
+    if repo.worktree is None:
+        return WorktreeChanges(False, b"", ())
+    # Plain `git status` rewrites .git/index to cache stat data; --no-optional-locks prevents it.
+    status = run_git(
+        repo.worktree,
+        "--no-optional-locks",
+        "status",
+        "--porcelain=v1",
+        "-z",
+        "--untracked-files=all",
+        "--ignore-submodules=dirty",
+    ).stdout
+    if not status:
+        return WorktreeChanges(False, b"", ())
+    entries = status.split(b"\0")
+    untracked, tracked_changed = [], False
+    skip_next = False
+    for entry in entries:
+        if skip_next:  # the source path of a rename
+            skip_next = False
+            continue
+        if not entry:
+            continue
+        code, path = entry[:2], entry[3:]
+        if code == b"??":
+            untracked.append(path.decode(errors="surrogateescape"))
+        else:
+            tracked_changed = True
+            skip_next = code[0:1] in (b"R", b"C")
+    patch = b""
+    if tracked_changed:
+        patch = run_git(
+            repo.worktree,
+            "--no-optional-locks",
+            "diff",
+            "--binary",
+            "--no-color",
+            "--no-ext-diff",
+            "--full-index",
+            code_commit or EMPTY_TREE,
+            "--",
+        ).stdout
+    added, skipped = _untracked_patch(repo.worktree, untracked)
+    return WorktreeChanges(True, patch + added, tuple(skipped))
+
+
+def _untracked_patch(worktree: Path, paths: Iterable[str]) -> tuple[bytes, list[str]]:
+    """Format untracked text files as `new file` hunks that `git apply` accepts."""
+    parts, skipped = [], []
+    for path in paths:
+        file = worktree / path
+        try:
+            if file.is_symlink() or file.stat().st_size > MAX_UNTRACKED_BYTES:
+                skipped.append(path)
+                continue
+            data = file.read_bytes()
+        except OSError:
+            skipped.append(path)
+            continue
+        if b"\0" in data[:8000]:
+            skipped.append(path)
+            continue
+        mode = "100755" if os.access(file, os.X_OK) else "100644"
+        quoted = path.encode(errors="surrogateescape")
+        lines = data.splitlines(keepends=True)
+        head = b"diff --git a/%s b/%s\nnew file mode %s\n" % (quoted, quoted, mode.encode())
+        if not lines:
+            parts.append(head)
+            continue
+        body = [b"--- /dev/null\n+++ b/%s\n@@ -0,0 +1,%d @@\n" % (quoted, len(lines))]
+        for line in lines:
+            body.append(b"+" + line)
+        if not data.endswith(b"\n"):
+            body.append(b"\n\\ No newline at end of file\n")
+        parts.append(head + b"".join(body))
+    return b"".join(parts), skipped
+
+
+# --- writing the runs branch -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    name: str
+    email: str
+
+
+@contextmanager
+def write_lock(repo: Repo) -> Iterator[None]:
+    """Serialise gitcfg writers on this machine: read-tip, build and swap happen under it."""
+    import fcntl
+
+    repo.state_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(repo.state_dir / "write.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the flock
+
+
+def commit_files(
+    repo: Repo,
+    runs_ref: str,
+    files: Mapping[str, bytes | None],
+    message: str,
+    identity: Identity,
+    *,
+    when: float | None = None,
+    expected: str | None | type[Ellipsis] = ...,
+) -> str:
+    """Commit `files` (path -> content, None deletes) on top of `runs_ref` and move it; return the commit.
+
+    One `git fast-import` per attempt, under the write lock. fast-import moves the ref only if its
+    current value is an ancestor of the new commit, which makes the move a compare-and-swap. When
+    `expected` is given, the ref must point there (None: must not exist) or RunsBranchMoved is
+    raised; otherwise a lost race is retried on the new tip (run directories are disjoint).
+    """
+    for attempt in range(MAX_RETRIES):
+        with write_lock(repo):
+            old_tip = read_ref(repo, runs_ref)
+            if expected is not ... and old_tip != expected:
+                raise RunsBranchMoved(runs_ref)
+            stream = _fast_import_stream(runs_ref, old_tip, files, message, identity, when)
+            proc = run_git(
+                repo.cwd,
+                *_NO_HOOKS,
+                "fast-import",
+                "--quiet",
+                "--done",
+                "--date-format=raw",
+                "--cat-blob-fd=1",
+                input=stream,
+                ok_codes=(0, 1, 128),
+            )
+        if proc.returncode == 0:
+            return proc.stdout.decode().strip()
+        if read_ref(repo, runs_ref) == old_tip:  # decide by re-reading, not by parsing stderr
+            raise GitError(["fast-import"], proc.returncode, proc.stderr.decode(errors="replace"))
+        if expected is not ...:
+            raise RunsBranchMoved(runs_ref)
+        time.sleep(0.005 * (attempt + 1))
+    raise RunsBranchMoved(runs_ref)
+
+
+def _fast_import_stream(
+    runs_ref: str,
+    old_tip: str | None,
+    files: Mapping[str, bytes | None],
+    message: str,
+    identity: Identity,
+    when: float | None,
+) -> bytes:
+    stamp = int(when if when is not None else time.time())
+    who = f"{identity.name} <{identity.email}> {stamp} +0000".encode()
+    msg = message.encode()
+    out = [
+        b"commit %s\nmark :1\nauthor %s\ncommitter %s\ndata %d\n%s\n"
+        % (runs_ref.encode(), who, who, len(msg), msg)
+    ]
+    if old_tip:
+        out.append(b"from %s\n" % old_tip.encode())
+    for path, content in files.items():
+        if content is None:
+            out.append(b"D %s\n" % path.encode())
+        else:
+            out.append(b"M 100644 inline %s\ndata %d\n%s\n" % (path.encode(), len(content), content))
+    out.append(b"\nget-mark :1\ndone\n")
+    return b"".join(out)
+
+
+def move_ref(repo: Repo, ref: str, new: str, expected: str | None, reason: str) -> None:
+    """Point `ref` at `new` only if it still points at `expected` (None: must not exist yet).
+
+    Raises RunsBranchMoved when another writer got there first; the caller rebuilds on the new tip.
+    """
+    try:
+        run_git(repo.cwd, *_NO_HOOKS, "update-ref", "-m", reason, ref, new, expected or ZERO_OID)
+    except GitError:
+        if read_ref(repo, ref) != expected:
+            raise RunsBranchMoved(ref) from None
+        raise
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TreeEntry:
+    mode: str
+    kind: str  # "blob" or "tree"
+    oid: str
+    path: str
+
+
+def ls_tree(repo: Repo, treeish: str, *paths: str, recursive: bool = True) -> list[TreeEntry]:
+    """List a tree (recursively by default), paths relative to its root."""
+    args = ["ls-tree", "-z", "--full-tree"]
+    if recursive:
+        args.append("-r")
+    out = run_git(repo.cwd, *args, treeish, "--", *paths).stdout.decode(errors="surrogateescape")
+    entries = []
+    for item in out.split("\0"):
+        if item:
+            meta, path = item.split("\t", 1)
+            mode, kind, oid = meta.split(" ")
+            entries.append(TreeEntry(mode, kind, oid, path))
+    return entries
+
+
+class BatchReader:
+    """One `git cat-file --batch` process serving many object reads; use as a context manager."""
+
+    def __init__(self, repo: Repo) -> None:
+        self._proc = subprocess.Popen(
+            ["git", "cat-file", "--batch"],
+            cwd=repo.cwd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=_git_env(),
+        )
+
+    def __enter__(self) -> BatchReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._proc.stdin:
+            self._proc.stdin.close()
+        self._proc.wait()
+
+    def read_many(self, names: Sequence[str]) -> list[bytes | None]:
+        """Return the contents of each object name (oid or `rev:path`), None where missing."""
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        if not names:
+            return []
+        # Write requests from a thread so a large batch cannot deadlock on full pipes.
+        import threading
+
+        request = b"".join(n.encode() + b"\n" for n in names)
+        stdin = self._proc.stdin
+        writer = threading.Thread(target=lambda: (stdin.write(request), stdin.flush()))
+        writer.start()
+        out, results = self._proc.stdout, []
+        for _ in names:
+            header = out.readline()
+            if header.endswith(b" missing\n") or header.endswith(b" ambiguous\n"):
+                results.append(None)
+                continue
+            size = int(header.rsplit(b" ", 1)[1])
+            results.append(out.read(size))
+            out.read(1)
+        writer.join()
+        return results
+
+    def read(self, name: str) -> bytes | None:
+        return self.read_many([name])[0]
+
+
+def rev_list(repo: Repo, *args: str) -> list[str]:
+    """`git rev-list args...` as a list of commits; raises GitError on a bad range."""
+    return git_text(repo.cwd, "rev-list", *args).split()
+
+
+def commit_exists(repo: Repo, commit: str) -> bool:
+    out = run_git(repo.cwd, "cat-file", "-e", commit + "^{commit}", ok_codes=(0, 1, 128))
+    return out.returncode == 0

@@ -1,0 +1,336 @@
+"""The runs branch format: ids, run directories, commit messages, reading and writing runs.
+
+Layout on the orphan branch (default `gitcfg-runs`):
+
+    README.md, FORMAT                      first commit
+    runs/<id[-2:]>/<id>/config.yaml        resolved config
+                         run.yaml          metadata (see RUN_FIELDS)
+                         summary.yaml      summary metrics
+                         metrics.jsonl     one JSON object per log() row
+                         diff.patch        only when the worktree was dirty
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from gitcfg import gitio
+from gitcfg.errors import AmbiguousRun, GitcfgError, RunNotFound, RunsBranchMoved
+from gitcfg.yamlio import dump_yaml, load_yaml
+
+FORMAT_VERSION = 1
+DEFAULT_BRANCH = "gitcfg-runs"
+RUNS_DIR = "runs"
+FILES = ("run.yaml", "config.yaml", "summary.yaml", "metrics.jsonl", "diff.patch")
+FALLBACK_NAME = "gitcfg"
+
+_CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
+
+
+# --- ids ---------------------------------------------------------------------------------------
+
+
+def new_run_id(now: float | None = None) -> str:
+    """Return a 26-char ULID in lowercase Crockford base32: 48 bits of ms time, 80 random bits.
+
+    Ids sort by start time and need no coordination between machines (80 random bits per ms).
+    """
+    ms = int((time.time() if now is None else now) * 1000)
+    value = (ms << 80) | secrets.randbits(80)
+    chars = []
+    for _ in range(26):
+        chars.append(_CROCKFORD[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+def run_id_time(run_id: str) -> datetime:
+    """Start time encoded in a run id."""
+    ms = 0
+    for char in run_id[:10]:
+        ms = ms * 32 + _CROCKFORD.index(char)
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+
+
+def is_run_id_prefix(text: str) -> bool:
+    return bool(text) and all(c in _CROCKFORD for c in text.lower())
+
+
+def shard(run_id: str) -> str:
+    """The shard directory: the id's last two (random) characters, so shards fill evenly.
+
+    A time-ordered id's first characters are shared by every run of a season; its last ones are
+    random, which keeps each tree at about runs/1024 entries (measured flat to 10,000 runs).
+    """
+    return run_id[-2:]
+
+
+def run_dir(run_id: str) -> str:
+    return f"{RUNS_DIR}/{shard(run_id)}/{run_id}"
+
+
+_ADJECTIVES = (
+    "amber", "bold", "brisk", "calm", "clever", "cosmic", "crisp", "daring", "eager", "fair",
+    "fancy", "gentle", "golden", "happy", "hidden", "jolly", "keen", "lively", "lucky", "mellow",
+    "misty", "noble", "proud", "quiet", "rapid", "silent", "sunny", "swift", "tidy", "vivid",
+    "wild", "witty",
+)  # fmt: skip
+_NOUNS = (
+    "aurora", "breeze", "brook", "canyon", "cedar", "cloud", "comet", "delta", "dune", "ember",
+    "field", "forest", "frost", "glade", "harbor", "island", "lake", "leaf", "meadow", "moon",
+    "ocean", "orbit", "pine", "planet", "rain", "river", "shadow", "sky", "star", "sun",
+    "valley", "wave",
+)  # fmt: skip
+
+
+def default_run_name(run_id: str) -> str:
+    """A memorable name derived from the id's random bits (`bold-river-7f`)."""
+    tail = run_id[-4:]
+    index = int.from_bytes(tail.encode(), "big")
+    return f"{_ADJECTIVES[index % 32]}-{_NOUNS[(index // 32) % 32]}-{tail[-2:]}"
+
+
+# --- time --------------------------------------------------------------------------------------
+
+
+def utc_iso(ts: float) -> str:
+    """`2026-11-26T00:35:12.345Z`: UTC, ms precision, sorts as text."""
+    moment = datetime.fromtimestamp(ts, tz=timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_iso(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+# --- commit messages ---------------------------------------------------------------------------
+
+
+def commit_message(run_id: str, event: str, trailers: Mapping[str, str | None] = {}) -> str:
+    """`run <id>: <event>` plus greppable trailers (`Run-Id:`, `Code-Commit:`)."""
+    lines = [f"run {run_id}: {event}", "", f"Run-Id: {run_id}"]
+    lines += [f"{k}: {v}" for k, v in trailers.items() if v]
+    return "\n".join(lines) + "\n"
+
+
+BRANCH_README = """# gitcfg runs
+
+This branch is written by gitcfg (https://github.com/gitcfg/gitcfg). It shares no history with the
+code: each commit records one run starting, ending or being amended.
+
+    runs/<shard>/<run-id>/
+      config.yaml     the resolved config, as the script ended with it
+      run.yaml        metadata: status, times, host, argv, code commit, config provenance
+      summary.yaml    summary metrics (last logged value of each metric, or set explicitly)
+      metrics.jsonl   one JSON object per log() row, with _step and _time
+      diff.patch      uncommitted changes at start (apply with `git apply` on code.commit)
+
+<shard> is the last two characters of the run id. Run ids are ULIDs (time-ordered).
+Read it with `gitcfg log`, `gitcfg show RUN`, or plain git:
+`git log gitcfg-runs --grep 'Code-Commit: <sha>'`.
+"""
+
+
+# --- records -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One run as stored: run.yaml's mapping plus config and summary."""
+
+    run_id: str
+    meta: dict[str, Any]  # run.yaml
+    config: dict[str, Any]
+    summary: dict[str, Any]
+    files: tuple[str, ...] = field(default=())  # file names present in the run directory
+
+    @property
+    def name(self) -> str | None:
+        return self.meta.get("name")
+
+    @property
+    def status(self) -> str:
+        return str(self.meta.get("status", "unknown"))
+
+    @property
+    def code_commit(self) -> str | None:
+        code = self.meta.get("code") or {}
+        return code.get("commit")
+
+    @property
+    def started_at(self) -> datetime | None:
+        return parse_iso(self.meta.get("started_at")) or run_id_time(self.run_id)
+
+
+def run_files(
+    meta: Mapping[str, Any],
+    config: Mapping[str, Any] | None = None,
+    summary: Mapping[str, Any] | None = None,
+    metrics_jsonl: bytes | None = None,
+    patch: bytes | None = None,
+) -> dict[str, bytes]:
+    """The files of one run directory, keyed by branch path; None arguments are left unchanged."""
+    base = run_dir(str(meta["id"]))
+    files = {f"{base}/run.yaml": dump_yaml(dict(meta)).encode()}
+    if config is not None:
+        files[f"{base}/config.yaml"] = dump_yaml(dict(config)).encode()
+    if summary is not None:
+        files[f"{base}/summary.yaml"] = dump_yaml(dict(summary)).encode()
+    if metrics_jsonl is not None:
+        files[f"{base}/metrics.jsonl"] = metrics_jsonl
+    if patch:
+        files[f"{base}/diff.patch"] = patch
+    return files
+
+
+# --- the store ---------------------------------------------------------------------------------
+
+
+class Store:
+    """A repository's runs branch: where it is, who writes to it, and reads/writes of run dirs."""
+
+    def __init__(self, repo: gitio.Repo, git_config: Mapping[str, str]) -> None:
+        self.repo = repo
+        self.git_config = dict(git_config)
+        self.runs_branch = self.git_config.get("gitcfg.branch") or DEFAULT_BRANCH
+        self.runs_ref = f"refs/heads/{self.runs_branch}"
+
+    @classmethod
+    def open(cls, path: Path | str = ".") -> Store:
+        """Open the store of the repository containing `path` (NotARepo outside one)."""
+        repo = gitio.discover(Path(path))
+        return cls(repo, gitio.read_config(repo))
+
+    @property
+    def identity(self) -> gitio.Identity:
+        """The user's git identity, or a fallback: a training script never fails over user.email."""
+        env = os.environ
+        name = env.get("GIT_AUTHOR_NAME") or self.git_config.get("user.name")
+        email = env.get("GIT_AUTHOR_EMAIL") or self.git_config.get("user.email")
+        host = socket.gethostname() or "localhost"
+        return gitio.Identity(
+            name or env.get("USER") or FALLBACK_NAME,
+            email or f"{env.get('USER') or FALLBACK_NAME}@{host}",
+        )
+
+    def tip(self) -> str | None:
+        return gitio.read_ref(self.repo, self.runs_ref)
+
+    def exists(self) -> bool:
+        return self.tip() is not None
+
+    def create_branch(self) -> bool:
+        """Create the orphan runs branch with README.md and FORMAT; False if it already exists."""
+        files = {"README.md": BRANCH_README.encode(), "FORMAT": f"{FORMAT_VERSION}\n".encode()}
+        try:
+            gitio.commit_files(
+                self.repo, self.runs_ref, files, "gitcfg: start the runs branch\n",
+                self.identity, expected=None,
+            )  # fmt: skip
+        except RunsBranchMoved:
+            return False
+        return True
+
+    def write(self, files: Mapping[str, bytes | None], message: str) -> str:
+        """Commit `files` on the runs branch (creating it if needed); return the runs commit."""
+        if not self.exists():
+            self.create_branch()
+        return gitio.commit_files(self.repo, self.runs_ref, files, message, self.identity)
+
+    # reading
+
+    def run_dirs(self) -> dict[str, str]:
+        """Map every run id on the branch to its directory path."""
+        if not self.exists():
+            return {}
+        entries = gitio.ls_tree(self.repo, self.runs_ref, RUNS_DIR + "/", recursive=True)
+        dirs: dict[str, str] = {}
+        for entry in entries:
+            parts = entry.path.split("/")
+            if len(parts) == 4:
+                dirs.setdefault(parts[2], "/".join(parts[:3]))
+        return dirs
+
+    def resolve(self, run_id_prefix: str) -> str:
+        """Return the full id of the one run whose id starts with `run_id_prefix`."""
+        prefix = run_id_prefix.strip().lower()
+        if not is_run_id_prefix(prefix):
+            raise RunNotFound(run_id_prefix)
+        matches = sorted(r for r in self.run_dirs() if r.startswith(prefix))
+        if not matches:
+            raise RunNotFound(run_id_prefix)
+        if len(matches) > 1:
+            raise AmbiguousRun(run_id_prefix, matches)
+        return matches[0]
+
+    def read_runs(self, run_ids: Iterable[str] | None = None) -> list[RunRecord]:
+        """Read run records (all, or the given ids), newest first, with one cat-file process."""
+        if not self.exists():
+            return []
+        entries = gitio.ls_tree(self.repo, self.runs_ref, RUNS_DIR + "/", recursive=True)
+        by_run: dict[str, dict[str, str]] = {}
+        for entry in entries:
+            parts = entry.path.split("/")
+            if len(parts) == 4:
+                by_run.setdefault(parts[2], {})[parts[3]] = entry.oid
+        wanted = sorted(by_run if run_ids is None else set(run_ids) & by_run.keys(), reverse=True)
+        names: list[str] = []
+        for run_id in wanted:
+            files = by_run[run_id]
+            names += [files.get(n, gitio.ZERO_OID) for n in ("run.yaml", "config.yaml", "summary.yaml")]
+        with gitio.BatchReader(self.repo) as reader:
+            blobs = reader.read_many(names)
+        records = []
+        for i, run_id in enumerate(wanted):
+            meta, config, summary = (_load_mapping(b) for b in blobs[3 * i : 3 * i + 3])
+            records.append(
+                RunRecord(run_id, meta or {"id": run_id}, config, summary, tuple(by_run[run_id]))
+            )
+        return records
+
+    def read_run(self, run_id: str) -> RunRecord:
+        records = self.read_runs([run_id])
+        if not records:
+            raise RunNotFound(run_id)
+        return records[0]
+
+    def read_file(self, run_id: str, name: str) -> bytes | None:
+        """Raw bytes of one file of a run directory, None when absent."""
+        with gitio.BatchReader(self.repo) as reader:
+            return reader.read(f"{self.runs_ref}:{run_dir(run_id)}/{name}")
+
+    def read_metrics(self, run_id: str) -> list[dict[str, Any]]:
+        import json
+
+        data = self.read_file(run_id, "metrics.jsonl") or b""
+        return [json.loads(line) for line in data.splitlines() if line.strip()]
+
+
+def _load_mapping(blob: bytes | None) -> dict[str, Any]:
+    if not blob:
+        return {}
+    try:
+        value = load_yaml(blob)
+    except Exception:  # a damaged file shows as empty rather than hiding every other run
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def format_version_error(found: str) -> GitcfgError:
+    return GitcfgError(
+        f"the runs branch uses format {found}, newer than this gitcfg understands "
+        f"({FORMAT_VERSION}); upgrade gitcfg"
+    )

@@ -1,0 +1,128 @@
+"""Fixtures: hermetic git, real repositories built with git (not gitcfg), and run helpers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--slow", action="store_true", help="also run tests marked slow")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--slow") or os.environ.get("CI") or os.environ.get("GITCFG_SLOW"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --slow (CI always does)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def hermetic_seal(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No user or system git config, a fixed identity, no inherited GIT_DIR/GIT_INDEX_FILE."""
+    home = tmp_path_factory.mktemp("home")
+    for key in list(os.environ):
+        if key.startswith("GIT_") or key in ("RANK", "LOCAL_RANK", "SLURM_PROCID", "GITCFG_MODE"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    (home / ".gitconfig").write_text(
+        "[user]\n\tname = Test User\n\temail = test@example.com\n"
+        "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n"
+    )
+    # Child Python processes import this checkout's gitcfg even if it is not installed.
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+
+
+def git(cwd: Path, *args: str, check: bool = True) -> str:
+    """Run git in `cwd` and return stdout (stripped)."""
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed: {proc.stderr}")
+    return proc.stdout.strip()
+
+
+@pytest.fixture
+def unborn_repo(tmp_path: Path) -> Path:
+    path = tmp_path / "repo"
+    path.mkdir()
+    git(path, "init", "-q")
+    return path
+
+
+@pytest.fixture
+def repo(unborn_repo: Path) -> Path:
+    (unborn_repo / "README.md").write_text("# project\n")
+    (unborn_repo / "train.py").write_text("print('train')\n")
+    git(unborn_repo, "add", ".")
+    git(unborn_repo, "commit", "-q", "-m", "initial")
+    return unborn_repo
+
+
+@pytest.fixture
+def dirty_repo(repo: Path) -> Path:
+    (repo / "train.py").write_text("print('train v2')\n")  # unstaged change
+    (repo / "README.md").write_text("# project\nstaged line\n")
+    git(repo, "add", "README.md")  # staged change
+    (repo / "notes.txt").write_text("untracked notes\n")
+    return repo
+
+
+def write_script(path: Path, body: str) -> Path:
+    path.write_text(textwrap.dedent(body))
+    return path
+
+
+def run_python(cwd: Path, script: Path | str, *args: str, env: dict[str, str] | None = None,
+               timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run a Python script as a real process in `cwd`."""
+    full_env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    if env:
+        full_env.update(env)
+    return subprocess.run(
+        [sys.executable, str(script), *args], cwd=cwd, capture_output=True, text=True,
+        env=full_env, timeout=timeout,
+    )
+
+
+def snapshot(repo: Path) -> dict[str, object]:
+    """Everything recording must leave untouched: index bytes, HEAD, branch refs, status, stash, hooks."""
+    git_dir = Path(git(repo, "rev-parse", "--absolute-git-dir"))
+    common = Path(git(repo, "rev-parse", "--path-format=absolute", "--git-common-dir"))
+    index = git_dir / "index"
+    hooks = common / "hooks"
+    return {
+        "index": index.read_bytes() if index.exists() else None,
+        "HEAD": (git_dir / "HEAD").read_text(),
+        "head_commit": git(repo, "rev-parse", "-q", "--verify", "HEAD", check=False),
+        "refs": sorted(
+            line for line in git(repo, "for-each-ref", "--format=%(refname) %(objectname)").splitlines()
+            if "gitcfg-runs" not in line
+        ),
+        "status": git(repo, "--no-optional-locks", "status", "--porcelain=v2", "--branch",
+                      "--untracked-files=all"),
+        "stash": git(repo, "stash", "list"),
+        "hooks": sorted((p.name, p.read_bytes()) for p in hooks.iterdir()) if hooks.exists() else [],
+        "worktree": sorted(
+            (str(p.relative_to(repo)), p.read_bytes())
+            for p in repo.rglob("*") if p.is_file() and ".git" not in p.relative_to(repo).parts
+        ),
+    }
+
+
+def runs_branch_files(repo: Path, ref: str = "gitcfg-runs") -> list[str]:
+    return git(repo, "ls-tree", "-r", "--name-only", ref).splitlines()
+
+
+def read_branch_file(repo: Path, path: str, ref: str = "gitcfg-runs") -> str:
+    return git(repo, "show", f"{ref}:{path}")
