@@ -55,10 +55,16 @@ class ConfigError(GitcfgError):
 
 
 class ConfigValueChanged(ConfigError):
-    def __init__(self, key: str, old: object, new: object) -> None:
+    def __init__(self, key: str, old: object, new: object, *, hide_values: bool = False) -> None:
+        # hide_values: the key looks like a secret, so the message must not print its values.
         self.key, self.old, self.new = key, old, new
+        change = (
+            "already has a value (not shown: the key looks secret); refusing to change it"
+            if hide_values
+            else f"is already {old!r}; refusing to change it to {new!r}"
+        )
         super().__init__(
-            f"config key {key!r} is already {old!r}; refusing to change it to {new!r} "
+            f"config key {key!r} {change} "
             "(pass allow_val_change=True to config.update() to allow it)"
         )
 
@@ -107,3 +113,14 @@ class UnknownKey(BadQuery):
         else:
             hint = "`gitcfg log --all-keys` shows every key"
         super().__init__(f"unknown key {key!r} in {option}; {hint}")
+
+
+class ConfigKeyMissing(GitcfgError, KeyError):
+    """A config key that is not there: a KeyError (so dict idioms work) whose message lists near keys."""
+
+    def __init__(self, key: object, message: str) -> None:
+        self.key, self.message = key, message
+        super().__init__(message)
+
+    def __str__(self) -> str:  # KeyError's own __str__ would print the repr of the message
+        return self.message

@@ -1,0 +1,971 @@
+"""The run config: a dict-like, checked, YAML-exact `Config`, and the sources that fill it.
+
+Named `configuration` because a submodule `gitcfg/config.py` would overwrite the package attribute
+`gitcfg.config` (the module-level Config object) when imported.
+
+Importing this module is cheap: yaml, numpy, torch, omegaconf and absl are never imported here at
+module level. Values from those libraries are recognised through `sys.modules` (a numpy scalar can
+only exist if the user imported numpy) or by module name, so nothing is imported that the user did not.
+
+Decisions (see docs-config-section.md for the user-facing version):
+- Sources, lowest first: config-defaults.yaml < --configs files (left to right) < values set on
+  `gitcfg.config` before track() < the object passed to track() < later updates. Nested mappings merge
+  leaf by leaf; a later source wins per leaf.
+- Assigning or updating a mapping onto a mapping merges it leaf by leaf; the change rule applies to each
+  leaf. "Same value" means same type and equal (1, 1.0 and True differ: their YAML differs), NaN equals NaN.
+- NaN and infinities are stored as YAML .nan/.inf (wandb turns NaN into null); they load back as floats.
+- A dotted key reads a nested value when no literal key of that name exists, and writes through to a
+  nested mapping when its leading part names an existing mapping; otherwise it is an ordinary key.
+- Secret-looking keys are masked in the recorded copy and in repr(); the Config keeps the real value.
+- config_include_keys / config_exclude_keys filter every source at track() and the recorded copy.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from gitcfg.errors import ConfigError, ConfigKeyMissing, ConfigValueChanged, UnsupportedValue
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+    from pathlib import Path
+
+__all__ = [
+    "Config",
+    "build_config",
+    "hydra_overrides",
+    "normalise_value",
+    "recorded_config",
+    "DEFAULT_SECRET_PATTERNS",
+    "MASKED",
+]
+
+DEFAULTS_FILE = "config-defaults.yaml"
+MASKED = "***"
+# Whole words of a key (split on _ - . space and camelCase); a pattern of several words must appear
+# as consecutive words: `api_key` matches OPENAI_API_KEY and apiKey, `token` matches hf_token but
+# not tokenizer or max_tokens.
+DEFAULT_SECRET_PATTERNS = (
+    "token",
+    "password",
+    "passwd",
+    "secret",
+    "api_key",
+    "apikey",
+    "access_key",
+    "private_key",
+)
+_MAX_ARRAY_ELEMENTS = 1000  # a bigger array is data, not a setting: log it or store its path
+_SOURCE_SCRIPT = "script"
+
+Tree = dict[str, Any]
+KeyPath = tuple[str, ...]
+
+
+# --- the object ----------------------------------------------------------------------------------
+
+
+class Config(Mapping[str, Any]):
+    """The run config: `cfg.lr`, `cfg["lr"]`, `cfg.model.depth`, `cfg.get("model.depth")`, ...
+
+    Nested mappings come back as Config views that write through to the run's config, so
+    `cfg.model.depth = 3` is checked and recorded like `cfg.lr = 3`. Lists come back as the stored
+    list: mutating one in place is recorded at the next change or persist(), unchecked.
+    """
+
+    __slots__ = (
+        "_root",
+        "_path",
+        "_data",
+        "_callback",
+        "_started",
+        "_changed",
+        "_source_of",
+        "_interactive",
+        "_include",
+        "_exclude",
+    )
+
+    _root: Config
+    _path: KeyPath
+    _data: Tree
+    _callback: Callable[[], None] | None
+    _started: bool
+    _changed: list[str]
+    _source_of: dict[str, str]
+    _interactive: bool | None
+    _include: tuple[str, ...] | None
+    _exclude: tuple[str, ...] | None
+
+    def __init__(self, data: object = None) -> None:
+        _init_root(self)
+        if data is not None:
+            self._root._write((), _source_mapping(data), allow_val_change=True, source="script")
+
+    # -- reading
+
+    def __getitem__(self, key: str) -> Any:
+        node = self._node()
+        found = _find(node, key)
+        if found is None:
+            raise ConfigKeyMissing(key, self._missing_message(key, node))
+        path, value = found
+        return self._wrap(self._path + path, value)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called when normal lookup fails. Private and dunder names are never keys, so copy,
+        # pickle and IPython's probes get a plain AttributeError.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        node = self._node()
+        found = _find(node, name)
+        if found is None:
+            raise AttributeError(self._missing_message(name, node))
+        path, value = found
+        return self._wrap(self._path + path, value)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Return the value at `key` (dotted keys reach nested values), or `default`."""
+        found = _find(self._node(), key)
+        return default if found is None else self._wrap(self._path + found[0], found[1])
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and _find(self._node(), key) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._node()))
+
+    def __len__(self) -> int:
+        return len(self._node())
+
+    def as_dict(self) -> Tree:
+        """Return a plain deep copy (dicts, lists, str, int, float, bool, None)."""
+        return _copy_tree(self._node())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Config):
+            return self.as_dict() == other.as_dict()
+        if isinstance(other, Mapping):
+            return self.as_dict() == {k: other[k] for k in other}
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        # Masked like the recorded copy: printing the config at the top of a training log is common.
+        shown = _mask_tree(self.as_dict(), (), _secret_patterns(True), [])
+        where = f", at={'.'.join(self._path)!r}" if self._path else ""
+        return f"Config({shown!r}{where})"
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | {k for k in self._node() if k.isidentifier()})
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # copy, deepcopy and pickle give a detached Config holding the values, never the callback.
+        return (Config, (self.as_dict(),))
+
+    # -- writing
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._root._write(self._path, {key: value}, allow_val_change=None, source=_SOURCE_SCRIPT)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_") or hasattr(type(self), name):
+            raise ConfigError(
+                f"cannot set config attribute {name!r} (it is private or a Config method); "
+                f"use config[{name!r}] = ..."
+            )
+        self[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        raise ConfigError(f"config keys cannot be deleted ({name!r}); use `gitcfg amend --unset`")
+
+    def update(self, values: object, allow_val_change: bool | None = None) -> None:
+        """Merge `values` (a dict or any source track() accepts) into the config, all or nothing.
+
+        Raises ConfigValueChanged when an existing leaf would get a different value, unless
+        `allow_val_change=True` or the session is interactive (Jupyter/IPython/REPL) and
+        `allow_val_change` is not False.
+        """
+        mapping = _source_mapping(values)
+        self._root._write(self._path, mapping, allow_val_change=allow_val_change, source="script")
+
+    def setdefaults(self, values: object) -> None:
+        """Set the keys (leaves, for nested mappings) of `values` that are not set yet; return None."""
+        mapping = _source_mapping(values)
+        self._root._write(
+            self._path, mapping, allow_val_change=False, source=_SOURCE_SCRIPT, only_missing=True
+        )
+
+    def persist(self) -> None:
+        """Hand the current config to the run now (it writes it); without a run, do nothing."""
+        callback = self._root._callback
+        if callback is not None:
+            callback()
+
+    # -- the run's hooks
+
+    def _set_callback(self, callback: Callable[[], None] | None) -> None:
+        """callback() runs after every accepted change and on persist(); the Run journals there."""
+        object.__setattr__(self._root, "_callback", callback)
+
+    def _mark_started(self) -> None:
+        """From now on, remember the keys added or changed (run.yaml `config_changed`)."""
+        object.__setattr__(self._root, "_started", True)
+
+    @property
+    def _changed_after_start(self) -> list[str]:
+        """Dotted keys added or changed after _mark_started, first change first, recorded keys only."""
+        root = self._root
+        return [k for k in root._changed if _is_recorded(tuple(k.split(".")), root)]
+
+    @property
+    def _sources(self) -> dict[str, str]:
+        """Top-level key -> where its value came from, for run.yaml `config_sources`.
+
+        One of `defaults:<file>`, `configs:<file>` (as typed after --configs) or `script` (track()'s
+        argument, values set on gitcfg.config before it, and every later change). The amend layer
+        may record `amended`.
+        """
+        root = self._root
+        return {
+            key: root._source_of.get(key, _SOURCE_SCRIPT)
+            for key in root._data
+            if _is_recorded((key,), root)
+        }
+
+    # -- internals
+
+    def _node(self) -> Tree:
+        node: Any = self._root._data
+        for depth, part in enumerate(self._path):
+            node = node.get(part) if isinstance(node, dict) else None
+            if not isinstance(node, dict):
+                dotted = ".".join(self._path[: depth + 1])
+                raise ConfigError(f"config key {dotted!r} no longer holds a mapping")
+        return node  # type: ignore[no-any-return]
+
+    def _wrap(self, path: KeyPath, value: Any) -> Any:
+        if isinstance(value, dict):
+            view = object.__new__(Config)
+            object.__setattr__(view, "_root", self._root)
+            object.__setattr__(view, "_path", path)
+            return view
+        return value
+
+    def _missing_message(self, key: object, node: Tree) -> str:
+        import difflib
+
+        where = f" under {'.'.join(self._path)!r}" if self._path else ""
+        candidates = list(_dotted_keys(node))
+        if not candidates:
+            return f"config has no key {key!r}{where}; it is empty"
+        near = difflib.get_close_matches(str(key), candidates, n=3, cutoff=0.6)
+        if near:
+            return f"config has no key {key!r}{where}; nearest: {', '.join(map(repr, near))}"
+        listed = list(node)[:8]
+        more = ", ..." if len(node) > 8 else ""
+        return f"config has no key {key!r}{where}; it has {', '.join(map(repr, listed))}{more}"
+
+    def _changes_allowed(self, allow_val_change: bool | None) -> bool:
+        if allow_val_change is not None:
+            return allow_val_change
+        interactive = self._root._interactive
+        return _in_interactive_session() if interactive is None else interactive
+
+    def _write(
+        self,
+        prefix: KeyPath,
+        values: Mapping[str, Any],
+        *,
+        allow_val_change: bool | None,
+        source: str,
+        only_missing: bool = False,
+    ) -> None:
+        """Check, normalise and merge `values` at `prefix`; all or nothing; then call the callback."""
+        root = self._root
+        updates = _normalise_mapping(values, prefix, strip_dashes=not prefix)
+        if not updates:
+            return
+        allow = root._changes_allowed(allow_val_change)
+        node = root._view_node(prefix)
+        # Rehearse on a copy so that a refused change leaves nothing half-applied; then apply for
+        # real (in place, so lists the script holds stay the stored ones).
+        changes: list[KeyPath] = []
+        _merge_into(_copy_tree(node), updates, prefix, allow, only_missing, changes)
+        if not changes:
+            return
+        _merge_into(node, updates, prefix, allow, only_missing, [])
+        for path in changes:
+            root._source_of[path[0]] = source
+            dotted = ".".join(path)
+            if root._started and dotted not in root._changed:
+                root._changed.append(dotted)
+        if root._callback is not None:
+            root._callback()
+
+    def _view_node(self, prefix: KeyPath) -> Tree:
+        view = object.__new__(Config)
+        object.__setattr__(view, "_root", self)
+        object.__setattr__(view, "_path", prefix)
+        return view._node()
+
+    def _adopt(self, other: Config) -> None:
+        """Take over `other`'s values and bookkeeping (build_config refilling the pending config)."""
+        for slot in ("_data", "_source_of", "_interactive", "_include", "_exclude"):
+            object.__setattr__(self, slot, getattr(other, slot))
+        object.__setattr__(self, "_changed", [])
+        object.__setattr__(self, "_started", False)
+
+
+def _init_root(config: Config) -> None:
+    setattr_ = object.__setattr__
+    setattr_(config, "_root", config)
+    setattr_(config, "_path", ())
+    setattr_(config, "_data", {})
+    setattr_(config, "_callback", None)
+    setattr_(config, "_started", False)
+    setattr_(config, "_changed", [])
+    setattr_(config, "_source_of", {})
+    setattr_(config, "_interactive", None)
+    setattr_(config, "_include", None)
+    setattr_(config, "_exclude", None)
+
+
+# --- tree helpers (plain dict/list data) ------------------------------------------------------------
+
+
+def _copy_tree(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy_tree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy_tree(v) for v in value]
+    return value
+
+
+def _same(old: Any, new: Any) -> bool:
+    """Same type and equal, recursively; NaN is the same as NaN. (1, 1.0 and True are not the same.)"""
+    if type(old) is not type(new):
+        return False
+    if isinstance(old, dict):
+        return old.keys() == new.keys() and all(_same(old[k], new[k]) for k in old)
+    if isinstance(old, list):
+        return len(old) == len(new) and all(_same(a, b) for a, b in zip(old, new))
+    if isinstance(old, float) and old != old:
+        return bool(new != new)
+    return bool(old == new)
+
+
+def _find(node: Tree, key: object) -> tuple[KeyPath, Any] | None:
+    """Locate `key` in `node`: the literal key first, then as a dotted path through mappings."""
+    if not isinstance(key, str):
+        return None
+    if key in node:
+        return (key,), node[key]
+    start = key.find(".")
+    while start != -1:
+        head, tail = key[:start], key[start + 1 :]
+        child = node.get(head)
+        if isinstance(child, dict):
+            found = _find(child, tail)
+            if found is not None:
+                return (head, *found[0]), found[1]
+        start = key.find(".", start + 1)
+    return None
+
+
+def _write_target(node: Tree, key: str, prefix: KeyPath) -> tuple[Tree, str, KeyPath]:
+    """Where a write of `key` lands: through existing mappings for a dotted key, else literally."""
+    if key not in node:
+        start = key.find(".")
+        while start != -1:
+            child = node.get(key[:start])
+            if isinstance(child, dict):
+                return _write_target(child, key[start + 1 :], (*prefix, key[:start]))
+            start = key.find(".", start + 1)
+    return node, key, (*prefix, key)
+
+
+def _merge_into(
+    node: Tree,
+    updates: Tree,
+    prefix: KeyPath,
+    allow: bool,
+    only_missing: bool,
+    changes: list[KeyPath],
+) -> None:
+    for key, value in updates.items():
+        target, leaf, path = _write_target(node, key, prefix)
+        if leaf not in target:
+            target[leaf] = _copy_tree(value)
+            changes.append(path)
+            continue
+        old = target[leaf]
+        if isinstance(old, dict) and isinstance(value, dict):
+            _merge_into(old, value, path, allow, only_missing, changes)
+        elif only_missing or _same(old, value):
+            continue
+        elif not allow:
+            dotted = ".".join(path)
+            secret = _is_secret(path, _secret_patterns(True))
+            raise ConfigValueChanged(dotted, old, value, hide_values=secret)
+        else:
+            target[leaf] = _copy_tree(value)
+            changes.append(path)
+
+
+def _dotted_keys(node: Tree, prefix: str = "") -> Iterator[str]:
+    for key, value in node.items():
+        yield prefix + key
+        if isinstance(value, dict):
+            yield from _dotted_keys(value, prefix + key + ".")
+
+
+# --- normalisation -----------------------------------------------------------------------------
+
+
+def normalise_value(value: object, key: str) -> object:
+    """Return `value` as plain YAML data (dict, list, str, int, float, bool, None).
+
+    Raises UnsupportedValue naming `key` and the type when there is no faithful form, and
+    ConfigError for a mapping key that is empty or not a string.
+    """
+    return _normalise(value, key)
+
+
+def _normalise_mapping(mapping: Mapping[Any, Any], prefix: KeyPath, *, strip_dashes: bool) -> Tree:
+    result: Tree = {}
+    for raw_key, value in mapping.items():
+        where = f" under {'.'.join(prefix)!r}" if prefix else ""
+        if not isinstance(raw_key, str):
+            raise ConfigError(
+                f"config key {raw_key!r}{where} is a {type(raw_key).__name__}; keys must be strings"
+            )
+        key = str(raw_key.lstrip("-") if strip_dashes else raw_key)
+        if not key:
+            raise ConfigError(f"config key {raw_key!r}{where} is empty; keys must be non-empty")
+        if key in result:
+            raise ConfigError(f"config keys{where} {raw_key!r} and {key!r} name the same key")
+        _check_text(key, ".".join((*prefix, key)))
+        result[key] = _normalise(value, ".".join((*prefix, key)))
+    return result
+
+
+def _check_text(text: str, key: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UnsupportedValue(
+            key, text, "a string with unpaired surrogates, as from undecodable bytes"
+        ) from None
+
+
+def _normalise(value: object, key: str) -> object:  # noqa: C901 (one flat dispatch on type)
+    kind = type(value)
+    if value is None or kind is bool or kind is int or kind is float:
+        return value
+    if kind is str:
+        _check_text(value, key)  # type: ignore[arg-type]
+        return value
+    if kind is dict:
+        return _normalise_mapping(value, tuple(key.split(".")), strip_dashes=False)  # type: ignore[arg-type]
+    if kind is list or kind is tuple:
+        return [_normalise(v, f"{key}[{i}]") for i, v in enumerate(value)]  # type: ignore[arg-type]
+
+    enum = sys.modules.get("enum")
+    if enum is not None and isinstance(value, enum.Enum):
+        return _normalise(value.value, key)
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str):  # str subclasses, numpy.str_
+        return _normalise(str(value), key)
+    if isinstance(value, int):  # int subclasses (not bool, not IntEnum: handled above)
+        return int(value)
+
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and isinstance(value, (numpy.generic, numpy.ndarray)):
+        return _normalise_numpy(value, key, numpy)
+    if isinstance(value, float):  # float subclasses, numpy.float64
+        return float(value)
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(value, torch.Tensor):
+        return _normalise_tensor(value, key)
+    module = kind.__module__.split(".")[0]
+    if module in ("tensorflow", "jax", "jaxlib") and hasattr(value, "__array__") and numpy:
+        return _normalise(numpy.asarray(value), key)
+    if module == "omegaconf":
+        return _normalise(_omegaconf_container(value, key), key)
+    if isinstance(value, Config):
+        return value.as_dict()
+    if isinstance(value, Mapping):
+        return _normalise_mapping(value, tuple(key.split(".")), strip_dashes=False)
+    if isinstance(value, (list, tuple)):  # subclasses, namedtuples
+        return [_normalise(v, f"{key}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, (set, frozenset)):
+        items = [_normalise(v, f"{key}[{i}]") for i, v in enumerate(value)]
+        try:  # set order depends on hashing; sorted keeps config.yaml stable run to run
+            return sorted(items)  # type: ignore[type-var]
+        except TypeError:
+            return items
+    if isinstance(value, os.PathLike):
+        path = os.fspath(value)
+        if isinstance(path, str):
+            return _normalise(path, key)
+    if _is_datetime(value):
+        return value.isoformat()  # type: ignore[attr-defined]
+    if not isinstance(value, type):
+        fields = _record_fields(value)
+        if fields is not None:
+            return _normalise_mapping(fields, tuple(key.split(".")), strip_dashes=False)
+    raise UnsupportedValue(key, value, _why_unsupported(value))
+
+
+def _is_datetime(value: object) -> bool:
+    datetime = sys.modules.get("datetime")
+    return datetime is not None and isinstance(value, (datetime.date, datetime.time))
+
+
+def _record_fields(value: object) -> Mapping[str, Any] | None:
+    """The fields of a dataclass, attrs or pydantic instance, else None."""
+    kind = type(value)
+    dataclass_fields = getattr(kind, "__dataclass_fields__", None)
+    if isinstance(dataclass_fields, dict):
+        import dataclasses
+
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}  # type: ignore[arg-type]
+    attrs_fields = getattr(kind, "__attrs_attrs__", None)
+    if attrs_fields is not None:
+        return {a.name: getattr(value, a.name) for a in attrs_fields}
+    model_dump = getattr(value, "model_dump", None)  # pydantic v2
+    if callable(model_dump) and kind.__module__ != "builtins":
+        dumped = model_dump()
+        return dumped if isinstance(dumped, Mapping) else None
+    return None
+
+
+def _why_unsupported(value: object) -> str:
+    if isinstance(value, (bytes, bytearray)):
+        return "bytes; decode them to a str first"
+    if isinstance(value, complex):
+        return "complex numbers have no YAML type; store real and imag parts"
+    if isinstance(value, type) or callable(value):
+        return "a class or function; store its name as a str"
+    decimal = sys.modules.get("decimal")
+    if decimal is not None and isinstance(value, decimal.Decimal):
+        return "a float would round it; store it as a str"
+    return ""
+
+
+def _shortest_float(value: float, struct_format: str) -> float:
+    """The shortest decimal that reads back as the same float16/float32: numpy.float32(0.1) -> 0.1."""
+    import math
+    import struct
+
+    if not math.isfinite(value):
+        return value
+    packed = struct.pack(struct_format, value)
+    for digits in range(1, 18):
+        candidate = float(f"{value:.{digits}g}")
+        if struct.pack(struct_format, candidate) == packed:
+            return candidate
+    return value
+
+
+def _normalise_numpy(value: Any, key: str, numpy: Any) -> object:
+    if isinstance(value, numpy.ndarray):
+        if value.ndim == 0:
+            return _normalise(value[()], key)
+        if value.size > _MAX_ARRAY_ELEMENTS:
+            why = f"an array of {value.size} elements is data: log it or store its path"
+            raise UnsupportedValue(key, value, why)
+        return [_normalise(v, f"{key}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, numpy.datetime64):
+        return str(numpy.datetime_as_string(value))
+    if isinstance(value, numpy.floating) and value.dtype.itemsize in (2, 4):
+        return _shortest_float(float(value), "e" if value.dtype.itemsize == 2 else "f")
+    if isinstance(value, numpy.timedelta64):
+        raise UnsupportedValue(key, value, "store a number of seconds instead")
+    item = value.item()
+    if type(item).__module__ == "numpy":  # longdouble, clongdouble: no Python equivalent
+        raise UnsupportedValue(key, value, "no Python number holds it exactly")
+    return _normalise(item, key)
+
+
+def _normalise_tensor(value: Any, key: str) -> object:
+    if value.numel() > _MAX_ARRAY_ELEMENTS:
+        why = f"a tensor of {value.numel()} elements is data: log it or store its path"
+        raise UnsupportedValue(key, value, why)
+    dtype = str(value.dtype)
+    data = value.detach().cpu().tolist()
+    struct_format = {"torch.float16": "e", "torch.float32": "f", "torch.bfloat16": "f"}.get(dtype)
+    if struct_format is not None:
+        data = _map_floats(data, lambda x: _shortest_float(x, struct_format))
+    return _normalise(data, key)
+
+
+def _map_floats(data: Any, convert: Callable[[float], float]) -> Any:
+    if isinstance(data, list):
+        return [_map_floats(v, convert) for v in data]
+    return convert(data) if isinstance(data, float) else data
+
+
+def _omegaconf_container(value: object, key: str) -> Any:
+    from omegaconf import OmegaConf
+
+    try:
+        return OmegaConf.to_container(value, resolve=True, throw_on_missing=True)  # type: ignore[arg-type]
+    except Exception as error:  # omegaconf raises its own hierarchy; one line is enough
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        where = f" at {key!r}" if key else ""
+        raise ConfigError(f"cannot resolve the OmegaConf config{where}: {detail}") from error
+
+
+# --- sources -----------------------------------------------------------------------------------
+
+
+def _source_mapping(source: object) -> Mapping[str, Any]:
+    """Turn anything track() or update() accepts into a mapping (normalised later)."""
+    import types
+
+    if source is None:
+        return {}
+    if isinstance(source, Config):
+        return source.as_dict()
+    kind = type(source)
+    if kind.__module__.split(".")[0] == "omegaconf":
+        container = _omegaconf_container(source, "")
+        if not isinstance(container, dict):
+            raise ConfigError("an OmegaConf config must be a DictConfig, not a ListConfig")
+        return container
+    if isinstance(source, Mapping):
+        return source
+    if isinstance(source, (str, os.PathLike)):
+        from pathlib import Path
+
+        return _read_config_file(Path(source), str(source))
+    if isinstance(source, types.ModuleType):
+        flags = getattr(source, "FLAGS", None)  # absl.flags, tf.compat.v1.flags, tf.flags
+        if flags is not None:
+            return _source_mapping(flags)
+        return {
+            name: value
+            for name, value in vars(source).items()
+            if not name.startswith("_")
+            and not isinstance(value, (types.ModuleType, type))
+            and not callable(value)
+        }
+    if isinstance(source, type):
+        raise ConfigError(f"pass an instance, not the class {kind.__name__}, as the config")
+    flag_values = _flag_values(source)
+    if flag_values is not None:
+        return flag_values
+    fields = _record_fields(source)
+    if fields is not None:
+        return fields
+    attributes = getattr(source, "__dict__", None)
+    if isinstance(attributes, dict):  # argparse.Namespace, SimpleNamespace, plain objects
+        keep_private = kind.__name__ == "Namespace"
+        return {k: v for k, v in attributes.items() if keep_private or not k.startswith("_")}
+    raise ConfigError(
+        f"cannot read a config from a {kind.__name__}; pass a dict, argparse.Namespace, "
+        "absl FLAGS, dataclass, OmegaConf DictConfig, object with attributes, or a YAML path"
+    )
+
+
+def _flag_values(source: object) -> dict[str, Any] | None:
+    """absl FlagValues and TensorFlow v1 flags as {name: value}, without importing either."""
+    attributes = getattr(source, "__dict__", None)
+    if not isinstance(attributes, dict):
+        return None
+    if "__wrapped" in attributes and type(source).__module__.startswith("tensorflow"):
+        return _flag_values(attributes["__wrapped"])  # TF >= 1.5 wraps absl's FlagValues
+    by_module = getattr(source, "flags_by_module_dict", None)
+    if callable(by_module) and type(source).__module__.startswith("absl"):
+        values: dict[str, Any] = {}
+        for module_name, flags in by_module().items():
+            # absl.logging and absl.app define verbosity, logtostderr, help, ...: not the script's
+            if module_name.split(".")[0] == "absl":
+                continue
+            for flag in flags:
+                values.setdefault(flag.name, flag.value)
+        return values
+    if "__flags" in attributes:  # TensorFlow < 1.5: tf.app.flags.FLAGS
+        if not attributes.get("__parsed", True) and callable(getattr(source, "_parse_flags", None)):
+            source._parse_flags()  # type: ignore[attr-defined]
+        raw = dict(vars(source)["__flags"])
+        return {name: getattr(v, "value", v) for name, v in raw.items()}
+    return None
+
+
+def _read_config_file(path: Path, shown: str) -> Tree:
+    """Load a YAML config file: plain `key: value` or wandb's `key: {desc: ..., value: ...}`."""
+    import yaml
+
+    from gitcfg.yamlio import load_yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file {shown} does not exist") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read config file {shown}: {error}") from None
+    try:
+        data = load_yaml(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error).strip().splitlines()[0]
+        raise ConfigError(f"{shown}{line}: invalid YAML: {problem}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{shown}: the top level must be a mapping of keys to values, "
+            f"not a {type(data).__name__}"
+        )
+    data.pop("wandb_version", None)  # wandb's format marker
+    data.pop("_wandb", None)  # wandb's internal bookkeeping
+    unwrapped = {key: _unwrap_wandb_entry(value) for key, value in data.items()}
+    try:
+        return _normalise_mapping(unwrapped, (), strip_dashes=True)
+    except ConfigError as error:
+        raise ConfigError(f"{shown}: {error}") from error
+
+
+def _unwrap_wandb_entry(value: Any) -> Any:
+    # wandb's form is exactly {value: v} or {desc: d, value: v}; any other mapping is a nested value.
+    if isinstance(value, dict) and "value" in value and set(value) <= {"value", "desc"}:
+        return value["value"]
+    return value
+
+
+def _find_defaults_file(script_path: Path | None, cwd: Path) -> Path | None:
+    places = [script_path.parent] if script_path is not None else []
+    places.append(cwd)
+    for place in places:
+        candidate = place / DEFAULTS_FILE
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _configs_paths(argv: Sequence[str]) -> list[str]:
+    """The files named by `--configs a.yaml,b.yaml` / `--configs=a.yaml` (repeatable), in order."""
+    paths: list[str] = []
+    args = list(argv[1:])
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":  # everything after is positional
+            break
+        if arg == "--configs":
+            if index + 1 >= len(args):
+                raise ConfigError("--configs needs a value: --configs a.yaml,b.yaml")
+            value, index = args[index + 1], index + 2
+        elif arg.startswith("--configs="):
+            value, index = arg.removeprefix("--configs="), index + 1
+        else:
+            index += 1
+            continue
+        paths.extend(part.strip() for part in value.split(",") if part.strip())
+    return paths
+
+
+def _shown_path(path: Path, cwd: Path) -> str:
+    try:
+        return str(path.relative_to(cwd))
+    except ValueError:
+        return str(path)
+
+
+def build_config(
+    config: object = None,
+    *,
+    pending: Config | None = None,
+    script_path: Path | None,
+    cwd: Path,
+    argv: Sequence[str],
+    include: Sequence[str] | None = None,
+    exclude: Sequence[str] | None = None,
+    interactive: bool | None = None,
+) -> Config:
+    """Merge every source into one checked Config; raise ConfigError (one line) on any bad input.
+
+    Lowest first: config-defaults.yaml (next to the script, else in cwd), the `--configs` files in
+    argv order, `pending` (values set on gitcfg.config before track()), then `config`. Nested mappings
+    merge leaf by leaf. When `pending` is given it is refilled and returned, so references to
+    gitcfg.config taken before track() see the run's config; it is untouched if this raises.
+    `interactive=None` detects Jupyter/IPython/REPL, where value changes are allowed.
+    """
+    if include is not None and exclude is not None:
+        raise ConfigError("pass config_include_keys or config_exclude_keys, not both")
+    if isinstance(include, str) or isinstance(exclude, str):
+        raise ConfigError("config_include_keys / config_exclude_keys take a list of keys")
+    sources: list[tuple[str, Mapping[str, Any]]] = []
+    defaults_file = _find_defaults_file(script_path, cwd)
+    if defaults_file is not None:
+        shown = _shown_path(defaults_file, cwd)
+        sources.append((f"defaults:{shown}", _read_config_file(defaults_file, shown)))
+    for name in _configs_paths(argv):
+        path = cwd / name
+        if not path.is_file():
+            raise ConfigError(f"--configs file {name} does not exist (looked in {cwd})")
+        sources.append((f"configs:{name}", _read_config_file(path, name)))
+    if pending is not None:
+        sources.append((_SOURCE_SCRIPT, pending.as_dict()))
+    sources.append((_SOURCE_SCRIPT, _source_mapping(config)))
+
+    result = Config()
+    object.__setattr__(result, "_interactive", interactive)
+    object.__setattr__(result, "_include", tuple(include) if include is not None else None)
+    object.__setattr__(result, "_exclude", tuple(exclude) if exclude is not None else None)
+    for label, mapping in sources:
+        values = _normalise_mapping(mapping, (), strip_dashes=True)
+        values = _select(values, (), result)
+        result._write((), values, allow_val_change=True, source=label)
+    if pending is None:
+        return result
+    pending._adopt(result)
+    return pending
+
+
+# --- filtering and masking the recorded copy ------------------------------------------------------
+
+
+def _is_recorded(path: KeyPath, root: Config) -> bool:
+    """Whether include/exclude keep the value at `path` (dotted keys name whole subtrees)."""
+    include, exclude = root._include, root._exclude
+    prefixes = {".".join(path[:n]) for n in range(1, len(path) + 1)}
+    if exclude is not None:
+        return not prefixes & set(exclude)
+    if include is not None:
+        dotted = ".".join(path)
+        return bool(prefixes & set(include)) or any(k.startswith(dotted + ".") for k in include)
+    return True
+
+
+def _select(node: Tree, prefix: KeyPath, root: Config) -> Tree:
+    if root._include is None and root._exclude is None:
+        return node
+    kept: Tree = {}
+    for key, value in node.items():
+        path = (*prefix, key)
+        if not _is_recorded(path, root):
+            continue
+        dotted = ".".join(path)
+        listed = (root._include or ()) + (root._exclude or ())
+        if isinstance(value, dict) and any(k.startswith(dotted + ".") for k in listed):
+            if root._include is not None and dotted in root._include:
+                kept[key] = value
+            else:
+                kept[key] = _select(value, path, root)
+        else:
+            kept[key] = value
+    return kept
+
+
+def _key_words(key: str) -> list[str]:
+    import re
+
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=[0-9])", " ", key)
+    return [word.lower() for word in re.split(r"[\s_.\-]+", spaced) if word]
+
+
+def _secret_patterns(mask: bool | Sequence[str]) -> list[str]:
+    if mask is False:
+        return []
+    if mask is True:
+        return list(DEFAULT_SECRET_PATTERNS)
+    if isinstance(mask, str):
+        mask = [mask]
+    return [*DEFAULT_SECRET_PATTERNS, *mask]
+
+
+def _is_secret(path: KeyPath, patterns: Sequence[str]) -> bool:
+    if not patterns:
+        return False
+    words = _key_words(path[-1])
+    dotted = ".".join(path).lower()
+    for pattern in patterns:
+        if any(c in pattern for c in "*?["):
+            import fnmatch
+
+            if fnmatch.fnmatchcase(dotted, pattern.lower()):
+                return True
+            continue
+        if "." in pattern and dotted == pattern.lower():
+            return True
+        wanted = _key_words(pattern)
+        span = len(wanted)
+        if span and any(words[i : i + span] == wanted for i in range(len(words) - span + 1)):
+            return True
+    return False
+
+
+def _mask_tree(value: Any, path: KeyPath, patterns: Sequence[str], masked: list[str]) -> Any:
+    if isinstance(value, dict):
+        result: Tree = {}
+        for key, item in value.items():
+            child = (*path, key)
+            # Nothing to hide in an unset secret (None or ""), and masking it would hide that fact.
+            if item not in (None, "") and _is_secret(child, patterns):
+                result[key] = MASKED
+                masked.append(".".join(child))
+            else:
+                result[key] = _mask_tree(item, child, patterns, masked)
+        return result
+    if isinstance(value, list) and path:
+        head, last = path[:-1], path[-1]
+        return [
+            _mask_tree(item, (*head, f"{last}[{i}]"), patterns, masked)
+            for i, item in enumerate(value)
+        ]
+    return value
+
+
+def recorded_config(
+    config: Config, mask: bool | Sequence[str] = True
+) -> tuple[dict[str, Any], list[str]]:
+    """Return (the config to write as config.yaml, the dotted keys that were masked in it).
+
+    Applies config_include_keys/config_exclude_keys, re-checks the values (lists may have been
+    mutated in place), and replaces secret-looking values with MASKED: the default patterns, plus
+    `mask` when it is a list of patterns (words, dotted keys or globs); `mask=False` masks nothing.
+    The Config keeps the real values. The caller warns on stderr about the masked keys.
+    """
+    root = config._root
+    values = _normalise_mapping(config.as_dict(), config._path, strip_dashes=False)
+    values = _select(values, config._path, root)
+    masked: list[str] = []
+    recorded = _mask_tree(values, config._path, _secret_patterns(mask), masked)
+    return recorded, masked
+
+
+# --- environment ---------------------------------------------------------------------------------
+
+
+def _in_interactive_session() -> bool:
+    """Jupyter, IPython or the plain Python REPL: where wandb (in Jupyter) allows value changes."""
+    ipython = sys.modules.get("IPython")
+    if ipython is not None:
+        get_ipython = getattr(ipython, "get_ipython", None)
+        if callable(get_ipython) and get_ipython() is not None:
+            return True
+    return hasattr(sys, "ps1")
+
+
+def hydra_overrides() -> list[str] | None:
+    """Hydra's command-line overrides (`lr=0.1 model=resnet`) when running under Hydra, else None."""
+    if "hydra" not in sys.modules:
+        return None
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        if not HydraConfig.initialized():
+            return None
+        return [str(o) for o in HydraConfig.get().overrides.task]
+    except Exception:  # an older or partial Hydra: recording its overrides is best effort
+        return None
