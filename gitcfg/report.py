@@ -186,19 +186,56 @@ def emit(report: Report, output: str, console: Any) -> None:
             f"{k.removeprefix('config.')}={format_value(v)}" for k, v in report.constants.items()
         )
         console.print(f"[dim]same in every run: {same}[/dim]", overflow="fold")
+    cells = [[_cell(c, row) for c in report.columns] for row in report.rows]
+    shown = _fit_columns(report.columns, cells, console.width)
+    hidden = [c.header for i, c in enumerate(report.columns) if i not in shown]
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in report.columns:
+    for i in shown:
+        column = report.columns[i]
         numeric = column.kind in ("metric", "agg") or column.key == "runs"
         table.add_column(
             column.header,
             justify="right" if numeric else "left",
             overflow="ellipsis",
             no_wrap=True,
-            max_width=28 if column.kind in ("config", "value") else None,
+            max_width=MAX_CELL if column.kind in ("config", "value") else None,
         )
-    for row in report.rows:
-        table.add_row(*(_cell(c, row) for c in report.columns))
+    for line in cells:
+        table.add_row(*(line[i] for i in shown))
     console.print(table)
+    if hidden:
+        console.print(
+            f"[dim]not shown at this width: {', '.join(hidden)} "
+            "(widen the terminal, or use --format json|csv|md)[/dim]"
+        )
+
+
+MAX_CELL = 28
+# When the terminal is too narrow, columns go in this order (first dropped first).
+_DROP_ORDER = ("name", "age", "commit")
+
+
+def _fit_columns(columns: Sequence[Column], cells: Sequence[Sequence[str]], width: int) -> list[int]:
+    """Indexes of the columns to show so the table fits `width`: drop name, age, commit, then
+    the rightmost metric and config columns; id and status always stay."""
+    widths = []
+    for i, column in enumerate(columns):
+        natural = max([len(column.header), *(len(line[i]) for line in cells)])
+        widths.append(min(natural, MAX_CELL) if column.kind in ("config", "value") else natural)
+    shown = list(range(len(columns)))
+
+    def total() -> int:
+        return sum(widths[i] for i in shown) + 2 * (len(shown) - 1)
+
+    droppable = [i for name in _DROP_ORDER for i, c in enumerate(columns) if c.key == name]
+    droppable += [i for i in reversed(range(len(columns))) if columns[i].kind in ("metric", "agg")]
+    droppable += [i for i in reversed(range(len(columns))) if columns[i].kind == "config"][:-1]
+    for index in droppable:
+        if total() <= width:
+            break
+        if len(shown) > 2:
+            shown.remove(index)
+    return shown
 
 
 def _flat_matrix(report: Report) -> tuple[list[str], list[list[str]]]:

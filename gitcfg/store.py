@@ -38,26 +38,31 @@ _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 # --- ids ---------------------------------------------------------------------------------------
 
 
-def new_run_id(now: float | None = None) -> str:
-    """Return a 26-char ULID in lowercase Crockford base32: 48 bits of ms time, 80 random bits.
+ID_EPOCH = 1_577_836_800  # 2020-01-01T00:00:00Z
+ID_TIME_CHARS, ID_RANDOM_CHARS = 7, 13
 
-    Ids sort by start time and need no coordination between machines (80 random bits per ms).
+
+def new_run_id(now: float | None = None) -> str:
+    """Return a 20-char id: 7 base32 chars of whole seconds since 2020, then 13 random (65 bits).
+
+    Ids sort by start second and need no coordination between machines. Whole seconds (not ms, as in
+    a ULID) keep the shared prefix of a sweep's runs short, so 8-9 typed characters name a run.
     """
-    ms = int((time.time() if now is None else now) * 1000)
-    value = (ms << 80) | secrets.randbits(80)
+    seconds = int((time.time() if now is None else now) - ID_EPOCH)
+    value = (max(seconds, 0) << (5 * ID_RANDOM_CHARS)) | secrets.randbits(5 * ID_RANDOM_CHARS)
     chars = []
-    for _ in range(26):
+    for _ in range(ID_TIME_CHARS + ID_RANDOM_CHARS):
         chars.append(_CROCKFORD[value & 31])
         value >>= 5
     return "".join(reversed(chars))
 
 
 def run_id_time(run_id: str) -> datetime:
-    """Start time encoded in a run id."""
-    ms = 0
-    for char in run_id[:10]:
-        ms = ms * 32 + _CROCKFORD.index(char)
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    """Start time (to the second) encoded in a run id."""
+    seconds = 0
+    for char in run_id[:ID_TIME_CHARS]:
+        seconds = seconds * 32 + _CROCKFORD.index(char)
+    return datetime.fromtimestamp(ID_EPOCH + seconds, tz=timezone.utc)
 
 
 def is_run_id_prefix(text: str) -> bool:
@@ -138,7 +143,8 @@ code: each commit records one run starting, ending or being amended.
       metrics.jsonl   one JSON object per log() row, with _step and _time
       diff.patch      uncommitted changes at start (apply with `git apply` on code.commit)
 
-<shard> is the last two characters of the run id. Run ids are ULIDs (time-ordered).
+<shard> is the last two characters of the run id. Run ids start with the start time
+(7 base32 characters of seconds since 2020), then 13 random characters.
 Read it with `gitcfg log`, `gitcfg show RUN`, or plain git:
 `git log gitcfg-runs --grep 'Code-Commit: <sha>'`.
 """
@@ -265,11 +271,13 @@ class Store:
         return dirs
 
     def resolve(self, run_id_prefix: str) -> str:
-        """Return the full id of the one run whose id starts with `run_id_prefix`."""
+        """Return the full id of the one run whose id starts with `run_id_prefix` (or named so)."""
         prefix = run_id_prefix.strip().lower()
-        if not is_run_id_prefix(prefix):
-            raise RunNotFound(run_id_prefix)
-        matches = sorted(r for r in self.run_dirs() if r.startswith(prefix))
+        matches: list[str] = []
+        if is_run_id_prefix(prefix):
+            matches = sorted(r for r in self.run_dirs() if r.startswith(prefix))
+        if not matches:  # a run's name works too: `gitcfg show quiet-river-7f`
+            matches = sorted(r.run_id for r in self.read_runs() if r.name == run_id_prefix.strip())
         if not matches:
             raise RunNotFound(run_id_prefix)
         if len(matches) > 1:
@@ -299,6 +307,8 @@ class Store:
             records.append(
                 RunRecord(run_id, meta or {"id": run_id}, config, summary, tuple(by_run[run_id]))
             )
+        # Ids order runs by start second; started_at (ms) orders runs within one second.
+        records.sort(key=lambda r: (str(r.meta.get("started_at") or ""), r.run_id), reverse=True)
         return records
 
     def read_run(self, run_id: str) -> RunRecord:

@@ -59,7 +59,8 @@ class Summary(MutableMapping[str, Any]):
         self._deleted: set[str] = set()
 
     def _observe(self, row: Mapping[str, Any]) -> None:
-        self._last.update(row)
+        # `_step`/`_time` are bookkeeping of the row, not metrics.
+        self._last.update((k, v) for k, v in row.items() if not k.startswith("_"))
 
     def __getitem__(self, key: str) -> Any:
         if key in self._explicit:

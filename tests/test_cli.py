@@ -104,7 +104,7 @@ def test_log_lists_runs_newest_first_with_differing_keys(cli, swept_repo) -> Non
     result = cli(repo, "log", "--format", "json")
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)
-    assert [r["id"] for r in rows] == sorted(ids, reverse=True)
+    assert [r["id"] for r in rows] == list(reversed(ids))  # newest first
     assert {r["status"] for r in rows} == {"finished"}
     head = git(repo, "rev-parse", "HEAD")
     assert {r["commit"] for r in rows} == {head}
@@ -117,8 +117,9 @@ def test_log_lists_runs_newest_first_with_differing_keys(cli, swept_repo) -> Non
         assert row["loss"] == pytest.approx(1 - lr)
 
 
-def test_log_table_shows_constants_and_columns(cli, swept_repo) -> None:
+def test_log_table_shows_constants_and_columns(cli, swept_repo, monkeypatch) -> None:
     repo, ids = swept_repo
+    monkeypatch.setenv("COLUMNS", "200")
     result = cli(repo, "log")
     assert result.exit_code == 0, result.output
     assert "same in every run" in result.output and "batch=32" in result.output
@@ -200,3 +201,15 @@ def test_demo_runs_a_sweep_and_prints_the_grouped_log(tmp_path: Path) -> None:
                          cwd=target, capture_output=True, text=True)
     groups = json.loads(out.stdout)
     assert [g["lr"] for g in groups] == [0.001, 0.01, 0.1] and all(g["runs"] == 4 for g in groups)
+
+
+def test_log_table_fits_an_80_column_terminal(cli, swept_repo, monkeypatch) -> None:
+    repo, _ = swept_repo
+    monkeypatch.setenv("COLUMNS", "60")
+    result = cli(repo, "log")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert all(len(line) <= 60 for line in lines), result.output
+    header = next(line for line in lines if line.lstrip().startswith("id"))
+    assert "status" in header and "lr" in header and "seed" in header
+    assert any("not shown at this width" in line for line in lines)
