@@ -46,8 +46,9 @@ __all__ = [
 DEFAULTS_FILE = "config-defaults.yaml"
 MASKED = "***"
 # Whole words of a key (split on _ - . space and camelCase); a pattern of several words must appear
-# as consecutive words: `api_key` matches OPENAI_API_KEY and apiKey, `token` matches hf_token but
-# not tokenizer or max_tokens.
+# as consecutive words: `api_key` matches OPENAI_API_KEY and apiKey. `token` must end the key and
+# not follow a tokenizer word: hf_token and authToken are secrets; tokenizer, max_tokens, pad_token
+# and token_ids are not. `mask=["!pad_token"]` exempts a key, `mask=["url"]` adds a pattern.
 DEFAULT_SECRET_PATTERNS = (
     "token",
     "password",
@@ -57,6 +58,11 @@ DEFAULT_SECRET_PATTERNS = (
     "apikey",
     "access_key",
     "private_key",
+)
+# Words before "token" that make it a tokenizer setting (pad_token), not a credential (hf_token).
+_TOKENIZER_WORDS = frozenset(
+    "pad bos eos unk sep cls mask start end begin sos stop special added new default image "
+    "video audio vision num max min per first last next split word sub bpe".split()
 )
 _MAX_ARRAY_ELEMENTS = 1000  # a bigger array is data, not a setting: log it or store its path
 _SOURCE_SCRIPT = "script"
@@ -885,24 +891,36 @@ def _secret_patterns(mask: bool | Sequence[str]) -> list[str]:
 
 
 def _is_secret(path: KeyPath, patterns: Sequence[str]) -> bool:
+    """Whether the key at `path` looks secret: a pattern matches and no `!pattern` exempts it."""
     if not patterns:
         return False
     words = _key_words(path[-1])
     dotted = ".".join(path).lower()
+    if any(_key_matches(words, dotted, p[1:]) for p in patterns if p.startswith("!")):
+        return False
     for pattern in patterns:
-        if any(c in pattern for c in "*?["):
-            import fnmatch
-
-            if fnmatch.fnmatchcase(dotted, pattern.lower()):
+        if pattern == "token":
+            # A secret token ends the key (hf_token, authToken); pad_token, bos_token, token_ids
+            # and num_token are tokenizer settings that every NLP config has.
+            if words[-1:] == ["token"] and (len(words) < 2 or words[-2] not in _TOKENIZER_WORDS):
                 return True
-            continue
-        if "." in pattern and dotted == pattern.lower():
-            return True
-        wanted = _key_words(pattern)
-        span = len(wanted)
-        if span and any(words[i : i + span] == wanted for i in range(len(words) - span + 1)):
+        elif not pattern.startswith("!") and _key_matches(words, dotted, pattern):
             return True
     return False
+
+
+def _key_matches(words: list[str], dotted: str, pattern: str) -> bool:
+    """A glob matches the dotted key, a dotted pattern equals it, else the pattern's words are
+    consecutive words of the key."""
+    if any(c in pattern for c in "*?["):
+        import fnmatch
+
+        return fnmatch.fnmatchcase(dotted, pattern.lower())
+    if "." in pattern:
+        return dotted == pattern.lower()
+    wanted = _key_words(pattern)
+    span = len(wanted)
+    return bool(span) and any(words[i : i + span] == wanted for i in range(len(words) - span + 1))
 
 
 def _mask_tree(value: Any, path: KeyPath, patterns: Sequence[str], masked: list[str]) -> Any:
