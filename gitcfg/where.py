@@ -483,7 +483,12 @@ def value_token(value: object) -> object:
     1 and 1.0 are equal, True and 1 are not, "1" and 1 are not, lists (or tuples) compare item by
     item, mappings key by key, and NaN equals NaN (so `loss == .nan` finds diverged runs).
     """
-    if value is None or isinstance(value, str):
+    kind = type(value)
+    if kind is str or kind is int or value is None:  # the common cases first: 100k runs pass here
+        return value
+    if kind is float:
+        return value if value == value else ("nan",)
+    if isinstance(value, str):
         return value
     if isinstance(value, bool):
         return ("bool", value)
@@ -561,9 +566,24 @@ def predicate(expr: Expr) -> Predicate:
         operand = predicate(expr.operand)
         return lambda row: not operand(row)
     operands = tuple(predicate(operand) for operand in expr.operands)
+    # Plain loops: all()/any() over a generator cost a third more per run at 100k runs.
     if isinstance(expr, And):
-        return lambda row: all(check(row) for check in operands)
-    return lambda row: any(check(row) for check in operands)
+
+        def every(row: Row) -> bool:
+            for check in operands:
+                if not check(row):
+                    return False
+            return True
+
+        return every
+
+    def some(row: Row) -> bool:
+        for check in operands:
+            if check(row):
+                return True
+        return False
+
+    return some
 
 
 def matches(expr: Expr, row: Row) -> bool:
