@@ -44,7 +44,7 @@ def order_key(value: object) -> tuple[object, ...]:
     return (5, repr(value))
 
 
-def _prefixed_keys(rows: Sequence[Row], prefix: str) -> list[str]:
+def prefixed_keys(rows: Sequence[Row], prefix: str) -> list[str]:
     """Return the keys starting with `prefix` across `rows`, in first-seen order."""
     known: set[str] = set()
     found: dict[str, None] = {}
@@ -96,7 +96,7 @@ def differing_keys(
     rows = list(rows)
     varying: list[str] = []
     constant: dict[str, object] = {}
-    for key in _prefixed_keys(rows, prefix):
+    for key in prefixed_keys(rows, prefix):
         tokens = {value_token(row[key]) if key in row else _MISSING for row in rows}
         if len(tokens) == 1:
             constant[key] = rows[0][key]
@@ -125,7 +125,7 @@ def numeric_metrics(rows: Iterable[Row], prefix: str = "summary.") -> list[str]:
     rows = list(rows)
     return [
         key
-        for key in _prefixed_keys(rows, prefix)
+        for key in prefixed_keys(rows, prefix)
         if any(type(row.get(key)) in _NUMBER_TYPES for row in rows)
     ]
 
@@ -223,7 +223,7 @@ def confounders(
     resolved = _resolve_all(rows, [*group_keys, over_key])
     groups = list(_partition(rows, resolved[:-1]).values())
     found: dict[str, list[object]] = {}
-    for key in _prefixed_keys(rows, prefix):
+    for key in prefixed_keys(rows, prefix):
         if key in resolved:
             continue
         for group_members in groups:

@@ -13,6 +13,7 @@ from gitcfg.aggregate import (
     format_mean_std,
     group_rows,
     numeric_metrics,
+    prefixed_keys,
     sort_rows,
 )
 from gitcfg.errors import BadQuery
@@ -62,6 +63,12 @@ def test_differing_keys_compares_yaml_values():
     varying, constant = differing_keys(rows)
     assert varying == ["config.amp"]  # True is not 1
     assert list(constant) == ["config.lr", "config.layers", "config.x"]
+
+
+def test_prefixed_keys_are_listed_in_first_seen_order():
+    rows = [run("a", lr=1, s_acc=1), run("b", seed=2, lr=1), run("c", model__depth=3)]
+    assert prefixed_keys(rows, "config.") == ["config.lr", "config.seed", "config.model.depth"]
+    assert prefixed_keys(rows, "summary.") == ["summary.acc"]
 
 
 def test_differing_keys_of_one_row_or_none():
