@@ -11,8 +11,8 @@ import subprocess
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from gitcfg.errors import GitError, NotARepo, RunsBranchMoved
 
@@ -65,11 +65,12 @@ def git_text(cwd: Path, *args: str) -> str:
     return run_git(cwd, *args).stdout.decode(errors="replace")
 
 
+# Records here are NamedTuples, not dataclasses: `import dataclasses` costs ~4 ms on the track() path.
+
 # --- discovery ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Repo:
+class Repo(NamedTuple):
     """Where a repository lives. `worktree` is None for a bare repository."""
 
     worktree: Path | None
@@ -87,30 +88,62 @@ class Repo:
         return self.common_dir / "gitcfg"
 
 
+_DISCOVER = (
+    "rev-parse", "--path-format=absolute", "--git-dir", "--git-common-dir",
+    "--is-bare-repository", "--show-toplevel",
+)  # fmt: skip
+_CONFIG = ("config", "-l", "-z")
+# Plain `git status` rewrites .git/index to cache stat data; --no-optional-locks prevents it.
+# Porcelain paths are relative to the top of the worktree, whatever the cwd.
+_STATUS = (
+    "--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=all",
+    "--ignore-submodules=dirty",
+)  # fmt: skip
+
+
 def discover(start: Path) -> Repo:
     """Find the repository containing `start`; raise NotARepo outside one."""
-    try:
-        out = run_git(
-            start,
-            "rev-parse",
-            "--path-format=absolute",
-            "--git-dir",
-            "--git-common-dir",
-            "--is-bare-repository",
-            "--show-toplevel",
-            ok_codes=(0, 128),
-        )
-    except (GitError, OSError) as e:
-        if isinstance(e, GitError) and e.returncode == 127:
-            raise
-        raise NotARepo(start) from None
-    lines = out.stdout.decode().splitlines()
-    if out.returncode != 0 or len(lines) < 3:
-        if lines[:3] and len(lines) >= 3 and lines[2] == "true":
-            return Repo(None, Path(lines[0]), Path(lines[1]))
+    out = run_git(start, *_DISCOVER, ok_codes=(0, 128))
+    return _parse_discovery(start, out.returncode, out.stdout)
+
+
+def _parse_discovery(start: Path, returncode: int, stdout: bytes) -> Repo:
+    lines = stdout.decode().splitlines()
+    if len(lines) >= 3 and lines[2] == "true":  # bare: --show-toplevel fails, the rest printed
+        return Repo(None, Path(lines[0]), Path(lines[1]))
+    if returncode != 0 or len(lines) < 4:
         raise NotARepo(start)
-    worktree = Path(lines[3]) if len(lines) > 3 and lines[2] == "false" else None
-    return Repo(worktree, Path(lines[0]), Path(lines[1]))
+    return Repo(Path(lines[3]), Path(lines[0]), Path(lines[1]))
+
+
+class Probe(NamedTuple):
+    """What track() needs to know before writing: where the repo is, its config, its status."""
+
+    repo: Repo
+    config: dict[str, str]
+    status: bytes | None  # `git status --porcelain=v1 -z`; None in a bare repository
+
+
+def probe(start: Path) -> Probe:
+    """Discover the repo, read its config and status with three git processes run concurrently."""
+    env = _git_env()
+    try:
+        procs = [
+            subprocess.Popen(
+                ["git", *args], cwd=start, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+            )
+            for args in (_DISCOVER, _CONFIG, _STATUS)
+        ]
+    except FileNotFoundError:
+        raise GitError(_DISCOVER, 127, "git is not installed or not on PATH") from None
+    results = [(p.communicate(), p.returncode) for p in procs]
+    (found, _), found_code = results[0]
+    repo = _parse_discovery(start, found_code, found)
+    (config_out, _), _ = results[1]
+    (status_out, status_err), status_code = results[2]
+    if repo.worktree is not None and status_code != 0:
+        raise GitError(_STATUS, status_code, status_err.decode(errors="replace"))
+    return Probe(repo, _parse_config(config_out), status_out if repo.worktree else None)
 
 
 def read_ref(repo: Repo, ref: str) -> str | None:
@@ -161,7 +194,11 @@ def head_branch(repo: Repo) -> str | None:
 
 def read_config(repo: Repo) -> dict[str, str]:
     """Return every git config entry visible in the repo (last one wins), keys lowercased."""
-    out = run_git(repo.cwd, "config", "-l", "-z", ok_codes=(0, 1)).stdout.decode(errors="replace")
+    return _parse_config(run_git(repo.cwd, *_CONFIG, ok_codes=(0, 1)).stdout)
+
+
+def _parse_config(out_bytes: bytes) -> dict[str, str]:
+    out = out_bytes.decode(errors="replace")
     entries: dict[str, str] = {}
     for item in out.split("\0"):
         if item:
@@ -177,8 +214,7 @@ def set_config(repo: Repo, key: str, value: str) -> None:
 # --- code capture ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class WorktreeChanges:
+class WorktreeChanges(NamedTuple):
     """What `git status` says differs from HEAD, and the patch that reproduces it."""
 
     is_dirty: bool
@@ -189,20 +225,17 @@ class WorktreeChanges:
 MAX_UNTRACKED_BYTES = 1_000_000
 
 
-def worktree_changes(repo: Repo, code_commit: str | None) -> WorktreeChanges:
-    """Capture the worktree's changes against `code_commit`; never writes to the repo."""
+def worktree_changes(
+    repo: Repo, code_commit: str | None, status: bytes | None = None
+) -> WorktreeChanges:
+    """Capture the worktree's changes against `code_commit`; never writes to the repo.
+
+    `status` is `git status --porcelain=v1 -z` output when the caller already has it (probe()).
+    """
     if repo.worktree is None:
         return WorktreeChanges(False, b"", ())
-    # Plain `git status` rewrites .git/index to cache stat data; --no-optional-locks prevents it.
-    status = run_git(
-        repo.worktree,
-        "--no-optional-locks",
-        "status",
-        "--porcelain=v1",
-        "-z",
-        "--untracked-files=all",
-        "--ignore-submodules=dirty",
-    ).stdout
+    if status is None:
+        status = run_git(repo.worktree, *_STATUS).stdout
     if not status:
         return WorktreeChanges(False, b"", ())
     entries = status.split(b"\0")
@@ -272,8 +305,7 @@ def _untracked_patch(worktree: Path, paths: Iterable[str]) -> tuple[bytes, list[
 # --- writing the runs branch -------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Identity:
+class Identity(NamedTuple):
     name: str
     email: str
 
@@ -378,8 +410,7 @@ def move_ref(repo: Repo, ref: str, new: str, expected: str | None, reason: str) 
 # --- reading -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class TreeEntry:
+class TreeEntry(NamedTuple):
     mode: str
     kind: str  # "blob" or "tree"
     oid: str

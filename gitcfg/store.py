@@ -13,14 +13,11 @@ Layout on the orphan branch (default `gitcfg-runs`):
 from __future__ import annotations
 
 import os
-import secrets
-import socket
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from gitcfg import gitio
 from gitcfg.errors import AmbiguousRun, GitcfgError, RunNotFound, RunsBranchMoved
@@ -49,12 +46,21 @@ def new_run_id(now: float | None = None) -> str:
     a ULID) keep the shared prefix of a sweep's runs short, so 8-9 typed characters name a run.
     """
     seconds = int((time.time() if now is None else now) - ID_EPOCH)
-    value = (max(seconds, 0) << (5 * ID_RANDOM_CHARS)) | secrets.randbits(5 * ID_RANDOM_CHARS)
+    value = (max(seconds, 0) << (5 * ID_RANDOM_CHARS)) | _random_bits(5 * ID_RANDOM_CHARS)
     chars = []
     for _ in range(ID_TIME_CHARS + ID_RANDOM_CHARS):
         chars.append(_CROCKFORD[value & 31])
         value >>= 5
     return "".join(reversed(chars))
+
+
+def _random_bits(bits: int) -> int:
+    return int.from_bytes(os.urandom((bits + 7) // 8), "big") >> (-bits % 8)
+
+
+def hostname() -> str:
+    """This machine's name (os.uname: importing socket for it costs more)."""
+    return os.uname().nodename or "localhost"
 
 
 def run_id_time(run_id: str) -> datetime:
@@ -153,15 +159,14 @@ Read it with `gitcfg log`, `gitcfg show RUN`, or plain git:
 # --- records -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class RunRecord:
+class RunRecord(NamedTuple):
     """One run as stored: run.yaml's mapping plus config and summary."""
 
     run_id: str
     meta: dict[str, Any]  # run.yaml
     config: dict[str, Any]
     summary: dict[str, Any]
-    files: tuple[str, ...] = field(default=())  # file names present in the run directory
+    files: tuple[str, ...] = ()  # file names present in the run directory
 
     @property
     def name(self) -> str | None:
@@ -226,7 +231,7 @@ class Store:
         env = os.environ
         name = env.get("GIT_AUTHOR_NAME") or self.git_config.get("user.name")
         email = env.get("GIT_AUTHOR_EMAIL") or self.git_config.get("user.email")
-        host = socket.gethostname() or "localhost"
+        host = hostname()
         return gitio.Identity(
             name or env.get("USER") or FALLBACK_NAME,
             email or f"{env.get('USER') or FALLBACK_NAME}@{host}",

@@ -8,15 +8,11 @@ kill a training script.
 from __future__ import annotations
 
 import atexit
-import getpass
 import json
 import math
 import os
-import platform
-import socket
 import sys
 import time
-import traceback
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -30,6 +26,7 @@ from gitcfg.store import (
     Store,
     commit_message,
     default_run_name,
+    hostname,
     new_run_id,
     run_files,
     utc_iso,
@@ -207,7 +204,7 @@ class Run:
 
     # lifecycle
 
-    def _start(self, argv: Sequence[str], script: Path | None) -> None:
+    def _start(self, argv: Sequence[str], script: Path | None, status: bytes | None = None) -> None:
         store = self._store
         code: dict[str, Any] = {"commit": None, "branch": None, "dirty": False}
         patch = b""
@@ -216,7 +213,7 @@ class Run:
             code_commit = gitio.read_ref(repo, "HEAD")
             if code_commit is None:
                 _warn("this repository has no commits yet; recording code commit: null")
-            changes = gitio.worktree_changes(repo, code_commit)
+            changes = gitio.worktree_changes(repo, code_commit, status)
             patch = changes.patch
             code = {
                 "commit": code_commit,
@@ -238,11 +235,11 @@ class Run:
             "started_at": utc_iso(self._started),
             "ended_at": None,
             "duration_s": None,
-            "host": socket.gethostname(),
+            "host": hostname(),
             "user": _user(),
             "pid": os.getpid(),
-            "python": platform.python_version(),
-            "platform": platform.platform(terse=True),
+            "python": "{}.{}.{}".format(*sys.version_info[:3]),
+            "platform": _platform(),
             "argv": list(argv),
             "script": str(script) if script else None,
             "cwd": os.getcwd(),
@@ -306,6 +303,8 @@ class Run:
         if isinstance(exc, KeyboardInterrupt):
             self._finish("killed", 130, {"type": "KeyboardInterrupt", "message": "interrupted"})
             return
+        import traceback
+
         frames = traceback.format_exception(kind, exc, tb)
         error = {
             "type": type(exc).__qualname__,
@@ -348,10 +347,24 @@ def _json_default(value: Any) -> Any:
 
 
 def _user() -> str | None:
+    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):  # getpass.getuser's order
+        if os.environ.get(name):
+            return os.environ[name]
     try:
-        return getpass.getuser()
-    except (KeyError, OSError):
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError, OSError):
         return None
+
+
+def _platform() -> str:
+    """`Linux-6.1.0-x86_64` (platform.platform() imports more and may spawn processes)."""
+    try:
+        uname = os.uname()
+    except AttributeError:  # Windows
+        return sys.platform
+    return f"{uname.sysname}-{uname.release}-{uname.machine}"
 
 
 # --- exit hooks --------------------------------------------------------------------------------
@@ -433,9 +446,12 @@ def track(
         exclude=config_exclude_keys,
     )
     mode = mode or os.environ.get("GITCFG_MODE") or "online"
-    store = None if mode == "disabled" else Store.open(cwd)
+    store, status = None, None
+    if mode != "disabled":
+        found = gitio.probe(cwd)
+        store, status = Store(found.repo, found.config), found.status
     run = Run(resolved, store=store, name=name, group=group, tags=tags, notes=notes, mask=mask)
-    run._start(sys.argv, script)
+    run._start(sys.argv, script, status)
     resolved._mark_started()
     resolved._set_callback(run._on_config_change)
     _pending_config = None

@@ -123,6 +123,9 @@ def write_cost(repo: Path, repeat: int) -> float:
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    # Compiled modules are cached for every measured process alike (this machine sets
+    # PYTHONDONTWRITEBYTECODE=1, which would make each process recompile an editable install).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.setdefault("PYTHONPYCACHEPREFIX", str(Path(tempfile.gettempdir()) / "gitcfg-bench-pycache"))
     env.setdefault("GIT_AUTHOR_NAME", "bench")
     env.setdefault("GIT_AUTHOR_EMAIL", "bench@example.com")
