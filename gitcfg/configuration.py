@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Config",
     "build_config",
+    "config_file_values",
     "hydra_overrides",
     "normalise_value",
     "recorded_config",
@@ -787,6 +788,47 @@ def _shown_path(path: Path, cwd: Path) -> str:
         return str(path)
 
 
+def _file_sources(
+    script_path: Path | None, cwd: Path, argv: Sequence[str]
+) -> list[tuple[str, Mapping[str, Any]]]:
+    """(label, values) of config-defaults.yaml and each --configs file, lowest first."""
+    sources: list[tuple[str, Mapping[str, Any]]] = []
+    defaults_file = _find_defaults_file(script_path, cwd)
+    if defaults_file is not None:
+        shown = _shown_path(defaults_file, cwd)
+        sources.append((f"defaults:{shown}", _read_config_file(defaults_file, shown)))
+    for name in _configs_paths(argv):
+        path = cwd / name
+        if not path.is_file():
+            raise ConfigError(f"--configs file {name} does not exist (looked in {cwd})")
+        sources.append((f"configs:{name}", _read_config_file(path, name)))
+    return sources
+
+
+def config_file_values(
+    argv: Sequence[str] | None = None,
+    script_path: Path | None = None,
+    cwd: Path | None = None,
+) -> dict[str, Any]:
+    """Return config-defaults.yaml merged with the --configs files, for `parser.set_defaults(**...)`.
+
+    What the script passes to track() wins over both files, argparse defaults included; a script
+    that wants the files to set its argparse defaults (so `--configs best.yaml` reproduces a run)
+    feeds them in here. Defaults: sys.argv, the __main__ script, the current directory.
+    """
+    from pathlib import Path
+
+    if argv is None:
+        argv = sys.argv
+    if script_path is None:
+        main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+        script_path = Path(main_file).resolve() if main_file else None
+    merged = Config()
+    for label, values in _file_sources(script_path, Path.cwd() if cwd is None else cwd, argv):
+        merged._write((), values, allow_val_change=True, source=label)
+    return merged.as_dict()
+
+
 def build_config(
     config: object = None,
     *,
@@ -810,16 +852,7 @@ def build_config(
         raise ConfigError("pass config_include_keys or config_exclude_keys, not both")
     if isinstance(include, str) or isinstance(exclude, str):
         raise ConfigError("config_include_keys / config_exclude_keys take a list of keys")
-    sources: list[tuple[str, Mapping[str, Any]]] = []
-    defaults_file = _find_defaults_file(script_path, cwd)
-    if defaults_file is not None:
-        shown = _shown_path(defaults_file, cwd)
-        sources.append((f"defaults:{shown}", _read_config_file(defaults_file, shown)))
-    for name in _configs_paths(argv):
-        path = cwd / name
-        if not path.is_file():
-            raise ConfigError(f"--configs file {name} does not exist (looked in {cwd})")
-        sources.append((f"configs:{name}", _read_config_file(path, name)))
+    sources = _file_sources(script_path, cwd, argv)
     if pending is not None:
         sources.append((_SOURCE_SCRIPT, pending.as_dict()))
     sources.append((_SOURCE_SCRIPT, _source_mapping(config)))
@@ -829,7 +862,9 @@ def build_config(
     object.__setattr__(result, "_include", tuple(include) if include is not None else None)
     object.__setattr__(result, "_exclude", tuple(exclude) if exclude is not None else None)
     for label, mapping in sources:
-        values = _normalise_mapping(mapping, (), strip_dashes=True)
+        # Filter before checking (an excluded value need not be storable) and after (a dotted key
+        # may point into a dataclass or other object that only normalising turns into a mapping).
+        values = _normalise_mapping(_select(mapping, (), result), (), strip_dashes=True)
         values = _select(values, (), result)
         result._write((), values, allow_val_change=True, source=label)
     if pending is None:
@@ -853,23 +888,27 @@ def _is_recorded(path: KeyPath, root: Config) -> bool:
     return True
 
 
-def _select(node: Tree, prefix: KeyPath, root: Config) -> Tree:
+def _select(node: Mapping[Any, Any], prefix: KeyPath, root: Config) -> Tree:
+    """The part of `node` (at `prefix`) that include/exclude keep; works on raw mappings too, so an
+    excluded value is dropped before it is checked (argparse's `func=` from set_defaults)."""
     if root._include is None and root._exclude is None:
-        return node
+        return dict(node)
+    listed = (root._include or ()) + (root._exclude or ())
     kept: Tree = {}
-    for key, value in node.items():
+    for raw_key, value in node.items():
+        key = raw_key.lstrip("-") if isinstance(raw_key, str) and not prefix else raw_key
+        if not isinstance(key, str):
+            kept[raw_key] = value  # the normaliser refuses it with a proper message
+            continue
         path = (*prefix, key)
         if not _is_recorded(path, root):
             continue
         dotted = ".".join(path)
-        listed = (root._include or ()) + (root._exclude or ())
-        if isinstance(value, dict) and any(k.startswith(dotted + ".") for k in listed):
-            if root._include is not None and dotted in root._include:
-                kept[key] = value
-            else:
-                kept[key] = _select(value, path, root)
+        inside = any(k.startswith(dotted + ".") for k in listed)
+        if isinstance(value, Mapping) and inside and not (root._include and dotted in root._include):
+            kept[raw_key] = _select(value, path, root)
         else:
-            kept[key] = value
+            kept[raw_key] = value
     return kept
 
 
