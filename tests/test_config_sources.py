@@ -434,3 +434,35 @@ def test_include_keeps_only_the_listed_keys(tmp_path):
 def test_include_and_exclude_together_are_refused(tmp_path):
     with pytest.raises(ConfigError, match="not both"):
         build({"a": 1}, cwd=tmp_path, include=["a"], exclude=["b"])
+
+
+HYDRA_APP = """\
+import json, sys
+from pathlib import Path
+import hydra
+from gitcfg.configuration import build_config, hydra_overrides
+
+@hydra.main(version_base=None, config_path=".", config_name="conf")
+def main(cfg):
+    config = build_config(cfg, script_path=Path(__file__), cwd=Path.cwd(), argv=sys.argv)
+    print(json.dumps({"config": config.as_dict(), "overrides": hydra_overrides()}))
+
+main()
+"""
+
+
+def test_a_hydra_app_records_its_resolved_config_and_overrides(tmp_path):
+    pytest.importorskip("hydra")
+    write(tmp_path / "app.py", HYDRA_APP)
+    write(tmp_path / "conf.yaml", "lr: 0.1\nmodel:\n  depth: 18\n  name: r${model.depth}\n")
+    proc = subprocess.run(
+        [sys.executable, "app.py", "lr=0.5", "model.depth=50", f"hydra.run.dir={tmp_path}/out"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.splitlines()[-1]) == {
+        "config": {"lr": 0.5, "model": {"depth": 50, "name": "r50"}},
+        "overrides": ["lr=0.5", "model.depth=50"],
+    }

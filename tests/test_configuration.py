@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import copy
 import pickle
+import sys
 from pathlib import Path
 
 import pytest
@@ -334,3 +335,30 @@ def test_recorded_config_masks_secrets_and_keeps_the_real_values_in_the_config()
 def test_mask_false_records_secrets_as_they_are():
     config = make({"hf_token": "hf_x"})
     assert recorded_config(config, mask=False) == ({"hf_token": "hf_x"}, [])
+
+
+def test_the_python_repl_counts_as_interactive(monkeypatch):
+    config = build_config({"lr": 0.1}, script_path=None, cwd=Path("/nonexistent"), argv=[""])
+    with pytest.raises(ConfigValueChanged):
+        config.lr = 0.2
+    monkeypatch.setattr(sys, "ps1", ">>> ", raising=False)  # what the REPL sets
+    config.lr = 0.2
+    assert config.lr == 0.2
+
+
+def test_an_ipython_session_counts_as_interactive():
+    pytest.importorskip("IPython")
+    import subprocess
+
+    code = (
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "from gitcfg.configuration import Config\n"
+        "config = Config({'lr': 0.1})\n"
+        "try:\n    config.lr = 0.2\nexcept Exception as e:\n    print(type(e).__name__)\n"
+        "InteractiveShell.instance()\n"
+        "config.lr = 0.3\n"
+        "print(config.lr)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["ConfigValueChanged", "0.3"]
