@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -19,34 +18,38 @@ from gitcfg import __version__
 from gitcfg.errors import GitcfgError
 
 EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED = 1, 3, 130
+# click's own exceptions (usage errors, Exit, Abort) pass through untouched. typer >= 0.29 vendors
+# click, so they are found through typer's public names rather than by importing click.
+_CLICK_EXCEPTIONS = (
+    typer.Exit,
+    typer.Abort,
+    *(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"),
+)
 
 
 class _Group(TyperGroup):
     """Translate library errors at the one CLI boundary (works under CliRunner too)."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except GitcfgError as e:
-            message = str(e)
+            # One line; a filter syntax error adds its text with a caret under the position.
+            typer.echo(f"gitcfg: error: {e}", err=True)
             caret = getattr(e, "caret_text", None)
-            if callable(caret):
-                message = caret()
-            first, *rest = message.splitlines() or [""]
-            click.echo(f"gitcfg: error: {first}", err=True)
-            for line in rest:
-                click.echo(f"  {line}", err=True)
+            for line in caret().splitlines() if callable(caret) else ():
+                typer.echo(f"  {line}", err=True)
             raise typer.Exit(EXIT_ERROR) from None
         except KeyboardInterrupt:
-            click.echo("gitcfg: interrupted", err=True)
+            typer.echo("gitcfg: interrupted", err=True)
             raise typer.Exit(EXIT_INTERRUPTED) from None
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
+        except _CLICK_EXCEPTIONS:
             raise
         except Exception as e:  # a bug: keep a traceback, without locals (configs hold secrets)
             import traceback
 
-            click.echo("gitcfg: internal error (please report it):", err=True)
-            click.echo("".join(traceback.format_exception(e, limit=-6)).rstrip(), err=True)
+            typer.echo("gitcfg: internal error (please report it):", err=True)
+            typer.echo("".join(traceback.format_exception(e, limit=-6)).rstrip(), err=True)
             raise typer.Exit(EXIT_INTERNAL) from None
 
 
