@@ -360,7 +360,7 @@ def _same(old: Any, new: Any) -> bool:
     if isinstance(old, dict):
         return old.keys() == new.keys() and all(_same(old[k], new[k]) for k in old)
     if isinstance(old, list):
-        return len(old) == len(new) and all(_same(a, b) for a, b in zip(old, new))
+        return len(old) == len(new) and all(_same(a, b) for a, b in zip(old, new, strict=True))
     if isinstance(old, float) and old != old:
         return bool(new != new)
     return bool(old == new)
@@ -905,7 +905,11 @@ def _select(node: Mapping[Any, Any], prefix: KeyPath, root: Config) -> Tree:
             continue
         dotted = ".".join(path)
         inside = any(k.startswith(dotted + ".") for k in listed)
-        if isinstance(value, Mapping) and inside and not (root._include and dotted in root._include):
+        if (
+            isinstance(value, Mapping)
+            and inside
+            and not (root._include and dotted in root._include)
+        ):
             kept[raw_key] = _select(value, path, root)
         else:
             kept[raw_key] = value
@@ -915,7 +919,9 @@ def _select(node: Mapping[Any, Any], prefix: KeyPath, root: Config) -> Tree:
 def _key_words(key: str) -> list[str]:
     import re
 
-    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=[0-9])", " ", key)
+    spaced = re.sub(
+        r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=[0-9])", " ", key
+    )
     return [word.lower() for word in re.split(r"[\s_.\-]+", spaced) if word]
 
 

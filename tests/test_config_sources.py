@@ -120,7 +120,9 @@ def test_malformed_yaml_is_one_line_naming_the_file_and_line(tmp_path, text, lin
 
 def test_a_value_that_cannot_be_stored_names_the_file(tmp_path):
     write(tmp_path / "config-defaults.yaml", "blob: !!binary aGVsbG8=\n")
-    with pytest.raises(ConfigError, match=r"^config-defaults.yaml: config key 'blob' holds a bytes"):
+    with pytest.raises(
+        ConfigError, match=r"^config-defaults.yaml: config key 'blob' holds a bytes"
+    ):
         build(cwd=tmp_path)
 
 
@@ -137,7 +139,9 @@ def test_configs_files_override_defaults_and_each_other_left_to_right(tmp_path):
     write(tmp_path / "one.yaml", "b: one\nc: one\nd: one\n")
     write(tmp_path / "two.yaml", "c: two\nd: two\n")
     write(tmp_path / "sub" / "three.yaml", "d: {value: three}\n")
-    config = build(cwd=tmp_path, argv=["t.py", "--configs", "one.yaml,two.yaml", "--configs=sub/three.yaml"])
+    config = build(
+        cwd=tmp_path, argv=["t.py", "--configs", "one.yaml,two.yaml", "--configs=sub/three.yaml"]
+    )
     assert config.as_dict() == {"a": "defaults", "b": "one", "c": "two", "d": "three"}
     assert config._sources == {
         "a": "defaults:config-defaults.yaml",
@@ -198,7 +202,9 @@ def test_a_malformed_configs_file_names_itself(tmp_path):
 def test_config_file_values_gives_the_merged_files_for_argparse_defaults(tmp_path):
     write(tmp_path / "config-defaults.yaml", "lr: 0.5\nepochs: 1\n")
     write(tmp_path / "best.yaml", "lr: 0.2\n")
-    values = config_file_values(argv=["t.py", "--configs", "best.yaml"], script_path=None, cwd=tmp_path)
+    values = config_file_values(
+        argv=["t.py", "--configs", "best.yaml"], script_path=None, cwd=tmp_path
+    )
     assert values == {"lr": 0.2, "epochs": 1}
 
 
@@ -262,7 +268,10 @@ def test_set_defaults_from_the_files_lets_them_override_argparse_defaults(tmp_pa
     result = json.loads(proc.stdout)
     assert result["args"]["lr"] == 0.01 and result["args"]["epochs"] == 4
     assert {k: result["config"][k] for k in ("lr", "epochs", "dataset", "seed")} == {
-        "lr": 0.01, "epochs": 4, "dataset": "mnist", "seed": 3,
+        "lr": 0.01,
+        "epochs": 4,
+        "dataset": "mnist",
+        "seed": 3,
     }
 
 
@@ -394,7 +403,9 @@ def test_omegaconf_configs_are_resolved_and_merge_with_defaults(tmp_path):
     ("data", "message"),
     [({"a": "???"}, "Missing mandatory value"), ({"a": "${nope}"}, "nope")],
 )
-def test_omegaconf_missing_values_and_broken_interpolations_are_one_line_errors(tmp_path, data, message):
+def test_omegaconf_missing_values_and_broken_interpolations_are_one_line_errors(
+    tmp_path, data, message
+):
     omegaconf = pytest.importorskip("omegaconf")
     with pytest.raises(ConfigError, match=f"^cannot resolve the OmegaConf config: .*{message}"):
         build(omegaconf.OmegaConf.create(data), cwd=tmp_path)
@@ -409,7 +420,9 @@ def test_hydra_overrides_are_none_outside_hydra():
 
 def test_exclude_drops_keys_from_every_source_and_from_the_record(tmp_path):
     write(tmp_path / "config-defaults.yaml", "data_dir: /d\nlr: 0.5\nmodel: {depth: 1, seed: 2}\n")
-    config = build({"lr": 0.1, "debug": True}, cwd=tmp_path, exclude=["data_dir", "debug", "model.seed"])
+    config = build(
+        {"lr": 0.1, "debug": True}, cwd=tmp_path, exclude=["data_dir", "debug", "model.seed"]
+    )
     assert config.as_dict() == {"lr": 0.1, "model": {"depth": 1}}
     config.debug = False  # set later: kept for the script, left out of the record
     assert config.debug is False

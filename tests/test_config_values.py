@@ -45,7 +45,8 @@ class Optimizer:
 
 
 def test_plain_values_pass_through_unchanged():
-    for value in (None, True, 0, -3, 10**40, 1e-4, float("inf"), "x", [], {}, [1, [2, {"a": None}]]):
+    plain = [None, True, 0, -3, 10**40, 1e-4, float("inf"), "x", [], {}, [1, [2, {"a": None}]]]
+    for value in plain:
         assert normalise_value(value, "k") == value
 
 
@@ -180,6 +181,7 @@ def test_a_refused_key_is_a_config_error_not_a_silent_str():
 
 # --- round trip ----------------------------------------------------------------------------------
 
+# fmt: off
 TRICKY_STRINGS = [
     "1e-4", "1E4", "1.0", ".5", "0x1F", "0o17", "0777", "1_000", "+1", "1:20", "-1",
     "yes", "no", "on", "off", "y", "n", "True", "FALSE", "null", "Null", "~", "",
@@ -188,6 +190,7 @@ TRICKY_STRINGS = [
     "%x", "@x", "`x", "|", ">", "?", "=", "<<", "---", "...", "\t", "\n", "a\nb", "\r\n",
     "\x00", "\x07", "\x85", "\u2028", "\u2029", "\ufeff", "\ufeffx", "é", "日本語", "🙂",
 ]
+# fmt: on
 safe_text = st.text() | st.sampled_from(TRICKY_STRINGS)
 scalars = (
     st.none()
@@ -250,12 +253,11 @@ def test_setting_nan_again_is_not_a_change():
 
 @pytest.mark.parametrize(
     "key",
-    [
-        "token", "hf_token", "HF_TOKEN", "hfToken", "HFToken", "github-token", "auth.token",
-        "password", "DB_PASSWORD", "dbPassword", "passwd", "secret", "client_secret",
-        "SecretValue", "api_key", "apiKey", "OPENAI_API_KEY", "ApiKey", "apikey", "WANDB_APIKEY",
-        "access_key", "AWS_ACCESS_KEY", "awsAccessKey", "private_key",
-    ],
+    (
+        "token hf_token HF_TOKEN hfToken HFToken github-token auth.token password DB_PASSWORD "
+        "dbPassword passwd secret client_secret SecretValue api_key apiKey OPENAI_API_KEY ApiKey "
+        "apikey WANDB_APIKEY access_key AWS_ACCESS_KEY awsAccessKey private_key"
+    ).split(),
 )
 def test_secret_looking_keys_are_masked(key):
     recorded, masked = recorded_config(Config({key: "s3cr3t"}))
@@ -264,11 +266,10 @@ def test_secret_looking_keys_are_masked(key):
 
 @pytest.mark.parametrize(
     "key",
-    [
-        "tokenizer", "max_tokens", "num_tokens", "tokens", "token_ids", "token_count", "pad_token",
-        "bos_token", "eos_token_id", "special_tokens", "num_token", "secretary", "key", "apis",
-        "access", "keyboard", "lr",
-    ],
+    (
+        "tokenizer max_tokens num_tokens tokens token_ids token_count pad_token bos_token "
+        "eos_token_id special_tokens num_token secretary key apis access keyboard lr"
+    ).split(),
 )
 def test_ordinary_ml_settings_are_not_masked(key):
     assert recorded_config(Config({key: "value"})) == ({key: "value"}, [])
@@ -299,7 +300,12 @@ def test_unset_secrets_are_recorded_as_unset():
 def test_mask_patterns_add_words_dotted_keys_and_globs():
     config = Config({"db_url": "u", "wandb_entity": "e", "model": {"path": "p"}, "s3_uri": "s"})
     recorded, masked = recorded_config(config, mask=["url", "model.path", "*_uri"])
-    assert recorded == {"db_url": "***", "wandb_entity": "e", "model": {"path": "***"}, "s3_uri": "***"}
+    assert recorded == {
+        "db_url": "***",
+        "wandb_entity": "e",
+        "model": {"path": "***"},
+        "s3_uri": "***",
+    }
     assert masked == ["db_url", "model.path", "s3_uri"]
     assert recorded_config(Config({"hf_token": "x"}), mask=["url"])[0] == {"hf_token": "***"}
 

@@ -71,7 +71,7 @@ def test_a_nested_mapping_compares_equal_to_its_dict():
 def test_missing_attribute_raises_attribute_error_naming_the_nearest_key():
     config = make({"learning_rate": 0.1, "epochs": 3})
     with pytest.raises(AttributeError, match="nearest: 'learning_rate'"):
-        config.learning_rat
+        _ = config.learning_rat
     assert not hasattr(config, "batch")
     assert getattr(config, "batch", 7) == 7
 
