@@ -189,6 +189,7 @@ def test_installed_console_script_runs(repo: Path) -> None:
 
 
 def test_demo_runs_a_sweep_and_prints_the_grouped_log(tmp_path: Path) -> None:
+    (Path.home() / ".gitconfig").write_text("")  # the demo must work with no git identity
     target = tmp_path / "demo"
     proc = subprocess.run([sys.executable, "-m", "gitcfg", "demo", str(target)],
                           capture_output=True, text=True, timeout=300)
