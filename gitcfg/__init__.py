@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from gitcfg._version import __version__
 __all__ = ["Api", "Config", "Run", "config", "finish", "log", "run", "summary", "track"]
 
 if TYPE_CHECKING:

@@ -18,7 +18,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from gitcfg import __version__, gitio
+from gitcfg import gitio
+from gitcfg._version import __version__
 from gitcfg.configuration import Config, build_config, recorded_config
 from gitcfg.errors import GitcfgError
 from gitcfg.store import (
