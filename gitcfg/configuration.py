@@ -150,7 +150,8 @@ class Config(Mapping[str, Any]):
 
     def as_dict(self) -> Tree:
         """Return a plain deep copy (dicts, lists, str, int, float, bool, None)."""
-        return _copy_tree(self._node())
+        copied: Tree = _copy_tree(self._node())
+        return copied
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Config):
@@ -470,17 +471,17 @@ def _check_text(text: str, key: str) -> None:
         ) from None
 
 
-def _normalise(value: object, key: str) -> object:  # noqa: C901 (one flat dispatch on type)
+def _normalise(value: Any, key: str) -> Any:  # noqa: C901 (one flat dispatch on type)
     kind = type(value)
     if value is None or kind is bool or kind is int or kind is float:
         return value
     if kind is str:
-        _check_text(value, key)  # type: ignore[arg-type]
+        _check_text(value, key)
         return value
     if kind is dict:
-        return _normalise_mapping(value, tuple(key.split(".")), strip_dashes=False)  # type: ignore[arg-type]
+        return _normalise_mapping(value, tuple(key.split(".")), strip_dashes=False)
     if kind is list or kind is tuple:
-        return [_normalise(v, f"{key}[{i}]") for i, v in enumerate(value)]  # type: ignore[arg-type]
+        return [_normalise(v, f"{key}[{i}]") for i, v in enumerate(value)]
 
     enum = sys.modules.get("enum")
     if enum is not None and isinstance(value, enum.Enum):
@@ -514,7 +515,7 @@ def _normalise(value: object, key: str) -> object:  # noqa: C901 (one flat dispa
     if isinstance(value, (set, frozenset)):
         items = [_normalise(v, f"{key}[{i}]") for i, v in enumerate(value)]
         try:  # set order depends on hashing; sorted keeps config.yaml stable run to run
-            return sorted(items)  # type: ignore[type-var]
+            return sorted(items)
         except TypeError:
             return items
     if isinstance(value, os.PathLike):
@@ -522,7 +523,7 @@ def _normalise(value: object, key: str) -> object:  # noqa: C901 (one flat dispa
         if isinstance(path, str):
             return _normalise(path, key)
     if _is_datetime(value):
-        return value.isoformat()  # type: ignore[attr-defined]
+        return value.isoformat()
     if not isinstance(value, type):
         fields = _record_fields(value)
         if fields is not None:
@@ -619,11 +620,11 @@ def _map_floats(data: Any, convert: Callable[[float], float]) -> Any:
     return convert(data) if isinstance(data, float) else data
 
 
-def _omegaconf_container(value: object, key: str) -> Any:
+def _omegaconf_container(value: Any, key: str) -> Any:
     from omegaconf import OmegaConf
 
     try:
-        return OmegaConf.to_container(value, resolve=True, throw_on_missing=True)  # type: ignore[arg-type]
+        return OmegaConf.to_container(value, resolve=True, throw_on_missing=True)
     except Exception as error:  # omegaconf raises its own hierarchy; one line is enough
         detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         where = f" at {key!r}" if key else ""
