@@ -160,3 +160,29 @@ def test_a_bad_config_fails_track_before_anything_is_written(
     assert not (repo / ".git" / "gitcfg" / "live").exists() or not any(
         (repo / ".git" / "gitcfg" / "live").iterdir()
     )
+
+
+PENDING = """
+import gitcfg
+from gitcfg import config  # taken before track(): still the run's config afterwards
+
+gitcfg.config.seed = 1
+config.update({"lr": 0.5})
+run = gitcfg.track({"lr": 0.1, "epochs": 2})
+config.dropout = 0.2
+assert run.config is config and gitcfg.config is config, (run.config, config)
+run.finish()
+print(run.id)
+"""
+
+
+def test_values_set_on_gitcfg_config_before_track_are_merged_below_the_object(repo: Path):
+    write_script(repo / "pending.py", PENDING)
+    proc = run_python(repo, "pending.py")
+    assert proc.returncode == 0, proc.stderr
+    run_id = proc.stdout.strip().splitlines()[-1]
+    base = f"runs/{run_id[-2:]}/{run_id}"
+    recorded = yaml.safe_load(read_branch_file(repo, f"{base}/config.yaml"))
+    assert recorded == {"seed": 1, "lr": 0.1, "epochs": 2, "dropout": 0.2}
+    meta = yaml.safe_load(read_branch_file(repo, f"{base}/run.yaml"))
+    assert meta["config_changed"] == ["dropout"]
