@@ -9,10 +9,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from gitcfg._version import __version__
-__all__ = ["Api", "Config", "Run", "config", "finish", "log", "run", "summary", "track"]
+__all__ = [
+    "Api", "Config", "Run", "config", "config_file_values", "finish", "log", "run", "summary",
+    "track",
+]  # fmt: skip
 
 if TYPE_CHECKING:
-    from gitcfg.configuration import Config
+    from gitcfg.configuration import Config, config_file_values
     from gitcfg.query import Api
     from gitcfg.tracking import Run, Summary, track
 
@@ -24,6 +27,7 @@ _EXPORTS = {
     "track": "gitcfg.tracking",
     "Run": "gitcfg.tracking",
     "Config": "gitcfg.configuration",
+    "config_file_values": "gitcfg.configuration",
     "Api": "gitcfg.query",
 }
 
