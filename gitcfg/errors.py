@@ -124,3 +124,61 @@ class ConfigKeyMissing(GitcfgError, KeyError):
 
     def __str__(self) -> str:  # KeyError's own __str__ would print the repr of the message
         return self.message
+
+
+# --- amending, sharing, reproducing -------------------------------------------------------------
+
+
+class RunStillRunning(RunStateError):
+    def __init__(self, run_id: str, action: str, pid: object = None, host: object = None) -> None:
+        self.run_id, self.action = run_id, action
+        where = f" (pid {pid} on {host})" if pid and host else ""
+        super().__init__(
+            f"run {run_id} is still running{where}; {action} it after it ends "
+            "(a run whose process died is marked crashed by the next gitcfg command on its machine)"
+        )
+
+
+class BadAmendment(GitcfgError):
+    """An amendment that cannot be applied as asked (a missing key, a non-mapping parent, nothing to do)."""
+
+
+class RemoteNotFound(GitcfgError):
+    def __init__(self, remote: str, defaulted: bool = False) -> None:
+        self.remote = remote
+        why = " and the current branch has no upstream" if defaulted else ""
+        super().__init__(
+            f"no git remote named {remote!r}{why}; name one (`gitcfg push REMOTE`, "
+            "`git remote -v` lists them) or add it with `git remote add`"
+        )
+
+
+class RemoteUnreachable(GitcfgError):
+    def __init__(self, remote: str, detail: str) -> None:
+        self.remote, self.detail = remote, detail
+        super().__init__(
+            f"could not reach remote {remote!r} ({detail}); check `git remote -v` and your access, then retry"
+        )
+
+
+class CodeCommitMissing(GitcfgError):
+    def __init__(self, run_id: str, code_commit: str, remote_url: str | None) -> None:
+        self.run_id, self.code_commit, self.remote_url = run_id, code_commit, remote_url
+        where = f" (it was recorded in a clone of {remote_url})" if remote_url else ""
+        super().__init__(
+            f"run {run_id}'s code commit {code_commit[:12]} is not in this clone{where}; "
+            "run `git fetch --all` and retry"
+        )
+
+
+class RunWithoutCommit(GitcfgError):
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        super().__init__(
+            f"run {run_id} was recorded before the repository's first commit (code.commit is null), "
+            f"so there is no code to check out; `gitcfg show {run_id} --config` prints its config"
+        )
+
+
+class CheckoutFailed(GitcfgError):
+    """`gitcfg checkout` could not build the worktree; nothing is left behind."""

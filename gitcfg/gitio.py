@@ -302,6 +302,28 @@ def _untracked_patch(worktree: Path, paths: Iterable[str]) -> tuple[bytes, list[
     return b"".join(parts), skipped
 
 
+# --- worktrees ---------------------------------------------------------------------------------
+
+
+def add_worktree(repo: Repo, path: Path, code_commit: str) -> None:
+    """Create a detached `git worktree` at `path` checked out at `code_commit`.
+
+    Touches no branch, and neither the index nor HEAD of any other worktree; the user's hooks
+    (post-checkout) do not run, as for every gitcfg call.
+    """
+    run_git(repo.cwd, *_NO_HOOKS, "worktree", "add", "--detach", "--quiet", str(path), code_commit)
+
+
+def remove_worktree(repo: Repo, path: Path) -> None:
+    """Remove a worktree gitcfg created (`--force`: it may hold an applied patch)."""
+    run_git(repo.cwd, *_NO_HOOKS, "worktree", "remove", "--force", str(path))
+
+
+def apply_patch(worktree: Path, patch: bytes) -> None:
+    """Apply a binary-safe patch to the files of `worktree` (not its index); GitError if it fails."""
+    run_git(worktree, "apply", "--binary", "--whitespace=nowarn", "-", input=patch)
+
+
 # --- writing the runs branch -------------------------------------------------------------------
 
 
@@ -324,15 +346,23 @@ def write_lock(repo: Repo) -> Iterator[None]:
         os.close(fd)  # closing releases the flock
 
 
+class BlobRef(NamedTuple):
+    """A blob already in the object store, to place at a path without reading it (merges)."""
+
+    mode: str  # "100644", "100755", "120000"
+    oid: str
+
+
 def commit_files(
     repo: Repo,
     runs_ref: str,
-    files: Mapping[str, bytes | None],
+    files: Mapping[str, bytes | BlobRef | None],
     message: str,
     identity: Identity,
     *,
     when: float | None = None,
     expected: str | None | type[Ellipsis] = ...,
+    merge: Sequence[str] = (),
 ) -> str:
     """Commit `files` (path -> content, None deletes) on top of `runs_ref` and move it; return the commit.
 
@@ -340,13 +370,14 @@ def commit_files(
     current value is an ancestor of the new commit, which makes the move a compare-and-swap. When
     `expected` is given, the ref must point there (None: must not exist) or RunsBranchMoved is
     raised; otherwise a lost race is retried on the new tip (run directories are disjoint).
+    `merge` adds parents after the tip: a merge commit whose tree is the tip's plus `files`.
     """
     for attempt in range(MAX_RETRIES):
         with write_lock(repo):
             old_tip = read_ref(repo, runs_ref)
             if expected is not ... and old_tip != expected:
                 raise RunsBranchMoved(runs_ref)
-            stream = _fast_import_stream(runs_ref, old_tip, files, message, identity, when)
+            stream = _fast_import_stream(runs_ref, old_tip, files, message, identity, when, merge)
             proc = run_git(
                 repo.cwd,
                 *_NO_HOOKS,
@@ -371,10 +402,11 @@ def commit_files(
 def _fast_import_stream(
     runs_ref: str,
     old_tip: str | None,
-    files: Mapping[str, bytes | None],
+    files: Mapping[str, bytes | BlobRef | None],
     message: str,
     identity: Identity,
     when: float | None,
+    merge: Sequence[str] = (),
 ) -> bytes:
     stamp = int(when if when is not None else time.time())
     who = f"{identity.name} <{identity.email}> {stamp} +0000".encode()
@@ -385,9 +417,12 @@ def _fast_import_stream(
     ]
     if old_tip:
         out.append(b"from %s\n" % old_tip.encode())
+    out += [b"merge %s\n" % parent.encode() for parent in merge]
     for path, content in files.items():
         if content is None:
             out.append(b"D %s\n" % path.encode())
+        elif isinstance(content, BlobRef):
+            out.append(b"M %s %s %s\n" % (content.mode.encode(), content.oid.encode(), path.encode()))
         else:
             out.append(b"M 100644 inline %s\ndata %d\n%s\n" % (path.encode(), len(content), content))
     out.append(b"\nget-mark :1\ndone\n")
@@ -405,6 +440,45 @@ def move_ref(repo: Repo, ref: str, new: str, expected: str | None, reason: str) 
         if read_ref(repo, ref) != expected:
             raise RunsBranchMoved(ref) from None
         raise
+
+
+# --- remotes -----------------------------------------------------------------------------------
+
+# Fetch and push for gitcfg's own branch: no tags, no submodules, no maintenance, no FETCH_HEAD, and
+# an empty --refmap so that git does not also update refs/remotes/<remote>/* (the user's refs).
+_FETCH = (
+    "fetch", "--quiet", "--no-tags", "--no-recurse-submodules", "--no-write-fetch-head",
+    "--no-auto-maintenance", "--refmap=",
+)  # fmt: skip
+
+
+def remote_ref(repo: Repo, remote: str, ref: str) -> str | None:
+    """The commit `ref` points at on `remote` (one round trip), None when the remote lacks it.
+
+    Raises GitError when the remote cannot be reached.
+    """
+    out = git_text(repo.cwd, *_NO_HOOKS, "ls-remote", "--refs", remote, ref)
+    for line in out.splitlines():
+        oid, _, name = line.partition("\t")
+        if name == ref:
+            return oid
+    return None
+
+
+def fetch_ref(repo: Repo, remote: str, ref: str, into: str) -> None:
+    """Fetch `ref` from `remote` into the local ref `into` (forced); touches no other ref."""
+    run_git(repo.cwd, *_NO_HOOKS, *_FETCH, remote, f"+{ref}:{into}")
+
+
+def push_commit(repo: Repo, remote: str, commit: str, ref: str) -> bool:
+    """Push `commit` to `ref` on `remote` without force; False when the remote refused it.
+
+    The caller decides what a refusal means by re-reading the remote (another writer won a race,
+    or the remote is unreachable), not by parsing git's stderr.
+    """
+    out = run_git(repo.cwd, *_NO_HOOKS, "push", "--quiet", "--no-verify", remote,
+                  f"{commit}:{ref}", ok_codes=(0, 1, 128))  # fmt: skip
+    return out.returncode == 0
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -430,6 +504,78 @@ def ls_tree(repo: Repo, treeish: str, *paths: str, recursive: bool = True) -> li
             mode, kind, oid = meta.split(" ")
             entries.append(TreeEntry(mode, kind, oid, path))
     return entries
+
+
+class BlobChange(NamedTuple):
+    """One blob that differs between two trees; `mode`/`oid` are the new side's ("" when deleted)."""
+
+    status: str  # A added, M modified, D deleted, T type changed
+    path: str
+    mode: str
+    oid: str
+
+
+def changed_blobs(repo: Repo, old: str, new: str, *paths: str) -> list[BlobChange]:
+    """The blobs that differ from `old` to `new` (commits or trees), recursively, renames as D + A."""
+    args = ["diff-tree", "-r", "--no-renames", "--no-commit-id", "-z", old, new, "--", *paths]
+    fields = run_git(repo.cwd, *args).stdout.decode(errors="surrogateescape").split("\0")
+    changes = []
+    # -z output: ":<mode> <mode> <oid> <oid> <status>" NUL "<path>" NUL, repeated, then a final "".
+    for meta, path in zip(fields[::2], fields[1::2], strict=False):
+        if meta.startswith(":"):
+            _, new_mode, _, new_oid, status = meta[1:].split(" ")
+            deleted = status.startswith("D")
+            changes.append(
+                BlobChange(status[:1], path, "" if deleted else new_mode, "" if deleted else new_oid)
+            )
+    return changes
+
+
+class LogEntry(NamedTuple):
+    commit: str
+    parents: tuple[str, ...]
+    author_name: str
+    author_email: str
+    authored_at: str  # ISO 8601 with the author's offset
+    committed_ts: int  # committer date, seconds since the epoch
+    message: str  # subject, blank line, body (trailers included)
+
+
+_LOG_FORMAT = "%H%x1f%P%x1f%an%x1f%ae%x1f%aI%x1f%ct%x1f%B%x1e"
+
+
+def log_entries(
+    repo: Repo, rev: str, *paths: str, grep: str | None = None, limit: int | None = None
+) -> list[LogEntry]:
+    """Commits reachable from `rev` that touch `paths`, newest first, following every merge parent.
+
+    `--full-history`: a change that lost a merge (kept on one side only) is still listed.
+    """
+    args = ["log", f"--format={_LOG_FORMAT}", "--full-history"]
+    if grep is not None:
+        args += ["--extended-regexp", f"--grep={grep}"]
+    if limit is not None:
+        args.append(f"-n{limit}")
+    out = run_git(repo.cwd, *args, rev, "--", *paths).stdout.decode(errors="replace")
+    entries = []
+    for record in out.split("\x1e"):
+        record = record.lstrip("\n")
+        if record:
+            commit, parents, name, email, authored_at, committed, message = record.split("\x1f", 6)
+            entries.append(LogEntry(commit, tuple(parents.split()), name, email, authored_at,
+                                    int(committed), message.rstrip("\n")))  # fmt: skip
+    return entries
+
+
+def merge_base(repo: Repo, a: str, b: str) -> str | None:
+    """The best common ancestor of two commits, None when their histories are unrelated."""
+    out = run_git(repo.cwd, "merge-base", a, b, ok_codes=(0, 1))
+    return out.stdout.decode().strip() or None
+
+
+def is_ancestor(repo: Repo, ancestor: str, descendant: str) -> bool:
+    out = run_git(repo.cwd, "merge-base", "--is-ancestor", ancestor, descendant, ok_codes=(0, 1))
+    return out.returncode == 0
 
 
 class BatchReader:
