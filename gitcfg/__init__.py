@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from gitcfg._version import __version__
 __all__ = [
-    "Api", "Config", "Run", "config", "config_file_values", "finish", "log", "run", "summary",
-    "track",
+    "Api", "Config", "Run", "config", "config_file_values", "define_metric", "finish", "log",
+    "run", "summary", "track",
 ]  # fmt: skip
 
 if TYPE_CHECKING:
@@ -32,11 +32,18 @@ _EXPORTS = {
 }
 
 
-def log(data: Any, step: int | None = None, commit: bool = True) -> None:
+def log(data: Any, step: int | None = None, commit: bool | None = None) -> None:
     """Log metrics to the current run: `gitcfg.log({"loss": 0.3})`."""
     from gitcfg import tracking
 
     tracking.log(data, step=step, commit=commit)
+
+
+def define_metric(name: str, summary: str = "last") -> None:
+    """Choose a metric's summary in the current run: `gitcfg.define_metric("loss", summary="min")`."""
+    from gitcfg import tracking
+
+    tracking.define_metric(name, summary)
 
 
 def finish(exit_code: int = 0) -> None:

@@ -1,7 +1,10 @@
 """Run: a training script's record. `track()` starts one; its lifecycle ends in exactly one final commit.
 
 A run is committed twice: when it starts (status `running`, config.yaml and run.yaml) and when it ends
-(final status, config, summary, metrics). Recording failures after the start are warnings: they never
+(`finished`, `failed`, `killed`; or `crashed`, committed later from the journal by another gitcfg
+process). In between, `log()` only appends a row to a list; a daemon thread turns the rows into
+metrics.jsonl lines and journals them with the summary and config under `.git/gitcfg/live/<run-id>/`
+(see journal.py) at least once a second. Recording failures after the start are warnings: they never
 kill a training script.
 """
 
@@ -11,17 +14,21 @@ import atexit
 import json
 import math
 import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
+from fnmatch import fnmatchcase
 from pathlib import Path
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Any
 
 from gitcfg import gitio
 from gitcfg._version import __version__
 from gitcfg.configuration import Config, build_config, recorded_config
 from gitcfg.errors import GitcfgError
+from gitcfg.journal import Journal, final_commit, recover
 from gitcfg.store import (
     FORMAT_VERSION,
     Store,
@@ -32,9 +39,19 @@ from gitcfg.store import (
     run_files,
     utc_iso,
 )
+from gitcfg.yamlio import dump_yaml
 
 _current: Run | None = None
 _pending_config: Config | None = None
+
+FLUSH_INTERVAL_S = 0.5  # the journal is at most this old (plus one flush) when a process dies
+MODES = ("online", "offline", "disabled")  # online and offline both record: the store is local
+# Global ranks first: LOCAL_RANK is 0 on every node, so it decides only when nothing else is set.
+RANK_VARIABLES = ("RANK", "SLURM_PROCID", "OMPI_COMM_WORLD_RANK", "PMI_RANK", "LOCAL_RANK")
+SUMMARY_KINDS = ("last", "min", "max", "mean")
+_ROW_KEYS = ("_step", "_time")  # bookkeeping of a row, not metrics
+_SCALARS = frozenset((float, int, str, bool, type(None)))
+_MAX_WARNINGS = 3
 
 
 class GitcfgWarning(UserWarning):
@@ -49,64 +66,190 @@ def _warn(message: str) -> None:
 
 
 class Summary(MutableMapping[str, Any]):
-    """Last logged value of each metric; values assigned explicitly win over logged ones."""
+    """Each metric's summary: its last logged value, or min/max/mean as chosen with
+    `run.define_metric(name, summary=...)`. Values assigned explicitly win over logged ones."""
 
-    def __init__(self) -> None:
+    def __init__(self, sync: Callable[[], None] | None = None) -> None:
         self._last: dict[str, Any] = {}
+        self._stats: dict[str, list[Any]] = {}  # metric -> [kind, value, count] for min/max/mean
         self._explicit: dict[str, Any] = {}
         self._deleted: set[str] = set()
+        self._rules: dict[str, str] = {}  # metric name or glob -> summary kind
+        self._kinds: dict[str, str] = {}  # metric name -> resolved kind (cache of _rules)
+        self._sync = sync or (lambda: None)  # folds the rows logged so far in
+        self._lock = threading.RLock()
 
-    def _observe(self, row: Mapping[str, Any]) -> None:
-        # `_step`/`_time` are bookkeeping of the row, not metrics.
-        self._last.update((k, v) for k, v in row.items() if not k.startswith("_"))
+    # logging side (called with the run's rows, under the run's lock)
+
+    def _define(self, pattern: str, kind: str) -> None:
+        self._rules[pattern] = kind
+        self._kinds.clear()
+
+    def _kind(self, key: str) -> str:
+        kind = self._kinds.get(key)
+        if kind is None:
+            kind = self._rules.get(key) or next(
+                (k for p, k in self._rules.items() if fnmatchcase(key, p)), "last"
+            )
+            self._kinds[key] = kind
+        return kind
+
+    def _observe(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        last = self._last
+        if not self._rules:
+            for row in rows:
+                last.update(row)
+            return
+        for row in rows:
+            last.update(row)
+            for key, value in row.items():
+                kind = self._kind(key)
+                if kind != "last":
+                    _accumulate(self._stats, key, kind, value)
+
+    # mapping side
 
     def __getitem__(self, key: str) -> Any:
+        self._sync()
+        with self._lock:
+            return self._get(key)
+
+    def _get(self, key: str) -> Any:
         if key in self._explicit:
             return self._explicit[key]
-        if key in self._last and key not in self._deleted:
-            return self._last[key]
-        raise KeyError(key)
+        if key in self._deleted or key in _ROW_KEYS:
+            raise KeyError(key)
+        stats = self._stats.get(key)
+        if stats is not None and stats[2]:
+            return stats[1] / stats[2] if stats[0] == "mean" else stats[1]
+        return self._last[key]
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self._explicit[key] = value
-        self._deleted.discard(key)
+        with self._lock:
+            self._explicit[key] = value
+            self._deleted.discard(key)
+        self._changed()
 
     def __delitem__(self, key: str) -> None:
         if key not in self:
             raise KeyError(key)
-        self._explicit.pop(key, None)
-        self._deleted.add(key)
+        with self._lock:
+            self._explicit.pop(key, None)
+            self._deleted.add(key)
+        self._changed()
+
+    def _changed(self) -> None:
+        """Hook: the run journals the summary again (set by Run)."""
+
+    def _keys(self) -> list[str]:
+        seen = dict.fromkeys(k for k in self._last if k not in self._deleted and k not in _ROW_KEYS)
+        seen.update(dict.fromkeys(self._explicit))
+        return list(seen)
 
     def __iter__(self) -> Iterator[str]:
-        seen = dict.fromkeys(k for k in self._last if k not in self._deleted)
-        seen.update(dict.fromkeys(self._explicit))
-        return iter(seen)
+        self._sync()
+        with self._lock:
+            return iter(self._keys())
 
     def __len__(self) -> int:
-        return sum(1 for _ in self)
+        self._sync()
+        with self._lock:
+            return len(self._keys())
+
+    def __contains__(self, key: object) -> bool:
+        self._sync()
+        with self._lock:
+            try:
+                self._get(key)  # type: ignore[arg-type]
+            except (KeyError, TypeError):
+                return False
+            return True
 
     def __repr__(self) -> str:
-        return f"Summary({dict(self)!r})"
+        return f"Summary({self.as_dict()!r})"
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: _plain(self[k]) for k in self}
+        """The summary as plain values, as summary.yaml stores it."""
+        self._sync()
+        with self._lock:
+            return self._snapshot()
+
+    def _snapshot(self) -> dict[str, Any]:
+        return {str(k): _plain(self._get(k)) for k in self._keys()}
+
+
+def _accumulate(stats: dict[str, list[Any]], key: str, kind: str, value: Any) -> None:
+    """Fold one logged value into min/max/mean; non-numbers and NaN do not count."""
+    if type(value) is bool or not isinstance(value, (int, float)) or value != value:
+        return
+    entry = stats.get(key)
+    if entry is None:
+        stats[key] = [kind, value, 1]
+    elif kind == "mean":
+        entry[1] += value
+        entry[2] += 1
+    elif (value < entry[1]) if kind == "min" else (value > entry[1]):
+        entry[1] = value
 
 
 def _plain(value: Any) -> Any:
-    """Metric values as plain JSON/YAML types (numpy/torch scalars via .item())."""
-    if value is None or isinstance(value, (bool, int, float, str)):
+    """Metric values as plain JSON/YAML types (numpy/torch values via .tolist() or .item())."""
+    if type(value) in _SCALARS:
         return value
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
-    item = getattr(value, "item", None)
-    if callable(item):
+    for method in ("tolist", "item"):  # numpy arrays and scalars, torch tensors
+        convert = getattr(value, method, None)
+        if callable(convert):
+            try:
+                return _plain(convert())
+            except (TypeError, ValueError, RuntimeError):
+                pass
+    for kind in (bool, int, float, str):  # subclasses (IntEnum, numpy.float64) as the base type
+        if isinstance(value, kind):
+            return kind(value)
+    return str(value)
+
+
+# --- metrics.jsonl rows ------------------------------------------------------------------------
+
+
+def _row_encoder() -> Callable[[Mapping[str, Any]], str]:
+    """JSON text of one row; Python's json (NaN, Infinity kept), via the C encoder when present.
+
+    json.dumps builds a new encoder per call; the C encoder made once is ~1.6x faster per row.
+    """
+    from json import encoder as json_encoder
+
+    def default(value: Any) -> Any:
+        return _plain(value)
+
+    make = getattr(json_encoder, "c_make_encoder", None)
+    if make is not None:
         try:
-            return _plain(item())
+            encode = make(
+                None, default, json_encoder.encode_basestring, None, ": ", ", ", False, False, True
+            )
+            if "".join(encode({"a": [1.5, float("nan")]}, 0)) == '{"a": [1.5, NaN]}':
+                return lambda row: "".join(encode(row, 0))
         except (TypeError, ValueError):
             pass
-    return str(value)
+    return json.JSONEncoder(ensure_ascii=False, allow_nan=True, default=default).encode
+
+
+_encode_row = _row_encoder()
+
+
+def _flatten_into(out: dict[str, Any], data: Mapping[str, Any], prefix: str) -> None:
+    """Nested mappings become dotted keys (`{"val": {"acc": 1}}` -> `val.acc`); values plain."""
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            _flatten_into(out, value, name + ".")
+        else:
+            out[name] = value if type(value) in _SCALARS else _plain(value)
 
 
 # --- the run -----------------------------------------------------------------------------------
@@ -131,57 +274,130 @@ class Run:
         self.name = name or default_run_name(self.id)
         self.group, self.tags, self.notes = group, list(tags), notes
         self.config = config
-        self.summary = Summary()
+        self._lock = threading.RLock()
+        self.summary = Summary(self._drain)
+        self.summary._lock = self._lock
+        self.summary._changed = self._summary_changed  # type: ignore[method-assign]
         self._store = store
         self._mask = mask
-        self._rows: list[dict[str, Any]] = []
+        self._pid = os.getpid()
+        # log() appends rows here; _drain() (flusher thread, summary reads, finish) takes them.
+        self._queue: list[dict[str, Any]] = []
         self._step = 0
         self._pending_row: dict[str, Any] | None = None
+        self._fast = False  # log()'s fast path is open: started, not finished, not forked
         self._finished = False
+        self._finishing = False
         self._meta: dict[str, Any] = {}
+        self._journal: Journal | None = None
+        self._journal_failed = False
+        self._chunks: list[str] = []  # encoded rows not yet in the journal (all of them without one)
+        self._summary_dirty = False
+        self._config_yaml: bytes | None = None  # changed config, not yet journaled
+        self._flusher: threading.Thread | None = None
+        self._stop_flusher = threading.Event()
+        self._signal: int | None = None  # SIGTERM/SIGINT received: the run ends `killed`
+        self._deferred_signal: int | None = None
+        self._forked = False
+        self._warnings: dict[str, int] = {}
 
     # public API
 
     @property
     def recording(self) -> bool:
-        """False for a run that keeps everything in memory (disabled mode)."""
+        """False for a run that keeps everything in memory (disabled mode, rank != 0, forked child)."""
         return self._store is not None
 
     @property
     def step(self) -> int:
+        """The step the next log() call writes to."""
         return self._step
 
-    def log(self, data: Mapping[str, Any], step: int | None = None, commit: bool = True) -> None:
-        """Record one row of metrics at `step` (default: the next step), as wandb.log does."""
+    @property
+    def status(self) -> str:
+        return str(self._meta.get("status", "running"))
+
+    def log(
+        self, data: Mapping[str, Any], step: int | None = None, commit: bool | None = None
+    ) -> None:
+        """Record metrics as wandb.log does: each call is one step (`_step` counts from 0) unless
+        `commit=False` keeps the row open for more keys, or an explicit `step` (which must not go
+        backwards; the values are dropped with a warning if it does) groups the calls with that step.
+        Nested mappings become dotted keys; nan and inf are kept.
+        """
+        # The fast path: a flat dict of plain scalars at the next step. Only appends; the flusher
+        # thread converts, summarises and journals.
+        if step is None and self._fast and commit is not False and self._pending_row is None:
+            try:
+                flat = _SCALARS.issuperset(map(type, data.values()))
+            except AttributeError:
+                flat = False
+            if flat:
+                row = dict(data)
+                row["_step"] = self._step
+                row["_time"] = time.time()
+                self._queue.append(row)
+                self._step += 1
+                return
+        self._log(data, step, commit)
+
+    def _log(self, data: Mapping[str, Any], step: int | None, commit: bool | None) -> None:
+        if not isinstance(data, Mapping):
+            raise TypeError(f"run.log() takes a dict of metrics, not {type(data).__name__}")
         if self._finished:
-            _warn(f"run {self.id} is finished; log() ignored")
+            self._warn_limited("finished", f"run {self.id} is finished; log() ignored")
             return
+        if self._forked:
+            self._warn_limited(
+                "forked",
+                f"this process was forked from the one recording run {self.id}; its log() calls "
+                "are not recorded (call gitcfg.track() here for a run of its own)",
+            )
         if step is not None:
+            step = int(step)
             if step < self._step:
-                _warn(
-                    f"log() step {step} is before the current step {self._step}; "
-                    "values dropped (steps must not go backwards)"
+                self._warn_limited(
+                    "step",
+                    f"log() at step {step} is before the current step {self._step}; values "
+                    "dropped (steps must not go backwards)",
                 )
                 return
             if step > self._step:
-                self._flush_row()
+                self._commit_row()
                 self._step = step
+            commit = bool(commit)  # with an explicit step, rows are committed when it moves on
+        elif commit is None:
+            commit = True
         row = self._pending_row if self._pending_row is not None else {}
         _flatten_into(row, data, "")
         self._pending_row = row
         if commit:
-            self._flush_row()
+            self._commit_row()
 
-    def _flush_row(self) -> None:
+    def _commit_row(self) -> None:
         row = self._pending_row
         if row is None:
             return
         self._pending_row = None
         row["_step"] = self._step
-        row["_time"] = round(time.time() - self._started, 6)
-        self._rows.append(row)
-        self.summary._observe(row)
+        row["_time"] = time.time()
+        self._queue.append(row)
         self._step += 1
+
+    def define_metric(self, name: str, summary: str = "last") -> None:
+        """Choose what summary.yaml holds for metric `name` (a glob such as `val/*` works too):
+        its `last` logged value (default), `min`, `max` or `mean`. Counts values logged from now on.
+        """
+        if summary not in SUMMARY_KINDS:
+            raise ValueError(
+                f"define_metric({name!r}, summary={summary!r}): choose one of "
+                + ", ".join(SUMMARY_KINDS)
+            )
+        self._drain()
+        with self._lock:
+            self.summary._define(name, summary)
+            self._meta.setdefault("metric_summary", {})[name] = summary
+            self._summary_dirty = True
 
     def finish(self, exit_code: int = 0, status: str | None = None) -> None:
         """End the run and commit its final state; later calls do nothing."""
@@ -201,7 +417,14 @@ class Run:
             self._finish_from_exception(kind, exc, tb)
 
     def __repr__(self) -> str:
-        return f"<gitcfg.Run {self.id} {self.name!r} {self._meta.get('status', 'running')}>"
+        return f"<gitcfg.Run {self.id} {self.name!r} {self.status}>"
+
+    def _warn_limited(self, kind: str, message: str) -> None:
+        count = self._warnings.get(kind, 0) + 1
+        self._warnings[kind] = count
+        if count <= _MAX_WARNINGS:
+            more = " (further warnings like this are not shown)" if count == _MAX_WARNINGS else ""
+            _warn(message + more)
 
     # lifecycle
 
@@ -238,11 +461,11 @@ class Run:
             "duration_s": None,
             "host": hostname(),
             "user": _user(),
-            "pid": os.getpid(),
+            "pid": self._pid,
             "python": "{}.{}.{}".format(*sys.version_info[:3]),
             "platform": _platform(),
             "argv": list(argv),
-            "script": str(script) if script else None,
+            "script": str(script) if script else _session_kind(),
             "cwd": os.getcwd(),
             "gitcfg_version": __version__,
             "format": FORMAT_VERSION,
@@ -250,59 +473,182 @@ class Run:
             "config_sources": dict(self.config._sources),
             "config_changed": [],
         }
-        if store is None:
+        if store is not None:
+            config_dict, masked = recorded_config(self.config, self._mask)
+            if masked:
+                _warn("masked secret-looking config keys in the record: " + ", ".join(masked))
+            files = run_files(self._meta, config=config_dict, patch=patch or None)
+            config_yaml = next(v for k, v in files.items() if k.endswith("/config.yaml"))
+            # The journal exists before the start commit: a crash right after it is recoverable.
+            try:
+                self._journal = Journal.create(
+                    store.repo.state_dir, self.id, store.runs_ref, self._meta, config_yaml
+                )
+            except OSError as e:
+                _warn(f"cannot journal run {self.id} ({e}); its metrics stay in memory until it ends")
+            try:
+                store.write(files, commit_message(self.id, "started", {"Code-Commit": code["commit"]}))
+            except BaseException:
+                if self._journal is not None:
+                    self._journal.remove()
+                raise
+        self._fast = True
+        self._flusher = threading.Thread(target=self._flush_loop, name="gitcfg-journal", daemon=True)
+        self._flusher.start()
+
+    def _drain(self) -> None:
+        """Fold the rows logged so far into the summary and encode them for the journal."""
+        queue = self._queue
+        if not queue:
             return
-        config_dict, masked = recorded_config(self.config, self._mask)
-        if masked:
-            _warn("masked secret-looking config keys in the record: " + ", ".join(masked))
-        files = run_files(self._meta, config=config_dict, patch=patch or None)
-        store.write(files, commit_message(self.id, "started", {"Code-Commit": code["commit"]}))
+        with self._lock:
+            count = len(queue)
+            # Slice, then delete that many: appends from log() in between stay in the queue.
+            rows = queue[:count]
+            del queue[:count]
+            started = self._started
+            for row in rows:  # µs resolution; int()/1e6 costs a quarter of round(x, 6)
+                row["_time"] = int((row["_time"] - started) * 1e6) / 1e6
+            self.summary._observe(rows)
+            self._summary_dirty = True
+            if self._store is not None:
+                self._chunks.append("\n".join(map(_encode_row, rows)) + "\n")
+
+    def _flush(self, sync: bool = False) -> None:
+        """Drain, then write new rows, summary and config to the journal; a failure is a warning."""
+        with self._lock:
+            self._drain()
+            journal = self._journal
+            if journal is None or self._journal_failed:
+                return
+            try:
+                if self._chunks:
+                    journal.append_metrics("".join(self._chunks).encode(), sync=sync)
+                    self._chunks.clear()
+                if self._config_yaml is not None:
+                    journal.write_config(self._config_yaml)
+                    journal.write_run_meta(self._meta)
+                    self._config_yaml = None
+                if self._summary_dirty:
+                    self._summary_dirty = False
+                    journal.write_summary(self.summary._snapshot())
+            except OSError as e:
+                self._journal_failed = True  # keep the rows in memory; they go into the final commit
+                _warn(f"cannot write the journal of run {self.id} ({e}); keeping metrics in memory")
+
+    def _flush_loop(self) -> None:
+        journal = self._journal
+        while not self._stop_flusher.wait(FLUSH_INTERVAL_S):
+            try:
+                self._flush(sync=True)
+                if journal is not None and not self._journal_failed:
+                    journal.beat()
+            except Exception as e:  # never let the flusher die silently with rows unwritten
+                self._warn_limited("flusher", f"journal flush failed: {e!r}")
+
+    def _summary_changed(self) -> None:
+        self._summary_dirty = True
+
+    def _on_config_change(self) -> None:
+        """Journal the recorded (masked) config; the flusher writes it within a flush interval."""
+        if self._journal is None or self._finished:
+            return
+        try:
+            config_dict, _ = recorded_config(self.config, self._mask)
+        except (GitcfgError, TypeError, ValueError) as e:
+            self._warn_limited("config", f"cannot journal the config of run {self.id}: {e}")
+            return
+        with self._lock:
+            self._meta.update(
+                config_changed=list(self.config._changed_after_start),
+                config_sources=dict(self.config._sources),
+            )
+            self._config_yaml = dump_yaml(config_dict).encode()
+
+    def _stop_flushing(self) -> None:
+        flusher = self._flusher
+        self._stop_flusher.set()
+        if flusher is not None and flusher is not threading.current_thread() and flusher.is_alive():
+            flusher.join()
 
     def _finish(
         self, status: str, exit_code: int | None, error: Mapping[str, Any] | None = None
     ) -> None:
         global _current
-        self._finished = True
-        self._flush_row()
-        if _current is self:
-            _current = None
-        ended = time.time()
-        self._meta.update(
-            status=status,
-            exit_code=exit_code,
-            ended_at=utc_iso(ended),
-            duration_s=round(ended - self._started, 3),
-            config_changed=list(self.config._changed_after_start),
-            config_sources=dict(self.config._sources),
-        )
-        if error:
-            self._meta["error"] = dict(error)
-        if self._store is None:
+        if self._finished:
             return
+        self._finished, self._finishing, self._fast = True, True, False
+        try:
+            self._commit_row()
+            if _current is self:
+                _current = None
+            self._stop_flushing()
+            if self._signal is not None and status in ("finished", "failed"):
+                status = "killed"  # a signal ended it, even when the script's handler exited
+            ended = time.time()
+            self._meta.update(
+                status=status,
+                exit_code=exit_code,
+                ended_at=utc_iso(ended),
+                duration_s=round(ended - self._started, 3),
+                config_changed=list(self.config._changed_after_start),
+                config_sources=dict(self.config._sources),
+            )
+            if self._signal is not None:
+                self._meta["signal"] = signal.Signals(self._signal).name
+            if error:
+                self._meta["error"] = dict(error)
+            if self._store is None:
+                self._drain()
+                return
+            self._commit_final()
+        finally:
+            self._finishing = False
+            deferred, self._deferred_signal = self._deferred_signal, None
+            if deferred is not None:
+                _die_of(deferred)
+
+    def _commit_final(self) -> None:
+        assert self._store is not None
+        journal = self._journal
         try:
             config_dict, _ = recorded_config(self.config, self._mask)
-            files = run_files(
-                self._meta,
-                config=config_dict,
-                summary=self.summary.as_dict(),
-                metrics_jsonl=_jsonl(self._rows),
-            )
-            event = f"{status} (exit {exit_code})" if exit_code is not None else status
-            self._store.write(
-                files, commit_message(self.id, event, {"Code-Commit": self._meta["code"]["commit"]})
-            )
-        except (GitcfgError, OSError, ValueError) as e:  # never kill the script over its record
-            _warn(f"could not record the end of run {self.id}: {e}")
+            config_yaml = dump_yaml(config_dict).encode()
+            self._flush()
+            metrics = b""
+            if journal is not None:
+                if not self._journal_failed:  # the final state first: if the commit fails,
+                    journal.write_config(config_yaml)  # the next gitcfg command commits it
+                    journal.write_run_meta(self._meta)
+                metrics = journal.metrics()
+            metrics += "".join(self._chunks).encode()
+            files, message = final_commit(self._meta, config_yaml, self.summary.as_dict(), metrics)
+            self._store.write(files, message)
+        except (GitcfgError, OSError, ValueError, TypeError) as e:  # never kill the script over it
+            where = f"; its journal {journal.path} is kept" if journal else ""
+            _warn(f"could not record the end of run {self.id}: {e}{where}")
+            if journal is not None:
+                journal.close()
+            return
+        if journal is not None:
+            try:
+                journal.remove()
+            except OSError as e:
+                _warn(f"could not remove the journal {journal.path}: {e}")
 
     def _finish_from_exception(
         self, kind: type[BaseException] | None, exc: BaseException, tb: TracebackType | None
     ) -> None:
         if isinstance(exc, SystemExit):
             code = _exit_code(exc.code)
-            self._finish("finished" if code == 0 else "failed", code)
+            error = None
+            if isinstance(exc.code, str):
+                error = {"type": "SystemExit", "message": exc.code}
+            self._finish("finished" if code == 0 else "failed", code, error)
             return
         if isinstance(exc, KeyboardInterrupt):
-            self._finish("killed", 130, {"type": "KeyboardInterrupt", "message": "interrupted"})
+            self._signal = self._signal or signal.SIGINT
+            self._finish("killed", 128 + signal.SIGINT, {"type": "KeyboardInterrupt", "message": "interrupted"})
             return
         import traceback
 
@@ -314,8 +660,17 @@ class Run:
         }
         self._finish("failed", 1, error)
 
-    def _on_config_change(self) -> None:
-        """Config changes are recorded at finish; here we only validate they can be stored."""
+    def _detach_after_fork(self) -> None:
+        """In a forked child: the parent records this run; the child's copy writes nothing."""
+        self._forked = True
+        self._fast = False
+        self._store = None
+        self._journal = None  # the fd belongs to the parent; the child never writes to it
+        self._flusher = None
+        self._chunks = []
+        self._lock = threading.RLock()
+        self.summary._lock = self._lock
+        self._stop_flusher = threading.Event()
 
 
 def _exit_code(code: object) -> int:
@@ -324,27 +679,6 @@ def _exit_code(code: object) -> int:
     if isinstance(code, int):
         return code
     return 1
-
-
-def _flatten_into(out: dict[str, Any], data: Mapping[str, Any], prefix: str) -> None:
-    for key, value in data.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            _flatten_into(out, value, name + ".")
-        else:
-            out[name] = value
-
-
-def _jsonl(rows: Sequence[Mapping[str, Any]]) -> bytes:
-    dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=True, default=_json_default).encode
-    return "".join(dumps(row) + "\n" for row in rows).encode()
-
-
-def _json_default(value: Any) -> Any:
-    plain = _plain(value)
-    if isinstance(plain, float) and not math.isfinite(plain):
-        return plain
-    return plain
 
 
 def _user() -> str | None:
@@ -368,15 +702,46 @@ def _platform() -> str:
     return f"{uname.sysname}-{uname.release}-{uname.machine}"
 
 
-# --- exit hooks --------------------------------------------------------------------------------
+def _session_kind() -> str:
+    """What ran the code when `__main__` has no file: `<jupyter>`, `<ipython>`, `<repl>`,
+    `<command>` (python -c) or `<stdin>`; recorded as run.yaml `script`."""
+    ipython = sys.modules.get("IPython")
+    get_ipython = getattr(ipython, "get_ipython", None)
+    shell = get_ipython() if callable(get_ipython) else None
+    if shell is not None:
+        return "<jupyter>" if "ipykernel" in sys.modules else "<ipython>"
+    if hasattr(sys, "ps1") or sys.flags.interactive:
+        return "<repl>"
+    if sys.argv and sys.argv[0] == "-c":
+        return "<command>"
+    return "<stdin>"
+
+
+def process_rank(environ: Mapping[str, str] | None = None) -> int:
+    """This process's rank in a distributed job: the first of RANK_VARIABLES set (0 when none)."""
+    environ = os.environ if environ is None else environ
+    for name in RANK_VARIABLES:
+        value = environ.get(name, "").strip()
+        if value:
+            try:
+                return int(value)
+            except ValueError:
+                _warn(f"ignoring {name}={value!r}: not an integer rank")
+    return 0
+
+
+# --- exit hooks and signals --------------------------------------------------------------------
 
 _hooks_installed = False
 _exit_status: int | None = None
+_previous_handlers: dict[int, Any] = {}
+_TERMINATING = ("SIGTERM", "SIGINT")
 
 
 def _install_exit_hooks() -> None:
     """Finish the current run on interpreter exit, as failed on an uncaught exception."""
     global _hooks_installed
+    _install_signal_handlers()
     if _hooks_installed:
         return
     _hooks_installed = True
@@ -385,7 +750,7 @@ def _install_exit_hooks() -> None:
 
     def excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
         run = _current
-        if run is not None and not run._finished:
+        if run is not None and not run._finished and run._pid == os.getpid():
             run._finish_from_exception(kind, exc, tb)
         if isinstance(exc, GitcfgError):  # our own errors are one line, not a traceback
             print(f"gitcfg: error: {exc}", file=sys.stderr)
@@ -394,7 +759,8 @@ def _install_exit_hooks() -> None:
 
     def exit(status: object = None) -> None:
         global _exit_status
-        _exit_status = _exit_code(status)
+        if threading.current_thread() is threading.main_thread():  # elsewhere it ends a thread
+            _exit_status = _exit_code(status)
         previous_exit(status)
 
     sys.excepthook = excepthook
@@ -402,11 +768,65 @@ def _install_exit_hooks() -> None:
     atexit.register(_finish_at_exit)
 
 
+def _install_signal_handlers() -> None:
+    """Commit the run as `killed` on SIGTERM (and SIGINT when it would kill the process outright).
+
+    A handler the script installed runs after ours, unchanged. Where the signal's action is the
+    default one, we commit and then die of the same signal, so the exit status is preserved.
+    Python's own SIGINT handler (KeyboardInterrupt) is left alone: the exit hooks see the exception.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return  # signal.signal only works in the main thread
+    for name in _TERMINATING:
+        signum = getattr(signal, name, None)
+        if signum is None:
+            continue
+        previous = signal.getsignal(signum)
+        if previous in (None, signal.SIG_IGN, _on_signal, signal.default_int_handler):
+            continue  # installed outside Python, ignored on purpose, ours, or KeyboardInterrupt
+        _previous_handlers[signum] = previous
+        signal.signal(signum, _on_signal)
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    run = _current
+    previous = _previous_handlers.get(signum, signal.SIG_DFL)
+    if run is not None and run._pid == os.getpid():
+        if run._finishing:  # committing right now: let it end, then act on the signal
+            run._deferred_signal = signum
+            return
+        if not run._finished:
+            run._signal = signum
+            if not callable(previous):
+                run._finish("killed", 128 + signum)
+    if callable(previous):
+        previous(signum, frame)
+        return
+    _die_of(signum)
+
+
+def _die_of(signum: int) -> None:
+    """Act on `signum` as if no handler were installed (SIG_DFL terminates: exit status kept)."""
+    sys.stderr.flush()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
 def _finish_at_exit() -> None:
     run = _current
-    if run is not None and not run._finished:
+    if run is not None and not run._finished and run._pid == os.getpid():
         code = _exit_status or 0
         run._finish("finished" if code == 0 else "failed", code)
+
+
+def _after_fork_in_child() -> None:
+    run = _current
+    if run is not None:
+        run._detach_after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 # --- module-level API --------------------------------------------------------------------------
@@ -424,15 +844,22 @@ def track(
     config_exclude_keys: Sequence[str] | None = None,
     mask: bool | Sequence[str] = True,
     mode: str | None = None,
+    rank: int | None = None,
 ) -> Run:
     """Start recording a run of this script; return the Run (also usable as a context manager).
 
     Fails fast (GitcfgError, one line) outside a git repository or on a bad config, before anything
-    is written. `mode="disabled"` (or GITCFG_MODE=disabled) records nothing.
+    is written. `mode="disabled"` (or GITCFG_MODE=disabled) records nothing, and neither does a
+    process whose rank (`rank`, else RANK, SLURM_PROCID, OMPI_COMM_WORLD_RANK, PMI_RANK, LOCAL_RANK)
+    is not 0: their runs work in memory. A run still active in this process is finished first, with
+    a warning. Journals of runs whose process died on this machine are committed as `crashed`.
     """
     global _current, _pending_config
+    mode = (mode or os.environ.get("GITCFG_MODE") or "online").strip().lower()
+    if mode not in MODES:
+        raise GitcfgError(f"unknown mode {mode!r} (GITCFG_MODE or track(mode=)); use one of {', '.join(MODES)}")
     _install_exit_hooks()
-    if _current is not None and not _current._finished:
+    if _current is not None and not _current._finished and not _current._forked:
         _warn(f"track() called while run {_current.id} is active; finishing it first")
         _current.finish()
     script = _script_path()
@@ -446,11 +873,12 @@ def track(
         include=config_include_keys,
         exclude=config_exclude_keys,
     )
-    mode = mode or os.environ.get("GITCFG_MODE") or "online"
+    recording = mode != "disabled" and (process_rank() if rank is None else int(rank)) == 0
     store, status = None, None
-    if mode != "disabled":
+    if recording:
         found = gitio.probe(cwd)
         store, status = Store(found.repo, found.config), found.status
+        _recover_crashed(store)
     run = Run(resolved, store=store, name=name, group=group, tags=tags, notes=notes, mask=mask)
     run._start(sys.argv, script, status)
     resolved._mark_started()
@@ -458,6 +886,21 @@ def track(
     _pending_config = None
     _current = run
     return run
+
+
+def _recover_crashed(store: Store) -> None:
+    """Commit the journals of dead runs on this machine; never fail track() over them."""
+    try:
+        recovered = recover(store)
+    except (GitcfgError, OSError, ValueError, KeyError) as e:
+        _warn(f"could not recover a crashed run's journal: {e}")
+        return
+    for item in recovered:
+        print(
+            f"gitcfg: recorded run {item.run_id} as {item.status} ({item.steps} steps), "
+            "from its journal",
+            file=sys.stderr,
+        )
 
 
 def _script_path() -> Path | None:
@@ -486,11 +929,18 @@ def current_summary() -> Summary:
     return _current.summary
 
 
-def log(data: Mapping[str, Any], step: int | None = None, commit: bool = True) -> None:
+def log(data: Mapping[str, Any], step: int | None = None, commit: bool | None = None) -> None:
     """Log metrics to the current run (see Run.log)."""
     if _current is None:
         raise GitcfgError("no active run; call gitcfg.track(config) before gitcfg.log()")
     _current.log(data, step=step, commit=commit)
+
+
+def define_metric(name: str, summary: str = "last") -> None:
+    """Choose the summary of a metric of the current run (see Run.define_metric)."""
+    if _current is None:
+        raise GitcfgError("no active run; call gitcfg.track(config) before gitcfg.define_metric()")
+    _current.define_metric(name, summary)
 
 
 def finish(exit_code: int = 0) -> None:

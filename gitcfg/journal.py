@@ -1,0 +1,396 @@
+"""The live journal of a running run, and crash recovery from it.
+
+While a run is alive, its process journals to `<git common dir>/gitcfg/live/<run-id>/`:
+
+    meta.json       {"format", "run_id", "runs_ref", "owner": {host, pid, start, boot_id}, "run": run.yaml}
+                    rewritten atomically when run.yaml changes (config changes, the final status)
+    config.yaml     the recorded (masked) config, rewritten atomically when it changes
+    summary.json    the summary as a mapping, rewritten atomically when it changes
+    metrics.jsonl   the rows of metrics.jsonl, appended (never rewritten)
+    heartbeat       an empty file; its mtime is the writer's last sign of life
+
+Nothing here is committed per log call. The run's final commit takes metrics.jsonl from the journal
+as is and then removes the directory; if that commit fails, the journal stays and the next gitcfg
+command on this machine commits it. A journal whose process is gone (same host, and no live process
+with that pid *and* start time) is committed as `crashed`, with every journaled row and summary.
+JSON here is Python's: NaN and ±Infinity are written as `NaN`/`Infinity`, which `json.loads` reads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterable, Mapping, MutableMapping
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from gitcfg.store import Store, commit_message, hostname, run_dir, run_files, utc_iso
+
+LIVE_DIR = "live"
+JOURNAL_FORMAT = 1
+_META, _CONFIG, _SUMMARY, _METRICS, _HEARTBEAT = (
+    "meta.json", "config.yaml", "summary.json", "metrics.jsonl", "heartbeat",
+)  # fmt: skip
+
+
+# --- which process owns a journal --------------------------------------------------------------
+
+
+def process_identity(pid: int | None = None) -> dict[str, Any]:
+    """Who owns a journal: host, pid, the process's start time and this boot's id.
+
+    pid alone is not enough: pids are reused. On Linux the start time (clock ticks since boot, from
+    /proc/<pid>/stat) and the boot id tell a reused pid apart; elsewhere they are None.
+    """
+    pid = os.getpid() if pid is None else pid
+    stat = _proc_stat(pid)
+    return {
+        "host": hostname(),
+        "pid": pid,
+        "start": stat[1] if stat else None,
+        "boot_id": _boot_id(),
+    }
+
+
+def _proc_stat(pid: int) -> tuple[str, int] | None:
+    """(state, start time in clock ticks since boot) from /proc/<pid>/stat; None without it."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            text = f.read()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: split after the last ')'.
+    fields = text[text.rfind(b")") + 2 :].split()
+    try:
+        return fields[0].decode(), int(fields[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def _boot_id() -> str | None:
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            return f.read().strip() or None
+    except OSError:
+        return None
+
+
+def process_gone(owner: Mapping[str, Any]) -> bool:
+    """True only when we can tell that the journal's process no longer runs.
+
+    A journal from another host is never gone from here; a pid that is alive but started at another
+    time (or in another boot) is a reused pid, so the owner is gone; a zombie is gone.
+    """
+    if owner.get("host") != hostname():
+        return False
+    boot = _boot_id()
+    if owner.get("boot_id") and boot and owner["boot_id"] != boot:
+        return True
+    try:
+        pid = int(owner["pid"])
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, owned by another user
+        pass
+    except (KeyError, TypeError, ValueError, OSError):
+        return False
+    stat = _proc_stat(pid)
+    if stat is None:  # no /proc here (macOS): the pid is alive, trust it
+        return os.path.isdir("/proc/self") and not os.path.exists(f"/proc/{pid}")
+    state, start = stat
+    if state in ("Z", "X"):
+        return True
+    return owner.get("start") is not None and start != owner["start"]
+
+
+# --- the writer's side -------------------------------------------------------------------------
+
+
+class Journal:
+    """The owner's handle on `live/<run-id>/`. Methods raise OSError; the Run decides what to do."""
+
+    def __init__(self, path: Path, metrics_fd: int, meta: dict[str, Any]) -> None:
+        self.path = path
+        self._metrics_fd = metrics_fd
+        self._meta = meta  # meta.json's content
+
+    @classmethod
+    def create(
+        cls, state_dir: Path, run_id: str, runs_ref: str, run_meta: Mapping[str, Any],
+        config_yaml: bytes,
+    ) -> Journal:  # fmt: skip
+        """Create the journal directory complete (built under a dot name, then renamed)."""
+        live = state_dir / LIVE_DIR
+        live.mkdir(parents=True, exist_ok=True)
+        building = live / f".new-{run_id}"
+        building.mkdir()
+        meta = {
+            "format": JOURNAL_FORMAT,
+            "run_id": run_id,
+            "runs_ref": runs_ref,
+            "owner": process_identity(),
+            "run": dict(run_meta),
+        }
+        (building / _META).write_bytes(_json_bytes(meta))
+        (building / _CONFIG).write_bytes(config_yaml)
+        (building / _HEARTBEAT).write_bytes(b"")
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(building / _METRICS, flags, 0o644)
+        path = live / run_id
+        os.rename(building, path)  # the open fd follows the file
+        return cls(path, fd, meta)
+
+    def append_metrics(self, data: bytes, sync: bool = False) -> None:
+        """Append rows (whole lines) to metrics.jsonl; `sync` also asks the disk to keep them."""
+        view = memoryview(data)
+        while view:
+            written = os.write(self._metrics_fd, view)
+            view = view[written:]
+        if sync and hasattr(os, "fdatasync"):
+            os.fdatasync(self._metrics_fd)
+
+    def write_run_meta(self, run_meta: Mapping[str, Any]) -> None:
+        self._meta["run"] = dict(run_meta)
+        _write_atomic(self.path / _META, _json_bytes(self._meta))
+
+    def write_config(self, config_yaml: bytes) -> None:
+        _write_atomic(self.path / _CONFIG, config_yaml)
+
+    def write_summary(self, summary: Mapping[str, Any]) -> None:
+        _write_atomic(self.path / _SUMMARY, _json_bytes(summary))
+
+    def beat(self) -> None:
+        os.utime(self.path / _HEARTBEAT)
+
+    def metrics(self) -> bytes:
+        return _read_metrics(self.path)
+
+    def close(self) -> None:
+        if self._metrics_fd >= 0:
+            os.close(self._metrics_fd)
+            self._metrics_fd = -1
+
+    def remove(self) -> None:
+        """Delete the journal (after its final commit)."""
+        self.close()
+        _remove_dir(self.path)
+
+
+def _json_bytes(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, allow_nan=True, default=str).encode()
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` so a reader (or a crash) sees the old or the new file, never half."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def _remove_dir(path: Path) -> None:
+    try:
+        entries = list(os.scandir(path))
+    except FileNotFoundError:
+        return
+    for entry in entries:
+        try:
+            os.unlink(entry.path)
+        except FileNotFoundError:
+            pass
+    try:
+        os.rmdir(path)
+    except FileNotFoundError:
+        pass
+
+
+def _read_metrics(path: Path) -> bytes:
+    """metrics.jsonl up to its last complete line (a crash may leave half a line)."""
+    try:
+        data = (path / _METRICS).read_bytes()
+    except FileNotFoundError:
+        return b""
+    return data[: data.rfind(b"\n") + 1]
+
+
+# --- the final commit (owner and recovery alike) -----------------------------------------------
+
+
+def final_commit(
+    run_meta: Mapping[str, Any],
+    config_yaml: bytes | None,
+    summary: Mapping[str, Any] | None,
+    metrics_jsonl: bytes | None,
+) -> tuple[dict[str, bytes], str]:
+    """The files and the message of a run's last commit (`run <id>: failed (exit 1)`)."""
+    files = run_files(run_meta, summary=summary, metrics_jsonl=metrics_jsonl)
+    if config_yaml is not None:
+        files[f"{run_dir(str(run_meta['id']))}/config.yaml"] = config_yaml
+    status, exit_code = run_meta.get("status"), run_meta.get("exit_code")
+    event = f"{status} (exit {exit_code})" if exit_code is not None else str(status)
+    code = run_meta.get("code") or {}
+    return files, commit_message(str(run_meta["id"]), event, {"Code-Commit": code.get("commit")})
+
+
+# --- readers: recovery and heartbeats ----------------------------------------------------------
+
+
+class LiveRun(NamedTuple):
+    """A journal found under live/."""
+
+    run_id: str
+    path: Path
+    meta: dict[str, Any]  # meta.json
+    heartbeat: float | None  # mtime of the heartbeat file (time.time() scale)
+
+
+def live_runs(state_dir: Path) -> list[LiveRun]:
+    """Every complete journal under `state_dir`/live (costs one failed scandir when there is none)."""
+    try:
+        entries = list(os.scandir(state_dir / LIVE_DIR))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    found = []
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        path = Path(entry.path)
+        try:
+            meta = json.loads((path / _META).read_bytes())
+        except (OSError, ValueError):
+            continue  # being removed, or not a journal
+        if not isinstance(meta, dict) or not isinstance(meta.get("run"), dict):
+            continue
+        try:
+            heartbeat: float | None = os.stat(path / _HEARTBEAT).st_mtime
+        except OSError:
+            heartbeat = None
+        found.append(LiveRun(entry.name, path, meta, heartbeat))
+    return found
+
+
+class Recovered(NamedTuple):
+    run_id: str
+    status: str  # `crashed`, or the final status whose commit had failed
+    steps: int  # rows committed to metrics.jsonl
+
+
+def recover(store: Store) -> list[Recovered]:
+    """Commit every journal on this machine whose process is gone; return what was committed.
+
+    A journal whose run already holds a final status on the branch is only removed. Another
+    gitcfg process recovering the same journal at the same time is detected with a lock; the
+    loser skips it. Runs from other hosts and live processes are left alone.
+    """
+    done = []
+    for live in live_runs(store.repo.state_dir):
+        # A live owner is either running or committing its final state right now: leave it.
+        if not process_gone(live.meta.get("owner") or {}):
+            continue
+        result = _recover_one(store, live)
+        if result is not None:
+            done.append(result)
+    return done
+
+
+def _recover_one(store: Store, live: LiveRun) -> Recovered | None:
+    import fcntl
+
+    try:
+        fd = os.open(live.path / _META, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return None  # another gitcfg process is recovering it
+        if not (live.path / _META).exists():
+            return None  # recovered and removed while we waited
+        meta = json.loads((live.path / _META).read_bytes())
+        run_meta: dict[str, Any] = dict(meta["run"])
+        runs_store = _store_for(store, str(meta.get("runs_ref") or store.runs_ref))
+        if _committed_status(runs_store, live.run_id) not in (None, "running"):
+            _remove_dir(live.path)  # the owner committed, then died before cleaning up
+            return None
+        if run_meta.get("status") == "running":
+            _mark_crashed(run_meta, live.heartbeat)
+        config_yaml = _read_optional(live.path / _CONFIG)
+        summary = _load_json(live.path / _SUMMARY)
+        metrics = _read_metrics(live.path)
+        files, message = final_commit(run_meta, config_yaml, summary, metrics)
+        runs_store.write(files, message)
+        _remove_dir(live.path)
+        return Recovered(live.run_id, str(run_meta["status"]), metrics.count(b"\n"))
+    finally:
+        os.close(fd)
+
+
+def _mark_crashed(run_meta: MutableMapping[str, Any], heartbeat: float | None) -> None:
+    """The process died without finishing: its last heartbeat is the best guess of its end."""
+    from gitcfg.store import parse_iso
+
+    ended = heartbeat if heartbeat is not None else time.time()
+    started = parse_iso(run_meta.get("started_at"))
+    run_meta.update(
+        status="crashed",
+        exit_code=None,
+        ended_at=utc_iso(ended),
+        duration_s=round(ended - started.timestamp(), 3) if started else None,
+    )
+
+
+def _store_for(store: Store, runs_ref: str) -> Store:
+    """The store writing to `runs_ref` (the journal's branch, should gitcfg.branch have changed)."""
+    if runs_ref == store.runs_ref:
+        return store
+    branch = runs_ref.removeprefix("refs/heads/")
+    return Store(store.repo, {**store.git_config, "gitcfg.branch": branch})
+
+
+def _committed_status(store: Store, run_id: str) -> str | None:
+    from gitcfg.yamlio import load_yaml
+
+    if not store.exists():
+        return None
+    blob = store.read_file(run_id, "run.yaml")
+    if not blob:
+        return None
+    try:
+        meta = load_yaml(blob)
+    except Exception:  # a damaged run.yaml: let the journal's version replace it
+        return None
+    return str(meta.get("status")) if isinstance(meta, dict) else None
+
+
+def _read_optional(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def _load_json(path: Path) -> dict[str, Any] | None:
+    data = _read_optional(path)
+    if data is None:
+        return None
+    try:
+        value = json.loads(data)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def heartbeat_ages(
+    state_dir: Path, run_ids: Iterable[str] | None = None, now: float | None = None
+) -> dict[str, float]:
+    """Seconds since the last heartbeat of each live run journaled on this machine."""
+    now = time.time() if now is None else now
+    wanted = None if run_ids is None else set(run_ids)
+    return {
+        live.run_id: max(now - live.heartbeat, 0.0)
+        for live in live_runs(state_dir)
+        if live.heartbeat is not None and (wanted is None or live.run_id in wanted)
+    }

@@ -1,0 +1,133 @@
+"""Benchmark the run lifecycle: run.log() throughput with the journal on, and the finish commit.
+
+    PYTHONPYCACHEPREFIX=/tmp/pycache python tests/bench/bench_lifecycle.py [--calls 100000] [--repeat 5]
+
+Prints one table (medians over --repeat):
+- the same loop (a 3-scalar dict built per call) calling a no-op function, then run.log(); the log
+  time includes draining every row into the journal (summary, JSON lines, write), so it is the
+  sustained rate, not just the cost of appending;
+- the finish commit of a run with --calls logged steps (final drain, journal read, commit).
+Targets (issue 6): >= 1,000,000 scalars/s over 100,000 calls; finish commit <= 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+
+def make_repo(base: Path) -> Path:
+    repo = base / "repo"
+    repo.mkdir()
+    for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "code"]):
+        if args[0] == "add":
+            (repo / "train.py").write_text("print(1)\n")
+        subprocess.run(
+            ["git", "-c", "user.name=b", "-c", "user.email=b@b", *args], cwd=repo, check=True
+        )
+    return repo
+
+
+def noop(data: object) -> None:
+    pass
+
+
+def time_noop(calls: int) -> float:
+    start = time.perf_counter()
+    for i in range(calls):
+        noop({"loss": 1.0 / (i + 1), "acc": i * 1e-5, "lr": 3e-4})
+    return time.perf_counter() - start
+
+
+def time_log(calls: int) -> tuple[float, float, float]:
+    """(seconds for the log loop alone, for loop + draining into the journal, for finish())."""
+    import gitcfg
+
+    run = gitcfg.track({"lr": 3e-4, "bench": "lifecycle"})
+    log = run.log
+    start = time.perf_counter()
+    for i in range(calls):
+        log({"loss": 1.0 / (i + 1), "acc": i * 1e-5, "lr": 3e-4})
+    looped = time.perf_counter()
+    run._flush()  # every row journaled: the sustained rate includes the flusher's work
+    drained = time.perf_counter()
+    assert run._journal is not None and run._journal.metrics().count(b"\n") == calls
+    run.finish()
+    finished = time.perf_counter()
+    return looped - start, drained - start, finished - drained
+
+
+def time_finish_undrained(calls: int) -> float:
+    """finish() right after the loop, before the flusher caught up: the worst case."""
+    import gitcfg
+
+    run = gitcfg.track({"lr": 3e-4, "bench": "finish"})
+    run._stop_flushing()  # keep every row in the queue: finish() encodes all of them
+    for i in range(calls):
+        run.log({"loss": 1.0 / (i + 1), "acc": i * 1e-5, "lr": 3e-4})
+    start = time.perf_counter()
+    run.finish()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--calls", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    os.environ.setdefault("GIT_AUTHOR_NAME", "bench")
+    os.environ.setdefault("GIT_AUTHOR_EMAIL", "bench@example.com")
+    calls = args.calls
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chdir(make_repo(Path(tmp)))
+        time_log(1000)  # warm up: imports, first commit on the branch
+        noops, loops, sustained, finishes, cold = [], [], [], [], []
+        for _ in range(args.repeat):
+            noops.append(time_noop(calls))
+            loop, drained, finished = time_log(calls)
+            loops.append(loop)
+            sustained.append(drained)
+            finishes.append(finished)
+            cold.append(time_finish_undrained(calls))
+    med = statistics.median
+    r = {
+        "calls": calls,
+        "noop_loop_s": med(noops),
+        "log_loop_s": med(loops),
+        "log_sustained_s": med(sustained),
+        "finish_commit_s": med(finishes),
+        "finish_commit_undrained_s": med(cold),
+    }
+    scalars = 3 * calls
+    print(f"{'measure':48} {'time':>9} {'per call':>9} {'scalars/s':>12}  target")
+    rows = [
+        ("loop calling a no-op function", r["noop_loop_s"], ""),
+        ("loop calling run.log() (appends only)", r["log_loop_s"], ""),
+        ("run.log() loop + drain to journal (sustained)", r["log_sustained_s"], ">= 1,000,000/s"),
+    ]
+    for name, seconds, target in rows:
+        print(
+            f"{name:48} {seconds * 1000:7.1f}ms {seconds / calls * 1e6:7.2f}us "
+            f"{scalars / seconds:12,.0f}  {target}"
+        )
+    print(f"{f'finish commit, {calls:,} steps journaled':48} {r['finish_commit_s'] * 1000:7.1f}ms"
+          f"{'':23}  <= 1 s")
+    print(f"{f'finish commit, {calls:,} steps not yet drained':48} "
+          f"{r['finish_commit_undrained_s'] * 1000:7.1f}ms{'':23}  <= 1 s")
+    if args.json:
+        args.json.write_text(json.dumps(r, indent=2))
+
+
+if __name__ == "__main__":
+    main()
