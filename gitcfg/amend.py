@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import copy
 import difflib
-import json
-import math
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from gitcfg import gitio
 from gitcfg.errors import BadAmendment, RunNotFound, RunsBranchMoved, RunStillRunning
@@ -53,15 +51,23 @@ def parse_value(text: str) -> Any:
 
 def render_value(value: Any) -> str:
     """The text that `parse_value` reads back as `value` (messages, `gitcfg history`)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
+    import yaml
+
     if isinstance(value, str) and value and value == value.strip() and "\n" not in value:
         try:
             if parse_value(value) == value:
-                return value
+                return value  # a bare word that stays a string
         except BadAmendment:
             pass
-    return json.dumps(value, ensure_ascii=False)
+    text = yaml.dump(
+        value,
+        Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper),
+        default_flow_style=True,
+        default_style='"' if isinstance(value, str) else None,
+        allow_unicode=True,
+        width=1_000_000,
+    )
+    return text.removesuffix("\n").removesuffix("\n...")
 
 
 def parse_assignment(text: str, option: str = "--set") -> tuple[str, Any]:
@@ -227,9 +233,14 @@ def _locate(
 
 
 def _missing_key(run_id: str, key: str, config: Mapping[str, Any]) -> str:
-    from gitcfg.query import flatten
-
-    keys = list(flatten(config))
+    keys: list[str] = []
+    pending: list[tuple[str, Mapping[str, Any]]] = [("", config)]
+    while pending:  # every dotted key, nested ones included
+        prefix, node = pending.pop()
+        for name, value in node.items():
+            keys.append(prefix + str(name))
+            if isinstance(value, Mapping):
+                pending.append((f"{prefix}{name}.", value))
     near = difflib.get_close_matches(key, keys, n=3)
     hint = (
         f"did you mean {' or '.join(map(repr, near))}?"
@@ -343,6 +354,9 @@ def _mapping(blob: bytes | None) -> dict[str, Any]:
 
 # --- amend and rm ---------------------------------------------------------------------------------
 
+Files = dict[str, bytes | None]  # branch path -> content, None deletes
+T = TypeVar("T")
+
 
 @dataclass(frozen=True, slots=True)
 class AmendResult:
@@ -377,27 +391,16 @@ def amend_run(
         set=dict(set or {}), unset=tuple(unset), summary=dict(summary or {}), tags=tuple(tags),
         untags=tuple(untags), note=note, name=name, reason=reason,
     )  # fmt: skip
-    run_id = store.resolve(run_id)
-    identity = store.identity
-    by = f"{identity.name} <{identity.email}>"
-    for _ in range(gitio.MAX_RETRIES):
-        tip = store.tip()
-        record = _finished_run(store, run_id, tip, "amend")
-        when = time.time() if now is None else now
+
+    def build(record: RunRecord, when: float, by: str) -> tuple[Files, str, AmendedRun]:
         amended = apply_amendment(record, amendment, amended_at=utc_iso(when), amended_by=by)
         files = run_files(amended.meta, config=amended.config, summary=amended.summary)
-        message = change_message(
-            change_subject("amend", run_id, amended.changes), reason,
-            {"Run-Id": run_id, "Amended-By": by},
-        )  # fmt: skip
-        try:
-            runs_commit = gitio.commit_files(
-                store.repo, store.runs_ref, files, message, identity, when=when, expected=tip
-            )
-        except RunsBranchMoved:
-            continue
-        return AmendResult(run_id, runs_commit, amended.changes, amended.masked)
-    raise RunsBranchMoved(store.runs_ref)
+        subject = change_subject("amend", record.run_id, amended.changes)
+        trailers = {"Run-Id": record.run_id, "Amended-By": by}
+        return files, change_message(subject, reason, trailers), amended
+
+    run_id, runs_commit, amended = _commit_run_change(store, run_id, "amend", build, now)
+    return AmendResult(run_id, runs_commit, amended.changes, amended.masked)
 
 
 def remove_run(
@@ -408,23 +411,40 @@ def remove_run(
     The files stay in history: `gitcfg history` still lists the run, and `git show <commit>^:<path>`
     restores them. Raises RunStillRunning for a running run.
     """
-    run_id = store.resolve(run_id)
+
+    def build(record: RunRecord, when: float, by: str) -> tuple[Files, str, None]:
+        base = run_dir(record.run_id)
+        files: Files = {f"{base}/{name}": None for name in record.files}
+        trailers = {"Run-Id": record.run_id, "Removed-By": by}
+        return files, change_message(f"rm {record.run_id}: removed", reason, trailers), None
+
+    return _commit_run_change(store, run_id, "remove", build, now)[1]
+
+
+def _commit_run_change(
+    store: Store,
+    run_id_prefix: str,
+    action: str,
+    build: Callable[[RunRecord, float, str], tuple[Files, str, T]],
+    now: float | None,
+) -> tuple[str, str, T]:
+    """Read the finished run at the tip, build one commit from it, CAS it onto that tip; retry
+    from a fresh read when another writer moved the branch. Returns (run id, runs commit, extra)."""
+    run_id = store.resolve(run_id_prefix)
     identity = store.identity
     by = f"{identity.name} <{identity.email}>"
     for _ in range(gitio.MAX_RETRIES):
         tip = store.tip()
-        record = _finished_run(store, run_id, tip, "remove")
-        base = run_dir(run_id)
-        files: dict[str, bytes | None] = {f"{base}/{name}": None for name in record.files}
-        message = change_message(
-            f"rm {run_id}: removed", reason, {"Run-Id": run_id, "Removed-By": by}
-        )
+        record = _finished_run(store, run_id, tip, action)
+        when = time.time() if now is None else now
+        files, message, extra = build(record, when, by)
         try:
-            return gitio.commit_files(
-                store.repo, store.runs_ref, files, message, identity, when=now, expected=tip
+            runs_commit = gitio.commit_files(
+                store.repo, store.runs_ref, files, message, identity, when=when, expected=tip
             )
         except RunsBranchMoved:
             continue
+        return run_id, runs_commit, extra
     raise RunsBranchMoved(store.runs_ref)
 
 

@@ -146,12 +146,14 @@ def log_command(
     Example: gitcfg log main~10.. --group-by lr
     """
     from gitcfg import query, report
+    from gitcfg.journal import add_heartbeats
 
     if output not in report.FORMATS:
         raise typer.BadParameter(f"choose one of {', '.join(report.FORMATS)}", param_hint="--format")
     store = _store()
     records = query.select_runs(store, rev_range, status)
     rows = [query.record_row(r) for r in records]
+    add_heartbeats(rows, store.repo.state_dir)  # running here: `running (hb 3s ago)`
     if not rows:
         typer.echo("no runs match" if (rev_range or status) else "no runs yet: call gitcfg.track() in a script")
         return
@@ -176,6 +178,9 @@ def show(
     ] = False,
     summary_only: Annotated[bool, typer.Option("--summary", help="Only the summary.")] = False,
     metrics: Annotated[bool, typer.Option("--metrics", help="Only the logged metrics.")] = False,
+    as_recorded: Annotated[
+        bool, typer.Option("--as-recorded", help="The run as recorded, before any amendment.")
+    ] = False,
 ) -> None:
     """Print one run: metadata, config and summary.
 
@@ -187,7 +192,12 @@ def show(
         raise typer.BadParameter("choose yaml or json", param_hint="--format")
     store = _store()
     run_id = store.resolve(run)
-    record = store.read_run(run_id)
+    if as_recorded:
+        from gitcfg.amend import as_recorded as recorded_version
+
+        record = recorded_version(store, run_id)
+    else:
+        record = store.read_run(run_id)
     if metrics:
         rows = store.read_metrics(run_id)
         if output == "json":
@@ -251,6 +261,100 @@ def demo(
     console.print("  gitcfg log                  # every run, only the keys that differ")
     console.print("  gitcfg show <id-prefix>     # one run: metadata, config, summary")
     console.print("  git log --oneline gitcfg-runs   # it is all plain git")
+
+
+# --- amend, history, rm ------------------------------------------------------------------------
+
+
+@app.command()
+def amend(
+    run: Annotated[str, typer.Argument(help="Run id, unique prefix or name.")],
+    set_: Annotated[
+        Optional[list[str]],
+        typer.Option("--set", help="Config KEY=VALUE (dotted keys; VALUE typed as in YAML).",
+                     metavar="KEY=VALUE"),
+    ] = None,
+    unset: Annotated[Optional[list[str]], typer.Option("--unset", help="Delete a config key.")] = None,
+    summary: Annotated[
+        Optional[list[str]],
+        typer.Option("--summary", help="Summary KEY=VALUE.", metavar="KEY=VALUE"),
+    ] = None,
+    tag: Annotated[Optional[list[str]], typer.Option("--tag", help="Add a tag.")] = None,
+    untag: Annotated[Optional[list[str]], typer.Option("--untag", help="Remove a tag.")] = None,
+    note: Annotated[Optional[str], typer.Option("--note", help="Replace the run's notes.")] = None,
+    name: Annotated[Optional[str], typer.Option("--name", help="Rename the run.")] = None,
+    message: Annotated[
+        Optional[str], typer.Option("--message", "-m", help="Why: kept in the commit and run.yaml.")
+    ] = None,
+) -> None:
+    """Change a finished run's config, summary, tags, notes or name in one new commit.
+
+    The original stays in history (gitcfg history RUN, gitcfg show RUN --as-recorded).
+    Example: gitcfg amend 06fq7yhg --set dataset=imagenet-v2 --tag leak -m "val split overlapped train"
+    """
+    from gitcfg.amend import amend_run, parse_assignment
+
+    result = amend_run(
+        _store(), run,
+        set=dict(parse_assignment(text, "--set") for text in set_ or ()),
+        unset=unset or (),
+        summary=dict(parse_assignment(text, "--summary") for text in summary or ()),
+        tags=tag or (), untags=untag or (), note=note, name=name, reason=message,
+    )  # fmt: skip
+    for key in result.masked:
+        typer.echo(f"gitcfg: warning: {key} is stored masked (its name looks secret)", err=True)
+    typer.echo(f"amended {result.run_id} in {result.runs_commit[:10]}: {'; '.join(result.changes)}")
+
+
+@app.command()
+def history(
+    run: Annotated[str, typer.Argument(help="Run id, unique prefix or name (removed runs too).")],
+    output: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+) -> None:
+    """List every commit that changed a run, oldest first: when, who, what, why.
+
+    Example: gitcfg history 06fq7yhg
+    """
+    from gitcfg.amend import run_history
+
+    if output not in ("text", "json"):
+        raise typer.BadParameter("choose text or json", param_hint="--format")
+    run_id, entries = run_history(_store(), run)
+    if output == "json":
+        typer.echo(json.dumps([{"run_id": run_id, **_fields(e)} for e in entries], indent=2))
+        return
+    typer.echo(f"run {run_id}, oldest first:")
+    for entry in entries:
+        date = entry.date[:16].replace("T", " ")
+        author = entry.author.split(" <")[0]
+        typer.echo(f"{date}  {entry.runs_commit[:10]}  {author}  {entry.action:<5}  {entry.what}")
+        for i, line in enumerate(entry.why.splitlines()):
+            typer.echo(("    why: " if i == 0 else "         ") + line)
+
+
+def _fields(record: Any) -> dict[str, Any]:
+    import dataclasses
+
+    return dataclasses.asdict(record)
+
+
+@app.command("rm")
+def rm_command(
+    run: Annotated[str, typer.Argument(help="Run id, unique prefix or name.")],
+    message: Annotated[
+        Optional[str], typer.Option("--message", "-m", help="Why: kept in the commit.")
+    ] = None,
+) -> None:
+    """Remove a run from the runs branch in one commit; its history keeps every version.
+
+    Example: gitcfg rm 06fq7yhg -m "smoke test, not a real run"
+    """
+    from gitcfg.amend import remove_run
+
+    store = _store()
+    run_id = store.resolve(run)
+    runs_commit = remove_run(store, run_id, reason=message)
+    typer.echo(f"removed run {run_id} in {runs_commit[:10]} (`gitcfg history {run_id[:10]}` still lists it)")
 
 
 def main() -> None:
