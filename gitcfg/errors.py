@@ -84,6 +84,14 @@ class BadQuery(GitcfgError):
     """A --where expression, key or range the user typed cannot be used."""
 
 
+class MissingExtra(GitcfgError, ImportError):
+    """An optional dependency is not installed; names the extra that brings it."""
+
+    def __init__(self, feature: str, extra: str) -> None:
+        self.feature, self.extra = feature, extra
+        super().__init__(f"{feature} needs {extra}: pip install 'gitcfg[{extra}]'")
+
+
 class RunStateError(GitcfgError):
     """The run is in a state that forbids the operation (e.g. amending a running run)."""
 

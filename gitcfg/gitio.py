@@ -637,3 +637,30 @@ def rev_list(repo: Repo, *args: str) -> list[str]:
 def commit_exists(repo: Repo, commit: str) -> bool:
     out = run_git(repo.cwd, "cat-file", "-e", commit + "^{commit}", ok_codes=(0, 1, 128))
     return out.returncode == 0
+
+
+# --- comparing trees ---------------------------------------------------------------------------
+
+
+def code_tree(repo: Repo, code_commit: str | None, patch: bytes | None) -> str:
+    """Return the tree of `code_commit` with `patch` applied (a run's exact code); write no ref.
+
+    Built in a temporary index (GIT_INDEX_FILE in a temporary directory), so the user's index,
+    worktree and HEAD are never touched; the trees and blobs written are unreachable objects that
+    `git gc` prunes. Raises GitError when the commit is missing or the patch does not apply.
+    """
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="gitcfg-index-") as tmp:
+        env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+        run_git(repo.cwd, "read-tree", (code_commit or EMPTY_TREE) + "^{tree}", env=env)
+        if patch:
+            run_git(repo.cwd, "apply", "--cached", "--binary", "--whitespace=nowarn", "-",
+                    input=patch, env=env)  # fmt: skip
+        return git_text(repo.cwd, "write-tree", env=env).strip()
+
+
+def diff_trees(repo: Repo, old_tree: str, new_tree: str, color: bool = False) -> bytes:
+    """Return the patch from `old_tree` to `new_tree` (plumbing: no external diff or textconv)."""
+    color_flag = "--color=always" if color else "--no-color"
+    return run_git(repo.cwd, "diff-tree", "-p", "-r", "-M", color_flag, old_tree, new_tree).stdout

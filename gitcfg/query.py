@@ -1,87 +1,68 @@
-"""Reading runs: selection by code range and filter, flattening into rows, the Python Api."""
+"""Reading runs: the Python Api and the queries behind `gitcfg log`, `show`, `diff` and `plot`.
+
+    api = gitcfg.Api()                                  # the repository containing "."
+    runs = api.runs(where="lr < 0.01 and status == finished", rev="main~10..")
+    runs[0].config, runs[0].summary, runs[0].metrics()
+    runs.group_by("lr", over="seed")                   # mean ± std of each summary metric
+    runs.to_dataframe()                                 # pandas, one row per run
+
+Every read goes through the SQLite cache (cache.py), brought up to the runs branch's tip first.
+A `Runs` is one consistent snapshot: the runs it selected and their values do not change under it.
+Queries fetch only the columns they need and compute with the pure functions of where.py and
+aggregate.py, so the Python API and the CLI give the same answers by construction.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
 
-from gitcfg import gitio
-from gitcfg.errors import BadQuery, GitError
-from gitcfg.store import RunRecord, Store
+from gitcfg import aggregate, gitio, where
+from gitcfg.cache import Filter, Progress, RunCache, Snapshot, StoredRow
+from gitcfg.errors import BadQuery, GitError, MissingExtra, UnknownKey
+from gitcfg.rows import flatten, format_value, run_row
+from gitcfg.store import Store, parse_iso, run_dir, run_id_time
 
-RUN_FIELDS = ("id", "name", "status", "group", "tags", "host", "user", "started", "ended",
-              "duration_s", "code_commit", "code_branch", "dirty", "exit_code")  # fmt: skip
+if TYPE_CHECKING:
+    from gitcfg.store import RunRecord
 
+__all__ = ["Api", "Grouping", "Runs", "StoredRun", "flatten", "record_row"]
 
-def flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """{"model": {"depth": 18}} -> {"model.depth": 18}; empty dicts stay as values."""
-    out: dict[str, Any] = {}
-    for key, value in mapping.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value:
-            out.update(flatten(value, name + "."))
-        else:
-            out[name] = value
-    return out
+CONFIG, SUMMARY = "config.", "summary."
 
 
 def record_row(record: RunRecord) -> dict[str, Any]:
-    """One run as a flat row: run fields, `config.<dotted key>`, `summary.<metric>`."""
-    meta = record.meta
-    code = meta.get("code") or {}
-    row: dict[str, Any] = {
-        "id": record.run_id,
-        "name": meta.get("name"),
-        "status": record.status,
-        "group": meta.get("group"),
-        "tags": list(meta.get("tags") or []),
-        "host": meta.get("host"),
-        "user": meta.get("user"),
-        "started": meta.get("started_at"),
-        "ended": meta.get("ended_at"),
-        "duration_s": meta.get("duration_s"),
-        "code_commit": code.get("commit"),
-        "code_branch": code.get("branch"),
-        "dirty": code.get("dirty"),
-        "exit_code": meta.get("exit_code"),
-    }
-    row.update(flatten(record.config, "config."))
-    row.update(flatten(record.summary, "summary."))
-    return row
+    """One store.RunRecord as a flat row (see rows.run_row)."""
+    return run_row(record.run_id, record.meta, record.config, record.summary)
 
 
-def code_commits_in_range(store: Store, rev_range: str) -> set[str]:
+# --- selection by code range ---------------------------------------------------------------------
+
+
+def code_commits_in_range(store: Store, rev_range: str) -> frozenset[str]:
     """The commits `git rev-list REV-RANGE` lists (git's range syntax); BadQuery when invalid."""
     args = rev_range.split()
-    if any(a.startswith("-") for a in args):
-        raise BadQuery(f"bad revision range {rev_range!r}: options are not allowed here")
+    if not args or any(arg.startswith("-") for arg in args):
+        raise BadQuery(
+            f"bad revision range {rev_range!r}: give revisions like main~10..main, not options"
+        )
     try:
-        return set(gitio.rev_list(store.repo, *args, "--"))
+        return frozenset(gitio.rev_list(store.repo, *args, "--"))
     except GitError as e:
-        raise BadQuery(f"bad revision range {rev_range!r}: {e.stderr.strip().splitlines()[0] if e.stderr.strip() else 'unknown revision'}") from None
+        lines = [line for line in e.stderr.strip().splitlines() if line.strip()]
+        detail = lines[0].removeprefix("fatal: ") if lines else "unknown revision"
+        raise BadQuery(f"bad revision range {rev_range!r}: {detail}") from None
 
 
-def select_runs(
-    store: Store,
-    rev_range: str | None = None,
-    status: Sequence[str] | None = None,
-) -> list[RunRecord]:
-    """Runs newest first, restricted to code commits in `rev_range` and to `status` values."""
-    records = store.read_runs()
-    if rev_range:
-        commits = code_commits_in_range(store, rev_range)
-        records = [r for r in records if r.code_commit in commits]
-    if status:
-        wanted = set(status)
-        records = [r for r in records if r.status in wanted]
-    return records
+# --- small helpers -------------------------------------------------------------------------------
 
 
-def age_seconds(started: str | None, now: datetime | None = None) -> float | None:
-    from gitcfg.store import parse_iso
-
-    moment = parse_iso(started)
+def age_seconds(started: object, now: datetime | None = None) -> float | None:
+    """Seconds since the ISO 8601 time `started`, or None when it is not one."""
+    moment = parse_iso(started if isinstance(started, str) else None)
     if moment is None:
         return None
     return ((now or datetime.now(timezone.utc)) - moment).total_seconds()
@@ -92,25 +73,551 @@ def short_ids(run_ids: Iterable[str], minimum: int = 8) -> dict[str, str]:
     ordered = sorted(set(run_ids))
     out: dict[str, str] = {}
     for i, run_id in enumerate(ordered):
-        length = minimum
-        for neighbour in (ordered[i - 1] if i else None, ordered[i + 1] if i + 1 < len(ordered) else None):
-            if neighbour:
-                common = 0
-                while common < len(run_id) and run_id[common] == neighbour[common]:
-                    common += 1
-                length = max(length, common + 1)
-        out[run_id] = run_id[:length]
+        neighbours = (
+            ordered[i - 1] if i else None,
+            ordered[i + 1] if i + 1 < len(ordered) else None,
+        )
+        out[run_id] = run_id[: _unique_length(run_id, neighbours, minimum)]
     return out
 
 
+def _unique_length(run_id: str, neighbours: Iterable[str | None], minimum: int) -> int:
+    length = minimum
+    for neighbour in neighbours:
+        if neighbour:
+            common = 0
+            while common < min(len(run_id), len(neighbour)) and run_id[common] == neighbour[common]:
+                common += 1
+            length = max(length, common + 1)
+    return min(length, len(run_id))
+
+
+def differences(
+    left: Mapping[str, Any], right: Mapping[str, Any]
+) -> list[tuple[str, object, object]]:
+    """Return (key, left value, right value) for each key whose values differ; a missing side is
+    `MISSING`. Keys keep left's order, then right's new ones."""
+    out = []
+    for key in dict.fromkeys([*left, *right]):
+        a, b = left.get(key, MISSING), right.get(key, MISSING)
+        if a is MISSING or b is MISSING or not where.values_equal(a, b) or type(a) is not type(b):
+            out.append((key, a, b))
+    return out
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+
+
+# --- runs ----------------------------------------------------------------------------------------
+
+
+class StoredRun:
+    """One recorded run as stored on the runs branch: `.id .name .status .config .summary ...`.
+
+    `.config` and `.summary` are plain nested dicts (a copy: changing them changes nothing);
+    `.meta` is run.yaml; `.row` the flat row queries see; `.metrics()` reads metrics.jsonl.
+    """
+
+    __slots__ = ("_stored", "_api", "_tip", "_meta", "_config", "_summary")
+
+    def __init__(self, stored: StoredRow, api: Api, tip: str) -> None:
+        self._stored, self._api, self._tip = stored, api, tip
+        self._meta: dict[str, Any] | None = None
+        self._config: dict[str, Any] | None = None
+        self._summary: dict[str, Any] | None = None
+
+    @property
+    def id(self) -> str:
+        return self._stored.run_id
+
+    @property
+    def name(self) -> str | None:
+        return self._stored.name
+
+    @property
+    def status(self) -> str:
+        return self._stored.status
+
+    @property
+    def code_commit(self) -> str | None:
+        """The commit of the user's code the run started from; None on an unborn HEAD."""
+        return self._stored.code_commit
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """run.yaml: id, name, status, times, host, argv, code, ..."""
+        if self._meta is None:
+            self._meta = json.loads(self._stored.meta)
+        return self._meta
+
+    @property
+    def config(self) -> dict[str, Any]:
+        if self._config is None:
+            self._config = json.loads(self._stored.config)
+        return self._config
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        if self._summary is None:
+            self._summary = json.loads(self._stored.summary)
+        return self._summary
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """The file names in the run's directory on the runs branch."""
+        return tuple(json.loads(self._stored.files))
+
+    @property
+    def started(self) -> datetime | None:
+        """Start time (aware, UTC)."""
+        return parse_iso(self.meta.get("started_at")) or run_id_time(self.id)
+
+    @property
+    def ended(self) -> datetime | None:
+        return parse_iso(self.meta.get("ended_at"))
+
+    @property
+    def duration_s(self) -> float | None:
+        return self.meta.get("duration_s")
+
+    @property
+    def exit_code(self) -> int | None:
+        return self.meta.get("exit_code")
+
+    @property
+    def tags(self) -> list[str]:
+        return list(self.meta.get("tags") or [])
+
+    @property
+    def group(self) -> str | None:
+        return self.meta.get("group")
+
+    @property
+    def notes(self) -> str | None:
+        return self.meta.get("notes")
+
+    @property
+    def host(self) -> str | None:
+        return self.meta.get("host")
+
+    @property
+    def user(self) -> str | None:
+        return self.meta.get("user")
+
+    @property
+    def code(self) -> dict[str, Any]:
+        """run.yaml's code section: commit, branch, dirty, remote url, describe."""
+        code = self.meta.get("code")
+        return dict(code) if isinstance(code, Mapping) else {}
+
+    @property
+    def is_dirty(self) -> bool:
+        return bool(self.code.get("dirty"))
+
+    @property
+    def row(self) -> dict[str, Any]:
+        """The run as the flat row `--where` and `--group-by` see (`config.lr`, `summary.acc`)."""
+        return run_row(self.id, self.meta, self.config, self.summary)
+
+    def metrics(self) -> list[dict[str, Any]]:
+        """Every row the run logged (metrics.jsonl), with `_step` and `_time`."""
+        return self._api.read_metrics([self.id], self._tip)[self.id]
+
+    def patch(self) -> bytes | None:
+        """The run's diff.patch (uncommitted changes at start), None when the worktree was clean."""
+        if "diff.patch" not in self.files:
+            return None
+        return self._api.read_run_file(self.id, "diff.patch", self._tip)
+
+    def config_yaml(self) -> bytes:
+        """config.yaml exactly as recorded: a valid `--configs` file to re-run the run."""
+        return self._api.read_run_file(self.id, "config.yaml", self._tip) or b"{}\n"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, StoredRun) and (self.id, self._tip) == (other.id, other._tip)
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    def __repr__(self) -> str:
+        return f"StoredRun(id={self.id!r}, name={self.name!r}, status={self.status!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class Grouping:
+    """`--group-by` answered: one aggregate.Group per value combination, plus what frames it."""
+
+    keys: tuple[str, ...]  # the row keys grouped by (`config.lr`)
+    metrics: tuple[str, ...]  # the summary metrics aggregated (`summary.val_acc`)
+    aggs: tuple[str, ...]
+    groups: tuple[aggregate.Group, ...]  # sorted by their values, missing last
+    constants: dict[str, Any] = field(default_factory=dict)  # config keys equal in every run
+    over: str | None = None  # the row key expected to vary inside a group (`config.seed`)
+    confounders: dict[str, list[object]] = field(default_factory=dict)  # other keys varying inside
+
+
+WhereArg = str | Sequence[str] | where.Expr | None
+
+
+class Runs(Sequence[StoredRun]):
+    """The runs one query selected, newest first: a list of StoredRun with query methods.
+
+    Holds one cache snapshot (a read transaction) until `close()` or garbage collection.
+    """
+
+    def __init__(
+        self, api: Api, snapshot: Snapshot, flt: Filter, where_expr: where.Expr | None
+    ) -> None:
+        self._api, self._snapshot = api, snapshot
+        self.where = where_expr  # as resolved against the runs' keys
+        self._condition, self._params = snapshot.where_sql(flt)
+        self._records: list[StoredRun] | None = None
+        self._ids: list[str] | None = None
+        if where_expr is not None:
+            resolved = where.resolve_expr(where_expr, self._resolvable(where.expr_keys(where_expr)))
+            self.where = resolved
+            columns = self._lookup_columns(where.expr_keys(resolved))
+            run_ids, rows = snapshot.rows(columns, self._condition, self._params)
+            test = where.predicate(resolved)
+            self._ids = [run_id for run_id, row in zip(run_ids, rows, strict=True) if test(row)]
+            self._condition, self._params = snapshot.where_sql(flt, self._ids)
+
+    # --- the list ---
+
+    @property
+    def ids(self) -> list[str]:
+        """The selected run ids, newest first."""
+        if self._ids is None:
+            self._ids = self._snapshot.run_ids(self._condition, self._params)
+        return list(self._ids)
+
+    def _load(self) -> list[StoredRun]:
+        if self._records is None:
+            tip = self._snapshot.tip
+            stored = self._snapshot.records(self._condition, self._params)
+            self._records = [StoredRun(row, self._api, tip) for row in stored]
+            self._ids = [row.run_id for row in stored]
+        return self._records
+
+    def __len__(self) -> int:
+        if self._records is not None:
+            return len(self._records)
+        if self._ids is None:
+            self._ids = self._snapshot.run_ids(self._condition, self._params)
+        return len(self._ids)
+
+    @overload
+    def __getitem__(self, index: int) -> StoredRun: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[StoredRun]: ...
+    def __getitem__(self, index: int | slice) -> StoredRun | list[StoredRun]:
+        return self._load()[index]
+
+    def __iter__(self) -> Iterator[StoredRun]:
+        return iter(self._load())
+
+    def __repr__(self) -> str:
+        return f"<Runs: {len(self)} runs>"
+
+    def close(self) -> None:
+        """Release the cache snapshot (the records already read stay usable)."""
+        self._snapshot.close()
+
+    def __enter__(self) -> Runs:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self._snapshot.close()
+        except Exception:  # interpreter shutdown: the connection may be gone already
+            pass
+
+    # --- keys ---
+
+    def keys(self, prefix: str = "") -> list[str]:
+        """The row keys some selected run has (`id`, ..., `config.lr`, `summary.val_acc`)."""
+        known = [key for key in self._snapshot.columns if key.startswith(prefix)]
+        return self._snapshot.present_keys(known, self._condition, self._params)
+
+    def _resolvable(self, names: Iterable[str]) -> set[str]:
+        """The row keys that `names` could resolve to and that some selected run has."""
+        candidates = [
+            candidate
+            for name in names
+            for candidate in (name, *(prefix + name for prefix in where.PREFIXES))
+            if candidate in self._snapshot.columns
+        ]
+        return set(self._snapshot.present_keys(candidates, self._condition, self._params))
+
+    def _lookup_columns(self, keys: Iterable[str]) -> list[str]:
+        """The columns a row needs for where.predicate to see exactly what the full row shows."""
+        return [
+            candidate
+            for key in keys
+            for candidate in (key, *(prefix + key for prefix in where.PREFIXES))
+            if candidate in self._snapshot.columns
+        ]
+
+    def resolve(self, name: str, option: str) -> str:
+        """Return the row key `name` names among these runs; UnknownKey (with close names) if none."""
+        found = where.resolve_key(self._resolvable([name]), name)
+        if found is None:
+            raise UnknownKey(name, where.close_keys(name, self.keys()), option)
+        return found
+
+    # --- values ---
+
+    def rows(
+        self, keys: Sequence[str] | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The selected runs as flat rows holding `keys` (default all), newest first.
+
+        A key a run lacks is absent from its row; `limit` keeps the newest rows only.
+        """
+        wanted = self.keys() if keys is None else list(keys)
+        _, rows = self._snapshot.rows(wanted, self._condition, self._params, limit)
+        return rows
+
+    def differing(self, prefix: str = CONFIG) -> tuple[list[str], dict[str, Any]]:
+        """Split the `prefix` keys into (those whose values differ, {constant key: value})."""
+        return self._snapshot.constant_keys(self.keys(prefix), self._condition, self._params)
+
+    def short_ids(self, run_ids: Iterable[str], minimum: int = 8) -> dict[str, str]:
+        """The shortest prefix of each id that names one run among all runs on the branch."""
+        return {
+            run_id: run_id[: _unique_length(run_id, self._snapshot.neighbours(run_id), minimum)]
+            for run_id in run_ids
+        }
+
+    def group_by(
+        self,
+        *keys: str,
+        aggs: Iterable[str] = ("mean", "std"),
+        over: str | None = None,
+    ) -> Grouping:
+        """One group per distinct combination of `keys` values, each summary metric aggregated.
+
+        `over` names the key expected to vary inside a group (`seed`): `confounders` then lists the
+        other config keys that vary inside some group. With `over` and no keys, the groups are
+        the combinations of every other config key that differs across the runs.
+        """
+        chosen = aggregate.check_aggs(aggs)
+        if not chosen:
+            raise BadQuery("--agg needs at least one of " + ", ".join(aggregate.AGGREGATES))
+        group_keys = [self.resolve(key, "--group-by") for key in keys]
+        over_key = self.resolve(over, "--over") if over is not None else None
+        varying, constants = self.differing(CONFIG)
+        if over_key is not None and not group_keys:
+            group_keys = [key for key in varying if key != over_key]
+        metrics = self.keys(SUMMARY)
+        wanted = [*group_keys, *metrics]
+        if over_key is not None:
+            wanted += [over_key, *varying]
+        rows = self.rows(wanted)
+        numeric = aggregate.numeric_metrics(rows)
+        groups = aggregate.group_rows(rows, group_keys, chosen, numeric)
+        confounded = (
+            aggregate.confounders(rows, group_keys, over_key) if over_key is not None else {}
+        )
+        return Grouping(
+            keys=tuple(group_keys),
+            metrics=tuple(numeric),
+            aggs=chosen,
+            groups=tuple(groups),
+            constants=constants,
+            over=over_key,
+            confounders=confounded,
+        )
+
+    def to_dataframe(self) -> Any:
+        """The selected runs as a pandas DataFrame: one row per run, flat dotted columns
+        (`id`, `status`, ..., `config.lr`, `summary.val_acc`). Needs pandas (`gitcfg[pandas]`)."""
+        try:
+            import pandas
+        except ImportError:
+            raise MissingExtra("to_dataframe()", "pandas") from None
+        keys = self.keys()
+        return pandas.DataFrame.from_records(self.rows(keys), columns=keys)
+
+
+# --- the api -------------------------------------------------------------------------------------
+
+
 class Api:
-    """Read runs from Python: `gitcfg.Api().runs()`."""
+    """Read runs from Python: `gitcfg.Api().runs(where="lr < 0.01")`.
 
-    def __init__(self, path: str = ".") -> None:
-        self.store = Store.open(path)
+    `path` is any directory inside the repository. `cache=False` keeps the cache in memory (for
+    this object only); `progress(done, total)` is called while a cold cache is built.
+    """
 
-    def runs(self, rev: str | None = None, status: Sequence[str] | None = None) -> list[RunRecord]:
-        return select_runs(self.store, rev, status)
+    def __init__(
+        self,
+        path: str | Any = ".",
+        *,
+        store: Store | None = None,
+        cache: bool = True,
+        progress: Progress | None = None,
+    ) -> None:
+        self.store = store or Store.open(path)
+        self._use_file, self._progress = cache, progress
+        self._cache: RunCache | None = None
 
-    def run(self, run_id_prefix: str) -> RunRecord:
-        return self.store.read_run(self.store.resolve(run_id_prefix))
+    @property
+    def cache(self) -> RunCache:
+        """The query cache, refreshed to the runs branch's current tip."""
+        if self._cache is None:
+            self._cache = RunCache.open(
+                self.store.repo, self.store.runs_ref, self._progress, self._use_file
+            )
+        else:
+            self._cache.refresh(self._progress)
+        return self._cache
+
+    def runs(
+        self,
+        where: WhereArg = None,
+        rev: str | None = None,
+        status: str | Sequence[str] | None = None,
+    ) -> Runs:
+        """The runs matching all of: the filter (`--where` language; a list is ANDed), the code
+        range (`git rev-list` syntax), the status(es). Newest first."""
+        expr = _where_expr(where)
+        statuses = _statuses(status)
+        commits = code_commits_in_range(self.store, rev) if rev else None
+        snapshot = self.cache.snapshot()
+        try:
+            return Runs(self, snapshot, Filter(statuses, commits), expr)
+        except BaseException:
+            snapshot.close()
+            raise
+
+    def run(self, run_id_prefix: str) -> StoredRun:
+        """The run whose id starts with `run_id_prefix` (or whose name it is)."""
+        with self.cache.snapshot() as snapshot:
+            run_id = snapshot.resolve(run_id_prefix)
+            stored = snapshot.record(run_id)
+            assert stored is not None
+            return StoredRun(stored, self, snapshot.tip)
+
+    def to_dataframe(
+        self,
+        where: WhereArg = None,
+        rev: str | None = None,
+        status: str | Sequence[str] | None = None,
+    ) -> Any:
+        """`runs(...).to_dataframe()`: a pandas DataFrame, one row per run."""
+        with self.runs(where, rev, status) as runs:
+            return runs.to_dataframe()
+
+    # --- files of runs, read from git ---
+
+    def read_metrics(
+        self, run_ids: Sequence[str], tip: str | None = None
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Each run's metrics.jsonl rows, read with one `cat-file --batch`."""
+        tip = tip or self.store.tip() or ""
+        out: dict[str, list[dict[str, Any]]] = {}
+        if not tip:
+            return {run_id: [] for run_id in run_ids}
+        with gitio.BatchReader(self.store.repo) as reader:
+            blobs = reader.read_many(
+                [f"{tip}:{run_dir(run_id)}/metrics.jsonl" for run_id in run_ids]
+            )
+        for run_id, blob in zip(run_ids, blobs, strict=True):
+            rows = []
+            for line in (blob or b"").splitlines():
+                if line.strip():
+                    try:
+                        rows.append(json.loads(line))
+                    except ValueError:  # a torn last line of a crashed run
+                        continue
+            out[run_id] = rows
+        return out
+
+    def read_run_file(self, run_id: str, name: str, tip: str | None = None) -> bytes | None:
+        tip = tip or self.store.tip() or ""
+        if not tip:
+            return None
+        with gitio.BatchReader(self.store.repo) as reader:
+            return reader.read(f"{tip}:{run_dir(run_id)}/{name}")
+
+
+def _where_expr(value: WhereArg) -> where.Expr | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return where.parse_where(value)
+    if isinstance(value, (where.Compare, where.Not, where.And, where.Or)):
+        return value
+    return where.where_all(value)
+
+
+def _statuses(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    items = [value] if isinstance(value, str) else list(value)
+    found = tuple(dict.fromkeys(s.strip() for item in items for s in item.split(",") if s.strip()))
+    return found or None
+
+
+# --- metrics over steps (gitcfg plot) ------------------------------------------------------------
+
+
+def metric_lines(
+    api: Api,
+    records: Sequence[StoredRun],
+    metric: str,
+    x: str = "_step",
+    group_by: str | None = None,
+) -> tuple[list[Any], list[str]]:
+    """The lines `gitcfg plot` draws: one plot.Series per run (or per group: the mean at each x),
+    and the ids of the runs that never logged `metric` (left out)."""
+    from gitcfg.plot import Series, clean_points, mean_series
+
+    metric = metric.removeprefix(SUMMARY)
+    logged = api.read_metrics(
+        [record.id for record in records], records[0]._tip if records else None
+    )
+    points: dict[str, tuple[tuple[float, float], ...]] = {}
+    missing = []
+    for record in records:
+        rows = [row for row in logged.get(record.id, []) if metric in row]
+        if not rows:
+            missing.append(record.id)
+            continue
+        points[record.id] = clean_points(
+            (row.get(x, index), row[metric]) for index, row in enumerate(rows)
+        )
+    kept = [record for record in records if record.id in points]
+    if group_by is None:
+        short = short_ids(record.id for record in kept)
+        return [
+            Series(f"{short[r.id]} {r.name}" if r.name else short[r.id], points[r.id]) for r in kept
+        ], missing
+    rows = {record.id: record.row for record in kept}
+    known: set[str] = set().union(*rows.values()) if rows else set()
+    key = where.require_key(known, group_by, "--group-by")
+    members: dict[object, list[StoredRun]] = {}
+    first_value: dict[object, object] = {}
+    for record in kept:
+        value = rows[record.id].get(key)
+        token = where.value_token(value)
+        members.setdefault(token, []).append(record)
+        first_value.setdefault(token, value)
+    label_key = where.short_key(key, known)
+    ordered = sorted(members, key=lambda token: aggregate.order_key(first_value[token]))
+    return [
+        mean_series(
+            f"{label_key}={format_value(first_value[token])} ({len(members[token])} runs)",
+            [points[record.id] for record in members[token]],
+        )
+        for token in ordered
+    ], missing

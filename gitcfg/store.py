@@ -308,7 +308,7 @@ class Store:
             blobs = reader.read_many(names)
         records = []
         for i, run_id in enumerate(wanted):
-            meta, config, summary = (_load_mapping(b) for b in blobs[3 * i : 3 * i + 3])
+            meta, config, summary = (load_mapping(b) for b in blobs[3 * i : 3 * i + 3])
             records.append(
                 RunRecord(run_id, meta or {"id": run_id}, config, summary, tuple(by_run[run_id]))
             )
@@ -334,7 +334,8 @@ class Store:
         return [json.loads(line) for line in data.splitlines() if line.strip()]
 
 
-def _load_mapping(blob: bytes | None) -> dict[str, Any]:
+def load_mapping(blob: bytes | None) -> dict[str, Any]:
+    """Parse a run file's YAML mapping; empty for a missing, damaged or non-mapping file."""
     if not blob:
         return {}
     try:

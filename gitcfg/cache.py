@@ -1,0 +1,688 @@
+"""The query cache: a derived SQLite copy of the runs branch, keyed by its tip. Never the truth.
+
+It lives in `<git common dir>/gitcfg/query-cache.sqlite` and may be deleted at any time.
+
+    meta(key, value)          ref (the runs ref), tip (the runs commit the rows reflect)
+    keys(key, col, runs)      every flat-row key (see rows.run_row), the column holding it, how many
+                              runs have it; col is NULL past MAX_KEY_COLUMNS (then read from JSON)
+    runs(run_id, okey, status, code_commit, name, files, meta, config, summary, c1, c2, ...)
+        okey      started_at + " " + run_id: ORDER BY okey DESC is newest first, as Store.read_runs
+        meta      run.yaml, config.yaml and summary.yaml as JSON: YAML is parsed once, here
+        cN        one column per flat-row key, the value typed natively (encode_cell)
+
+Freshness: the runs ref is read from its file (no git process). When it equals meta.tip the cache is
+used as it is: no git, no YAML. Otherwise, holding `cache.lock`, `git diff-tree` old tip -> new tip
+names the changed run directories; those are re-read with one `ls-tree` and one `cat-file --batch`
+and replaced (added, modified and deleted alike) in one transaction. A missing or corrupt file, another
+schema (PRAGMA user_version) or another runs ref rebuilds it from scratch, in place, in one transaction.
+
+Concurrency: WAL journal, so readers see one committed state and never wait for the writer;
+busy_timeout for writers; one refresher at a time (flock on cache.lock); each Snapshot is one read
+transaction, so a query never mixes two states. If the git dir cannot be written, the cache lives in
+memory for the process.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from gitcfg import gitio
+from gitcfg.errors import AmbiguousRun, RunNotFound
+from gitcfg.rows import run_row
+from gitcfg.store import load_mapping
+
+SCHEMA = 1  # bump when the tables or what a row holds change: older caches are rebuilt
+FILE_NAME = "query-cache.sqlite"
+MAX_KEY_COLUMNS = 1900  # SQLite allows 2000 columns a table
+RUNS_DIR = "runs"
+_RUN_FILES = ("run.yaml", "config.yaml", "summary.yaml")
+_CHUNK = 2000  # runs read, parsed and inserted per step of a build
+_MAX_PATHSPECS = 400  # changed run dirs listed by name; more and the whole runs/ tree is listed
+
+Progress = Callable[[int, int], None]  # (runs done, runs in all)
+
+# --- cells -------------------------------------------------------------------------------------
+# A column holds str, int (64-bit) and finite float as SQLite TEXT, INTEGER and REAL. Everything
+# else is a BLOB tagged by its first byte, so SQL equality and DISTINCT follow where.values_equal
+# for scalars: 1 == 1.0 (INTEGER and REAL compare numerically), True is not 1, "1" is not 1,
+# NaN equals NaN. SQL NULL means the run lacks the key; a null value is the BLOB b"N".
+
+_NULL, _TRUE, _FALSE = b"N", b"T", b"F"
+_INT64 = 2**63
+
+
+def encode_cell(value: object) -> object:
+    """Return the SQLite value that stores `value` in a key column."""
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else b"X" + repr(value).encode()  # type: ignore[arg-type]
+    if kind is int:
+        return value if -_INT64 <= value < _INT64 else b"I" + str(value).encode()  # type: ignore[operator]
+    if value is None:
+        return _NULL
+    if kind is bool:
+        return _TRUE if value else _FALSE
+    return b"J" + json.dumps(value, ensure_ascii=False, default=str).encode()
+
+
+def decode_cell(cell: object) -> object:
+    """Return the value a key column's cell stores (the inverse of encode_cell)."""
+    if type(cell) is not bytes:
+        return cell
+    tag, body = cell[:1], cell[1:]
+    if tag == _NULL:
+        return None
+    if tag == _TRUE:
+        return True
+    if tag == _FALSE:
+        return False
+    if tag == b"X":
+        return float(body)
+    if tag == b"I":
+        return int(body)
+    return json.loads(body)
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+# --- selections --------------------------------------------------------------------------------
+
+
+class Filter(NamedTuple):
+    """Which runs a query reads, in SQL: by status and by code commit; None means any."""
+
+    status: tuple[str, ...] | None = None
+    code_commits: frozenset[str] | None = None
+
+
+class StoredRow(NamedTuple):
+    """One run as the cache holds it; meta, config and summary are JSON text, parsed on demand."""
+
+    run_id: str
+    status: str
+    name: str | None
+    code_commit: str | None
+    files: str  # JSON list of the file names in the run directory
+    meta: str
+    config: str
+    summary: str
+
+
+# --- the cache ---------------------------------------------------------------------------------
+
+
+class RunCache:
+    """The cache of one repository's runs branch; `open` brings it up to date with the tip."""
+
+    def __init__(self, repo: gitio.Repo, runs_ref: str, path: Path | None) -> None:
+        self.repo, self.runs_ref, self.path = repo, runs_ref, path  # path None: in memory
+        self._memory: sqlite3.Connection | None = None
+
+    @classmethod
+    def open(
+        cls,
+        repo: gitio.Repo,
+        runs_ref: str,
+        progress: Progress | None = None,
+        use_file: bool = True,
+    ) -> RunCache:
+        """Return the cache, refreshed to the runs ref's current tip (rebuilt if need be)."""
+        cache = cls(repo, runs_ref, repo.state_dir / FILE_NAME if use_file else None)
+        cache.refresh(progress)
+        return cache
+
+    def refresh(self, progress: Progress | None = None) -> None:
+        """Bring the cache up to the runs ref's tip; a no-op (one file read) when it is there."""
+        tip = gitio.read_ref(self.repo, self.runs_ref) or ""
+        if self.path is None:
+            self._refresh_memory(tip, progress)
+            return
+        conn = None
+        try:
+            conn = self._connect()
+            if _state(conn) != (self.runs_ref, tip):
+                with _lock(self.path.parent / "cache.lock"):
+                    _update(conn, self.repo, self.runs_ref, tip, progress)
+        except sqlite3.DatabaseError as e:
+            if conn is not None:
+                conn.close()
+            if _is_corrupt(e):
+                self._rebuild_file(tip, progress)
+            elif isinstance(e, sqlite3.OperationalError):  # read-only, locked too long, disk full
+                self._fall_back_to_memory(tip, progress)
+            else:
+                raise
+        except OSError:  # the state directory cannot be created or written
+            self._fall_back_to_memory(tip, progress)
+        else:
+            conn.close()
+
+    def snapshot(self) -> Snapshot:
+        """Return a consistent read view of the cache (one read transaction until closed)."""
+        if self._memory is not None:
+            return Snapshot(self._memory, own=False)
+        assert self.path is not None
+        try:
+            conn = self._connect()
+            return Snapshot(conn, own=True)
+        except sqlite3.DatabaseError:  # deleted or damaged since refresh(): rebuild it in memory
+            self._fall_back_to_memory(gitio.read_ref(self.repo, self.runs_ref) or "", None)
+            assert self._memory is not None
+            return Snapshot(self._memory, own=False)
+
+    # --- opening ---
+
+    def _connect(self) -> sqlite3.Connection:
+        assert self.path is not None
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(
+                "PRAGMA synchronous=NORMAL"
+            )  # a derived file: a crash may lose, not corrupt
+        except sqlite3.DatabaseError:
+            conn.close()
+            raise
+        return conn
+
+    def _rebuild_file(self, tip: str, progress: Progress | None) -> None:
+        """Replace a damaged cache file with a fresh one."""
+        assert self.path is not None
+        with _lock(self.path.parent / "cache.lock"):
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(str(self.path) + suffix).unlink(missing_ok=True)
+            try:
+                conn = self._connect()
+            except (OSError, sqlite3.DatabaseError):
+                self._fall_back_to_memory(tip, progress)
+                return
+            try:
+                _update(conn, self.repo, self.runs_ref, tip, progress)
+            finally:
+                conn.close()
+
+    def _fall_back_to_memory(self, tip: str, progress: Progress | None) -> None:
+        self.path = None
+        self._refresh_memory(tip, progress)
+
+    def _refresh_memory(self, tip: str, progress: Progress | None) -> None:
+        if self._memory is None:
+            self._memory = sqlite3.connect(
+                ":memory:", isolation_level=None, check_same_thread=False
+            )
+        if _state(self._memory) != (self.runs_ref, tip):
+            _update(self._memory, self.repo, self.runs_ref, tip, progress)
+
+
+@contextmanager
+def _lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive flock on `path`: one refresher at a time on this machine."""
+    import fcntl
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _is_corrupt(error: sqlite3.DatabaseError) -> bool:
+    name = getattr(error, "sqlite_errorname", "")  # Python >= 3.11
+    text = str(error)
+    return (
+        name in ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+        or "not a database" in text
+        or ("malformed" in text)
+    )
+
+
+def _state(conn: sqlite3.Connection) -> tuple[str, str] | None:
+    """Return (runs_ref, tip) the cache reflects; None when empty or of another schema."""
+    if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA:
+        return None
+    try:
+        values = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('ref', 'tip')"))
+    except sqlite3.OperationalError:  # no meta table: an empty file
+        return None
+    if "ref" not in values or "tip" not in values:
+        return None
+    return values["ref"], values["tip"]
+
+
+_CREATE = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE keys (key TEXT PRIMARY KEY, col INTEGER, runs INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE runs (
+    run_id TEXT PRIMARY KEY,
+    okey TEXT NOT NULL,
+    status TEXT NOT NULL,
+    code_commit TEXT,
+    name TEXT,
+    files TEXT NOT NULL,
+    meta TEXT NOT NULL,
+    config TEXT NOT NULL,
+    summary TEXT NOT NULL
+);
+CREATE INDEX runs_okey ON runs (okey);
+CREATE INDEX runs_name ON runs (name);
+"""
+
+
+def _update(
+    conn: sqlite3.Connection, repo: gitio.Repo, runs_ref: str, tip: str, progress: Progress | None
+) -> None:
+    """Bring the tables to `tip` in one write transaction: incrementally when possible."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        state = _state(conn)
+        if state == (runs_ref, tip):  # another process did it while we waited for the lock
+            conn.execute("COMMIT")
+            return
+        changed: dict[str, str] | None = None  # run id -> its dir
+        if state is not None and state[0] == runs_ref and state[1] and tip:
+            try:
+                changed = _changed_runs(repo, state[1], tip)
+            except gitio.GitError:  # the old tip is gone (gc after a force-push): rebuild
+                changed = None
+        writer = _Writer(conn)
+        if changed is None:
+            writer.reset()
+            dirs = _all_run_dirs(repo, tip) if tip else {}
+        else:
+            writer.load_keys()
+            writer.delete(list(changed))  # modified runs are re-read below; deleted ones stay out
+            dirs = _list_run_dirs(repo, tip, list(changed.values()))
+        writer.insert_runs(repo, dirs, progress)
+        writer.finish(runs_ref, tip)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _changed_runs(repo: gitio.Repo, old_tip: str, new_tip: str) -> dict[str, str]:
+    """Map each run id whose directory changed between the tips to that directory."""
+    changed: dict[str, str] = {}
+    for change in gitio.changed_blobs(repo, old_tip, new_tip, RUNS_DIR + "/"):
+        parts = change.path.split("/")
+        if len(parts) >= 4:
+            changed[parts[2]] = "/".join(parts[:3])
+    return changed
+
+
+class _RunFiles(NamedTuple):
+    run_dir: str
+    files: dict[str, str]  # file name -> blob oid
+
+
+def _group_entries(entries: Iterable[gitio.TreeEntry]) -> dict[str, _RunFiles]:
+    runs: dict[str, _RunFiles] = {}
+    for entry in entries:
+        parts = entry.path.split("/")
+        if len(parts) == 4 and parts[0] == RUNS_DIR:
+            found = runs.get(parts[2])
+            if found is None:
+                found = runs[parts[2]] = _RunFiles("/".join(parts[:3]), {})
+            found.files[parts[3]] = entry.oid
+    return runs
+
+
+def _all_run_dirs(repo: gitio.Repo, tip: str) -> dict[str, _RunFiles]:
+    return _group_entries(gitio.ls_tree(repo, tip, RUNS_DIR + "/", recursive=True))
+
+
+def _list_run_dirs(repo: gitio.Repo, tip: str, run_dirs: Sequence[str]) -> dict[str, _RunFiles]:
+    """The files of the given run dirs at `tip` (dirs no longer there are simply absent)."""
+    if not run_dirs:
+        return {}
+    if len(run_dirs) > _MAX_PATHSPECS:
+        wanted = {d.split("/")[2] for d in run_dirs}
+        return {k: v for k, v in _all_run_dirs(repo, tip).items() if k in wanted}
+    return _group_entries(gitio.ls_tree(repo, tip, *(d + "/" for d in run_dirs), recursive=True))
+
+
+class _Writer:
+    """Writes runs into the tables inside the caller's transaction, adding key columns as needed."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.columns: dict[str, int | None] = {}
+        self.next_column = 1
+        self.counts: Counter[str] = Counter()
+        self.statements: dict[tuple[int, ...], str] = {}
+
+    def reset(self) -> None:
+        for table in ("meta", "keys", "runs"):
+            self.conn.execute(f"DROP TABLE IF EXISTS {table}")
+        # One statement at a time: executescript() would commit the open transaction first.
+        for statement in _CREATE.split(";"):
+            if statement.strip():
+                self.conn.execute(statement)
+        self.conn.execute(f"PRAGMA user_version = {SCHEMA}")
+
+    def load_keys(self) -> None:
+        for key, col in self.conn.execute("SELECT key, col FROM keys"):
+            self.columns[key] = col
+            if col is not None:
+                self.next_column = max(self.next_column, col + 1)
+
+    def delete(self, run_ids: Sequence[str]) -> None:
+        """Remove runs (to be re-read, or gone from the branch), keeping the key counts right."""
+        for start in range(0, len(run_ids), 500):
+            chunk = list(run_ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            for run_id, meta, config, summary in self.conn.execute(
+                f"SELECT run_id, meta, config, summary FROM runs WHERE run_id IN ({marks})", chunk
+            ):
+                row = run_row(run_id, json.loads(meta), json.loads(config), json.loads(summary))
+                self.counts.subtract(row.keys())
+            self.conn.execute(f"DELETE FROM runs WHERE run_id IN ({marks})", chunk)
+
+    def insert_runs(
+        self, repo: gitio.Repo, dirs: Mapping[str, _RunFiles], progress: Progress | None
+    ) -> None:
+        """Read, parse and insert the runs in `dirs`, newest id first (the key columns' order)."""
+        run_ids = sorted(dirs, reverse=True)
+        total = len(run_ids)
+        if not total:
+            return
+        with gitio.BatchReader(repo) as reader:
+            for start in range(0, total, _CHUNK):
+                chunk = run_ids[start : start + _CHUNK]
+                names = [
+                    dirs[run_id].files.get(name, gitio.ZERO_OID)
+                    for run_id in chunk
+                    for name in _RUN_FILES
+                ]
+                blobs = reader.read_many(names)
+                for i, run_id in enumerate(chunk):
+                    meta, config, summary = (load_mapping(b) for b in blobs[3 * i : 3 * i + 3])
+                    self.insert(run_id, meta or {"id": run_id}, config, summary,
+                                sorted(dirs[run_id].files))  # fmt: skip
+                if progress is not None:
+                    progress(min(start + _CHUNK, total), total)
+
+    def insert(
+        self,
+        run_id: str,
+        meta: dict[str, Any],
+        config: dict[str, Any],
+        summary: dict[str, Any],
+        files: list[str],
+    ) -> None:
+        row = run_row(run_id, meta, config, summary)
+        self.counts.update(row.keys())
+        numbers, values = [], []
+        for key, value in row.items():
+            col = self.columns.get(key, 0)
+            if col == 0:
+                col = self._add_column(key)
+            if col is not None:
+                numbers.append(col)
+                values.append(encode_cell(value))
+        signature = tuple(numbers)
+        sql = self.statements.get(signature)
+        if sql is None:
+            names = "".join(f", c{n}" for n in signature)
+            marks = ", ?" * len(signature)
+            sql = self.statements[signature] = (
+                "INSERT INTO runs (run_id, okey, status, code_commit, name, files, meta, config, "
+                f"summary{names}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?{marks})"
+            )
+        okey = f"{row['started'] or ''} {run_id}"
+        name = row["name"] if isinstance(row["name"], str) else None
+        commit = row["code_commit"] if isinstance(row["code_commit"], str) else None
+        self.conn.execute(
+            sql,
+            (run_id, okey, row["status"], commit, name, _json(files), _json(meta), _json(config),
+             _json(summary), *values),
+        )  # fmt: skip
+
+    def _add_column(self, key: str) -> int | None:
+        col: int | None = None
+        if self.next_column <= MAX_KEY_COLUMNS:
+            col, self.next_column = self.next_column, self.next_column + 1
+            self.conn.execute(f"ALTER TABLE runs ADD COLUMN c{col}")
+        self.conn.execute("INSERT INTO keys (key, col, runs) VALUES (?, ?, 0)", (key, col))
+        self.columns[key] = col
+        return col
+
+    def finish(self, runs_ref: str, tip: str) -> None:
+        self.conn.executemany(
+            "UPDATE keys SET runs = runs + ? WHERE key = ?",
+            [(count, key) for key, count in self.counts.items() if count],
+        )
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO meta VALUES (?, ?)", [("ref", runs_ref), ("tip", tip)]
+        )
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def _limit(limit: int | None) -> str:
+    return f" LIMIT {int(limit)}" if limit is not None and limit >= 0 else ""
+
+
+class Snapshot:
+    """One consistent state of the cache: every query runs in the same read transaction."""
+
+    def __init__(self, conn: sqlite3.Connection, own: bool) -> None:
+        self.conn, self._own = conn, own
+        self._temp = 0
+        if own:
+            conn.execute("BEGIN")
+        if _state(conn) is None:  # nothing built (cannot happen after refresh; be safe)
+            self.columns: dict[str, int | None] = {}
+            self.key_runs: dict[str, int] = {}
+            self.tip = ""
+            return
+        self.tip = conn.execute("SELECT value FROM meta WHERE key = 'tip'").fetchone()[0]
+        self.columns, self.key_runs = {}, {}
+        for key, col, runs in conn.execute("SELECT key, col, runs FROM keys WHERE runs > 0"):
+            self.columns[key] = col
+            self.key_runs[key] = runs
+
+    def close(self) -> None:
+        if self._own:
+            try:
+                self.conn.execute("COMMIT")
+            finally:
+                self.conn.close()
+            self._own = False
+
+    def __enter__(self) -> Snapshot:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- selections ---
+
+    def where_sql(self, flt: Filter, run_ids: Sequence[str] | None = None) -> tuple[str, list[Any]]:
+        """Return a SQL condition (and its parameters) selecting the runs `flt` and `run_ids` allow."""
+        clauses, params = ["1"], []
+        if flt.status is not None:
+            clauses.append(f"status IN ({','.join('?' * len(flt.status))})")
+            params += list(flt.status)
+        if flt.code_commits is not None:
+            clauses.append(f"code_commit IN (SELECT value FROM {self._temp_set(flt.code_commits)})")
+        if run_ids is not None:
+            clauses.append(f"run_id IN (SELECT value FROM {self._temp_set(run_ids)})")
+        return " AND ".join(clauses), params
+
+    def _temp_set(self, values: Iterable[str]) -> str:
+        self._temp += 1
+        name = f"temp.gitcfg_set_{self._temp}"
+        self.conn.execute(f"CREATE TEMP TABLE gitcfg_set_{self._temp} (value TEXT PRIMARY KEY)")
+        self.conn.executemany(f"INSERT OR IGNORE INTO {name} VALUES (?)", ((v,) for v in values))
+        return name
+
+    def run_ids(self, condition: str, params: Sequence[Any]) -> list[str]:
+        sql = f"SELECT run_id FROM runs WHERE {condition} ORDER BY okey DESC"
+        return [run_id for (run_id,) in self.conn.execute(sql, params)]
+
+    def records(
+        self, condition: str, params: Sequence[Any], limit: int | None = None
+    ) -> list[StoredRow]:
+        """The selected runs as stored, newest first."""
+        sql = (
+            "SELECT run_id, status, name, code_commit, files, meta, config, summary FROM runs "
+            f"WHERE {condition} ORDER BY okey DESC{_limit(limit)}"
+        )
+        return [StoredRow(*row) for row in self.conn.execute(sql, params)]
+
+    def record(self, run_id: str) -> StoredRow | None:
+        rows = self.records("run_id = ?", [run_id])
+        return rows[0] if rows else None
+
+    # --- values ---
+
+    def rows(
+        self, keys: Sequence[str], condition: str, params: Sequence[Any], limit: int | None = None
+    ) -> tuple[list[str], list[dict[str, Any]]]:
+        """Return the run ids and their rows holding only `keys` (absent when missing), newest first."""
+        keys = [key for key in dict.fromkeys(keys) if key in self.columns]
+        if any(self.columns[key] is None for key in keys):  # past the column limit: from JSON
+            return self._rows_from_json(keys, condition, params, limit)
+        cols = "".join(f", c{self.columns[key]}" for key in keys)
+        sql = f"SELECT run_id{cols} FROM runs WHERE {condition} ORDER BY okey DESC{_limit(limit)}"
+        run_ids: list[str] = []
+        rows: list[dict[str, Any]] = []
+        decode = decode_cell
+        for run_id, *cells in self.conn.execute(sql, params):
+            run_ids.append(run_id)
+            rows.append(
+                {
+                    key: (cell if type(cell) is not bytes else decode(cell))
+                    for key, cell in zip(keys, cells, strict=True)
+                    if cell is not None
+                }
+            )
+        return run_ids, rows
+
+    def _rows_from_json(
+        self, keys: Sequence[str], condition: str, params: Sequence[Any], limit: int | None
+    ) -> tuple[list[str], list[dict[str, Any]]]:
+        run_ids, rows = [], []
+        for record in self.records(condition, params, limit):
+            full = run_row(
+                record.run_id, json.loads(record.meta), json.loads(record.config),
+                json.loads(record.summary),
+            )  # fmt: skip
+            run_ids.append(record.run_id)
+            rows.append({key: full[key] for key in keys if key in full})
+        return run_ids, rows
+
+    def constant_keys(
+        self, keys: Sequence[str], condition: str, params: Sequence[Any]
+    ) -> tuple[list[str], dict[str, Any]]:
+        """Split `keys` present in the selection into (varying, {constant: value}), in SQL.
+
+        As aggregate.differing_keys: a key missing from some runs varies; equality as in
+        encode_cell (lists and mappings compare by their JSON text).
+        """
+        keys = [key for key in keys if key in self.columns]
+        if not keys or any(self.columns[key] is None for key in keys):
+            _, rows = self.rows(keys, condition, params)
+            from gitcfg.aggregate import differing_keys
+
+            found: dict[str, None] = {}
+            for row in rows:
+                found.update(dict.fromkeys(row))
+            varying, constant = differing_keys(
+                [{k: r[k] for k in found if k in r} for r in rows], ""
+            )
+            return varying, constant
+        parts = ", ".join(
+            f"count(c{self.columns[k]}), count(DISTINCT c{self.columns[k]})" for k in keys
+        )
+        total, *counts = self.conn.execute(
+            f"SELECT count(*), {parts} FROM runs WHERE {condition}", params
+        ).fetchone()
+        varying, constant_keys = [], []
+        for i, key in enumerate(keys):
+            present, distinct = counts[2 * i], counts[2 * i + 1]
+            if not present:
+                continue
+            (constant_keys if present == total and distinct == 1 else varying).append(key)
+        constant: dict[str, Any] = {}
+        if constant_keys:
+            cols = ", ".join(f"c{self.columns[k]}" for k in constant_keys)
+            newest = self.conn.execute(
+                f"SELECT {cols} FROM runs WHERE {condition} ORDER BY okey DESC LIMIT 1", params
+            ).fetchone()
+            constant = {k: decode_cell(cell) for k, cell in zip(constant_keys, newest, strict=True)}
+        return varying, constant
+
+    def present_keys(self, keys: Sequence[str], condition: str, params: Sequence[Any]) -> list[str]:
+        """Return those of `keys` that some selected run has."""
+        keys = [key for key in keys if key in self.columns]
+        if not keys:
+            return []
+        if condition == "1":
+            return keys
+        if any(self.columns[key] is None for key in keys):
+            _, rows = self.rows(keys, condition, params)
+            seen: set[str] = set()
+            for row in rows:
+                seen.update(row)
+            return [key for key in keys if key in seen]
+        parts = ", ".join(f"count(c{self.columns[k]})" for k in keys)
+        counts = self.conn.execute(f"SELECT {parts} FROM runs WHERE {condition}", params).fetchone()
+        return [key for key, count in zip(keys, counts, strict=True) if count]
+
+    def count(self, condition: str, params: Sequence[Any]) -> int:
+        return int(
+            self.conn.execute(f"SELECT count(*) FROM runs WHERE {condition}", params).fetchone()[0]
+        )
+
+    # --- run ids ---
+
+    def neighbours(self, run_id: str) -> tuple[str | None, str | None]:
+        """The ids just before and after `run_id` in id order, among all runs."""
+        before = self.conn.execute("SELECT max(run_id) FROM runs WHERE run_id < ?", (run_id,))
+        after = self.conn.execute("SELECT min(run_id) FROM runs WHERE run_id > ?", (run_id,))
+        return before.fetchone()[0], after.fetchone()[0]
+
+    def resolve(self, run_id_prefix: str) -> str:
+        """Return the one run id starting with `run_id_prefix`, or the one run named so."""
+        from gitcfg.store import is_run_id_prefix
+
+        prefix = run_id_prefix.strip().lower()
+        matches: list[str] = []
+        if is_run_id_prefix(prefix):
+            matches = [
+                run_id
+                for (run_id,) in self.conn.execute(
+                    "SELECT run_id FROM runs WHERE run_id >= ? AND run_id < ? ORDER BY run_id",
+                    (prefix, prefix + "~"),
+                )
+            ]
+        if not matches:  # a run's name works too: `gitcfg show quiet-river-7f`
+            matches = [
+                run_id
+                for (run_id,) in self.conn.execute(
+                    "SELECT run_id FROM runs WHERE name = ? ORDER BY run_id",
+                    (run_id_prefix.strip(),),
+                )
+            ]
+        if not matches:
+            raise RunNotFound(run_id_prefix)
+        if len(matches) > 1:
+            raise AmbiguousRun(run_id_prefix, matches)
+        return matches[0]

@@ -1,0 +1,369 @@
+"""The reading commands of `gitcfg`: log, diff, plot (registered on cli.app).
+
+Each parses its options, makes one library call (query, report), and renders the result.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Annotated, Any, Optional
+
+import typer
+
+from gitcfg.cli import _console, _store, app
+
+_COLOURS = ("cyan", "magenta", "yellow", "green", "blue", "red", "bright_cyan", "bright_magenta",
+            "bright_yellow", "bright_green", "bright_blue", "bright_red")  # fmt: skip
+
+
+def _api() -> Any:
+    """The Api of the repository containing the cwd, with a progress bar for a slow cold cache."""
+    from gitcfg.query import Api
+
+    return Api(store=_store(), progress=_progress_bar())
+
+
+def _progress_bar() -> Any:
+    """A progress(done, total) callback that shows a rich bar on stderr once a second has passed."""
+    started = time.monotonic()
+    state: dict[str, Any] = {}
+
+    def update(done: int, total: int) -> None:
+        bar = state.get("bar")
+        if bar is None:
+            if time.monotonic() - started < 1.0 or done >= total:
+                return
+            from rich.progress import Progress
+
+            bar = state["bar"] = Progress(console=_console(stderr=True), transient=True)
+            bar.start()
+            state["task"] = bar.add_task("reading runs into the query cache", total=total)
+        bar.update(state["task"], completed=done, total=total)
+        if done >= total:
+            bar.stop()
+
+    return update
+
+
+def _split(values: list[str] | None) -> list[str]:
+    """`--columns a,b --columns c` -> [a, b, c]."""
+    return [part.strip() for value in values or () for part in value.split(",") if part.strip()]
+
+
+def _check_format(output: str, formats: tuple[str, ...]) -> None:
+    if output not in formats:
+        raise typer.BadParameter(f"choose one of {', '.join(formats)}", param_hint="--format")
+
+
+def _say_empty(message: str, output: str) -> None:
+    """An empty result: the message for people, an empty document for pipes."""
+    if output == "json":
+        typer.echo("[]")
+    if output == "table":
+        typer.echo(message)
+    else:
+        typer.echo(f"gitcfg: {message}", err=True)
+
+
+# --- log ---------------------------------------------------------------------------------------
+
+
+@app.command("log")
+def log_command(
+    rev_range: Annotated[
+        Optional[str],
+        typer.Argument(
+            help="Only runs whose code commit is in this git range (main~10..main, v1.2.., HEAD).",
+            show_default=False,
+        ),
+    ] = None,
+    where: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--where",
+            "-w",
+            help="Filter, e.g. 'lr < 0.01 and status == finished' (repeatable: clauses are ANDed).",
+            metavar="EXPR",
+        ),
+    ] = None,
+    group_by: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--group-by", "-g", help="One row per value of KEY (repeatable).", metavar="KEY"
+        ),
+    ] = None,
+    agg: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--agg",
+            help="Aggregates of each metric per group: mean,std,min,max,count,median.",
+            metavar="A,A",
+        ),
+    ] = None,
+    over: Annotated[
+        Optional[str],
+        typer.Option(
+            "--over",
+            help="The key expected to vary inside a group (e.g. seed); warns when "
+            "another key does. Alone, groups by every other differing config key.",
+            metavar="KEY",
+        ),
+    ] = None,
+    sort: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--sort",
+            "-s",
+            help="Sort by KEY, or -KEY for descending (repeatable).",
+            metavar="[-]KEY",
+        ),
+    ] = None,
+    limit: Annotated[
+        Optional[int],
+        typer.Option(
+            "--limit", "-n", help="At most N rows (-1: all; a table shows 100 by default)."
+        ),
+    ] = None,
+    columns: Annotated[
+        Optional[list[str]],
+        typer.Option("--columns", "-c", help="Show these columns, in this order.", metavar="K,K"),
+    ] = None,
+    all_keys: Annotated[
+        bool, typer.Option("--all-keys", help="Show every config key, not only those that differ.")
+    ] = False,
+    status: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--status", help="Only runs with this status (repeatable, or S,S).", metavar="S"
+        ),
+    ] = None,
+    output: Annotated[
+        str, typer.Option("--format", "-f", help="table, json, csv or md.")
+    ] = "table",
+) -> None:
+    """List runs, newest first, showing only the config keys that differ.
+
+    Examples: gitcfg log main~10.. --group-by lr --over seed;
+    gitcfg log --where 'model.depth >= 18 and status == finished' --sort -val_acc -n 5
+    """
+    from gitcfg import report
+
+    _check_format(output, report.FORMATS)
+    api = _api()
+    with api.runs(where=where or None, rev=rev_range, status=_split(status) or None) as runs:
+        if not len(runs):
+            filtered = rev_range or where or status
+            _say_empty("no runs match" if filtered else
+                       "no runs yet: call gitcfg.track() in a script, then gitcfg log", output)  # fmt: skip
+            return
+        if limit is None and output == "table":
+            limit = report.TABLE_ROWS
+        table = report.log_report(
+            runs,
+            group_by=group_by or (),
+            aggs=_split(agg) or ("mean", "std"),
+            over=over,
+            sort=sort or (),
+            columns=_split(columns) or None,
+            all_keys=all_keys,
+            limit=limit,
+        )
+    _add_heartbeats(table.rows, api.store.repo.state_dir)
+    report.emit(table, output, _console(), _console(stderr=True))
+
+
+def _add_heartbeats(rows: Any, state_dir: Any) -> None:
+    """Mark runs running on this machine with their last heartbeat: `running (hb 3s ago)`."""
+    running = [row for row in rows if row.get("status") == "running"]
+    if running:
+        from gitcfg.journal import heartbeat_ages
+
+        ages = heartbeat_ages(state_dir, (str(row["id"]) for row in running))
+        for row in running:
+            if row["id"] in ages:
+                row["heartbeat_s"] = ages[row["id"]]
+
+
+# --- diff --------------------------------------------------------------------------------------
+
+
+@app.command("diff")
+def diff_command(
+    run_a: Annotated[str, typer.Argument(help="Run id, unique prefix or name.", metavar="A")],
+    run_b: Annotated[str, typer.Argument(help="Run id, unique prefix or name.", metavar="B")],
+    code: Annotated[
+        bool, typer.Option("--code", help="Also the diff of their code (commit plus diff.patch).")
+    ] = False,
+    output: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+) -> None:
+    """Show what differs between two runs: config, summary and run fields, side by side.
+
+    Example: gitcfg diff 06fq8qz 06fq8r0 --code
+    """
+    from gitcfg import query
+
+    _check_format(output, ("table", "json"))
+    api = _api()
+    a, b = api.run(run_a), api.run(run_b)
+    changes = query.diff_runs(a, b)
+    console = _console()
+    patch = (
+        query.code_diff(api, a, b, color=output == "table" and console.is_terminal)
+        if code
+        else None
+    )
+    if output == "json":
+        document: dict[str, Any] = {"a": a.id, "b": b.id}
+        for section in ("config", "summary", "run"):
+            document[section] = [_json_change(*change) for change in getattr(changes, section)]
+        if patch is not None:
+            document["code"] = patch.decode(errors="replace")
+        typer.echo(json.dumps(document, indent=2, ensure_ascii=False, default=str))
+        return
+    from rich.table import Table
+
+    from gitcfg.rows import format_value
+
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    table.add_column("", overflow="fold")
+    for record in (a, b):
+        table.add_column(f"{record.id[:10]} {record.name or ''}".strip(), overflow="fold")
+    for title, section in (("config", changes.config), ("summary", changes.summary),
+                           ("run", changes.run)):  # fmt: skip
+        if not section:
+            continue
+        table.add_row(f"[bold]{title}[/bold]", "", "")
+        for key, left, right in section:
+            table.add_row(f"  {key}", _side(left, format_value), _side(right, format_value))
+    if not (changes.config or changes.summary or changes.run):
+        console.print("same config, summary and run fields")
+    else:
+        console.print(table, highlight=False)
+    if not changes.config:
+        console.print("[dim]config: identical[/dim]", highlight=False)
+    if patch is not None:
+        console.file.flush()
+        if patch:
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+            sys.stdout.buffer.write(patch)
+            sys.stdout.flush()
+        else:
+            console.print("code: identical (same commit and patch)")
+
+
+def _side(value: object, fmt: Any) -> str:
+    from gitcfg.query import MISSING
+
+    return "[dim](missing)[/dim]" if value is MISSING else fmt(value).replace("[", "\\[")
+
+
+def _json_change(key: str, left: object, right: object) -> dict[str, Any]:
+    from gitcfg.query import MISSING
+
+    out: dict[str, Any] = {"key": key}
+    if left is not MISSING:
+        out["a"] = left
+    if right is not MISSING:
+        out["b"] = right
+    return out
+
+
+# --- plot --------------------------------------------------------------------------------------
+
+
+@app.command("plot")
+def plot_command(
+    metric: Annotated[str, typer.Argument(help="A metric the runs logged, e.g. val_acc.")],
+    run_ids: Annotated[
+        Optional[list[str]],
+        typer.Argument(
+            help="Runs to plot (default: the newest runs that logged METRIC).",
+            metavar="[RUN]...",
+            show_default=False,
+        ),
+    ] = None,
+    group_by: Annotated[
+        Optional[str],
+        typer.Option(
+            "--group-by",
+            "-g",
+            help="One line per value of KEY: the mean over its runs.",
+            metavar="KEY",
+        ),
+    ] = None,
+    where: Annotated[
+        Optional[list[str]],
+        typer.Option("--where", "-w", help="Filter the runs (as in gitcfg log).", metavar="EXPR"),
+    ] = None,
+    x: Annotated[str, typer.Option("--x", help="The logged key on the x axis.")] = "_step",
+    limit: Annotated[
+        Optional[int],
+        typer.Option(
+            "--limit", "-n", help="At most N runs (default 10 without --group-by; -1: all)."
+        ),
+    ] = None,
+    height: Annotated[int, typer.Option("--height", help="Chart height in lines.")] = 16,
+) -> None:
+    """Draw METRIC over steps in the terminal: one line per run, or per group (its mean).
+
+    Example: gitcfg plot val_acc --group-by lr
+    """
+    from gitcfg import plot, query
+
+    api = _api()
+    if run_ids:
+        records = [api.run(run_id) for run_id in run_ids]
+    else:
+        with api.runs(where=where or None) as runs:
+            records = list(runs)
+        if limit is None and group_by is None:
+            limit = 10
+    if limit is not None and limit >= 0:
+        records = records[:limit]
+    if not records:
+        typer.echo("no runs match" if where else "no runs yet")
+        return
+    lines, missing = query.metric_lines(api, records, metric, x=x, group_by=group_by)
+    if not lines:
+        from gitcfg.errors import GitcfgError
+
+        raise GitcfgError(
+            f"none of these {len(records)} runs logged {metric!r}; "
+            "`gitcfg show RUN --metrics` lists what a run logged"
+        )
+    console = _console()
+    label_width = 9
+    width = max(console.width - label_width - 2, 20)
+    chart = plot.draw(lines, width, max(height, 4))
+    y_low, y_high = chart.y_range
+    for index, row in enumerate(chart.cells):
+        if index == 0:
+            label = plot.axis_label(y_high)
+        elif index == len(chart.cells) - 1:
+            label = plot.axis_label(y_low)
+        elif index == len(chart.cells) // 2:
+            label = plot.axis_label((y_low + y_high) / 2)
+        else:
+            label = ""
+        text = "".join(
+            char if owner is None else f"[{_COLOURS[owner % len(_COLOURS)]}]{char}[/]"
+            for char, owner in row
+        )
+        console.print(f"{label:>{label_width}} ┤{text}", highlight=False, soft_wrap=True)
+    x_low, x_high = chart.x_range
+    left, right = plot.axis_label(x_low), plot.axis_label(x_high)
+    axis = " " * (label_width + 1) + "└" + "─" * width
+    console.print(axis, highlight=False, soft_wrap=True)
+    gap = max(width - len(left) - len(right), 1)
+    console.print(" " * (label_width + 2) + left + " " * gap + right + f"  {x}", highlight=False,
+                  soft_wrap=True)  # fmt: skip
+    for index, line in enumerate(lines):
+        colour = _COLOURS[index % len(_COLOURS)]
+        console.print(f"  [{colour}]━━[/] {line.label}", highlight=False)
+    if missing:
+        console.print(
+            f"[dim]{len(missing)} runs did not log {metric}: left out[/dim]", highlight=False
+        )

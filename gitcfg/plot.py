@@ -1,0 +1,131 @@
+"""Line charts in the terminal, drawn with Unicode braille: pure, no dependency, no colours.
+
+Each character cell is a 2 x 4 grid of dots (U+2800..U+28FF), so a 60 x 15 chart has 120 x 60
+points. `draw` returns the cells with the index of the series that last inked each one; the CLI
+colours them (rich). Why not plotext or asciichart: both are fine, but the chart we need (a few
+lines, shared axes, a legend) is ~150 lines, and an extra dependency for it would be one more
+thing to install, pin and audit; braille gives four times the resolution of block characters.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+# Bit of each dot in a braille cell, indexed [row][column] (ISO/TR 11548-1 numbering).
+_DOTS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
+_BRAILLE = 0x2800
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    label: str
+    points: tuple[tuple[float, float], ...]  # (x, y), sorted by x, finite
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    """A drawn chart: `cells[row][col]` is (character, series index or None), top row first."""
+
+    cells: tuple[tuple[tuple[str, int | None], ...], ...]
+    y_range: tuple[float, float]
+    x_range: tuple[float, float]
+
+    def lines(self) -> list[str]:
+        """The plot area as plain text lines (no axes)."""
+        return ["".join(char for char, _ in row) for row in self.cells]
+
+
+def clean_points(points: Iterable[tuple[object, object]]) -> tuple[tuple[float, float], ...]:
+    """Keep the points whose x and y are finite numbers (not bools), sorted by x."""
+    out = []
+    for x, y in points:
+        if _is_number(x) and _is_number(y) and math.isfinite(x) and math.isfinite(y):  # type: ignore[arg-type]
+            out.append((float(x), float(y)))  # type: ignore[arg-type]
+    out.sort(key=lambda point: point[0])
+    return tuple(out)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def mean_series(label: str, members: Sequence[Sequence[tuple[float, float]]]) -> Series:
+    """The mean of several series at each x any of them has (a run lacking that x is left out)."""
+    sums: dict[float, list[float]] = {}
+    for points in members:
+        for x, y in points:
+            sums.setdefault(x, []).append(y)
+    points = tuple(sorted((x, math.fsum(ys) / len(ys)) for x, ys in sums.items()))
+    return Series(label, points)
+
+
+def draw(series: Sequence[Series], width: int, height: int) -> Chart:
+    """Draw each series as a line through its points on shared axes, `width` x `height` cells."""
+    width, height = max(width, 2), max(height, 2)
+    xs = [x for s in series for x, _ in s.points]
+    ys = [y for s in series for _, y in s.points]
+    x_range = _span(min(xs, default=0.0), max(xs, default=1.0))
+    y_range = _span(min(ys, default=0.0), max(ys, default=1.0))
+    dots_w, dots_h = width * 2, height * 4
+    bits = [[0] * width for _ in range(height)]
+    owner: list[list[int | None]] = [[None] * width for _ in range(height)]
+
+    def to_dot(x: float, y: float) -> tuple[int, int]:
+        col = round((x - x_range[0]) / (x_range[1] - x_range[0]) * (dots_w - 1))
+        row = round((y_range[1] - y) / (y_range[1] - y_range[0]) * (dots_h - 1))
+        return col, row
+
+    for index, one in enumerate(series):
+        previous: tuple[int, int] | None = None
+        for x, y in one.points:
+            dot = to_dot(x, y)
+            for col, row in _segment(previous or dot, dot):
+                bits[row // 4][col // 2] |= _DOTS[row % 4][col % 2]
+                owner[row // 4][col // 2] = index
+            previous = dot
+    cells = tuple(
+        tuple(
+            (chr(_BRAILLE + bits[r][c]) if bits[r][c] else " ", owner[r][c]) for c in range(width)
+        )
+        for r in range(height)
+    )
+    return Chart(cells, y_range, x_range)
+
+
+def _span(low: float, high: float) -> tuple[float, float]:
+    if high > low:
+        return low, high
+    pad = abs(low) * 0.05 or 0.5  # a flat line sits in the middle
+    return low - pad, high + pad
+
+
+def _segment(start: tuple[int, int], end: tuple[int, int]) -> list[tuple[int, int]]:
+    """The dots of a straight line from start to end (Bresenham), both ends included."""
+    (x0, y0), (x1, y1) = start, end
+    dx, dy = abs(x1 - x0), -abs(y1 - y0)
+    sx, sy = (1 if x0 < x1 else -1), (1 if y0 < y1 else -1)
+    error = dx + dy
+    points = []
+    while True:
+        points.append((x0, y0))
+        if (x0, y0) == (x1, y1):
+            return points
+        twice = 2 * error
+        if twice >= dy:
+            error += dy
+            x0 += sx
+        if twice <= dx:
+            error += dx
+            y0 += sy
+
+
+def axis_label(value: float) -> str:
+    """A short tick label: `0.912`, `1.2e-05`, `12000`."""
+    if value == 0:
+        return "0"
+    magnitude = abs(value)
+    if magnitude >= 1e5 or magnitude < 1e-3:
+        return f"{value:.2g}"
+    return f"{value:.4g}"

@@ -1,0 +1,74 @@
+"""A run as one flat row: the shape that `--where`, `--group-by`, the cache and the reports share.
+
+    {"id": ..., "name": ..., "status": ..., ...RUN_FIELDS,
+     "config.lr": 0.001, "config.model.depth": 18, "summary.val_acc": 0.91}
+
+Run fields are unprefixed (they win over a config key of the same name, see where.resolve_key);
+nested config and summary mappings become dotted keys; an empty mapping stays a value.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+# The run fields of a row, in row order (run_row builds them from run.yaml).
+RUN_FIELDS = ("id", "name", "status", "group", "tags", "host", "user", "started", "ended",
+              "duration_s", "code_commit", "code_branch", "dirty", "exit_code")  # fmt: skip
+
+
+def flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"model": {"depth": 18}} -> {"model.depth": 18}; empty mappings stay as values."""
+    out: dict[str, Any] = {}
+    for key, value in mapping.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            out.update(flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def run_row(
+    run_id: str, meta: Mapping[str, Any], config: Mapping[str, Any], summary: Mapping[str, Any]
+) -> dict[str, Any]:
+    """One run as a flat row: run fields, `config.<dotted key>`, `summary.<dotted metric>`."""
+    code = meta.get("code")
+    code = code if isinstance(code, Mapping) else {}
+    tags = meta.get("tags")
+    row: dict[str, Any] = {
+        "id": run_id,
+        "name": meta.get("name"),
+        "status": str(meta.get("status", "unknown")),
+        "group": meta.get("group"),
+        "tags": list(tags) if isinstance(tags, (list, tuple)) else [],
+        "host": meta.get("host"),
+        "user": meta.get("user"),
+        "started": meta.get("started_at"),
+        "ended": meta.get("ended_at"),
+        "duration_s": meta.get("duration_s"),
+        "code_commit": code.get("commit"),
+        "code_branch": code.get("branch"),
+        "dirty": code.get("dirty"),
+        "exit_code": meta.get("exit_code"),
+    }
+    row.update(flatten(config, "config."))
+    row.update(flatten(summary, "summary."))
+    return row
+
+
+def format_value(value: Any) -> str:
+    """A value as a table cell or label: `0.001`, `true`, `–` for none, lists as JSON."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return str(value)
+        return f"{value:.4g}"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
