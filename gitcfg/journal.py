@@ -276,6 +276,9 @@ class Recovered(NamedTuple):
     status: str  # `crashed`, or the final status whose commit had failed
     steps: int  # rows committed to metrics.jsonl
 
+    def note(self) -> str:
+        return f"recorded run {self.run_id} as {self.status} ({self.steps} steps) from its journal"
+
 
 def recover(store: Store) -> list[Recovered]:
     """Commit every journal on this machine whose process is gone; return what was committed.
@@ -394,3 +397,14 @@ def heartbeat_ages(
         for live in live_runs(state_dir)
         if live.heartbeat is not None and (wanted is None or live.run_id in wanted)
     }
+
+
+def add_heartbeats(rows: Iterable[MutableMapping[str, Any]], state_dir: Path) -> None:
+    """Set `heartbeat_s` (seconds since the last heartbeat) on the rows of runs running here."""
+    running = [row for row in rows if row.get("status") == "running"]
+    if not running:
+        return
+    ages = heartbeat_ages(state_dir, (str(row["id"]) for row in running))
+    for row in running:
+        if row["id"] in ages:
+            row["heartbeat_s"] = ages[row["id"]]

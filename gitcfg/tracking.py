@@ -733,7 +733,7 @@ def process_rank(environ: Mapping[str, str] | None = None) -> int:
 # --- exit hooks and signals --------------------------------------------------------------------
 
 _hooks_installed = False
-_exit_status: int | None = None
+_exit_request: SystemExit | None = None  # what the main thread passed to sys.exit()
 _previous_handlers: dict[int, Any] = {}
 _TERMINATING = ("SIGTERM", "SIGINT")
 
@@ -758,9 +758,9 @@ def _install_exit_hooks() -> None:
         previous_hook(kind, exc, tb)
 
     def exit(status: object = None) -> None:
-        global _exit_status
+        global _exit_request
         if threading.current_thread() is threading.main_thread():  # elsewhere it ends a thread
-            _exit_status = _exit_code(status)
+            _exit_request = SystemExit(status)
         previous_exit(status)
 
     sys.excepthook = excepthook
@@ -815,8 +815,9 @@ def _die_of(signum: int) -> None:
 def _finish_at_exit() -> None:
     run = _current
     if run is not None and not run._finished and run._pid == os.getpid():
-        code = _exit_status or 0
-        run._finish("finished" if code == 0 else "failed", code)
+        # atexit cannot see the exit status; sys.exit() told us (a bare `raise SystemExit(n)`
+        # outside `with track(...)` cannot, and is recorded as finished).
+        run._finish_from_exception(SystemExit, _exit_request or SystemExit(0), None)
 
 
 def _after_fork_in_child() -> None:
@@ -896,17 +897,15 @@ def _recover_crashed(store: Store) -> None:
         _warn(f"could not recover a crashed run's journal: {e}")
         return
     for item in recovered:
-        print(
-            f"gitcfg: recorded run {item.run_id} as {item.status} ({item.steps} steps), "
-            "from its journal",
-            file=sys.stderr,
-        )
+        print(f"gitcfg: {item.note()}", file=sys.stderr, flush=True)
 
 
 def _script_path() -> Path | None:
     main = sys.modules.get("__main__")
     file = getattr(main, "__file__", None)
-    return Path(file).resolve() if file else None
+    if not file or (file.startswith("<") and file.endswith(">")):  # `python -` sets "<stdin>"
+        return None
+    return Path(file).resolve()
 
 
 def current_run() -> Run | None:
