@@ -122,55 +122,6 @@ def init() -> None:
     typer.echo("next: call gitcfg.track(config) in your training script, then `gitcfg log`")
 
 
-# --- log ---------------------------------------------------------------------------------------
-
-
-@app.command("log")
-def log_command(
-    rev_range: Annotated[
-        Optional[str],
-        typer.Argument(help="Only runs whose code commit is in this git range, e.g. main~10.."),
-    ] = None,
-    group_by: Annotated[
-        Optional[list[str]],
-        typer.Option("--group-by", "-g", help="One row per value of KEY (repeatable)."),
-    ] = None,
-    status: Annotated[
-        Optional[list[str]], typer.Option("--status", help="Only runs with this status.")
-    ] = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", "-n", help="At most N rows.")] = None,
-    all_keys: Annotated[
-        bool, typer.Option("--all-keys", help="Show every config key, not only those that differ.")
-    ] = False,
-    output: Annotated[
-        str, typer.Option("--format", "-f", help="table, json, csv or md.")
-    ] = "table",
-) -> None:
-    """List runs, newest first, showing only the config keys that differ.
-
-    Example: gitcfg log main~10.. --group-by lr
-    """
-    from gitcfg import query, report
-    from gitcfg.journal import add_heartbeats
-
-    if output not in report.FORMATS:
-        raise typer.BadParameter(f"choose one of {', '.join(report.FORMATS)}", param_hint="--format")
-    store = _store()
-    records = query.select_runs(store, rev_range, status)
-    rows = [query.record_row(r) for r in records]
-    add_heartbeats(rows, store.repo.state_dir)  # running here: `running (hb 3s ago)`
-    if not rows:
-        typer.echo("no runs match" if (rev_range or status) else "no runs yet: call gitcfg.track() in a script")
-        return
-    if group_by:
-        table = report.group_table(rows, group_by)
-    else:
-        table = report.runs_table(rows, all_keys=all_keys)
-    if limit is not None:
-        table = table.head(limit)
-    report.emit(table, output, _console())
-
-
 # --- show --------------------------------------------------------------------------------------
 
 
@@ -257,10 +208,9 @@ def demo(
     console.print(f"recorded {len(grid)} runs on branch gitcfg-runs\n")
     console.print(f"$ gitcfg log --group-by lr   (in {repo})")
     from gitcfg import query, report
-    from gitcfg.store import Store
 
-    rows = [query.record_row(r) for r in query.select_runs(Store.open(repo))]
-    report.emit(report.group_table(rows, ["lr"]), "table", console)
+    with query.Api(repo).runs() as runs:
+        report.emit(report.log_report(runs, group_by=["lr"]), "table", console)
     console.print("\nTry next:")
     console.print(f"  cd {repo}")
     console.print("  gitcfg log                  # every run, only the keys that differ")
@@ -360,6 +310,10 @@ def rm_command(
     run_id = store.resolve(run)
     runs_commit = remove_run(store, run_id, reason=message)
     typer.echo(f"removed run {run_id} in {runs_commit[:10]} (`gitcfg history {run_id[:10]}` still lists it)")
+
+
+# log, diff and plot live in cli_query.py; importing it registers them on `app`.
+from gitcfg import cli_query  # noqa: E402,F401
 
 
 def main() -> None:

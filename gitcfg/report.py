@@ -1,6 +1,12 @@
 """Tables for the CLI: which columns `gitcfg log` shows, and how they print (rich, json, csv, md).
 
-The choice of columns is data (Report); rendering is the only place rich is imported.
+The choice of columns and rows is data (Report, built by log_report from a query.Runs); rendering
+(emit) is the only place rich is imported. Shapes of the machine formats:
+
+- json: a list of objects keyed by the column headers. Run rows: `id` (full), `name`, `status`,
+  `age` (seconds), `commit` (full), config keys (`lr`, `model.depth`), metrics (`val_acc`). Group
+  rows: the group keys, `runs`, and each metric as `{"mean": .., "std": ..}` (the --agg chosen).
+- csv / md: the same columns, one header row; each aggregate is its own column `val_acc.mean`.
 """
 
 from __future__ import annotations
@@ -8,17 +14,23 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitcfg import aggregate, query
-from gitcfg.where import Row
+from gitcfg.errors import BadQuery, UnknownKey
+from gitcfg.rows import format_value
+from gitcfg.where import close_keys
+
+if TYPE_CHECKING:
+    from gitcfg.query import Grouping, Runs
 
 FORMATS = ("table", "json", "csv", "md")
 RUN_COLUMNS = ("id", "name", "status", "age", "commit")
+DERIVED = {"age": "started", "commit": "code_commit"}  # report columns computed from row keys
+TABLE_ROWS = 100  # rows a table shows without --limit (a terminal, not a pipe)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,9 +46,14 @@ class Report:
     rows: tuple[Mapping[str, Any], ...]
     constants: Mapping[str, Any] = field(default_factory=dict)  # config keys equal in every row
     warnings: tuple[str, ...] = ()
+    total: int | None = None  # rows before --limit (None: all are here)
+    noun: str = "runs"  # what a row is: "runs" or "groups"
 
-    def head(self, limit: int) -> Report:
-        return replace(self, rows=self.rows[: max(limit, 0)])
+    def head(self, limit: int | None) -> Report:
+        """The first `limit` rows (None or a negative limit: all)."""
+        if limit is None or limit < 0 or limit >= len(self.rows):
+            return self
+        return replace(self, rows=self.rows[:limit], total=self.total or len(self.rows))
 
 
 def _headers(keys: Sequence[str]) -> dict[str, str]:
@@ -48,64 +65,204 @@ def _headers(keys: Sequence[str]) -> dict[str, str]:
     return {k: (name if counts[name] == 1 else k) for k, name in short.items()}
 
 
-def runs_table(rows: Sequence[Row], all_keys: bool = False, now: datetime | None = None) -> Report:
+# --- building reports --------------------------------------------------------------------------
+
+
+def log_report(
+    runs: Runs,
+    *,
+    group_by: Sequence[str] = (),
+    aggs: Sequence[str] = ("mean", "std"),
+    over: str | None = None,
+    sort: Sequence[str] = (),
+    columns: Sequence[str] | None = None,
+    all_keys: bool = False,
+    limit: int | None = None,
+    now: datetime | None = None,
+) -> Report:
+    """The table `gitcfg log` prints for `runs`: one row per run, or per group with group_by/over."""
+    if group_by or over is not None:
+        grouping = runs.group_by(*group_by, aggs=aggs, over=over)
+        return group_report(grouping, sort=sort, columns=_column_keys(runs, columns), limit=limit)
+    return runs_report(runs, sort=sort, columns=columns, all_keys=all_keys, limit=limit, now=now)
+
+
+def _column_keys(runs: Runs, columns: Sequence[str] | None) -> list[str] | None:
+    if columns is None:
+        return None
+    return [runs.resolve(name, "--columns") for name in columns]
+
+
+def runs_report(
+    runs: Runs,
+    *,
+    sort: Sequence[str] = (),
+    columns: Sequence[str] | None = None,
+    all_keys: bool = False,
+    limit: int | None = None,
+    now: datetime | None = None,
+) -> Report:
     """One row per run: id, name, status, age, commit, config keys that differ, summary metrics."""
-    varying, constant = aggregate.differing_keys(rows, "config.")
-    config_keys = list(varying) if not all_keys else [*varying, *constant]
-    if all_keys:
-        config_keys = [k for k in _ordered_keys(rows, "config.")]
-    metric_keys = _ordered_keys(rows, "summary.")
-    headers = _headers([*config_keys, *metric_keys])
-    short = query.short_ids(r["id"] for r in rows)
+    varying, constant = runs.differing("config.")
+    if columns is not None:
+        shown = [_run_column_key(runs, name) for name in columns]
+        shown = ["id", *(key for key in shown if key != "id")]
+        constant = {}
+    else:
+        config_keys = runs.keys("config.") if all_keys else varying
+        metric_keys = runs.keys("summary.")
+        shown = ["id", "name", "status", "age", "commit", *config_keys, *metric_keys]
+        if all_keys:
+            constant = {}
+    sort_specs = [_sort_spec(runs, spec, _run_column_key) for spec in sort]
+    fetch = [DERIVED.get(key, key) for key in shown]
+    fetch += [spec.lstrip("-") for spec in sort_specs]
+    total = len(runs)
+    rows = runs.rows(fetch, limit=None if sort_specs else limit)
+    if sort_specs:
+        rows = aggregate.sort_rows(rows, sort_specs)
+        if limit is not None and limit >= 0:
+            rows = rows[:limit]
     now = now or datetime.now(timezone.utc)
+    short = runs.short_ids(row["id"] for row in rows)
     table_rows = []
     for row in rows:
         out = dict(row)
-        out["id"] = row["id"]
         out["_short_id"] = short[row["id"]]
         out["age"] = query.age_seconds(row.get("started"), now)
         out["commit"] = row.get("code_commit")
         table_rows.append(out)
-    columns = [
-        Column("id", "id"),
-        Column("name", "name"),
-        Column("status", "status"),
-        Column("age", "age"),
-        Column("commit", "commit"),
-        *(Column(k, headers[k], "config") for k in config_keys),
-        *(Column(k, headers[k], "metric") for k in metric_keys),
-    ]
-    return Report(tuple(columns), tuple(table_rows), {} if all_keys else constant)
+    headers = _headers([key for key in shown if key.startswith(("config.", "summary."))])
+    table_columns = []
+    for key in shown:
+        kind = (
+            "config"
+            if key.startswith("config.")
+            else "metric"
+            if key.startswith("summary.")
+            else "value"
+        )
+        table_columns.append(Column(key, headers.get(key, key), kind))
+    return Report(tuple(table_columns), tuple(table_rows), constant, total=total)
 
 
-def group_table(
-    rows: Sequence[Row], keys: Sequence[str], aggs: Sequence[str] = ("mean", "std")
+def _run_column_key(runs: Runs, name: str) -> str:
+    """A --columns/--sort name as a run-row key; `age` and `commit` are report columns."""
+    if name in DERIVED or name == "id":
+        return name
+    return runs.resolve(name, "--columns")
+
+
+def _sort_spec(runs: Runs, spec: str, resolve: Any) -> str:
+    """`-val_acc` -> `-summary.val_acc`; `age` sorts by start time, newest first."""
+    descending = spec.startswith("-")
+    name = spec[1:] if spec[:1] in ("-", "+") else spec
+    if not name:
+        raise BadQuery(f"empty key in --sort {spec!r}; write --sort KEY or --sort -KEY")
+    try:
+        key = resolve(runs, name)
+    except UnknownKey as e:
+        raise UnknownKey(name, e.suggestions, "--sort") from None
+    if key == "age":  # youngest first, as ages grow
+        return ("" if descending else "-") + "started"
+    return ("-" if descending else "") + DERIVED.get(key, key)
+
+
+def group_report(
+    grouping: Grouping,
+    *,
+    sort: Sequence[str] = (),
+    columns: Sequence[str] | None = None,
+    limit: int | None = None,
 ) -> Report:
-    """One row per distinct value of `keys`: the value(s), run count, aggregates of each metric."""
-    groups = aggregate.group_rows(rows, keys, aggs)
-    metric_keys = aggregate.numeric_metrics(rows)
-    headers = _headers([*groups[0].keys, *metric_keys]) if groups else {}
-    key_columns = [Column(k, headers.get(k, k), "config") for k in (groups[0].keys if groups else keys)]
+    """One row per group: the group's values, its run count, the aggregates of each metric."""
+    metrics = list(grouping.metrics)
+    if columns is not None:
+        unknown = [key for key in columns if key not in metrics and key not in grouping.keys]
+        if unknown:
+            raise BadQuery(
+                f"--columns with --group-by lists metrics to aggregate; {unknown[0]!r} is not a "
+                f"numeric summary metric (metrics: {', '.join(_short(m) for m in metrics) or 'none'})"
+            )
+        metrics = [key for key in columns if key in metrics]
+    headers = _headers([*grouping.keys, *metrics])
     table_rows = []
-    for group in groups:
-        out: dict[str, Any] = dict(zip(group.keys, group.values, strict=True))
+    for group in grouping.groups:
+        out: dict[str, Any] = dict(zip(grouping.keys, group.values, strict=True))
         out["runs"] = group.count
-        for metric in metric_keys:
+        for metric in metrics:
             out[metric] = group.aggregates.get(metric, {})
         table_rows.append(out)
-    columns = [*key_columns, Column("runs", "runs")]
-    columns += [Column(m, headers[m], "agg") for m in metric_keys]
-    _, constant = aggregate.differing_keys(rows, "config.")
-    return Report(tuple(columns), tuple(table_rows), constant)
+    if sort:
+        table_rows = _sort_groups(table_rows, grouping, metrics, sort)
+    total = len(table_rows)
+    if limit is not None and limit >= 0:
+        table_rows = table_rows[:limit]
+    table_columns = [Column(key, headers[key], "config") for key in grouping.keys]
+    table_columns.append(Column("runs", "runs"))
+    table_columns += [Column(metric, headers[metric], "agg") for metric in metrics]
+    return Report(
+        tuple(table_columns),
+        tuple(table_rows),
+        grouping.constants,
+        tuple(_group_warnings(grouping, metrics)),
+        total=total,
+        noun="groups",
+    )
 
 
-def _ordered_keys(rows: Sequence[Row], prefix: str) -> list[str]:
-    seen: dict[str, None] = {}
-    for row in rows:
-        for key in row:
-            if key.startswith(prefix):
-                seen.setdefault(key, None)
-    return list(seen)
+def _short(key: str) -> str:
+    return key.split(".", 1)[1] if key.startswith(("config.", "summary.")) else key
+
+
+def _sort_groups(
+    rows: list[dict[str, Any]], grouping: Grouping, metrics: Sequence[str], specs: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Sort group rows by group keys, `runs`, or a metric's first aggregate (mean by default)."""
+    by = "mean" if "mean" in grouping.aggs else grouping.aggs[0]
+    known = [*grouping.keys, "runs", *metrics]
+    sortable, keys = [], []
+    for spec in specs:
+        descending = spec.startswith("-")
+        name = spec[1:] if spec[:1] in ("-", "+") else spec
+        key = _pick(name, known)
+        if key is None:
+            raise UnknownKey(name, close_keys(name, known), "--sort")
+        keys.append(("-" if descending else "") + key)
+    for index, row in enumerate(rows):
+        flat: dict[str, Any] = {"_index": index}
+        for key in known:
+            value = row.get(key)
+            flat[key] = (value or {}).get(by) if key in metrics else value
+        sortable.append(flat)
+    return [rows[flat["_index"]] for flat in aggregate.sort_rows(sortable, keys)]
+
+
+def _pick(name: str, known: Sequence[str]) -> str | None:
+    for candidate in (name, "config." + name, "summary." + name):
+        if candidate in known:
+            return candidate
+    return None
+
+
+def _group_warnings(grouping: Grouping, metrics: Sequence[str]) -> list[str]:
+    warnings = []
+    if grouping.over is not None:
+        over = _short(grouping.over)
+        groups = ", ".join(_short(key) for key in grouping.keys) or "the other keys"
+        for key, values in grouping.confounders.items():
+            shown = ", ".join(format_value(v) for v in values[:4]) + (
+                ", ..." if len(values) > 4 else ""
+            )
+            warnings.append(
+                f"{_short(key)} also varies inside groups of {groups} ({shown}), not only {over}: "
+                f"the comparison is confounded; add --group-by {_short(key)} or filter with --where"
+            )
+    for metric in metrics:
+        skipped = sum(group.skipped.get(metric, 0) for group in grouping.groups)
+        if skipped:
+            warnings.append(f"{_short(metric)}: {skipped} non-finite values (nan/inf) left out")
+    return warnings
 
 
 # --- rendering ---------------------------------------------------------------------------------
@@ -121,35 +278,45 @@ def format_age(seconds: float | None) -> str:
     return f"{int(seconds)}s ago"
 
 
-def format_value(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        if math.isnan(value) or math.isinf(value):
-            return str(value)
-        return f"{value:.4g}"
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
+@dataclass(frozen=True, slots=True)
+class _TableColumn:
+    """One column as a table prints it: an aggregate column splits into mean ± std and the rest."""
+
+    column: Column
+    header: str
+    agg: tuple[str, ...] = ()  # for an agg column: ("mean", "std") or one aggregate
 
 
-def _cell(column: Column, row: Mapping[str, Any]) -> str:
+def _table_columns(report: Report) -> list[_TableColumn]:
+    out = []
+    for column in report.columns:
+        if column.kind != "agg":
+            out.append(_TableColumn(column, column.header))
+            continue
+        names = list(next((r[column.key] for r in report.rows if r.get(column.key)), {}))
+        if "mean" in names and "std" in names:
+            out.append(_TableColumn(column, column.header, ("mean", "std")))
+            names = [n for n in names if n not in ("mean", "std")]
+        out += [_TableColumn(column, f"{column.header} {name}", (name,)) for name in names]
+    return out
+
+
+def _cell(table_column: _TableColumn, row: Mapping[str, Any]) -> str:
+    column = table_column.column
     value = row.get(column.key)
-    if column.key == "status" and row.get("heartbeat_s") is not None:  # journal.add_heartbeats
-        return f"{value} (hb {format_age(row['heartbeat_s'])})"
     if column.key == "id":
         return str(row.get("_short_id") or value)
     if column.key == "age":
         return format_age(value)
+    if column.key == "status" and row.get("heartbeat_s") is not None:
+        return f"{value} (hb {format_age(row['heartbeat_s'])})"
     if column.key == "commit":
         return str(value)[:8] if value else "–"
     if column.kind == "agg":
         aggs = value or {}
-        if set(aggs) >= {"mean", "std"} and len(aggs) == 2:
-            return aggregate.format_mean_std(aggs["mean"], aggs["std"])
-        return " ".join(f"{k}={format_value(v)}" for k, v in aggs.items())
+        if table_column.agg == ("mean", "std"):
+            return aggregate.format_mean_std(aggs.get("mean"), aggs.get("std"))
+        return format_value(aggs.get(table_column.agg[0]))
     return format_value(value)
 
 
@@ -160,8 +327,14 @@ def _plain_value(column: Column, row: Mapping[str, Any]) -> Any:
     return value
 
 
-def emit(report: Report, output: str, console: Any) -> None:
-    """Print `report` as a rich table (with a line of constant keys) or as json/csv/md on stdout."""
+def emit(report: Report, output: str, console: Any, err_console: Any | None = None) -> None:
+    """Print `report` as a rich table (with a line of constant keys) or as json/csv/md on stdout.
+
+    Warnings go to `err_console` (stderr) when given, so that pipes get clean data.
+    """
+    warn_to = err_console or console
+    for warning in report.warnings:
+        warn_to.print(f"[yellow]warning:[/yellow] {warning}", overflow="fold", highlight=False)
     if output == "json":
         data = [{c.header: _plain_value(c, r) for c in report.columns} for r in report.rows]
         console.file.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
@@ -176,27 +349,30 @@ def emit(report: Report, output: str, console: Any) -> None:
             console.file.write(buffer.getvalue())
         else:
             lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-            lines += ["| " + " | ".join(c.replace("|", "\\|") for c in line) + " |" for line in matrix]
+            lines += [
+                "| " + " | ".join(c.replace("|", "\\|") for c in line) + " |" for line in matrix
+            ]
             console.file.write("\n".join(lines) + "\n")
         return
     from rich.table import Table
 
-    for warning in report.warnings:
-        console.print(f"[yellow]warning:[/yellow] {warning}")
     if report.constants:
         same = ", ".join(
             f"{k.removeprefix('config.')}={format_value(v)}" for k, v in report.constants.items()
         )
-        console.print(f"[dim]same in every run: {same}[/dim]", overflow="fold")
-    cells = [[_cell(c, row) for c in report.columns] for row in report.rows]
-    shown = _fit_columns(report.columns, cells, console.width)
-    hidden = [c.header for i, c in enumerate(report.columns) if i not in shown]
+        console.print(f"[dim]same in every run: {same}[/dim]", overflow="fold", highlight=False)
+    table_columns = _table_columns(report)
+    cells = [[_cell(c, row) for c in table_columns] for row in report.rows]
+    shown = _fit_columns(
+        [c.column for c in table_columns], cells, console.width, [c.header for c in table_columns]
+    )
+    hidden = list(dict.fromkeys(c.header for i, c in enumerate(table_columns) if i not in shown))
     table = Table(box=None, header_style="bold", pad_edge=False)
     for i in shown:
-        column = report.columns[i]
+        column = table_columns[i].column
         numeric = column.kind in ("metric", "agg") or column.key == "runs"
         table.add_column(
-            column.header,
+            table_columns[i].header,
             justify="right" if numeric else "left",
             overflow="ellipsis",
             no_wrap=True,
@@ -204,11 +380,19 @@ def emit(report: Report, output: str, console: Any) -> None:
         )
     for line in cells:
         table.add_row(*(line[i] for i in shown))
-    console.print(table)
+    console.print(table, highlight=False)
+    if report.total is not None and report.total > len(report.rows):
+        console.print(
+            f"[dim]showing {len(report.rows)} of {report.total:,} {report.noun} "
+            "(--limit N for more, --limit -1 for all)[/dim]",
+            highlight=False,
+        )
     if hidden:
         console.print(
             f"[dim]not shown at this width: {', '.join(hidden)} "
-            "(widen the terminal, or use --format json|csv|md)[/dim]"
+            "(widen the terminal, or use --format json|csv|md)[/dim]",
+            overflow="fold",
+            highlight=False,
         )
 
 
@@ -217,12 +401,18 @@ MAX_CELL = 28
 _DROP_ORDER = ("name", "age", "commit")
 
 
-def _fit_columns(columns: Sequence[Column], cells: Sequence[Sequence[str]], width: int) -> list[int]:
+def _fit_columns(
+    columns: Sequence[Column],
+    cells: Sequence[Sequence[str]],
+    width: int,
+    headers: Sequence[str] | None = None,
+) -> list[int]:
     """Indexes of the columns to show so the table fits `width`: drop name, age, commit, then
     the rightmost metric and config columns; id and status always stay."""
+    headers = headers or [column.header for column in columns]
     widths = []
     for i, column in enumerate(columns):
-        natural = max([len(column.header), *(len(line[i]) for line in cells)])
+        natural = max([len(headers[i]), *(len(line[i]) for line in cells)])
         widths.append(min(natural, MAX_CELL) if column.kind in ("config", "value") else natural)
     shown = list(range(len(columns)))
 
@@ -253,7 +443,9 @@ def _flat_matrix(report: Report) -> tuple[list[str], list[list[str]]]:
         else:
             headers.append(column.header)
             extractors.append(lambda r, c=column: _plain_value(c, r))
-    matrix = [["" if (v := get(r)) is None else _csv_text(v) for get in extractors] for r in report.rows]
+    matrix = [
+        ["" if (v := get(r)) is None else _csv_text(v) for get in extractors] for r in report.rows
+    ]
     return headers, matrix
 
 
