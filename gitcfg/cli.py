@@ -312,6 +312,70 @@ def rm_command(
     typer.echo(f"removed run {run_id} in {runs_commit[:10]} (`gitcfg history {run_id[:10]}` still lists it)")
 
 
+# --- push, pull ----------------------------------------------------------------------------------
+
+
+_REMOTE_HELP = "A git remote (default: the current branch's upstream remote, else origin)."
+_QUIET_HELP = "Print nothing when there is nothing to do (for hooks)."
+
+
+@app.command()
+def push(
+    remote: Annotated[Optional[str], typer.Argument(help=_REMOTE_HELP)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help=_QUIET_HELP)] = False,
+) -> None:
+    """Share runs: merge the remote's runs branch into yours, then push yours (never forced).
+
+    Example: gitcfg push origin
+    """
+    from gitcfg import sync
+
+    store = _store()
+    result = sync.push(store, remote)
+    _echo_incoming(result, quiet)
+    if result.pushed:
+        typer.echo(f"pushed {store.runs_branch} to {result.remote}: {_runs(result.sent)} new or changed")
+    elif not quiet:
+        what = "no runs recorded yet" if result.merge.tip is None else "already up to date"
+        typer.echo(f"nothing to push to {result.remote}: {what}")
+
+
+@app.command()
+def pull(
+    remote: Annotated[Optional[str], typer.Argument(help=_REMOTE_HELP)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help=_QUIET_HELP)] = False,
+) -> None:
+    """Fetch the remote's runs and merge them into your runs branch (your worktree is untouched).
+
+    Example: gitcfg pull origin
+    """
+    from gitcfg import sync
+
+    store = _store()
+    result = sync.pull(store, remote)
+    if not result.remote_had_branch:
+        if not quiet:
+            typer.echo(f"{result.remote} has no {store.runs_branch} branch yet (`gitcfg push` creates it)")
+        return
+    _echo_incoming(result, quiet)
+    if result.merge.kind == "up to date" and not quiet:
+        typer.echo(f"already up to date with {result.remote}")
+
+
+def _runs(run_ids: Any) -> str:
+    return f"{len(run_ids)} run{'' if len(run_ids) == 1 else 's'}"
+
+
+def _echo_incoming(result: Any, quiet: bool) -> None:
+    merge = result.merge
+    if merge.kind == "up to date":
+        return
+    how = {"created": "new branch", "fast-forward": "fast-forward", "merged": "merge commit"}
+    typer.echo(f"from {result.remote}: {_runs(merge.received)} new or changed ({how[merge.kind]})")
+    for reconciled in merge.reconciled:
+        typer.echo("  " + reconciled.describe().removeprefix("Reconciled "))
+
+
 # log, diff and plot live in cli_query.py; importing it registers them on `app`.
 from gitcfg import cli_query  # noqa: E402,F401
 

@@ -470,15 +470,13 @@ def fetch_ref(repo: Repo, remote: str, ref: str, into: str) -> None:
     run_git(repo.cwd, *_NO_HOOKS, *_FETCH, remote, f"+{ref}:{into}")
 
 
-def push_commit(repo: Repo, remote: str, commit: str, ref: str) -> bool:
-    """Push `commit` to `ref` on `remote` without force; False when the remote refused it.
+def push_commit(repo: Repo, remote: str, commit: str, ref: str) -> None:
+    """Push `commit` to `ref` on `remote` without force (the remote's ref only fast-forwards).
 
-    The caller decides what a refusal means by re-reading the remote (another writer won a race,
-    or the remote is unreachable), not by parsing git's stderr.
+    Raises GitError when refused; the caller decides what that means by re-reading the remote
+    (another writer won a race, or the push itself failed), not by parsing git's stderr.
     """
-    out = run_git(repo.cwd, *_NO_HOOKS, "push", "--quiet", "--no-verify", remote,
-                  f"{commit}:{ref}", ok_codes=(0, 1, 128))  # fmt: skip
-    return out.returncode == 0
+    run_git(repo.cwd, *_NO_HOOKS, "push", "--quiet", "--no-verify", remote, f"{commit}:{ref}")
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -657,7 +655,7 @@ def code_tree(repo: Repo, code_commit: str | None, patch: bytes | None) -> str:
         if patch:
             run_git(repo.cwd, "apply", "--cached", "--binary", "--whitespace=nowarn", "-",
                     input=patch, env=env)  # fmt: skip
-        return git_text(repo.cwd, "write-tree", env=env).strip()
+        return run_git(repo.cwd, "write-tree", env=env).stdout.decode().strip()
 
 
 def diff_trees(repo: Repo, old_tree: str, new_tree: str, color: bool = False) -> bytes:

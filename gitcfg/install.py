@@ -11,7 +11,7 @@ from gitcfg import gitio
 from gitcfg.errors import GitcfgError
 from gitcfg.store import Store
 
-HOOK_NAMES = ("pre-push",)
+HOOK_NAMES = ("pre-push", "post-merge", "post-rewrite")
 HOOK_MARKER = b"gitcfg-hook:"
 CHAINED_SUFFIX = ".pre-gitcfg"
 

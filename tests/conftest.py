@@ -126,3 +126,19 @@ def runs_branch_files(repo: Path, ref: str = "gitcfg-runs") -> list[str]:
 
 def read_branch_file(repo: Path, path: str, ref: str = "gitcfg-runs") -> str:
     return git(repo, "show", f"{ref}:{path}")
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch):
+    """Invoke the gitcfg CLI in a directory through typer's CliRunner: `cli(repo, "log")`."""
+    from typer.testing import CliRunner
+
+    from gitcfg.cli import app
+
+    runner = CliRunner()
+
+    def invoke(cwd: Path, *args: str):
+        monkeypatch.chdir(cwd)
+        return runner.invoke(app, list(args))
+
+    return invoke

@@ -14,7 +14,6 @@ import yaml
 from conftest import git, read_branch_file, run_python, runs_branch_files, snapshot, write_script
 from hypothesis import given
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 from gitcfg.amend import (
     amend_run,
@@ -24,7 +23,6 @@ from gitcfg.amend import (
     parse_value,
     render_value,
 )
-from gitcfg.cli import app
 from gitcfg.errors import BadAmendment, RunStillRunning
 from gitcfg.store import Store
 
@@ -37,17 +35,6 @@ run.summary["best_val_acc"] = 0.81
 run.finish()
 print(run.id)
 """
-
-
-@pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch):
-    runner = CliRunner()
-
-    def invoke(cwd: Path, *args: str):
-        monkeypatch.chdir(cwd)
-        return runner.invoke(app, list(args))
-
-    return invoke
 
 
 def record_run(repo: Path, tmp_path: Path, body: str = TRAIN) -> str:

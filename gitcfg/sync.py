@@ -1,0 +1,453 @@
+"""Sharing runs through any git remote: fetch into a private ref, merge with plumbing, push with CAS.
+
+`pull` fetches the remote's runs branch into `refs/gitcfg/remotes/<remote>/<branch>` (no other ref,
+no FETCH_HEAD, no worktree or index) and merges it into the local runs branch; `push` does the same,
+then pushes without force, and on a lost race (the remote moved meanwhile) fetches, merges and
+pushes again.
+
+The merge is a real two-parent commit built by fast-import, so both sides stay in history. Each
+run directory (and each top-level file) is a unit, compared with the merge base (the empty tree
+when the two branches were started on two machines independently):
+
+- changed on one side only: that side's version;
+- changed on both sides (the same run amended on two machines): merged key by key: a key (in
+  config.yaml, summary.yaml, run.yaml) changed on one side takes that side's value, tags are merged
+  as a set, the `amendments` lists are united, and where both sides changed the same key
+  differently, the side whose newest commit touching the run is later wins (ties: the greater
+  commit id, so every machine resolves alike). Other files, and a run removed on one side and
+  changed on the other, go whole to the later side. The merge commit message names each
+  reconciled run and the keys the later side won.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gitcfg import gitio
+from gitcfg.errors import GitError, RemoteNotFound, RemoteUnreachable, RunsBranchMoved
+from gitcfg.store import FORMAT_VERSION, RUNS_DIR, Store, format_version_error
+from gitcfg.yamlio import dump_yaml, load_yaml
+
+PRIVATE_REFS = "refs/gitcfg/remotes"
+PUSH_ATTEMPTS = 10
+_MISSING: Any = object()
+
+
+# --- merging mappings (pure) ----------------------------------------------------------------------
+
+
+def merge_mappings(
+    base: Mapping[str, Any],
+    ours: Mapping[str, Any],
+    theirs: Mapping[str, Any],
+    *,
+    theirs_wins: bool,
+    conflicts: list[str] | None = None,
+    prefix: str = "",
+) -> dict[str, Any]:
+    """Three-way merge of YAML mappings, key by key; nested mappings merge recursively.
+
+    A key changed (or deleted) on one side only takes that side's value; a key changed on both
+    sides to different values takes the winner's, and its dotted name is appended to `conflicts`.
+    Keys follow the winner's order, then the other side's new keys, so the result is the same
+    whichever side computes it.
+    """
+    first, second = (theirs, ours) if theirs_wins else (ours, theirs)
+    merged: dict[str, Any] = {}
+    for key in [*first, *(k for k in second if k not in first)]:
+        value = _merge_value(
+            base.get(key, _MISSING), ours.get(key, _MISSING), theirs.get(key, _MISSING),
+            theirs_wins, conflicts, f"{prefix}{key}",
+        )  # fmt: skip
+        if value is not _MISSING:
+            merged[key] = value
+    return merged
+
+
+def _merge_value(
+    base: Any, ours: Any, theirs: Any, theirs_wins: bool, conflicts: list[str] | None, path: str
+) -> Any:
+    if _same(ours, theirs):
+        return theirs if theirs_wins else ours  # equal, perhaps in another key order
+    if _same(theirs, base):
+        return ours
+    if _same(ours, base):
+        return theirs
+    if isinstance(ours, dict) and isinstance(theirs, dict):
+        nested_base = base if isinstance(base, dict) else {}
+        return merge_mappings(nested_base, ours, theirs, theirs_wins=theirs_wins,
+                              conflicts=conflicts, prefix=path + ".")  # fmt: skip
+    if conflicts is not None:
+        conflicts.append(path)
+    return theirs if theirs_wins else ours
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal as YAML values: 1, 1.0 and true differ; key order does not matter."""
+    if a is _MISSING or b is _MISSING:
+        return a is b
+    return _canonical(a) == _canonical(b)
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def merge_set_list(base: Sequence[Any], earlier: Sequence[Any], later: Sequence[Any]) -> list[Any]:
+    """Three-way merge of a list used as a set (tags): both sides' additions and removals apply.
+
+    Order: the base's surviving items, then the earlier side's additions, then the later side's.
+    """
+    merged = [item for item in base if item in earlier and item in later]
+    for side in (earlier, later):
+        merged += [item for item in side if item not in base and item not in merged]
+    return merged
+
+
+def merge_run_yaml(
+    base: Mapping[str, Any], ours: Mapping[str, Any], theirs: Mapping[str, Any], *,
+    theirs_wins: bool, conflicts: list[str],
+) -> dict[str, Any]:  # fmt: skip
+    """merge_mappings for run.yaml, with tags merged as a set and both amendment lists kept."""
+    merged = merge_mappings(base, ours, theirs, theirs_wins=theirs_wins, conflicts=conflicts,
+                            prefix="run.")  # fmt: skip
+    if "tags" in merged:
+        earlier, later = (ours, theirs) if theirs_wins else (theirs, ours)
+        merged["tags"] = merge_set_list(
+            *(list(m.get("tags") or []) for m in (base, earlier, later))
+        )
+        conflicts[:] = [c for c in conflicts if c != "run.tags"]
+    if "amendments" in ours or "amendments" in theirs:
+        entries: list[Any] = []
+        for entry in [*(ours.get("amendments") or []), *(theirs.get("amendments") or [])]:
+            if not any(_same(entry, kept) for kept in entries):
+                entries.append(entry)
+        entries.sort(
+            key=lambda e: (str(e.get("at", "")) if isinstance(e, dict) else "", _canonical(e))
+        )
+        merged["amendments"] = entries
+        conflicts[:] = [c for c in conflicts if not c.startswith("run.amendments")]
+    return merged
+
+
+# --- merging branches -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciled:
+    """A run (or top-level file) changed on both sides since the merge base."""
+
+    unit: str  # run id, or a top-level path such as README.md
+    later: str  # "local" or the remote's name: whose newest change to it is later
+    won: tuple[
+        str, ...
+    ]  # keys (config.lr, run.notes) or whole files both sides changed: later's kept
+    removed_on_one_side: bool = False  # then the later side's version (or absence) was kept whole
+
+    def describe(self) -> str:
+        head = f"Reconciled {self.unit}:"
+        if self.removed_on_one_side:
+            return f"{head} removed on one side, changed on the other; kept {self.later}'s (later)"
+        if self.won:
+            return f"{head} changed on both sides; {self.later}'s later change won {', '.join(self.won)}"
+        return f"{head} changed on both sides, in different keys; kept both"
+
+
+@dataclass(frozen=True, slots=True)
+class MergeOutcome:
+    kind: str  # "up to date", "created", "fast-forward" or "merged"
+    tip: str | None  # the local runs branch afterwards
+    received: tuple[str, ...]  # run ids the remote side added, changed or removed
+    reconciled: tuple[Reconciled, ...] = ()
+
+
+def merge_runs(store: Store, theirs: str, label: str, now: float | None = None) -> MergeOutcome:
+    """Merge the runs commit `theirs` (fetched from `label`) into the local runs branch.
+
+    Fast-forwards when it can; otherwise one merge commit with both parents, CAS-moved onto the
+    tip it was computed from and recomputed when a local writer moved the branch meanwhile.
+    Raises a GitcfgError when `theirs` uses a newer branch format.
+    """
+    _check_format(store, theirs)
+    repo = store.repo
+    for _ in range(gitio.MAX_RETRIES):
+        ours = store.tip()
+        try:
+            if ours is None:
+                gitio.move_ref(repo, store.runs_ref, theirs, None, f"gitcfg: runs from {label}")
+                return MergeOutcome("created", theirs, _changed_runs(store, None, theirs))
+            if ours == theirs or gitio.is_ancestor(repo, theirs, ours):
+                return MergeOutcome("up to date", ours, ())
+            if gitio.is_ancestor(repo, ours, theirs):
+                gitio.move_ref(repo, store.runs_ref, theirs, ours, f"gitcfg: runs from {label}")
+                return MergeOutcome("fast-forward", theirs, _changed_runs(store, ours, theirs))
+            files, received, reconciled = _plan_merge(store, ours, theirs, label)
+            message = _merge_message(label, theirs, received, reconciled)
+            tip = gitio.commit_files(repo, store.runs_ref, files, message, store.identity,
+                                     when=now, expected=ours, merge=[theirs])  # fmt: skip
+            return MergeOutcome("merged", tip, received, reconciled)
+        except RunsBranchMoved:
+            continue
+    raise RunsBranchMoved(store.runs_ref)
+
+
+def _check_format(store: Store, theirs: str) -> None:
+    with gitio.BatchReader(store.repo) as reader:
+        text = (reader.read(f"{theirs}:FORMAT") or b"").decode(errors="replace").strip()
+    if text.isdigit() and int(text) > FORMAT_VERSION:
+        raise format_version_error(text)
+
+
+def _unit(path: str) -> str:
+    """The unit a path belongs to: its run directory (`runs/ab/<id>`), else the path itself."""
+    parts = path.split("/")
+    if len(parts) >= 4 and parts[0] == RUNS_DIR:
+        return "/".join(parts[:3])
+    return path
+
+
+def _unit_name(unit: str) -> str:
+    return unit.rsplit("/", 1)[1] if unit.startswith(RUNS_DIR + "/") else unit
+
+
+def _changed_runs(store: Store, old: str | None, new: str) -> tuple[str, ...]:
+    changes = gitio.changed_blobs(store.repo, old or gitio.EMPTY_TREE, new, RUNS_DIR + "/")
+    return tuple(sorted({_unit_name(_unit(c.path)) for c in changes}))
+
+
+def _by_unit(changes: Iterable[gitio.BlobChange]) -> dict[str, dict[str, tuple[str, str]]]:
+    units: dict[str, dict[str, tuple[str, str]]] = {}
+    for change in changes:
+        units.setdefault(_unit(change.path), {})[change.path] = (change.mode, change.oid)
+    return units
+
+
+Files = dict[str, bytes | gitio.BlobRef | None]  # branch path -> content, None deletes
+
+
+def _plan_merge(
+    store: Store, ours: str, theirs: str, label: str
+) -> tuple[Files, tuple[str, ...], tuple[Reconciled, ...]]:
+    """The changes to apply on top of `ours`: theirs' units, and each unit both sides changed merged."""
+    repo = store.repo
+    base = gitio.merge_base(repo, ours, theirs) or gitio.EMPTY_TREE
+    ours_units = _by_unit(gitio.changed_blobs(repo, base, ours))
+    files: Files = {}
+    received, reconciled = [], []
+    for unit, changes in _by_unit(gitio.changed_blobs(repo, base, theirs)).items():
+        mine = ours_units.get(unit)
+        if mine == changes:  # the same change on both sides (or the same run arrived twice)
+            continue
+        if mine is None:
+            for path, (mode, oid) in changes.items():
+                files[path] = gitio.BlobRef(mode, oid) if oid else None
+        else:
+            unit_files, outcome = _merge_unit(store, unit, base, ours, theirs, label)
+            files.update(unit_files)
+            reconciled.append(outcome)
+        if unit.startswith(RUNS_DIR + "/"):
+            received.append(_unit_name(unit))
+    return files, tuple(sorted(received)), tuple(reconciled)
+
+
+def _merge_unit(
+    store: Store, unit: str, base: str, ours: str, theirs: str, label: str
+) -> tuple[Files, Reconciled]:
+    repo = store.repo
+    sides = {name: {e.path: e for e in gitio.ls_tree(repo, commit, unit)}
+             for name, commit in (("base", base), ("ours", ours), ("theirs", theirs))}  # fmt: skip
+    theirs_later = _last_change(store, theirs, unit) > _last_change(store, ours, unit)
+    later = label if theirs_later else "local"
+    name = _unit_name(unit)
+    files: Files = {}
+    if not sides["ours"] or not sides["theirs"]:  # removed on one side: the later side, whole
+        if theirs_later:
+            files.update({path: None for path in sides["ours"]})
+            files.update({p: gitio.BlobRef(e.mode, e.oid) for p, e in sides["theirs"].items()})
+        return files, Reconciled(name, later, (), removed_on_one_side=True)
+    won: list[str] = []
+    for path in sorted(set().union(*sides.values())):
+        b, o, t = (_blob_key(sides[side].get(path)) for side in ("base", "ours", "theirs"))
+        if o == t or t == b:
+            continue
+        if o != b:  # both changed this file: by keys when it is one of the run's YAML files
+            merged = _merge_yaml(store, path, b, o, t, theirs_later, won) if o and t else None
+            if merged is not None:
+                files[path] = merged
+                continue
+            won.append(path.rsplit("/", 1)[-1])
+            if not theirs_later:
+                continue
+        taken = sides["theirs"].get(path)
+        files[path] = gitio.BlobRef(taken.mode, taken.oid) if taken else None
+    return files, Reconciled(name, later, tuple(won))
+
+
+def _blob_key(entry: gitio.TreeEntry | None) -> tuple[str, str] | None:
+    return (entry.mode, entry.oid) if entry else None
+
+
+def _last_change(store: Store, commit: str, unit: str) -> tuple[int, str]:
+    """(committer time, commit id) of the newest commit reachable from `commit` touching `unit`."""
+    entries = gitio.log_entries(store.repo, commit, unit, limit=1)
+    return (entries[0].committed_ts, entries[0].commit) if entries else (0, "")
+
+
+def _merge_yaml(
+    store: Store,
+    path: str,
+    base: tuple[str, str] | None,
+    ours: tuple[str, str],
+    theirs: tuple[str, str],
+    theirs_wins: bool,
+    won: list[str],
+) -> bytes | None:
+    """Merge one of a run's YAML files key by key; None when it is not YAML mappings."""
+    file_name = path.rsplit("/", 1)[-1]
+    if file_name not in ("run.yaml", "config.yaml", "summary.yaml"):
+        return None
+    with gitio.BatchReader(store.repo) as reader:
+        blobs = reader.read_many([base[1] if base else gitio.ZERO_OID, ours[1], theirs[1]])
+    try:
+        documents = [load_yaml(blob) if blob else {} for blob in blobs]
+    except Exception:  # a damaged file cannot be merged by keys; the later side's goes whole
+        return None
+    if not all(isinstance(d, dict) for d in documents):
+        return None
+    conflicts: list[str] = []
+    if file_name == "run.yaml":
+        merged = merge_run_yaml(*documents, theirs_wins=theirs_wins, conflicts=conflicts)
+    else:
+        prefix = file_name.removesuffix(".yaml") + "."
+        merged = merge_mappings(*documents, theirs_wins=theirs_wins, conflicts=conflicts,
+                                prefix=prefix)  # fmt: skip
+    won.extend(conflicts)
+    return dump_yaml(merged).encode()
+
+
+def _merge_message(
+    label: str, theirs: str, received: Sequence[str], reconciled: Sequence[Reconciled]
+) -> str:
+    counts = f"{len(received)} run{'s' if len(received) != 1 else ''} new or changed"
+    if reconciled:
+        counts += f", {len(reconciled)} reconciled"
+    lines = [f"merge runs from {label}: {counts}", "",
+             f"Merged {label}'s runs branch at {theirs}."]  # fmt: skip
+    lines += [r.describe() for r in reconciled]
+    lines += ["", f"Merged-From: {label}"]
+    return "\n".join(lines) + "\n"
+
+
+# --- remotes --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SyncResult:
+    remote: str
+    remote_had_branch: bool  # before this call
+    merge: MergeOutcome  # what came in (kind "up to date" when nothing did)
+    sent: tuple[str, ...] = ()  # run ids the push added, changed or removed on the remote
+    pushed: bool = False  # whether the remote's branch moved
+
+
+def default_remote(store: Store) -> str:
+    """The current branch's upstream remote, else `origin`."""
+    branch = gitio.head_branch(store.repo)
+    upstream = store.git_config.get(f"branch.{branch}.remote".lower()) if branch else None
+    return upstream if upstream and upstream != "." else "origin"
+
+
+def pull(store: Store, remote: str | None = None) -> SyncResult:
+    """Fetch the remote's runs branch into a private ref and merge it into the local one."""
+    remote = _checked_remote(store, remote)
+    remote_tip = _remote_tip(store, remote)
+    if remote_tip is None:
+        return SyncResult(remote, False, MergeOutcome("up to date", store.tip(), ()))
+    _fetch(store, remote, remote_tip)
+    return SyncResult(remote, True, merge_runs(store, remote_tip, remote))
+
+
+def push(store: Store, remote: str | None = None) -> SyncResult:
+    """Merge the remote's runs into the local branch, then push it (no force); retry on a race.
+
+    The push only ever fast-forwards the remote's branch. When another machine pushed between our
+    read and our push, git refuses, and we fetch, merge and push again (up to PUSH_ATTEMPTS).
+    """
+    remote = _checked_remote(store, remote)
+    remote_tip = _remote_tip(store, remote)
+    had_branch = remote_tip is not None
+    received: list[str] = []
+    reconciled: list[Reconciled] = []
+    kinds: list[str] = []
+    for _ in range(PUSH_ATTEMPTS):
+        if remote_tip is not None:
+            _fetch(store, remote, remote_tip)
+            merge = merge_runs(store, remote_tip, remote)
+            received += merge.received
+            reconciled += merge.reconciled
+            kinds.append(merge.kind)
+        local = store.tip()
+        kind = next((k for k in reversed(kinds) if k != "up to date"), "up to date")
+        outcome = MergeOutcome(kind, local, tuple(sorted(set(received))), tuple(reconciled))
+        if local is None or local == remote_tip:
+            return SyncResult(remote, had_branch, outcome)
+        try:
+            gitio.push_commit(store.repo, remote, local, store.runs_ref)
+        except GitError as e:
+            now_tip = _remote_tip(store, remote)
+            if now_tip == remote_tip:  # nobody else moved it: the push itself failed
+                raise RemoteUnreachable(remote, _last_line(e.stderr)) from None
+            remote_tip = now_tip
+            continue
+        _set_private_ref(store, remote, local)
+        return SyncResult(
+            remote, had_branch, outcome, _changed_runs(store, remote_tip, local), True
+        )
+    raise RunsBranchMoved(f"{remote}'s {store.runs_ref}")
+
+
+def private_ref(store: Store, remote: str) -> str:
+    return f"{PRIVATE_REFS}/{remote}/{store.runs_branch}"
+
+
+def _checked_remote(store: Store, remote: str | None) -> str:
+    name = remote or default_remote(store)
+    if f"remote.{name}.url".lower() not in store.git_config:
+        raise RemoteNotFound(name, defaulted=remote is None)
+    return name
+
+
+def _remote_tip(store: Store, remote: str) -> str | None:
+    try:
+        return gitio.remote_ref(store.repo, remote, store.runs_ref)
+    except GitError as e:
+        raise RemoteUnreachable(remote, _last_line(e.stderr)) from None
+
+
+def _fetch(store: Store, remote: str, remote_tip: str) -> None:
+    if gitio.commit_exists(store.repo, remote_tip):  # pushed from here, or fetched before
+        _set_private_ref(store, remote, remote_tip)
+        return
+    try:
+        gitio.fetch_ref(store.repo, remote, store.runs_ref, private_ref(store, remote))
+    except GitError as e:
+        raise RemoteUnreachable(remote, _last_line(e.stderr)) from None
+
+
+def _set_private_ref(store: Store, remote: str, commit: str) -> None:
+    ref = private_ref(store, remote)
+    try:
+        gitio.move_ref(
+            store.repo, ref, commit, gitio.read_ref(store.repo, ref), "gitcfg: remote tip"
+        )
+    except RunsBranchMoved:  # another gitcfg process recorded the remote's tip meanwhile
+        pass
+
+
+def _last_line(stderr: str) -> str:
+    lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
+    fatal = [line for line in lines if line.startswith(("fatal:", "error:"))]
+    return (fatal or lines or ["no message from git"])[0].removeprefix("fatal: ")
