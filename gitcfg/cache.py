@@ -129,6 +129,8 @@ class RunCache:
     def __init__(self, repo: gitio.Repo, runs_ref: str, path: Path | None) -> None:
         self.repo, self.runs_ref, self.path = repo, runs_ref, path  # path None: in memory
         self._memory: sqlite3.Connection | None = None
+        # What the last refresh did: ("fresh" | "incremental" | "rebuild", runs read from git).
+        self.last_refresh: tuple[str, int] = ("fresh", 0)
 
     @classmethod
     def open(
@@ -154,7 +156,9 @@ class RunCache:
             conn = self._connect()
             if _state(conn) != (self.runs_ref, tip):
                 with _lock(self.path.parent / "cache.lock"):
-                    _update(conn, self.repo, self.runs_ref, tip, progress)
+                    self.last_refresh = _update(conn, self.repo, self.runs_ref, tip, progress)
+            else:
+                self.last_refresh = ("fresh", 0)
         except sqlite3.DatabaseError as e:
             if conn is not None:
                 conn.close()
@@ -210,7 +214,7 @@ class RunCache:
                 self._fall_back_to_memory(tip, progress)
                 return
             try:
-                _update(conn, self.repo, self.runs_ref, tip, progress)
+                self.last_refresh = _update(conn, self.repo, self.runs_ref, tip, progress)
             finally:
                 conn.close()
 
@@ -224,7 +228,9 @@ class RunCache:
                 ":memory:", isolation_level=None, check_same_thread=False
             )
         if _state(self._memory) != (self.runs_ref, tip):
-            _update(self._memory, self.repo, self.runs_ref, tip, progress)
+            self.last_refresh = _update(self._memory, self.repo, self.runs_ref, tip, progress)
+        else:
+            self.last_refresh = ("fresh", 0)
 
 
 @contextmanager
@@ -284,14 +290,17 @@ CREATE INDEX runs_name ON runs (name);
 
 def _update(
     conn: sqlite3.Connection, repo: gitio.Repo, runs_ref: str, tip: str, progress: Progress | None
-) -> None:
-    """Bring the tables to `tip` in one write transaction: incrementally when possible."""
+) -> tuple[str, int]:
+    """Bring the tables to `tip` in one write transaction, incrementally when possible.
+
+    Returns what it did: ("fresh" | "incremental" | "rebuild", runs read from git).
+    """
     conn.execute("BEGIN IMMEDIATE")
     try:
         state = _state(conn)
         if state == (runs_ref, tip):  # another process did it while we waited for the lock
             conn.execute("COMMIT")
-            return
+            return ("fresh", 0)
         changed: dict[str, str] | None = None  # run id -> its dir
         if state is not None and state[0] == runs_ref and state[1] and tip:
             try:
@@ -309,6 +318,7 @@ def _update(
         writer.insert_runs(repo, dirs, progress)
         writer.finish(runs_ref, tip)
         conn.execute("COMMIT")
+        return ("rebuild" if changed is None else "incremental", len(dirs))
     except BaseException:
         conn.execute("ROLLBACK")
         raise

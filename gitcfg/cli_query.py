@@ -355,11 +355,9 @@ def plot_command(
         console.print(f"{label:>{label_width}} ┤{text}", highlight=False, soft_wrap=True)
     x_low, x_high = chart.x_range
     left, right = plot.axis_label(x_low), plot.axis_label(x_high)
-    axis = " " * (label_width + 1) + "└" + "─" * width
-    console.print(axis, highlight=False, soft_wrap=True)
+    console.print(f"{x[:label_width]:>{label_width}} └" + "─" * width, highlight=False)
     gap = max(width - len(left) - len(right), 1)
-    console.print(" " * (label_width + 2) + left + " " * gap + right + f"  {x}", highlight=False,
-                  soft_wrap=True)  # fmt: skip
+    console.print(" " * (label_width + 2) + left + " " * gap + right, highlight=False)
     for index, line in enumerate(lines):
         colour = _COLOURS[index % len(_COLOURS)]
         console.print(f"  [{colour}]━━[/] {line.label}", highlight=False)

@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING, Any, overload
 
 from gitcfg import aggregate, gitio, where
 from gitcfg.cache import Filter, Progress, RunCache, Snapshot, StoredRow
-from gitcfg.errors import BadQuery, GitError, MissingExtra, UnknownKey
+from gitcfg.errors import (
+    BadQuery,
+    CodeCommitMissing,
+    GitcfgError,
+    GitError,
+    MissingExtra,
+    UnknownKey,
+)
 from gitcfg.rows import flatten, format_value, run_row
 from gitcfg.store import Store, parse_iso, run_dir, run_id_time
 
@@ -472,7 +479,13 @@ class Api:
 
     @property
     def cache(self) -> RunCache:
-        """The query cache, refreshed to the runs branch's current tip."""
+        """The query cache (`.last_refresh` says what the last query's refresh did)."""
+        if self._cache is None:
+            return self.refresh()
+        return self._cache
+
+    def refresh(self) -> RunCache:
+        """Bring the cache up to the runs branch's current tip; every query does this first."""
         if self._cache is None:
             self._cache = RunCache.open(
                 self.store.repo, self.store.runs_ref, self._progress, self._use_file
@@ -492,7 +505,7 @@ class Api:
         expr = _where_expr(where)
         statuses = _statuses(status)
         commits = code_commits_in_range(self.store, rev) if rev else None
-        snapshot = self.cache.snapshot()
+        snapshot = self.refresh().snapshot()
         try:
             return Runs(self, snapshot, Filter(statuses, commits), expr)
         except BaseException:
@@ -501,7 +514,7 @@ class Api:
 
     def run(self, run_id_prefix: str) -> StoredRun:
         """The run whose id starts with `run_id_prefix` (or whose name it is)."""
-        with self.cache.snapshot() as snapshot:
+        with self.refresh().snapshot() as snapshot:
             run_id = snapshot.resolve(run_id_prefix)
             stored = snapshot.record(run_id)
             assert stored is not None
@@ -621,3 +634,58 @@ def metric_lines(
         )
         for token in ordered
     ], missing
+
+
+# --- comparing two runs (gitcfg diff) ------------------------------------------------------------
+
+_DIFF_RUN_FIELDS = ("name", "status", "code_commit", "code_branch", "dirty", "host", "user",
+                    "group", "tags", "exit_code")  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class RunDiff:
+    """What differs between two runs: (key, a value, b value) per section; MISSING when absent."""
+
+    a: StoredRun
+    b: StoredRun
+    config: list[tuple[str, object, object]]
+    summary: list[tuple[str, object, object]]
+    run: list[tuple[str, object, object]]  # the run fields that differ (status, code commit, ...)
+
+
+def diff_runs(a: StoredRun, b: StoredRun) -> RunDiff:
+    """Compare two runs' config (dotted keys), summary and main run fields."""
+    row_a, row_b = a.row, b.row
+    return RunDiff(
+        a,
+        b,
+        config=differences(flatten(a.config), flatten(b.config)),
+        summary=differences(flatten(a.summary), flatten(b.summary)),
+        run=differences(
+            {k: row_a.get(k) for k in _DIFF_RUN_FIELDS}, {k: row_b.get(k) for k in _DIFF_RUN_FIELDS}
+        ),
+    )
+
+
+def code_diff(api: Api, a: StoredRun, b: StoredRun, color: bool = False) -> bytes:
+    """The patch from run a's code to run b's: each run's commit with its diff.patch applied.
+
+    Each tree is built in a temporary index (gitio.code_tree): the user's index and worktree are
+    never touched. CodeCommitMissing when a commit is not in this clone.
+    """
+    trees = []
+    for record in (a, b):
+        commit = record.code_commit
+        if commit and not gitio.commit_exists(api.store.repo, commit):
+            raise CodeCommitMissing(record.id, commit, record.code.get("remote_url"))
+        try:
+            trees.append(gitio.code_tree(api.store.repo, commit, record.patch()))
+        except GitError as e:
+            detail = e.stderr.strip().splitlines()[-1] if e.stderr.strip() else "git apply failed"
+            raise GitcfgError(
+                f"run {record.id}'s diff.patch does not apply to its code commit "
+                f"{(commit or 'none')[:12]} ({detail})"
+            ) from None
+    if trees[0] == trees[1]:
+        return b""
+    return gitio.diff_trees(api.store.repo, trees[0], trees[1], color=color)

@@ -1,0 +1,207 @@
+"""`gitcfg show`, `gitcfg diff` and `gitcfg plot` on real runs and fast-import-built branches."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import git, run_python, snapshot, write_script
+from runs_branch import make_run, write_runs
+
+from gitcfg.query import Api
+
+FROM_CONFIGS = """
+import gitcfg
+run = gitcfg.track()
+run.summary["score"] = run.config.lr * 10
+run.finish()
+print(run.id)
+"""
+
+
+def test_show_config_is_a_configs_file_that_reruns_the_run(cli, repo: Path, tmp_path: Path) -> None:
+    script = write_script(tmp_path / "train.py", FROM_CONFIGS)
+    first = tmp_path / "first.yaml"
+    first.write_text(
+        "lr: 0.05\nname: '1e-3'\nmodel:\n  depth: 34\n  widths: [64, 128]\nflag: yes\n"
+    )
+    done = run_python(repo, script, "--configs", str(first))
+    assert done.returncode == 0, done.stderr
+    run_id = done.stdout.strip()
+    shown = cli(repo, "show", run_id[:10], "--config")
+    assert shown.exit_code == 0, shown.output
+    best = tmp_path / "best.yaml"
+    best.write_text(shown.stdout)
+    assert isinstance(yaml.safe_load(shown.stdout), dict)
+    again = run_python(repo, script, "--configs", str(best))
+    assert again.returncode == 0, again.stderr
+    api = Api(repo)
+    original, rerun = api.run(run_id), api.run(again.stdout.strip())
+    assert rerun.config == original.config
+    assert rerun.config["name"] == "1e-3" and rerun.config["flag"] is True  # YAML 1.1: yes
+    assert (
+        json.loads(cli(repo, "show", run_id, "--config", "--format", "json").stdout)
+        == original.config
+    )
+
+
+def test_show_summary_and_metrics(cli, repo: Path) -> None:
+    run = make_run(
+        1, summary={"acc": 0.9}, metrics=[{"_step": 0, "acc": 0.5}, {"_step": 1, "acc": 0.9}]
+    )
+    write_runs(repo, [run])
+    summary = cli(repo, "show", run["id"][:9], "--summary")
+    assert yaml.safe_load(summary.stdout) == {"acc": 0.9}
+    metrics = cli(repo, "show", run["id"][:9], "--metrics", "--format", "json")
+    assert json.loads(metrics.stdout) == run["metrics"]
+
+
+# --- diff ----------------------------------------------------------------------------------------
+
+TRAIN = """
+import sys, gitcfg
+run = gitcfg.track({"lr": float(sys.argv[1]), "batch": int(sys.argv[2]), "model": {"depth": 18}})
+run.summary["acc"] = float(sys.argv[3])
+run.finish()
+print(run.id)
+"""
+
+
+@pytest.fixture
+def three_runs(repo: Path, tmp_path: Path):
+    """run1 on a clean commit A; run2 on A with uncommitted edits; run3 on a new commit B."""
+    script = write_script(tmp_path / "record.py", TRAIN)
+
+    def record(*args: str) -> str:
+        proc = run_python(repo, script, *args)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.strip()
+
+    run1 = record("0.1", "32", "0.8")
+    (repo / "train.py").write_text("print('train')\nprint('dirty edit')\n")
+    (repo / "notes.txt").write_text("an untracked note\n")
+    run2 = record("0.1", "64", "0.85")
+    git(repo, "checkout", "-q", "--", "train.py")
+    (repo / "notes.txt").unlink()
+    (repo / "model.py").write_text("DEPTH = 18\n")
+    git(repo, "add", "model.py")
+    git(repo, "commit", "-qm", "add model")
+    run3 = record("0.3", "32", "0.9")
+    return repo, run1, run2, run3
+
+
+def test_diff_shows_config_and_summary_side_by_side(cli, three_runs, monkeypatch) -> None:
+    repo, run1, run2, run3 = three_runs
+    monkeypatch.setenv("COLUMNS", "120")
+    result = cli(repo, "diff", run1[:10], run3[:10])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    lr = next(line for line in lines if line.strip().startswith("lr"))
+    assert lr.split()[1:] == ["0.1", "0.3"]
+    assert next(line for line in lines if line.strip().startswith("acc")).split()[1:] == [
+        "0.8",
+        "0.9",
+    ]
+    assert any(line.strip().startswith("code_commit") for line in lines)
+    assert not any(line.strip().startswith("batch") for line in lines)
+    data = json.loads(cli(repo, "diff", run1, run2, "--format", "json").stdout)
+    assert data["a"] == run1 and data["config"] == [{"key": "batch", "a": 32, "b": 64}]
+    assert {"key": "dirty", "a": False, "b": True} in data["run"]
+
+
+def test_diff_code_compares_commits_plus_patches_and_touches_nothing(cli, three_runs) -> None:
+    repo, run1, run2, run3 = three_runs
+    (repo / "scratch.txt").write_text("the user's own work in progress\n")
+    git(repo, "add", "scratch.txt")
+    before = snapshot(repo)
+    dirty = cli(repo, "diff", run1, run2, "--code")
+    assert dirty.exit_code == 0, dirty.output
+    assert "+print('dirty edit')" in dirty.output and "+an untracked note" in dirty.output
+    assert "model.py" not in dirty.output
+    committed = cli(repo, "diff", run2, run3, "--code", "--format", "json")
+    code = json.loads(committed.stdout)["code"]
+    assert "+DEPTH = 18" in code and "-print('dirty edit')" in code and "-an untracked note" in code
+    same = cli(repo, "diff", run1, run1, "--code")
+    assert "code: identical" in same.output
+    assert snapshot(repo) == before
+
+
+def test_diff_code_with_a_missing_commit_says_to_fetch(cli, repo: Path) -> None:
+    missing = "0123456789abcdef0123456789abcdef01234567"
+    write_runs(
+        repo, [make_run(1, commit=missing), make_run(2, commit=git(repo, "rev-parse", "HEAD"))]
+    )
+    runs = Api(repo).runs()
+    result = cli(repo, "diff", runs.ids[1], runs.ids[0], "--code")
+    assert result.exit_code == 1
+    assert (
+        "code commit 0123456789ab is not in this clone" in result.stderr
+        and "git fetch" in result.stderr
+    )
+
+
+def test_diff_of_an_unknown_run_is_one_line(cli, repo: Path) -> None:
+    write_runs(repo, [make_run(1)])
+    result = cli(repo, "diff", "zzzzzzzz", "run-1")
+    assert result.exit_code == 1 and result.stderr.startswith(
+        "gitcfg: error: no run matches 'zzzzzzzz'"
+    )
+
+
+# --- plot ----------------------------------------------------------------------------------------
+
+
+def curve(lr: float, seed: int) -> list[dict]:
+    return [
+        {"_step": step, "_time": 1.0 * step, "val_acc": lr * step + seed / 10} for step in range(20)
+    ]
+
+
+@pytest.fixture
+def curves(repo: Path):
+    runs = [make_run(i, {"lr": lr, "seed": seed}, metrics=curve(lr, seed))
+            for i, (lr, seed) in enumerate([(0.1, 0), (0.1, 1), (0.2, 0), (0.2, 1)])]  # fmt: skip
+    runs.append(make_run(9, {"lr": 0.3, "seed": 0}, metrics=[{"_step": 0, "loss": 1.0}]))
+    write_runs(repo, runs)
+    return repo, runs
+
+
+def braille(text: str) -> int:
+    return sum(0x2800 < ord(char) <= 0x28FF for char in text)
+
+
+def test_plot_draws_one_line_per_run(cli, curves, monkeypatch) -> None:
+    repo, runs = curves
+    monkeypatch.setenv("COLUMNS", "80")
+    result = cli(repo, "plot", "val_acc")
+    assert result.exit_code == 0, result.output
+    assert braille(result.output) > 40
+    assert all(len(line) <= 80 for line in result.output.splitlines())
+    legend = [line for line in result.output.splitlines() if "━━" in line]
+    assert len(legend) == 4 and any("run-3" in line for line in legend)
+    assert "1 runs did not log val_acc" in result.output
+    assert "_step" in result.output
+
+
+def test_plot_group_by_draws_the_mean_of_each_group(cli, curves) -> None:
+    repo, _ = curves
+    result = cli(repo, "plot", "val_acc", "--group-by", "lr")
+    assert result.exit_code == 0, result.output
+    legend = [line.strip() for line in result.output.splitlines() if "━━" in line]
+    assert legend == ["━━ lr=0.1 (2 runs)", "━━ lr=0.2 (2 runs)"]
+
+
+def test_plot_named_runs_only(cli, curves) -> None:
+    repo, runs = curves
+    result = cli(repo, "plot", "val_acc", runs[0]["id"][:10], "run-2")
+    legend = [line for line in result.output.splitlines() if "━━" in line]
+    assert len(legend) == 2 and "run-0" in legend[0] and "run-2" in legend[1]
+
+
+def test_plot_of_a_metric_nobody_logged_is_one_line(cli, curves) -> None:
+    repo, _ = curves
+    result = cli(repo, "plot", "val_acc_typo")
+    assert result.exit_code == 1
+    assert "none of these 5 runs logged 'val_acc_typo'" in result.stderr
