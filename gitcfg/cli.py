@@ -376,6 +376,48 @@ def _echo_incoming(result: Any, quiet: bool) -> None:
         typer.echo("  " + reconciled.describe().removeprefix("Reconciled "))
 
 
+# --- checkout ------------------------------------------------------------------------------------
+
+
+@app.command()
+def checkout(
+    run: Annotated[str, typer.Argument(help="Run id, unique prefix or name.")],
+    directory: Annotated[
+        Optional[Path],
+        typer.Argument(help="Where to create the worktree (default: <repo>-<id> beside the repo)."),
+    ] = None,
+) -> None:
+    """Create a git worktree with a run's exact code (commit + uncommitted changes) and config.
+
+    Your own worktree, index and branches are untouched. Example: gitcfg checkout 06fq7yhg
+    """
+    from gitcfg.reproduce import checkout_run
+
+    result = checkout_run(_store(), run, directory)
+    patched = ", with the run's uncommitted changes (diff.patch)" if result.patch_applied else ""
+    typer.echo(f"created worktree {result.path} at {result.code_commit[:10]} (detached){patched}")
+    typer.echo(f"wrote {result.config_path}: the run's config (a valid --configs file)")
+    if result.command:
+        python = f" (recorded with Python {result.python})" if result.python else ""
+        typer.echo(f"re-run it{python}:\n  cd {_quote(result.cwd)} && {result.command}")
+    else:
+        typer.echo("the run was started from an interactive session: no command line to re-run")
+    if result.amended:
+        typer.echo("note: the config was amended after the run; the command re-runs it as it ran, "
+                   f"{result.config_path.name} holds the amended values")  # fmt: skip
+    if result.not_stored:
+        typer.echo(f"note: not in the run's patch (binary or over 1 MB): {', '.join(result.not_stored)}")
+    if result.masked:
+        typer.echo(f"note: recorded masked, fill in before re-running: {', '.join(result.masked)}")
+    typer.echo(f"remove it with: git worktree remove {_quote(result.path)}")
+
+
+def _quote(path: Path) -> str:
+    import shlex
+
+    return shlex.quote(str(path))
+
+
 # log, diff and plot live in cli_query.py; importing it registers them on `app`.
 from gitcfg import cli_query  # noqa: E402,F401
 
