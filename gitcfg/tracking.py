@@ -11,8 +11,6 @@ kill a training script.
 from __future__ import annotations
 
 import atexit
-import json
-import math
 import os
 import signal
 import sys
@@ -22,13 +20,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMappin
 from fnmatch import fnmatchcase
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Any
+from typing import Any, NoReturn
 
 from gitcfg import gitio
 from gitcfg._version import __version__
 from gitcfg.configuration import Config, build_config, recorded_config
 from gitcfg.errors import GitcfgError
-from gitcfg.journal import Journal, final_commit, recover
+from gitcfg.journal import Journal, encode_frame, final_commit, frames_to_jsonl, recover
 from gitcfg.store import (
     FORMAT_VERSION,
     Store,
@@ -213,33 +211,7 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-# --- metrics.jsonl rows ------------------------------------------------------------------------
-
-
-def _row_encoder() -> Callable[[Mapping[str, Any]], str]:
-    """JSON text of one row; Python's json (NaN, Infinity kept), via the C encoder when present.
-
-    json.dumps builds a new encoder per call; the C encoder made once is ~1.6x faster per row.
-    """
-    from json import encoder as json_encoder
-
-    def default(value: Any) -> Any:
-        return _plain(value)
-
-    make = getattr(json_encoder, "c_make_encoder", None)
-    if make is not None:
-        try:
-            encode = make(
-                None, default, json_encoder.encode_basestring, None, ": ", ", ", False, False, True
-            )
-            if "".join(encode({"a": [1.5, float("nan")]}, 0)) == '{"a": [1.5, NaN]}':
-                return lambda row: "".join(encode(row, 0))
-        except (TypeError, ValueError):
-            pass
-    return json.JSONEncoder(ensure_ascii=False, allow_nan=True, default=default).encode
-
-
-_encode_row = _row_encoder()
+# --- rows --------------------------------------------------------------------------------------
 
 
 def _flatten_into(out: dict[str, Any], data: Mapping[str, Any], prefix: str) -> None:
@@ -291,7 +263,8 @@ class Run:
         self._meta: dict[str, Any] = {}
         self._journal: Journal | None = None
         self._journal_failed = False
-        self._chunks: list[str] = []  # encoded rows not yet in the journal (all of them without one)
+        # Frames of rows (journal.encode_frame) not yet journaled; all of them without a journal.
+        self._frames: list[bytes] = []
         self._summary_dirty = False
         self._config_yaml: bytes | None = None  # changed config, not yet journaled
         self._flusher: threading.Thread | None = None
@@ -485,19 +458,25 @@ class Run:
                     store.repo.state_dir, self.id, store.runs_ref, self._meta, config_yaml
                 )
             except OSError as e:
-                _warn(f"cannot journal run {self.id} ({e}); its metrics stay in memory until it ends")
+                _warn(
+                    f"cannot journal run {self.id} ({e}); its metrics stay in memory until it ends"
+                )
             try:
-                store.write(files, commit_message(self.id, "started", {"Code-Commit": code["commit"]}))
+                store.write(
+                    files, commit_message(self.id, "started", {"Code-Commit": code["commit"]})
+                )
             except BaseException:
                 if self._journal is not None:
                     self._journal.remove()
                 raise
         self._fast = True
-        self._flusher = threading.Thread(target=self._flush_loop, name="gitcfg-journal", daemon=True)
+        self._flusher = threading.Thread(
+            target=self._flush_loop, name="gitcfg-journal", daemon=True
+        )
         self._flusher.start()
 
     def _drain(self) -> None:
-        """Fold the rows logged so far into the summary and encode them for the journal."""
+        """Fold the rows logged so far into the summary and frame them for the journal."""
         queue = self._queue
         if not queue:
             return
@@ -512,7 +491,11 @@ class Run:
             self.summary._observe(rows)
             self._summary_dirty = True
             if self._store is not None:
-                self._chunks.append("\n".join(map(_encode_row, rows)) + "\n")
+                try:
+                    frame = encode_frame(rows)
+                except ValueError:  # an odd key type: marshal takes plain values only
+                    frame = encode_frame([{str(k): _plain(v) for k, v in r.items()} for r in rows])
+                self._frames.append(frame)
 
     def _flush(self, sync: bool = False) -> None:
         """Drain, then write new rows, summary and config to the journal; a failure is a warning."""
@@ -521,10 +504,13 @@ class Run:
             journal = self._journal
             if journal is None or self._journal_failed:
                 return
+            frames, written = self._frames, 0
             try:
-                if self._chunks:
-                    journal.append_metrics("".join(self._chunks).encode(), sync=sync)
-                    self._chunks.clear()
+                for frame in frames:
+                    journal.append_frame(frame)
+                    written += 1
+                if written and sync:
+                    journal.sync()
                 if self._config_yaml is not None:
                     journal.write_config(self._config_yaml)
                     journal.write_run_meta(self._meta)
@@ -533,8 +519,10 @@ class Run:
                     self._summary_dirty = False
                     journal.write_summary(self.summary._snapshot())
             except OSError as e:
-                self._journal_failed = True  # keep the rows in memory; they go into the final commit
+                self._journal_failed = True  # keep the rows in memory for the final commit
                 _warn(f"cannot write the journal of run {self.id} ({e}); keeping metrics in memory")
+            finally:
+                del frames[:written]
 
     def _flush_loop(self) -> None:
         journal = self._journal
@@ -615,13 +603,14 @@ class Run:
             config_dict, _ = recorded_config(self.config, self._mask)
             config_yaml = dump_yaml(config_dict).encode()
             self._flush()
-            metrics = b""
+            journaled = b""
             if journal is not None:
                 if not self._journal_failed:  # the final state first: if the commit fails,
                     journal.write_config(config_yaml)  # the next gitcfg command commits it
                     journal.write_run_meta(self._meta)
-                metrics = journal.metrics()
-            metrics += "".join(self._chunks).encode()
+                journaled = journal.frames()
+            # Decoded apart: a write that failed half-way may have left a torn frame in the file.
+            metrics = frames_to_jsonl(journaled)[0] + frames_to_jsonl(b"".join(self._frames))[0]
             files, message = final_commit(self._meta, config_yaml, self.summary.as_dict(), metrics)
             self._store.write(files, message)
         except (GitcfgError, OSError, ValueError, TypeError) as e:  # never kill the script over it
@@ -648,7 +637,11 @@ class Run:
             return
         if isinstance(exc, KeyboardInterrupt):
             self._signal = self._signal or signal.SIGINT
-            self._finish("killed", 128 + signal.SIGINT, {"type": "KeyboardInterrupt", "message": "interrupted"})
+            self._finish(
+                "killed",
+                128 + signal.SIGINT,
+                {"type": "KeyboardInterrupt", "message": "interrupted"},
+            )
             return
         import traceback
 
@@ -667,7 +660,7 @@ class Run:
         self._store = None
         self._journal = None  # the fd belongs to the parent; the child never writes to it
         self._flusher = None
-        self._chunks = []
+        self._frames = []
         self._lock = threading.RLock()
         self.summary._lock = self._lock
         self._stop_flusher = threading.Event()
@@ -757,7 +750,7 @@ def _install_exit_hooks() -> None:
             return
         previous_hook(kind, exc, tb)
 
-    def exit(status: object = None) -> None:
+    def exit(status: str | int | None = None) -> NoReturn:
         global _exit_request
         if threading.current_thread() is threading.main_thread():  # elsewhere it ends a thread
             _exit_request = SystemExit(status)
@@ -858,7 +851,9 @@ def track(
     global _current, _pending_config
     mode = (mode or os.environ.get("GITCFG_MODE") or "online").strip().lower()
     if mode not in MODES:
-        raise GitcfgError(f"unknown mode {mode!r} (GITCFG_MODE or track(mode=)); use one of {', '.join(MODES)}")
+        raise GitcfgError(
+            f"unknown mode {mode!r} (GITCFG_MODE or track(mode=)); use one of {', '.join(MODES)}"
+        )
     _install_exit_hooks()
     if _current is not None and not _current._finished and not _current._forked:
         _warn(f"track() called while run {_current.id} is active; finishing it first")

@@ -20,7 +20,13 @@ from typer.testing import CliRunner
 
 from gitcfg.cli import app
 from gitcfg.configuration import Config
-from gitcfg.journal import process_gone, process_identity, recover
+from gitcfg.journal import (
+    encode_frame,
+    frames_to_jsonl,
+    process_gone,
+    process_identity,
+    recover,
+)
 from gitcfg.store import Store, hostname, run_dir
 from gitcfg.tracking import Run, process_rank
 
@@ -71,7 +77,9 @@ def _log_rows(repo: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, dict[str
     return {row["id"]: row for row in json.loads(result.stdout)}
 
 
-def _start_child(repo: Path, script: Path, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str]:
+def _start_child(
+    repo: Path, script: Path, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], str]:
     """Start `script`, which prints its run id once it is ready; return the process and the id."""
     proc = subprocess.Popen(
         [sys.executable, str(script)], cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -81,7 +89,9 @@ def _start_child(repo: Path, script: Path, env: dict[str, str] | None = None) ->
     line = proc.stdout.readline().strip()
     if not line:
         proc.wait(timeout=30)
-        raise AssertionError(f"child failed before it was ready: {proc.stderr.read() if proc.stderr else ''}")
+        raise AssertionError(
+            f"child failed before it was ready: {proc.stderr.read() if proc.stderr else ''}"
+        )
     return proc, line
 
 
@@ -141,7 +151,9 @@ def test_an_open_step_is_committed_at_finish(repo: Path) -> None:
 def test_nested_dicts_are_flattened_with_dots_and_values_made_plain(repo: Path) -> None:
     np = pytest.importorskip("numpy")
     run = _start_run(repo)
-    run.log({"val": {"acc": np.float32(0.5), "loss": {"ce": 1}}, "n": np.int64(3), "v": np.arange(3)})
+    run.log(
+        {"val": {"acc": np.float32(0.5), "loss": {"ce": 1}}, "n": np.int64(3), "v": np.arange(3)}
+    )
     rows = _finished_rows(repo, run)
     assert {k: v for k, v in rows[0].items() if not k.startswith("_")} == {
         "val.acc": 0.5, "val.loss.ce": 1, "n": 3, "v": [0, 1, 2],
@@ -175,7 +187,9 @@ def test_nan_and_inf_are_stored_faithfully(repo: Path) -> None:
     row = json.loads(text)  # Python's json reads them back
     assert math.isnan(row["loss"]) and row["grad"] == math.inf and row["neg"] == -math.inf
     summary = _branch_yaml(repo, run.id, "summary.yaml")
-    assert math.isnan(summary["loss"]) and summary["grad"] == math.inf and summary["neg"] == -math.inf
+    assert (
+        math.isnan(summary["loss"]) and summary["grad"] == math.inf and summary["neg"] == -math.inf
+    )
 
 
 # --- summary -----------------------------------------------------------------------------------
@@ -235,7 +249,7 @@ def test_the_journal_holds_rows_summary_and_config_within_a_second_and_goes_at_f
     run.config.update({"epochs": 3})
     heartbeat = (live / "heartbeat").stat().st_mtime
     time.sleep(1.0)
-    lines = (live / "metrics.jsonl").read_text().splitlines()
+    lines = frames_to_jsonl((live / "metrics.frames").read_bytes())[0].splitlines()
     assert [json.loads(line)["loss"] for line in lines] == [1.0, 0.5]
     assert json.loads((live / "summary.json").read_text()) == {"loss": 0.5}
     assert yaml.safe_load((live / "config.yaml").read_text()) == {"lr": 0.1, "epochs": 3}
@@ -244,6 +258,17 @@ def test_the_journal_holds_rows_summary_and_config_within_a_second_and_goes_at_f
     run.finish()
     assert not live.exists()
     assert _branch_yaml(repo, run.id, "config.yaml") == {"lr": 0.1, "epochs": 3}
+
+
+def test_journal_frames_become_metrics_jsonl_and_a_torn_last_frame_is_dropped() -> None:
+    few = [{"loss": 0.5, "_step": 0, "_time": 0.1}]
+    many = [{"loss": float(i), "_step": i + 1, "_time": 0.2} for i in range(5000)]  # marshal
+    data = encode_frame(few) + encode_frame(many) + encode_frame([{"late": float("nan")}])
+    text, count = frames_to_jsonl(data)
+    rows = [json.loads(line) for line in text.splitlines()]
+    assert count == len(rows) == 5002
+    assert rows[:2] == [few[0], many[0]] and math.isnan(rows[-1]["late"])
+    assert frames_to_jsonl(data[:-2])[1] == 5001  # a crash cut the last frame short
 
 
 def test_a_disabled_run_has_no_journal_and_works_in_memory(repo: Path) -> None:
@@ -279,7 +304,13 @@ for step in range(10):
     ids=["finished", "exception", "sys.exit(3)", "sys.exit(message)", "KeyboardInterrupt"],
 )
 def test_how_a_script_ends_decides_status_and_exit_code(
-    repo: Path, tmp_path: Path, body: str, returncode: int, status: str, exit_code: int, error: str | None
+    repo: Path,
+    tmp_path: Path,
+    body: str,
+    returncode: int,
+    status: str,
+    exit_code: int,
+    error: str | None,
 ) -> None:
     script = write_script(tmp_path / "t.py", STATUS_SCRIPT.format(body=body))
     proc = run_python(repo, script)
@@ -411,13 +442,16 @@ def test_a_failed_final_commit_keeps_the_journal_and_the_next_command_commits_it
     repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lock = repo / ".git" / "refs" / "heads" / "gitcfg-runs.lock"
-    script = write_script(tmp_path / "t.py", f"""
+    script = write_script(
+        tmp_path / "t.py",
+        f"""
         import gitcfg
         run = gitcfg.track({{"lr": 0.1}})
         run.log({{"loss": 0.25}})
         open({str(lock)!r}, "w").close()  # the ref is locked: the final commit fails
         print(run.id)
-    """)
+    """,
+    )
     proc = run_python(repo, script)
     assert proc.returncode == 0, proc.stderr  # never fail the script over its record
     run_id = proc.stdout.strip()
@@ -428,7 +462,9 @@ def test_a_failed_final_commit_keeps_the_journal_and_the_next_command_commits_it
     assert rows[run_id]["status"] == "finished"
     assert _branch_rows(repo, run_id)[0]["loss"] == 0.25
     assert _branch_yaml(repo, run_id, "summary.yaml") == {"loss": 0.25}
-    assert git(repo, "log", "-1", "--format=%s", "gitcfg-runs") == f"run {run_id}: finished (exit 0)"
+    assert (
+        git(repo, "log", "-1", "--format=%s", "gitcfg-runs") == f"run {run_id}: finished (exit 0)"
+    )
     assert not _live_dir(repo, run_id).exists()
 
 
@@ -439,9 +475,16 @@ def test_a_journal_whose_run_is_already_final_is_only_removed(repo: Path) -> Non
     # An owner that died after its final commit, before removing its journal.
     live.mkdir(parents=True)
     owner = {"host": hostname(), "pid": 2**22 + 1, "start": 1, "boot_id": None}
-    (live / "meta.json").write_text(json.dumps({"run_id": run.id, "owner": owner,
-                                                "runs_ref": "refs/heads/gitcfg-runs",
-                                                "run": {"id": run.id, "status": "running"}}))
+    (live / "meta.json").write_text(
+        json.dumps(
+            {
+                "run_id": run.id,
+                "owner": owner,
+                "runs_ref": "refs/heads/gitcfg-runs",
+                "run": {"id": run.id, "status": "running"},
+            }
+        )
+    )
     tip = git(repo, "rev-parse", "gitcfg-runs")
     assert recover(Store.open(repo)) == []
     assert not live.exists() and git(repo, "rev-parse", "gitcfg-runs") == tip
@@ -538,7 +581,12 @@ def _object_state(repo: Path) -> tuple[str, str]:
 def test_disabled_mode_writes_nothing_to_git_and_the_script_runs_normally(
     dirty_repo: Path, tmp_path: Path, how: str
 ) -> None:
-    assert run_python(dirty_repo, write_script(tmp_path / "first.py", RANKED.replace("**KWARGS", ""))).returncode == 0
+    assert (
+        run_python(
+            dirty_repo, write_script(tmp_path / "first.py", RANKED.replace("**KWARGS", ""))
+        ).returncode
+        == 0
+    )
     kwargs = 'mode="disabled"' if how == "argument" else ""
     script = write_script(tmp_path / "t.py", RANKED.replace("**KWARGS", kwargs) + "print('done')\n")
     before, objects_before = snapshot(dirty_repo), _object_state(dirty_repo)
@@ -563,7 +611,9 @@ def test_an_unknown_mode_fails_fast(repo: Path, tmp_path: Path) -> None:
 
 
 def test_a_second_track_finishes_the_first_run_with_a_warning(repo: Path, tmp_path: Path) -> None:
-    script = write_script(tmp_path / "t.py", """
+    script = write_script(
+        tmp_path / "t.py",
+        """
         import gitcfg
         first = gitcfg.track({"trial": 1})
         first.log({"loss": 1.0})
@@ -571,7 +621,8 @@ def test_a_second_track_finishes_the_first_run_with_a_warning(repo: Path, tmp_pa
         assert first.status == "finished" and gitcfg.run is second
         second.log({"loss": 2.0})
         print(first.id, second.id)
-    """)
+    """,
+    )
     proc = run_python(repo, script)
     assert proc.returncode == 0, proc.stderr
     first, second = proc.stdout.split()
@@ -636,14 +687,25 @@ def test_multiprocessing_children_leave_the_parents_run_alone_and_may_track_thei
         assert "its log() calls are not recorded" in proc.stderr
 
 
-INTERACTIVE = "import gitcfg; run = gitcfg.track({'lr': 0.1}); run.log({'a': 1}); run.finish(); print(run.id)"
+INTERACTIVE = (
+    "import gitcfg; run = gitcfg.track({'lr': 0.1}); run.log({'a': 1}); run.finish(); print(run.id)"
+)
 
 
 @pytest.mark.parametrize("how", ["python -c", "stdin", "ipython"])
 def test_a_session_without_a_script_file_says_so(repo: Path, how: str) -> None:
     if how == "ipython":
         pytest.importorskip("IPython")
-        argv = [sys.executable, "-m", "IPython", "--quick", "--no-banner", "--colors=NoColor", "-c", INTERACTIVE]
+        argv = [
+            sys.executable,
+            "-m",
+            "IPython",
+            "--quick",
+            "--no-banner",
+            "--colors=NoColor",
+            "-c",
+            INTERACTIVE,
+        ]
     elif how == "stdin":
         argv = [sys.executable, "-"]
     else:
