@@ -213,7 +213,7 @@ def _locate(
     A mapping holding the whole remaining key (`"a.b"` literally) wins over nesting. With `create`,
     missing intermediate mappings are added; a parent that is not a mapping is an error.
     """
-    node, rest, walked = document, key, []
+    node, rest, walked = document, key, list[str]()
     while rest not in node and "." in rest:
         head, rest_after = rest.split(".", 1)
         if head not in node:
@@ -394,7 +394,7 @@ def amend_run(
 
     def build(record: RunRecord, when: float, by: str) -> tuple[Files, str, AmendedRun]:
         amended = apply_amendment(record, amendment, amended_at=utc_iso(when), amended_by=by)
-        files = run_files(amended.meta, config=amended.config, summary=amended.summary)
+        files: Files = dict(run_files(amended.meta, config=amended.config, summary=amended.summary))
         subject = change_subject("amend", record.run_id, amended.changes)
         trailers = {"Run-Id": record.run_id, "Amended-By": by}
         return files, change_message(subject, reason, trailers), amended

@@ -416,3 +416,21 @@ def test_the_merge_is_the_same_whichever_side_merges(base, ours, theirs, theirs_
 def test_tags_merge_as_a_set() -> None:
     assert merge_set_list(["base", "old"], ["base", "old", "a"], ["base", "b"]) == ["base", "a", "b"]
     assert merge_set_list(["x"], ["x", "y"], ["x", "y"]) == ["x", "y"]
+
+
+def test_git_pull_from_a_named_remote_pulls_runs_from_that_remote(cli, remote: Path, gitcfg_on_path) -> None:
+    mirror = remote.parent / "mirror.git"
+    git(remote.parent, "clone", "-q", "--bare", str(remote), str(mirror))
+    a, b = clone(remote, "a"), clone(remote, "b")
+    git(a, "remote", "add", "mirror", str(mirror))
+    run_id = record(a)
+    assert cli(a, "push", "mirror").exit_code == 0  # the runs go to the mirror only
+    (a / "m.md").write_text("m\n")
+    git(a, "add", "m.md")
+    git(a, "commit", "-q", "-m", "m")
+    git(a, "push", "-q", "mirror", "main")
+    assert cli(b, "init").exit_code == 0
+    git(b, "remote", "add", "mirror", str(mirror))
+    git(b, "pull", "-q", "--no-rebase", "mirror", "main")  # upstream is origin; this names mirror
+    assert run_ids(b) == {run_id}
+    assert git(b, "rev-parse", "-q", "--verify", "refs/gitcfg/remotes/mirror/gitcfg-runs", check=False)
