@@ -12,9 +12,6 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import git, run_python, snapshot, write_script
-from typer.testing import CliRunner
-
-from gitcfg.cli import app
 
 SWEEP = """
 import sys, gitcfg
@@ -25,17 +22,6 @@ run.summary["loss"] = 1 - lr
 run.finish()
 print(run.id)
 """
-
-
-@pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch):
-    runner = CliRunner()
-
-    def invoke(cwd: Path, *args: str):
-        monkeypatch.chdir(cwd)
-        return runner.invoke(app, list(args))
-
-    return invoke
 
 
 @pytest.fixture
