@@ -346,6 +346,8 @@ class Run:
         self._pending_row = row
         if commit:
             self._commit_row()
+        if self._flusher is None and len(self._queue) >= 1024:  # a forked child has no flusher
+            self._drain()
 
     def _commit_row(self) -> None:
         row = self._pending_row
@@ -497,9 +499,11 @@ class Run:
                     frame = encode_frame([{str(k): _plain(v) for k, v in r.items()} for r in rows])
                 self._frames.append(frame)
 
-    def _flush(self, sync: bool = False) -> None:
+    def _flush(self, sync: bool = False, flusher: bool = False) -> None:
         """Drain, then write new rows, summary and config to the journal; a failure is a warning."""
         with self._lock:
+            if flusher and self._stop_flusher.is_set():
+                return  # finish() took over (it may have stopped waiting for this thread)
             self._drain()
             journal = self._journal
             if journal is None or self._journal_failed:
@@ -528,8 +532,8 @@ class Run:
         journal = self._journal
         while not self._stop_flusher.wait(FLUSH_INTERVAL_S):
             try:
-                self._flush(sync=True)
-                if journal is not None and not self._journal_failed:
+                self._flush(sync=True, flusher=True)
+                if journal is not None and not self._journal_failed and not self._finished:
                     journal.beat()
             except Exception as e:  # never let the flusher die silently with rows unwritten
                 self._warn_limited("flusher", f"journal flush failed: {e!r}")
@@ -557,7 +561,9 @@ class Run:
         flusher = self._flusher
         self._stop_flusher.set()
         if flusher is not None and flusher is not threading.current_thread() and flusher.is_alive():
-            flusher.join()
+            # Bounded: a signal handler finishing the run may interrupt the main thread while it
+            # holds the lock the flusher is waiting for; the flusher then gives up (see _flush).
+            flusher.join(timeout=2 * FLUSH_INTERVAL_S)
 
     def _finish(
         self, status: str, exit_code: int | None, error: Mapping[str, Any] | None = None

@@ -381,7 +381,7 @@ def test_a_sigterm_handler_the_script_installed_still_runs(repo: Path, tmp_path:
 def _sigkilled_run(repo: Path, tmp_path: Path, steps: int = 1000) -> str:
     script = write_script(tmp_path / "crash.py", SLEEPER.format(setup="", steps=steps))
     proc, run_id = _start_child(repo, script)
-    time.sleep(1.2)  # the journal is flushed at least once a second
+    time.sleep(1.5)  # the journal is flushed at least once a second (every 0.5 s)
     proc.kill()
     proc.wait(timeout=30)
     return run_id
