@@ -24,7 +24,7 @@ from typing import Any, NoReturn
 
 from gitcfg import gitio
 from gitcfg._version import __version__
-from gitcfg.configuration import Config, build_config, recorded_config
+from gitcfg.configuration import Config, build_config, hydra_overrides, recorded_config
 from gitcfg.errors import GitcfgError
 from gitcfg.journal import Journal, encode_frame, final_commit, frames_to_jsonl, recover
 from gitcfg.store import (
@@ -448,6 +448,9 @@ class Run:
             "config_sources": dict(self.config._sources),
             "config_changed": [],
         }
+        overrides = hydra_overrides()
+        if overrides is not None:  # running under Hydra: its command-line overrides
+            self._meta["hydra_overrides"] = overrides
         if store is not None:
             config_dict, masked = recorded_config(self.config, self._mask)
             if masked:

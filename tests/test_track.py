@@ -306,3 +306,23 @@ def test_track_does_not_import_gitpython_typer_or_rich(repo: Path, tmp_path: Pat
     proc = run_python(repo, script)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == ""
+
+
+def test_a_hydra_app_records_its_overrides_in_run_yaml(repo: Path, tmp_path: Path) -> None:
+    pytest.importorskip("hydra")
+    (repo / "conf.yaml").write_text("lr: 0.1\nmodel:\n  depth: 18\n  width: 64\n")
+    script = write_script(repo / "app.py", """
+        import hydra, gitcfg
+
+        @hydra.main(version_base=None, config_path=".", config_name="conf")
+        def main(cfg):
+            with gitcfg.track(cfg) as run:
+                run.log({"loss": 1.0})
+
+        main()
+    """)
+    proc = run_python(repo, script, "lr=0.5", "model.depth=50", f"hydra.run.dir={tmp_path}/out")
+    assert proc.returncode == 0, proc.stderr
+    base = _only_run_dir(repo)
+    assert _load(repo, f"{base}/config.yaml") == {"lr": 0.5, "model": {"depth": 50, "width": 64}}
+    assert _load(repo, f"{base}/run.yaml")["hydra_overrides"] == ["lr=0.5", "model.depth=50"]
