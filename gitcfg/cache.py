@@ -5,10 +5,12 @@ It lives in `<git common dir>/gitcfg/query-cache.sqlite` and may be deleted at a
     meta(key, value)          ref (the runs ref), tip (the runs commit the rows reflect)
     keys(key, col, runs)      every flat-row key (see rows.run_row), the column holding it, how many
                               runs have it; col is NULL past MAX_KEY_COLUMNS (then read from JSON)
-    runs(run_id, okey, status, code_commit, name, files, meta, config, summary, c1, c2, ...)
+    runs(run_id, okey, status, code_commit, name, c1, c2, ...)
         okey      started_at + " " + run_id: ORDER BY okey DESC is newest first, as Store.read_runs
-        meta      run.yaml, config.yaml and summary.yaml as JSON: YAML is parsed once, here
         cN        one column per flat-row key, the value typed natively (encode_cell)
+    records(run_id, files, meta, config, summary)
+                  run.yaml, config.yaml and summary.yaml as JSON: YAML is parsed once, here.
+                  Apart from runs, so that scans of the narrow runs rows never touch them.
 
 Freshness: the runs ref is read from its file (no git process). When it equals meta.tip the cache is
 used as it is: no git, no YAML. Otherwise, holding `cache.lock`, `git diff-tree` old tip -> new tip
@@ -39,7 +41,7 @@ from gitcfg.errors import AmbiguousRun, RunNotFound
 from gitcfg.rows import run_row
 from gitcfg.store import load_mapping
 
-SCHEMA = 1  # bump when the tables or what a row holds change: older caches are rebuilt
+SCHEMA = 2  # bump when the tables or what a row holds change: older caches are rebuilt
 FILE_NAME = "query-cache.sqlite"
 MAX_KEY_COLUMNS = 1900  # SQLite allows 2000 columns a table
 RUNS_DIR = "runs"
@@ -277,14 +279,17 @@ CREATE TABLE runs (
     okey TEXT NOT NULL,
     status TEXT NOT NULL,
     code_commit TEXT,
-    name TEXT,
+    name TEXT
+);
+CREATE INDEX runs_okey ON runs (okey);
+CREATE INDEX runs_name ON runs (name);
+CREATE TABLE records (
+    run_id TEXT PRIMARY KEY,
     files TEXT NOT NULL,
     meta TEXT NOT NULL,
     config TEXT NOT NULL,
     summary TEXT NOT NULL
 );
-CREATE INDEX runs_okey ON runs (okey);
-CREATE INDEX runs_name ON runs (name);
 """
 
 
@@ -376,7 +381,7 @@ class _Writer:
         self.statements: dict[tuple[int, ...], str] = {}
 
     def reset(self) -> None:
-        for table in ("meta", "keys", "runs"):
+        for table in ("meta", "keys", "runs", "records"):
             self.conn.execute(f"DROP TABLE IF EXISTS {table}")
         # One statement at a time: executescript() would commit the open transaction first.
         for statement in _CREATE.split(";"):
@@ -396,11 +401,13 @@ class _Writer:
             chunk = list(run_ids[start : start + 500])
             marks = ",".join("?" * len(chunk))
             for run_id, meta, config, summary in self.conn.execute(
-                f"SELECT run_id, meta, config, summary FROM runs WHERE run_id IN ({marks})", chunk
+                f"SELECT run_id, meta, config, summary FROM records WHERE run_id IN ({marks})",
+                chunk,
             ):
                 row = run_row(run_id, json.loads(meta), json.loads(config), json.loads(summary))
                 self.counts.subtract(row.keys())
             self.conn.execute(f"DELETE FROM runs WHERE run_id IN ({marks})", chunk)
+            self.conn.execute(f"DELETE FROM records WHERE run_id IN ({marks})", chunk)
 
     def insert_runs(
         self, repo: gitio.Repo, dirs: Mapping[str, _RunFiles], progress: Progress | None
@@ -450,17 +457,17 @@ class _Writer:
             names = "".join(f", c{n}" for n in signature)
             marks = ", ?" * len(signature)
             sql = self.statements[signature] = (
-                "INSERT INTO runs (run_id, okey, status, code_commit, name, files, meta, config, "
-                f"summary{names}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?{marks})"
+                f"INSERT INTO runs (run_id, okey, status, code_commit, name{names}) "
+                f"VALUES (?, ?, ?, ?, ?{marks})"
             )
         okey = f"{row['started'] or ''} {run_id}"
         name = row["name"] if isinstance(row["name"], str) else None
         commit = row["code_commit"] if isinstance(row["code_commit"], str) else None
+        self.conn.execute(sql, (run_id, okey, row["status"], commit, name, *values))
         self.conn.execute(
-            sql,
-            (run_id, okey, row["status"], commit, name, _json(files), _json(meta), _json(config),
-             _json(summary), *values),
-        )  # fmt: skip
+            "INSERT INTO records VALUES (?, ?, ?, ?, ?)",
+            (run_id, _json(files), _json(meta), _json(config), _json(summary)),
+        )
 
     def _add_column(self, key: str) -> int | None:
         col: int | None = None
@@ -479,6 +486,65 @@ class _Writer:
         self.conn.executemany(
             "INSERT OR REPLACE INTO meta VALUES (?, ?)", [("ref", runs_ref), ("tip", tip)]
         )
+
+
+# --- grouping in SQL ---------------------------------------------------------------------------
+
+SQL_AGGREGATES = frozenset({"mean", "std", "min", "max", "count"})
+
+
+class GroupSummary(NamedTuple):
+    """One group of runs: its key values (as in its newest run), run count, metric aggregates."""
+
+    values: tuple[object, ...]
+    count: int
+    aggregates: dict[str, dict[str, Any]]  # metric -> {agg: value}; None when undefined
+    skipped: dict[str, int]  # metric -> non-finite values (nan, ±inf) left out
+
+
+def _is_number(col: str) -> str:
+    # SQLite orders NULL < INTEGER, REAL < TEXT < BLOB, so a cell below '' holds a number
+    # (finite: non-finite floats are BLOBs). Comparisons cost far less than typeof().
+    return f"{col} < ''"
+
+
+def _is_blob(col: str, tags: str) -> str:
+    """SQL: the cell is a BLOB whose tag byte is one of `tags` (see encode_cell)."""
+    ranges = [f"({col} >= X'{ord(tag):02X}' AND {col} < X'{ord(tag) + 1:02X}')" for tag in tags]
+    return "(" + " OR ".join(ranges) + ")"
+
+
+def _number(col: str) -> str:
+    """SQL: the cell if it holds an int or float (finite: others are BLOBs), else NULL."""
+    return f"CASE WHEN {_is_number(col)} THEN {col} END"
+
+
+def _group_exprs(group_cols: Sequence[str]) -> list[str]:
+    """One SQL expression per grouped column: missing (NULL) and null (b"N") group together."""
+    return [f"coalesce({col}, X'4E')" for col in group_cols] or ["'all'"]
+
+
+def _shift(mean: Any) -> float:
+    return float(mean) if mean is not None and math.isfinite(mean) else 0.0
+
+
+def _aggregates(
+    aggs: Sequence[str], n: int, mean: Any, low: Any, high: Any, squares: Any
+) -> dict[str, Any]:
+    """The requested aggregates from SQL's count, avg, min, max and sum of squared deviations."""
+    result: dict[str, Any] = {}
+    for agg in aggs:
+        if agg == "count":
+            result[agg] = n
+        elif agg == "mean":
+            result[agg] = mean
+        elif agg == "std":  # sample std (ddof=1), as aggregate._aggregate
+            result[agg] = math.sqrt(max(squares or 0.0, 0.0) / (n - 1)) if n >= 2 else None
+        elif agg == "min":
+            result[agg] = low
+        elif agg == "max":
+            result[agg] = high
+    return result
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -551,8 +617,8 @@ class Snapshot:
     ) -> list[StoredRow]:
         """The selected runs as stored, newest first."""
         sql = (
-            "SELECT run_id, status, name, code_commit, files, meta, config, summary FROM runs "
-            f"WHERE {condition} ORDER BY okey DESC{_limit(limit)}"
+            "SELECT run_id, status, name, code_commit, files, meta, config, summary "
+            f"FROM runs JOIN records USING (run_id) WHERE {condition} ORDER BY okey DESC{_limit(limit)}"
         )
         return [StoredRow(*row) for row in self.conn.execute(sql, params)]
 
@@ -660,6 +726,170 @@ class Snapshot:
         return int(
             self.conn.execute(f"SELECT count(*) FROM runs WHERE {condition}", params).fetchone()[0]
         )
+
+    # --- grouping in SQL (None: the caller computes in Python with aggregate.py) ---
+
+    def _columns_of(self, keys: Sequence[str]) -> list[str] | None:
+        if any(self.columns.get(key) is None for key in keys):
+            return None  # a key past the column limit, or absent
+        return [f"c{self.columns[key]}" for key in keys]
+
+    def _any(self, tests: Sequence[str], condition: str, params: Sequence[Any]) -> bool:
+        if not tests:
+            return False
+        sql = f"SELECT 1 FROM runs WHERE ({condition}) AND ({' OR '.join(tests)}) LIMIT 1"
+        return self.conn.execute(sql, params).fetchone() is not None
+
+    def group_summaries(
+        self,
+        keys: Sequence[str],
+        metrics: Sequence[str],
+        aggs: Sequence[str],
+        condition: str,
+        params: Sequence[Any],
+    ) -> tuple[list[str], list[GroupSummary]] | None:
+        """Group the selection by `keys` and aggregate those of `metrics` that hold numbers.
+
+        Returns (the numeric metrics, one GroupSummary per group), or None when SQL cannot be
+        exact and the caller should use aggregate.py: a median, keys without a column, or lists,
+        mappings or integers past 64 bits among the values. Agrees with aggregate.numeric_metrics
+        and group_rows: missing and null group together, 1 and 1.0 are one group, True is not 1;
+        only int and float values are aggregated (not bools), non-finite ones are counted in
+        `skipped`; std is the sample std. SQLite sums without math.fsum, so means and stds may
+        differ from Python's in the last bits.
+        """
+        group_cols, metric_cols = self._columns_of(keys), self._columns_of(metrics)
+        if group_cols is None or metric_cols is None or not set(aggs) <= SQL_AGGREGATES:
+            return None
+        groups = _group_exprs(group_cols)
+        width, by = len(groups), ", ".join(f"g{i}" for i in range(len(groups)))
+        # One scan: which metrics hold numbers, each one's mean (the shift below), odd values.
+        profile = [f"max({_is_number(c)} OR {_is_blob(c, 'XI')})" for c in metric_cols]
+        profile += [f"avg({_number(c)})" for c in metric_cols]
+        odd = [_is_blob(c, "JI") for c in group_cols] + [_is_blob(c, "I") for c in metric_cols]
+        profile.append(f"max({' OR '.join(odd)})" if odd else "0")
+        found = self.conn.execute(
+            f"SELECT {', '.join(profile)} FROM runs WHERE {condition}", params
+        ).fetchone()
+        if found[-1]:
+            return None
+        flags, shifts = found[: len(metrics)], found[len(metrics) : 2 * len(metrics)]
+        chosen = [j for j, flag in enumerate(flags) if flag]
+        # Each group: its run count and key values as in its newest run (bare columns take
+        # their values from the row of the query's only max()), and per metric the count, mean,
+        # the sums of (x - shift) and (x - shift)^2 for the std in one pass (shifted by the
+        # metric's overall mean; when most digits cancel, the group is recomputed exactly) and
+        # the non-finite values.
+        stats = []
+        for j in chosen:
+            value, shift = _number(metric_cols[j]), _shift(shifts[j])
+            stats += [
+                f"count({value})",
+                f"avg({value})",
+                f"sum({value} - {shift!r})",
+                f"sum(({value} - {shift!r}) * ({value} - {shift!r}))",
+                f"sum({_is_blob(metric_cols[j], 'X')})",
+            ]
+        named = [f"{g} AS g{i}" for i, g in enumerate(groups)]
+        sql = (
+            f"SELECT {', '.join(named)}, count(*), max(okey){''.join(', ' + c for c in group_cols)}"
+            f"{''.join(', ' + stat for stat in stats)} FROM runs WHERE {condition} GROUP BY {by}"
+        )
+        extremes: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        if {"min", "max"} & set(aggs):
+            pairs = [
+                f"min({_number(metric_cols[j])}), max({_number(metric_cols[j])})" for j in chosen
+            ]
+            extremes = {
+                tuple(row[:width]): row[width:]
+                for row in self.conn.execute(
+                    f"SELECT {', '.join(named)}{''.join(', ' + p for p in pairs)} "
+                    f"FROM runs WHERE {condition} GROUP BY {by}",
+                    params,
+                )
+            }
+        summaries = []
+        numeric = [metrics[j] for j in chosen]
+        for row in self.conn.execute(sql, params):
+            group_key = tuple(row[:width])
+            count, values = row[width], row[width + 2 : width + 2 + len(group_cols)]
+            cells = row[width + 2 + len(group_cols) :]
+            aggregates, skipped = {}, {}
+            for i, j in enumerate(chosen):
+                n, mean, shifted, squares, odd_count = cells[5 * i : 5 * i + 5]
+                spread = None
+                if n >= 2 and "std" in aggs:
+                    spread = squares - shifted * shifted / n
+                    if spread < 1e-9 * squares:  # most digits cancelled: recompute exactly
+                        spread = self._squared_deviations(
+                            metric_cols[j], group_cols, group_key, condition, params
+                        )
+                low, high = extremes.get(group_key, (None,) * 2 * len(chosen))[2 * i : 2 * i + 2]
+                aggregates[metrics[j]] = _aggregates(aggs, n, mean, low, high, spread)
+                skipped[metrics[j]] = int(odd_count or 0)
+            decoded = tuple(decode_cell(v) for v in values)
+            summaries.append(GroupSummary(decoded, count, aggregates, skipped))
+        return numeric, summaries
+
+    def _squared_deviations(
+        self,
+        metric_col: str,
+        group_cols: Sequence[str],
+        group_key: tuple[Any, ...],
+        condition: str,
+        params: Sequence[Any],
+    ) -> float:
+        """The sum of squared deviations from the mean of one group's values, exactly (fsum)."""
+        match = " AND ".join(f"coalesce({col}, X'4E') = ?" for col in group_cols) or "1"
+        values = [
+            value
+            for (value,) in self.conn.execute(
+                f"SELECT {_number(metric_col)} FROM runs WHERE ({condition}) AND {match}",
+                [*params, *(group_key if group_cols else ())],
+            )
+            if value is not None
+        ]
+        mean = math.fsum(values) / len(values)
+        return math.fsum((value - mean) ** 2 for value in values)
+
+    def varying_within(
+        self,
+        keys: Sequence[str],
+        candidates: Sequence[str],
+        condition: str,
+        params: Sequence[Any],
+    ) -> dict[str, list[object]] | None:
+        """Of `candidates`, those whose value differs between runs of one group (missing counts
+        as a value), each with its values in those groups, newest first (as
+        aggregate.confounders, whose value order is first seen). None for lists or mappings."""
+        group_cols, cand_cols = self._columns_of(keys), self._columns_of(candidates)
+        if group_cols is None or cand_cols is None:
+            return None
+        if self._any([_is_blob(col, "JI") for col in [*group_cols, *cand_cols]], condition, params):
+            return None
+        groups = _group_exprs(group_cols)
+        by = ", ".join(groups)
+        spread = [f"count(DISTINCT {c}) + (count({c}) < count(*))" for c in cand_cols]
+        rows = self.conn.execute(
+            f"SELECT {', '.join([*groups, *spread]) if cand_cols else by} "
+            f"FROM runs WHERE {condition} GROUP BY {by}",
+            params,
+        ).fetchall()
+        found: dict[str, list[object]] = {}
+        for j, (key, col) in enumerate(zip(candidates, cand_cols, strict=True)):
+            inside = [row[: len(groups)] for row in rows if row[len(groups) + j] > 1]
+            if not inside:
+                continue
+            match = " OR ".join(
+                "(" + " AND ".join(f"{g} IS ?" for g in groups) + ")" for _ in inside
+            )
+            values = self.conn.execute(
+                f"SELECT {col}, max(okey) AS newest FROM runs WHERE ({condition}) AND ({match}) "
+                f"GROUP BY coalesce({col}, X'4E') ORDER BY newest DESC",
+                [*params, *(value for group in inside for value in group)],
+            ).fetchall()
+            found[key] = [None if value is None else decode_cell(value) for value, _ in values]
+        return found
 
     # --- run ids ---
 

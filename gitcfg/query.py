@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, overload
 
 from gitcfg import aggregate, gitio, where
-from gitcfg.cache import Filter, Progress, RunCache, Snapshot, StoredRow
+from gitcfg.cache import Filter, GroupSummary, Progress, RunCache, Snapshot, StoredRow
 from gitcfg.errors import (
     BadQuery,
     CodeCommitMissing,
@@ -36,7 +36,7 @@ from gitcfg.store import Store, parse_iso, run_dir, run_id_time
 if TYPE_CHECKING:
     from gitcfg.store import RunRecord
 
-__all__ = ["Api", "Grouping", "Runs", "StoredRun", "flatten", "record_row"]
+__all__ = ["Api", "GroupSummary", "Grouping", "Runs", "StoredRun", "flatten", "record_row"]
 
 CONFIG, SUMMARY = "config.", "summary."
 
@@ -257,12 +257,12 @@ class StoredRun:
 
 @dataclass(frozen=True, slots=True)
 class Grouping:
-    """`--group-by` answered: one aggregate.Group per value combination, plus what frames it."""
+    """`--group-by` answered: one GroupSummary per value combination, plus what frames it."""
 
     keys: tuple[str, ...]  # the row keys grouped by (`config.lr`)
     metrics: tuple[str, ...]  # the summary metrics aggregated (`summary.val_acc`)
     aggs: tuple[str, ...]
-    groups: tuple[aggregate.Group, ...]  # sorted by their values, missing last
+    groups: tuple[GroupSummary, ...]  # sorted by their values, missing last
     constants: dict[str, Any] = field(default_factory=dict)  # config keys equal in every run
     over: str | None = None  # the row key expected to vary inside a group (`config.seed`)
     confounders: dict[str, list[object]] = field(default_factory=dict)  # other keys varying inside
@@ -424,21 +424,33 @@ class Runs(Sequence[StoredRun]):
         varying, constants = self.differing(CONFIG)
         if over_key is not None and not group_keys:
             group_keys = [key for key in varying if key != over_key]
+        snapshot, condition, params = self._snapshot, self._condition, self._params
         metrics = self.keys(SUMMARY)
-        wanted = [*group_keys, *metrics]
+        in_sql = snapshot.group_summaries(group_keys, metrics, chosen, condition, params)
+        if in_sql is None:  # values SQL cannot group exactly: the same in Python
+            rows = self.rows([*group_keys, *metrics])
+            numeric = aggregate.numeric_metrics(rows)
+            summaries = [
+                GroupSummary(group.values, group.count, group.aggregates, group.skipped)
+                for group in aggregate.group_rows(rows, group_keys, chosen, numeric)
+            ]
+        else:
+            numeric, summaries = in_sql
+            summaries.sort(key=lambda group: tuple(aggregate.order_key(v) for v in group.values))
+        confounded: dict[str, list[object]] = {}
         if over_key is not None:
-            wanted += [over_key, *varying]
-        rows = self.rows(wanted)
-        numeric = aggregate.numeric_metrics(rows)
-        groups = aggregate.group_rows(rows, group_keys, chosen, numeric)
-        confounded = (
-            aggregate.confounders(rows, group_keys, over_key) if over_key is not None else {}
-        )
+            others = [key for key in varying if key not in group_keys and key != over_key]
+            found = snapshot.varying_within(group_keys, others, condition, params)
+            if found is None:
+                found = aggregate.confounders(
+                    self.rows([*group_keys, *varying]), group_keys, over_key
+                )
+            confounded = found
         return Grouping(
             keys=tuple(group_keys),
             metrics=tuple(numeric),
             aggs=chosen,
-            groups=tuple(groups),
+            groups=tuple(summaries),
             constants=constants,
             over=over_key,
             confounders=confounded,

@@ -122,7 +122,9 @@ def test_group_by_matches_aggregating_full_rows(sweep) -> None:
     assert [g.values for g in grouping.groups] == [g.values for g in expected]
     assert [g.count for g in grouping.groups] == [6, 6, 6, 6]
     for got, want in zip(grouping.groups, expected, strict=True):
-        assert got.aggregates == want.aggregates  # the same functions on the same values
+        assert got.skipped == want.skipped and set(got.aggregates) == set(want.aggregates)
+        for metric, values in want.aggregates.items():  # SQLite sums without math.fsum
+            assert got.aggregates[metric] == pytest.approx(values, rel=1e-12)
     assert grouping.constants == {"config.batch": 32, "config.model.depth": 18,
                                   "config.model.name": "resnet"}  # fmt: skip
 
@@ -470,3 +472,100 @@ def test_run_files_layout_matches_the_store() -> None:
     assert store.run_dir(run["id"]) == run_dir(run["id"])
     assert set(run_files(run)) == {f"{run_dir(run['id'])}/{name}" for name in
                                    ("run.yaml", "config.yaml", "summary.yaml", "metrics.jsonl")}  # fmt: skip
+
+
+# --- SQL and Python agree ------------------------------------------------------------------------
+
+cell_values = st.one_of(
+    st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from([0.5, 1.0, 2.0, -0.0]),
+    st.sampled_from([float("nan"), float("inf"), -float("inf")]), st.sampled_from(["a", "1", ""]),
+)  # fmt: skip
+maybe = st.one_of(st.just("MISSING"), cell_values)
+run_values = st.tuples(maybe, maybe, maybe, maybe, maybe)
+
+
+def memory_snapshot(value_rows):
+    """A cache in memory holding one run per tuple (g, h, seed, m, n); "MISSING" leaves a key out."""
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    writer = cache._Writer(conn)
+    writer.reset()
+    rows = []
+    for i, (g, h, seed, m, n) in enumerate(value_rows):
+        config = {k: v for k, v in (("g", g), ("h", h), ("seed", seed)) if v != "MISSING"}
+        summary = {k: v for k, v in (("m", m), ("n", n)) if v != "MISSING"}
+        run = make_run(i, config, summary)
+        writer.insert(run["id"], run["meta"], config, summary, ["run.yaml"])
+        rows.append(run_row(run["id"], run["meta"], config, summary))
+    writer.finish("refs/heads/gitcfg-runs", "0" * 40)
+    rows.sort(key=lambda row: (row["started"], row["id"]), reverse=True)
+    return cache.Snapshot(conn, own=False), rows
+
+
+def same_number(a, b) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a == pytest.approx(b, rel=1e-9, abs=1e-12) or (a != a and b != b)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(run_values, min_size=1, max_size=12),
+    st.sampled_from([["config.g"], ["config.g", "config.h"], []]),
+)
+def test_sql_grouping_agrees_with_aggregate(value_rows, keys) -> None:
+    snapshot, rows = memory_snapshot(value_rows)
+    aggs = ("mean", "std", "min", "max", "count")
+    metrics = [k for k in ("summary.m", "summary.n") if any(k in row for row in rows)]
+    in_sql = snapshot.group_summaries(keys, metrics, aggs, "1", [])
+    if in_sql is None:
+        return
+    numeric, got = in_sql
+    assert sorted(numeric) == sorted(aggregate.numeric_metrics(rows))  # order: the cache's keys
+    expected = aggregate.group_rows(rows, keys, aggs, numeric)
+    got.sort(key=lambda group: tuple(aggregate.order_key(v) for v in group.values))
+    assert [tuple(map(where.value_token, g.values)) for g in got] == [
+        tuple(map(where.value_token, g.values)) for g in expected
+    ]
+    for mine, theirs in zip(got, expected, strict=True):
+        assert mine.count == theirs.count and mine.skipped == theirs.skipped
+        for metric in numeric:
+            for agg in aggs:
+                assert same_number(mine.aggregates[metric][agg], theirs.aggregates[metric][agg])
+    config_keys = [k for k in ("config.g", "config.h", "config.seed") if any(k in r for r in rows)]
+    varying, constant = snapshot.constant_keys(config_keys, "1", [])
+    want_varying, want_constant = aggregate.differing_keys(rows)
+    assert sorted(varying) == sorted(want_varying)
+    assert {k: where.value_token(v) for k, v in constant.items()} == {
+        k: where.value_token(v) for k, v in want_constant.items()
+    }
+    if "config.seed" in config_keys:
+        others = [k for k in varying if k not in keys and k != "config.seed"]
+        found = snapshot.varying_within(keys, others, "1", [])
+        confounded = aggregate.confounders(rows, keys, "config.seed")
+        assert set(found) == set(confounded)
+        for key, values in found.items():
+            assert {where.value_token(v) for v in values} == {
+                where.value_token(v) for v in confounded[key]
+            }
+
+
+def test_sql_std_survives_a_large_offset_between_groups(repo: Path) -> None:
+    import statistics
+
+    times = {"a": [1.7e9 + i * 1e-3 for i in range(5)], "b": [1.0 + i * 1e-3 for i in range(5)]}
+    runs = [make_run(10 * n + i, {"arm": name}, {"t": value})
+            for n, (name, values) in enumerate(times.items()) for i, value in enumerate(values)]  # fmt: skip
+    write_runs(repo, runs)
+    groups = Api(repo).runs().group_by("arm").groups
+    for group, (name, values) in zip(groups, times.items(), strict=True):
+        assert group.values == (name,)
+        python = aggregate.group_rows([{"t": v} for v in values], [], ["mean", "std"], ["t"])[0]
+        assert group.aggregates["summary.t"]["std"] == pytest.approx(
+            python.aggregates["t"]["std"], rel=1e-12
+        )
+        assert group.aggregates["summary.t"]["std"] == pytest.approx(
+            statistics.stdev(values), rel=1e-6
+        )
+        assert group.aggregates["summary.t"]["mean"] == pytest.approx(
+            statistics.mean(values), rel=1e-15
+        )
