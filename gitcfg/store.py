@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 from gitcfg import gitio
 from gitcfg.errors import AmbiguousRun, GitcfgError, RunNotFound, RunsBranchMoved
-from gitcfg.yamlio import dump_yaml, load_yaml
+from gitcfg.yamlio import dump_yaml, load_yaml_fast
 
 FORMAT_VERSION = 1
 DEFAULT_BRANCH = "gitcfg-runs"
@@ -339,7 +339,7 @@ def load_mapping(blob: bytes | None) -> dict[str, Any]:
     if not blob:
         return {}
     try:
-        value = load_yaml(blob)
+        value = load_yaml_fast(blob)
     except Exception:  # a damaged file shows as empty rather than hiding every other run
         return {}
     return value if isinstance(value, dict) else {}

@@ -233,7 +233,14 @@ def test_warm_reads_run_no_git_and_parse_no_yaml(sweep, monkeypatch) -> None:
     assert len(api.runs()) == 26 and api.cache.last_refresh == ("rebuild", 26)
     assert len(api.runs()) == 26 and api.cache.last_refresh == ("fresh", 0)
     monkeypatch.setenv("PATH", "")  # any git process would now fail
-    monkeypatch.setitem(sys.modules, "yaml", None)  # any YAML parse would now fail
+    from gitcfg import store, yamlio
+
+    def no_yaml(*args, **kwargs):
+        raise AssertionError("a warm query parsed YAML")
+
+    for module, name in ((yamlio, "load_yaml"), (yamlio, "load_yaml_fast"), (store, "load_mapping"),
+                         (cache, "load_mapping")):  # fmt: skip
+        monkeypatch.setattr(module, name, no_yaml)
     runs = api.runs(where="lr < 0.01")
     assert len(runs) == 14 and runs.group_by("lr").groups
     assert Api(repo, store=api.store).run("run-3").config["lr"] == 0.03
@@ -569,3 +576,46 @@ def test_sql_std_survives_a_large_offset_between_groups(repo: Path) -> None:
         assert group.aggregates["summary.t"]["mean"] == pytest.approx(
             statistics.mean(values), rel=1e-15
         )
+
+
+# --- the fast YAML loader the cache builds with ----------------------------------------------
+
+yaml_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=10),
+              st.sampled_from(["yes", "no", "0o17", "017", "1:30", "2024-01-01", "1e-3", "~", "<<", "="])),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)),
+    max_leaves=10,
+)  # fmt: skip
+TRICKY_YAML = [
+    "a: &x [1]\nb: *x\n", "<<: {a: 1}\nb: 2\n", "base: &b {x: 1}\nc:\n  <<: *b\n  y: 2\n",
+    "? [1, 2]\n: x\n", "", "x", "- 0o17\n- 017\n- 1:30\n- .inf\n- yes\n- 2024-01-01\n- !!binary aGk=\n",
+    "a: !!set {x, y}\n", "bad: [", "=: 1\n", "{1: 2, 1.5: 3, true: 4, null: 5}", "a: !custom 1",
+    "!!python/object:os.system x", "a: 1\n---\nb: 2\n", "a: 1\na: 2\n", "- !!str 12\n- !!int '7'\n",
+    "a: !!omap [x: 1, y: 2]\n", "t: 2001-12-14t21:59:43.10-05:00\n",
+]  # fmt: skip
+
+
+def _load_or_error(load, text):
+    try:
+        return load(text)
+    except Exception as e:  # the same error class is part of the contract
+        return type(e)
+
+
+@settings(max_examples=300, deadline=None)
+@given(yaml_values)
+def test_fast_yaml_loading_equals_load_yaml(value) -> None:
+    import yaml
+
+    from gitcfg.yamlio import dump_yaml, load_yaml, load_yaml_fast
+
+    for text in (dump_yaml(value), yaml.safe_dump(value, default_flow_style=True)):
+        fast, slow = _load_or_error(load_yaml_fast, text), _load_or_error(load_yaml, text)
+        assert where.value_token(fast) == where.value_token(slow)
+
+
+@pytest.mark.parametrize("text", TRICKY_YAML)
+def test_fast_yaml_loading_equals_load_yaml_on_tricky_documents(text) -> None:
+    from gitcfg.yamlio import load_yaml, load_yaml_fast
+
+    assert _load_or_error(load_yaml_fast, text) == _load_or_error(load_yaml, text)
