@@ -146,8 +146,10 @@ def show(
 
     if output not in ("yaml", "json"):
         raise typer.BadParameter("choose yaml or json", param_hint="--format")
+    from gitcfg.query import resolve_run
+
     store = _store()
-    run_id = store.resolve(run)
+    run_id = resolve_run(store, run)  # from the query cache: no scan of the runs branch
     if as_recorded:
         from gitcfg.amend import as_recorded as recorded_version
 

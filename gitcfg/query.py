@@ -575,6 +575,13 @@ class Api:
             return reader.read(f"{tip}:{run_dir(run_id)}/{name}")
 
 
+def resolve_run(store: Store, run_id_prefix: str) -> str:
+    """The full id of the run `run_id_prefix` names (a unique id prefix, or a run's name), read
+    from the cache: no scan of the runs branch. RunNotFound / AmbiguousRun (listing candidates)."""
+    with Api(store=store).refresh().snapshot() as snapshot:
+        return snapshot.resolve(run_id_prefix)
+
+
 def _where_expr(value: WhereArg) -> where.Expr | None:
     if value is None:
         return None

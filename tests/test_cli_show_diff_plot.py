@@ -54,6 +54,8 @@ def test_show_summary_and_metrics(cli, repo: Path) -> None:
     write_runs(repo, [run])
     summary = cli(repo, "show", run["id"][:9], "--summary")
     assert yaml.safe_load(summary.stdout) == {"acc": 0.9}
+    by_name = cli(repo, "show", "run-1", "--format", "json")
+    assert json.loads(by_name.stdout)["run"]["id"] == run["id"]
     metrics = cli(repo, "show", run["id"][:9], "--metrics", "--format", "json")
     assert json.loads(metrics.stdout) == run["metrics"]
 
