@@ -158,7 +158,8 @@ def log_command(
             _say_empty("no runs match" if filtered else
                        "no runs yet: call gitcfg.track() in a script, then gitcfg log", output)  # fmt: skip
             return
-        if limit is None and output == "table":
+        capped = limit is None and output == "table"  # a terminal: the newest 100, and a note
+        if capped:
             limit = report.TABLE_ROWS
         table = report.log_report(
             runs,
@@ -169,6 +170,7 @@ def log_command(
             columns=_split(columns) or None,
             all_keys=all_keys,
             limit=limit,
+            say_total=capped,
         )
     _add_heartbeats(table.rows, api.store.repo.state_dir)
     report.emit(table, output, _console(), _console(stderr=True))

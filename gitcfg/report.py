@@ -79,12 +79,20 @@ def log_report(
     all_keys: bool = False,
     limit: int | None = None,
     now: datetime | None = None,
+    say_total: bool = True,
 ) -> Report:
-    """The table `gitcfg log` prints for `runs`: one row per run, or per group with group_by/over."""
+    """The table `gitcfg log` prints for `runs`: one row per run, or per group with group_by/over.
+
+    `say_total`: keep the count of rows before `limit`, for a `showing 100 of 10,000` note.
+    """
     if group_by or over is not None:
         grouping = runs.group_by(*group_by, aggs=aggs, over=over)
-        return group_report(grouping, sort=sort, columns=_column_keys(runs, columns), limit=limit)
-    return runs_report(runs, sort=sort, columns=columns, all_keys=all_keys, limit=limit, now=now)
+        table = group_report(grouping, sort=sort, columns=_column_keys(runs, columns), limit=limit)
+    else:
+        table = runs_report(
+            runs, sort=sort, columns=columns, all_keys=all_keys, limit=limit, now=now
+        )
+    return table if say_total else replace(table, total=None)
 
 
 def _column_keys(runs: Runs, columns: Sequence[str] | None) -> list[str] | None:
@@ -390,7 +398,7 @@ def emit(report: Report, output: str, console: Any, err_console: Any | None = No
     if hidden:
         console.print(
             f"[dim]not shown at this width: {', '.join(hidden)} "
-            "(widen the terminal, or use --format json|csv|md)[/dim]",
+            "(widen the terminal or use --format json|csv|md)[/dim]",
             overflow="fold",
             highlight=False,
         )
