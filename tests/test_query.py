@@ -619,3 +619,25 @@ def test_fast_yaml_loading_equals_load_yaml_on_tricky_documents(text) -> None:
     from gitcfg.yamlio import load_yaml, load_yaml_fast
 
     assert _load_or_error(load_yaml_fast, text) == _load_or_error(load_yaml, text)
+
+
+@pytest.mark.slow
+def test_ten_thousand_runs_read_through_the_cache_match_the_store(repo: Path) -> None:
+    from gitcfg.query import record_row
+    from gitcfg.store import Store
+
+    write_runs(repo, [make_run(i) for i in range(10_000)])
+    api = Api(repo)
+    grouping = api.runs(where="seed != 1").group_by("lr", over="seed")
+    assert api.cache.last_refresh == ("rebuild", 10_000)
+    rows = [record_row(r) for r in Store.open(repo).read_runs()]  # YAML straight from git
+    rows = [row for row in rows if row["config.seed"] != 1]
+    expected = aggregate.group_rows(rows, ["config.lr"], ["mean", "std"])
+    assert [(g.values, g.count) for g in grouping.groups] == [(g.values, g.count) for g in expected]
+    for got, want in zip(grouping.groups, expected, strict=True):
+        for metric, values in want.aggregates.items():
+            assert got.aggregates[metric] == pytest.approx(values, rel=1e-12)
+    assert grouping.confounders == {}
+    write_runs(repo, [make_run(20_000 + i) for i in range(10)])
+    assert len(api.runs()) == 10_010 and api.cache.last_refresh == ("incremental", 10)
+    git(repo, "fsck", "--no-progress")
