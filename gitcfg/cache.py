@@ -33,11 +33,12 @@ import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from gitcfg import gitio
-from gitcfg.errors import AmbiguousRun, RunNotFound
+from gitcfg.errors import AmbiguousRun, GitError, RunNotFound
 from gitcfg.rows import run_row
 from gitcfg.store import load_mapping
 
@@ -310,7 +311,7 @@ def _update(
         if state is not None and state[0] == runs_ref and state[1] and tip:
             try:
                 changed = _changed_runs(repo, state[1], tip)
-            except gitio.GitError:  # the old tip is gone (gc after a force-push): rebuild
+            except GitError:  # the old tip is gone (gc after a force-push): rebuild
                 changed = None
         writer = _Writer(conn)
         if changed is None:
@@ -493,7 +494,8 @@ class _Writer:
 SQL_AGGREGATES = frozenset({"mean", "std", "min", "max", "count"})
 
 
-class GroupSummary(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class GroupSummary:
     """One group of runs: its key values (as in its newest run), run count, metric aggregates."""
 
     values: tuple[object, ...]
@@ -680,29 +682,27 @@ class Snapshot:
             found: dict[str, None] = {}
             for row in rows:
                 found.update(dict.fromkeys(row))
-            varying, constant = differing_keys(
-                [{k: r[k] for k in found if k in r} for r in rows], ""
-            )
-            return varying, constant
+            return differing_keys([{k: r[k] for k in found if k in r} for r in rows], "")
         parts = ", ".join(
             f"count(c{self.columns[k]}), count(DISTINCT c{self.columns[k]})" for k in keys
         )
         total, *counts = self.conn.execute(
             f"SELECT count(*), {parts} FROM runs WHERE {condition}", params
         ).fetchone()
-        varying, constant_keys = [], []
+        varying: list[str] = []
+        same: list[str] = []
         for i, key in enumerate(keys):
             present, distinct = counts[2 * i], counts[2 * i + 1]
             if not present:
                 continue
-            (constant_keys if present == total and distinct == 1 else varying).append(key)
+            (same if present == total and distinct == 1 else varying).append(key)
         constant: dict[str, Any] = {}
-        if constant_keys:
-            cols = ", ".join(f"c{self.columns[k]}" for k in constant_keys)
+        if same:
+            cols = ", ".join(f"c{self.columns[k]}" for k in same)
             newest = self.conn.execute(
                 f"SELECT {cols} FROM runs WHERE {condition} ORDER BY okey DESC LIMIT 1", params
             ).fetchone()
-            constant = {k: decode_cell(cell) for k, cell in zip(constant_keys, newest, strict=True)}
+            constant = {k: decode_cell(cell) for k, cell in zip(same, newest, strict=True)}
         return varying, constant
 
     def present_keys(self, keys: Sequence[str], condition: str, params: Sequence[Any]) -> list[str]:

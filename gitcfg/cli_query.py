@@ -232,12 +232,12 @@ def diff_command(
     table.add_column("", overflow="fold")
     for record in (a, b):
         table.add_column(f"{record.id[:10]} {record.name or ''}".strip(), overflow="fold")
-    for title, section in (("config", changes.config), ("summary", changes.summary),
-                           ("run", changes.run)):  # fmt: skip
-        if not section:
+    sections = (("config", changes.config), ("summary", changes.summary), ("run", changes.run))
+    for title, changed in sections:
+        if not changed:
             continue
         table.add_row(f"[bold]{title}[/bold]", "", "")
-        for key, left, right in section:
+        for key, left, right in changed:
             table.add_row(f"  {key}", _side(left, format_value), _side(right, format_value))
     if not (changes.config or changes.summary or changes.run):
         console.print("same config, summary and run fields")

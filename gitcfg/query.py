@@ -460,7 +460,7 @@ class Runs(Sequence[StoredRun]):
         """The selected runs as a pandas DataFrame: one row per run, flat dotted columns
         (`id`, `status`, ..., `config.lr`, `summary.val_acc`). Needs pandas (`gitcfg[pandas]`)."""
         try:
-            import pandas
+            import pandas  # type: ignore[import-untyped,unused-ignore]
         except ImportError:
             raise MissingExtra("to_dataframe()", "pandas") from None
         keys = self.keys()
@@ -634,13 +634,13 @@ def metric_lines(
         return [
             Series(f"{short[r.id]} {r.name}" if r.name else short[r.id], points[r.id]) for r in kept
         ], missing
-    rows = {record.id: record.row for record in kept}
-    known: set[str] = set().union(*rows.values()) if rows else set()
+    flat = {record.id: record.row for record in kept}
+    known: set[str] = set().union(*flat.values()) if flat else set()
     key = where.require_key(known, group_by, "--group-by")
     members: dict[object, list[StoredRun]] = {}
     first_value: dict[object, object] = {}
     for record in kept:
-        value = rows[record.id].get(key)
+        value = flat[record.id].get(key)
         token = where.value_token(value)
         members.setdefault(token, []).append(record)
         first_value.setdefault(token, value)

@@ -17,7 +17,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from gitcfg import aggregate, query
 from gitcfg.errors import BadQuery, UnknownKey
@@ -126,7 +126,7 @@ def runs_report(
     fetch = [DERIVED.get(key, key) for key in shown]
     fetch += [spec.lstrip("-") for spec in sort_specs]
     total = len(runs)
-    rows = runs.rows(fetch, limit=None if sort_specs else limit)
+    rows: list[Mapping[str, Any]] = list(runs.rows(fetch, limit=None if sort_specs else limit))
     if sort_specs:
         rows = aggregate.sort_rows(rows, sort_specs)
         if limit is not None and limit >= 0:
@@ -168,7 +168,7 @@ def _sort_spec(runs: Runs, spec: str, resolve: Any) -> str:
     if not name:
         raise BadQuery(f"empty key in --sort {spec!r}; write --sort KEY or --sort -KEY")
     try:
-        key = resolve(runs, name)
+        key = str(resolve(runs, name))
     except UnknownKey as e:
         raise UnknownKey(name, e.suggestions, "--sort") from None
     if key == "age":  # youngest first, as ages grow
@@ -243,7 +243,8 @@ def _sort_groups(
             value = row.get(key)
             flat[key] = (value or {}).get(by) if key in metrics else value
         sortable.append(flat)
-    return [rows[flat["_index"]] for flat in aggregate.sort_rows(sortable, keys)]
+    order = aggregate.sort_rows(sortable, keys)
+    return [rows[index] for index in (cast(int, flat["_index"]) for flat in order)]
 
 
 def _pick(name: str, known: Sequence[str]) -> str | None:
@@ -441,20 +442,21 @@ def _fit_columns(
 def _flat_matrix(report: Report) -> tuple[list[str], list[list[str]]]:
     """Headers and string cells for csv/md: aggregates split into `metric.mean`, `metric.std`."""
     headers: list[str] = []
-    extractors = []
+    cells: list[tuple[Column, str | None]] = []  # (column, aggregate name or None)
     for column in report.columns:
         if column.kind == "agg":
             names = list(next((r[column.key] for r in report.rows if r.get(column.key)), {}))
-            for name in names:
-                headers.append(f"{column.header}.{name}")
-                extractors.append(lambda r, c=column, n=name: (r.get(c.key) or {}).get(n))
+            headers += [f"{column.header}.{name}" for name in names]
+            cells += [(column, name) for name in names]
         else:
             headers.append(column.header)
-            extractors.append(lambda r, c=column: _plain_value(c, r))
-    matrix = [
-        ["" if (v := get(r)) is None else _csv_text(v) for get in extractors] for r in report.rows
-    ]
-    return headers, matrix
+            cells.append((column, None))
+
+    def text(row: Mapping[str, Any], column: Column, agg: str | None) -> str:
+        value = _plain_value(column, row) if agg is None else (row.get(column.key) or {}).get(agg)
+        return "" if value is None else _csv_text(value)
+
+    return headers, [[text(row, column, agg) for column, agg in cells] for row in report.rows]
 
 
 def _csv_text(value: Any) -> str:

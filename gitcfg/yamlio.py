@@ -71,9 +71,9 @@ def _fast_loader() -> Any:
                 if tag is None:
                     if len(_resolved) > 100_000:
                         _resolved.clear()
-                    tag = _resolved[key] = super().resolve(kind, value, implicit)
+                    tag = _resolved[key] = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call,unused-ignore]
                 return tag
-            return super().resolve(kind, value, implicit)
+            return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call,unused-ignore]
 
     return FastSafeLoader
 
