@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gitcfg._version import __version__
+from gitcfg._version import __version__ as __version__
+
 __all__ = [
     "Api", "Config", "Run", "config", "config_file_values", "define_metric", "finish", "log",
     "run", "summary", "track",

@@ -20,7 +20,7 @@ from gitcfg.errors import GitcfgError
 EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED = 1, 3, 130
 # click's own exceptions (usage errors, Exit, Abort) pass through untouched. typer >= 0.29 vendors
 # click, so they are found through typer's public names rather than by importing click.
-_CLICK_EXCEPTIONS = (
+_CLICK_EXCEPTIONS: tuple[type[BaseException], ...] = (
     typer.Exit,
     typer.Abort,
     *(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"),

@@ -353,6 +353,13 @@ class BlobRef(NamedTuple):
     oid: str
 
 
+class _AnyTip:
+    """The `expected` default of commit_files: build on whatever the tip is, retrying on races."""
+
+
+ANY_TIP = _AnyTip()
+
+
 def commit_files(
     repo: Repo,
     runs_ref: str,
@@ -361,7 +368,7 @@ def commit_files(
     identity: Identity,
     *,
     when: float | None = None,
-    expected: str | None | type[Ellipsis] = ...,
+    expected: str | None | _AnyTip = ANY_TIP,
     merge: Sequence[str] = (),
 ) -> str:
     """Commit `files` (path -> content, None deletes) on top of `runs_ref` and move it; return the commit.
@@ -375,7 +382,7 @@ def commit_files(
     for attempt in range(MAX_RETRIES):
         with write_lock(repo):
             old_tip = read_ref(repo, runs_ref)
-            if expected is not ... and old_tip != expected:
+            if not isinstance(expected, _AnyTip) and old_tip != expected:
                 raise RunsBranchMoved(runs_ref)
             stream = _fast_import_stream(runs_ref, old_tip, files, message, identity, when, merge)
             proc = run_git(
@@ -393,7 +400,7 @@ def commit_files(
             return proc.stdout.decode().strip()
         if read_ref(repo, runs_ref) == old_tip:  # decide by re-reading, not by parsing stderr
             raise GitError(["fast-import"], proc.returncode, proc.stderr.decode(errors="replace"))
-        if expected is not ...:
+        if not isinstance(expected, _AnyTip):
             raise RunsBranchMoved(runs_ref)
         time.sleep(0.005 * (attempt + 1))
     raise RunsBranchMoved(runs_ref)
@@ -611,7 +618,8 @@ class BatchReader:
         stdin = self._proc.stdin
         writer = threading.Thread(target=lambda: (stdin.write(request), stdin.flush()))
         writer.start()
-        out, results = self._proc.stdout, []
+        out = self._proc.stdout
+        results: list[bytes | None] = []
         for _ in names:
             header = out.readline()
             if header.endswith(b" missing\n") or header.endswith(b" ambiguous\n"):
