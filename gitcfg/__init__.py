@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, Any
 from gitcfg._version import __version__ as __version__
 
 __all__ = [
-    "Api", "Config", "Run", "config", "config_file_values", "define_metric", "finish", "log",
-    "run", "summary", "track",
+    "Api", "Config", "ConfigError", "ConfigValueChanged", "GitcfgError", "Run", "UnsupportedValue",
+    "config", "config_file_values", "define_metric", "finish", "log", "run", "summary", "track",
 ]  # fmt: skip
 
 if TYPE_CHECKING:
     from gitcfg.configuration import Config, config_file_values
+    from gitcfg.errors import ConfigError, ConfigValueChanged, GitcfgError, UnsupportedValue
     from gitcfg.query import Api
     from gitcfg.tracking import Run, Summary, track
 
@@ -29,6 +30,11 @@ _EXPORTS = {
     "Run": "gitcfg.tracking",
     "Config": "gitcfg.configuration",
     "config_file_values": "gitcfg.configuration",
+    # so a script can catch them without knowing the module: `except gitcfg.ConfigValueChanged`
+    "ConfigError": "gitcfg.errors",
+    "ConfigValueChanged": "gitcfg.errors",
+    "UnsupportedValue": "gitcfg.errors",
+    "GitcfgError": "gitcfg.errors",
     "Api": "gitcfg.query",
 }
 

@@ -17,27 +17,36 @@ Decisions (see docs-config-section.md for the user-facing version):
 - A dotted key reads a nested value when no literal key of that name exists, and writes through to a
   nested mapping when its leading part names an existing mapping; otherwise it is an ordinary key.
 - Secret-looking keys are masked in the recorded copy and in repr(); the Config keeps the real value.
+  The values of secret-looking command-line options (`--hf_token X`) are masked in run.yaml's argv.
+- Lists (and mappings inside lists) read from the config are checked views: an in-place edit is a
+  change of the key that holds the list, under the change rule. The stored tree is never handed out.
+- Within one source, a dotted key whose head names a mapping of that same source writes into it,
+  whatever the order; giving a leaf both ways ({"a": {"b": 1}, "a.b": 2}) is a ConfigError.
 - config_include_keys / config_exclude_keys filter every source at track() and the recorded copy.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from gitcfg.errors import ConfigError, ConfigKeyMissing, ConfigValueChanged, UnsupportedValue
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Iterator, Sequence
     from pathlib import Path
 
 __all__ = [
     "Config",
+    "ConfigDict",
+    "ConfigList",
     "build_config",
     "config_file_values",
     "hydra_overrides",
+    "mask_command_line",
     "normalise_value",
     "recorded_config",
     "DEFAULT_SECRET_PATTERNS",
@@ -79,15 +88,16 @@ class Config(Mapping[str, Any]):
     """The run config: `cfg.lr`, `cfg["lr"]`, `cfg.model.depth`, `cfg.get("model.depth")`, ...
 
     Nested mappings come back as Config views that write through to the run's config, so
-    `cfg.model.depth = 3` is checked and recorded like `cfg.lr = 3`. Lists come back as the stored
-    list: mutating one in place is recorded at the next change or persist(), unchecked.
+    `cfg.model.depth = 3` is checked and recorded like `cfg.lr = 3`. Lists come back as ConfigList
+    views: `cfg.betas[0] = 0.5` is checked and recorded the same way (a change of `betas`).
     """
 
     __slots__ = (
         "_root",
         "_path",
         "_data",
-        "_callback",
+        "_recorder",
+        "_callbacks",
         "_started",
         "_changed",
         "_source_of",
@@ -99,7 +109,8 @@ class Config(Mapping[str, Any]):
     _root: Config
     _path: KeyPath
     _data: Tree
-    _callback: Callable[[], None] | None
+    _recorder: Callable[[], None] | None
+    _callbacks: list[Callable[[Config], object]]
     _started: bool
     _changed: list[str]
     _source_of: dict[str, str]
@@ -172,7 +183,7 @@ class Config(Mapping[str, Any]):
         return sorted(set(super().__dir__()) | {k for k in self._node() if k.isidentifier()})
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # copy, deepcopy and pickle give a detached Config holding the values, never the callback.
+        # copy, deepcopy and pickle give a detached Config holding the values, never the callbacks.
         return (Config, (self.as_dict(),))
 
     # -- writing
@@ -199,26 +210,62 @@ class Config(Mapping[str, Any]):
         `allow_val_change` is not False.
         """
         mapping = _source_mapping(values)
-        self._root._write(self._path, mapping, allow_val_change=allow_val_change, source="script")
+        self._root._write(
+            self._path,
+            mapping,
+            allow_val_change=allow_val_change,
+            source=_SOURCE_SCRIPT,
+            resolve_dotted=not isinstance(values, Config),
+        )
 
     def setdefaults(self, values: object) -> None:
         """Set the keys (leaves, for nested mappings) of `values` that are not set yet; return None."""
         mapping = _source_mapping(values)
         self._root._write(
-            self._path, mapping, allow_val_change=False, source=_SOURCE_SCRIPT, only_missing=True
+            self._path,
+            mapping,
+            allow_val_change=False,
+            source=_SOURCE_SCRIPT,
+            only_missing=True,
+            resolve_dotted=not isinstance(values, Config),
         )
 
     def persist(self) -> None:
-        """Hand the current config to the run now (it writes it); without a run, do nothing."""
-        callback = self._root._callback
-        if callback is not None:
-            callback()
+        """Write the current config to the run now, then call the on_change callbacks.
+
+        The run journals it before this returns, so a process killed right after keeps it. Every
+        accepted change is journaled the same way; persist() is for a script that wants to say so.
+        Without a run, only the callbacks are called.
+        """
+        self._root._notify()
+
+    def on_change(self, callback: Callable[[Config], object]) -> Callable[[Config], object]:
+        """Call `callback(config)` after every accepted change and on persist(); return `callback`.
+
+        Callbacks run after the run has recorded the change, in the order registered; registering
+        one never replaces the run's own recording. One registered on `gitcfg.config` before
+        track() stays registered for the run. Usable as a decorator.
+        """
+        self._root._callbacks.append(callback)
+        return callback
+
+    # wandb's private name for registering its callback; a port that calls it registers one more
+    # callback (it must not switch off the run's own recording, as wandb's replaces wandb's).
+    _set_callback = on_change
 
     # -- the run's hooks
 
-    def _set_callback(self, callback: Callable[[], None] | None) -> None:
-        """callback() runs after every accepted change and on persist(); the Run journals there."""
-        object.__setattr__(self._root, "_callback", callback)
+    def _set_recorder(self, recorder: Callable[[], None] | None) -> None:
+        """recorder() runs after every accepted change and on persist(), before the callbacks; the
+        Run journals there. Exceptions it raises propagate to the write that caused them."""
+        object.__setattr__(self._root, "_recorder", recorder)
+
+    def _notify(self) -> None:
+        root = self._root
+        if root._recorder is not None:
+            root._recorder()
+        for callback in list(root._callbacks):
+            callback(root)
 
     def _mark_started(self) -> None:
         """From now on, remember the keys added or changed (run.yaml `config_changed`)."""
@@ -262,6 +309,8 @@ class Config(Mapping[str, Any]):
             object.__setattr__(view, "_root", self._root)
             object.__setattr__(view, "_path", path)
             return view
+        if isinstance(value, list):
+            return _checked(value, _key_commit(self._root, path))
         return value
 
     def _missing_message(self, key: object, node: Tree) -> str:
@@ -292,10 +341,17 @@ class Config(Mapping[str, Any]):
         allow_val_change: bool | None,
         source: str,
         only_missing: bool = False,
+        resolve_dotted: bool = True,
     ) -> None:
-        """Check, normalise and merge `values` at `prefix`; all or nothing; then call the callback."""
+        """Check, normalise and merge `values` at `prefix`; all or nothing; then notify.
+
+        `resolve_dotted`: `values` is one source as the user wrote it (see _resolve_dotted); False
+        for a tree that is already a Config's, where a literal dotted key may sit beside a mapping.
+        """
         root = self._root
         updates = _normalise_mapping(values, prefix, strip_dashes=not prefix)
+        if resolve_dotted:
+            updates = _resolve_dotted(updates, prefix)
         if not updates:
             return
         allow = root._changes_allowed(allow_val_change)
@@ -312,8 +368,7 @@ class Config(Mapping[str, Any]):
             dotted = ".".join(path)
             if root._started and dotted not in root._changed:
                 root._changed.append(dotted)
-        if root._callback is not None:
-            root._callback()
+        root._notify()
 
     def _view_node(self, prefix: KeyPath) -> Tree:
         view = object.__new__(Config)
@@ -334,13 +389,188 @@ def _init_root(config: Config) -> None:
     setattr_(config, "_root", config)
     setattr_(config, "_path", ())
     setattr_(config, "_data", {})
-    setattr_(config, "_callback", None)
+    setattr_(config, "_recorder", None)
+    setattr_(config, "_callbacks", [])
     setattr_(config, "_started", False)
     setattr_(config, "_changed", [])
     setattr_(config, "_source_of", {})
     setattr_(config, "_interactive", None)
     setattr_(config, "_include", None)
     setattr_(config, "_exclude", None)
+
+
+# --- lists read from the config ------------------------------------------------------------------
+
+# A commit takes the new plain value of a container, writes it through the Config (checked, under
+# the change rule) and returns the value as now stored.
+_Commit = Callable[[Any], Any]
+
+
+class _WriteThrough:
+    """What ConfigList and ConfigDict share: an in-place edit is rehearsed on a plain copy, written
+    through `_commit` (checked; it raises and nothing changes if refused), then shown."""
+
+    __slots__ = ()
+    _commit: _Commit
+
+    def _edit(self, edit: Callable[[Any], Any]) -> Any:
+        new = _copy_tree(self)
+        result = edit(new)
+        _refill(self, self._commit(new))  # type: ignore[arg-type]
+        return result
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._edit(lambda new: new.__setitem__(key, value))
+
+    def __delitem__(self, key: Any) -> None:
+        self._edit(lambda new: new.__delitem__(key))
+
+    def clear(self) -> None:
+        self._edit(lambda new: new.clear())
+
+    def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
+        # copy.copy, copy.deepcopy and pickle give the plain list or dict: a copy to edit freely
+        plain = _copy_tree(self)
+        return (type(plain), (plain,))
+
+
+class ConfigList(_WriteThrough, list[Any]):
+    """A list read from the config: `cfg.betas`, `cfg.layers`.
+
+    It reads as a list. An in-place edit (`cfg.betas[0] = 0.5`, `cfg.layers.append(4)`) is a change
+    of the key holding the list, written through the Config: the value is checked, the change rule
+    applies (ConfigValueChanged outside interactive sessions), and the run records it. Nested lists
+    and mappings inside it are views of the same kind. copy.copy, copy.deepcopy, pickle,
+    `list(view)` and `cfg.as_dict()` give plain lists to edit freely.
+    """
+
+    __slots__ = ("_commit",)
+
+    def __iadd__(self, values: Any) -> ConfigList:  # type: ignore[misc]
+        self._edit(lambda new: new.extend(values))
+        return self
+
+    def __imul__(self, count: Any) -> ConfigList:  # type: ignore[misc]
+        self._edit(lambda new: new.__imul__(count))
+        return self
+
+    def append(self, value: Any) -> None:
+        self._edit(lambda new: new.append(value))
+
+    def extend(self, values: Any) -> None:
+        self._edit(lambda new: new.extend(values))
+
+    def insert(self, index: Any, value: Any) -> None:
+        self._edit(lambda new: new.insert(index, value))
+
+    def pop(self, index: Any = -1) -> Any:
+        return self._edit(lambda new: new.pop(index))
+
+    def remove(self, value: Any) -> None:
+        self._edit(lambda new: new.remove(value))
+
+    def sort(self, *, key: Any = None, reverse: bool = False) -> None:
+        self._edit(lambda new: new.sort(key=key, reverse=reverse))
+
+    def reverse(self) -> None:
+        self._edit(lambda new: new.reverse())
+
+
+class ConfigDict(_WriteThrough, dict[str, Any]):
+    """A mapping inside a list read from the config (`cfg.layers[0]`): a dict whose in-place edits
+    are written through like ConfigList's. (Mappings reached by key are Config views.)"""
+
+    __slots__ = ("_commit",)
+
+    def __ior__(self, values: Any) -> ConfigDict:  # type: ignore[override,misc]
+        self._edit(lambda new: new.update(values))
+        return self
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self._edit(lambda new: new.update(*args, **kwargs))
+
+    def pop(self, *args: Any) -> Any:
+        return self._edit(lambda new: new.pop(*args))
+
+    def popitem(self) -> Any:
+        return self._edit(lambda new: new.popitem())
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+
+def _checked(value: Any, commit: _Commit) -> Any:
+    """`value` (stored, plain) as the script sees it: lists and mappings inside lists as views."""
+    if isinstance(value, list):
+        view: ConfigList | ConfigDict = ConfigList()
+    elif isinstance(value, dict):
+        view = ConfigDict()
+    else:
+        return value
+    object.__setattr__(view, "_commit", commit)
+    _refill(view, value)
+    _register_yaml_representers()
+    return view
+
+
+def _refill(view: ConfigList | ConfigDict, stored: Any) -> None:
+    """Make `view` show `stored` again (after a write), its items views of their own."""
+    if isinstance(view, ConfigList):
+        items = [_checked(v, _item_commit(view, i)) for i, v in enumerate(stored)]
+        list.__setitem__(view, slice(None), items)
+    else:
+        dict.clear(view)
+        dict.update(view, {k: _checked(v, _item_commit(view, k)) for k, v in stored.items()})
+
+
+def _key_commit(root: Config, path: KeyPath) -> _Commit:
+    """Write a list's new value to the config key at `path`, as `cfg[...] = value` would."""
+
+    def commit(new: Any) -> Any:
+        parent, key = path[:-1], path[-1]
+        try:
+            root._write(parent, {key: new}, allow_val_change=None, source=_SOURCE_SCRIPT)
+        except ConfigValueChanged as error:
+            raise ConfigValueChanged(
+                error.key, error.old, error.new, hide_values=error.hide_values,
+                hint="an in-place edit of a list read from the config changes its key; "
+                "edit a copy (list(...), copy.deepcopy(...)) to leave the config as it is",
+            ) from None  # fmt: skip
+        return root._view_node(parent)[key]
+
+    return commit
+
+
+def _item_commit(container: ConfigList | ConfigDict, index: Any) -> _Commit:
+    """Write an item's new value by writing its container's new value."""
+
+    def commit(new: Any) -> Any:
+        whole = _copy_tree(container)
+        whole[index] = new
+        stored = container._commit(whole)
+        _refill(container, stored)
+        return stored[index]
+
+    return commit
+
+
+_yaml_registered = False
+
+
+def _register_yaml_representers() -> None:
+    """Let yaml.safe_dump/yaml.dump write the views as plain lists and dicts (once yaml is loaded:
+    gitcfg never imports it for this). Without this a list subclass is a RepresenterError."""
+    global _yaml_registered
+    yaml = sys.modules.get("yaml")
+    if _yaml_registered or yaml is None:
+        return
+    # Representer keeps its own copy of the table, so register on both classes.
+    for representer in (yaml.representer.SafeRepresenter, yaml.representer.Representer):
+        representer.add_representer(ConfigList, representer.represent_list)
+        representer.add_representer(ConfigDict, representer.represent_dict)
+    _yaml_registered = True
 
 
 # --- tree helpers (plain dict/list data) ------------------------------------------------------------
@@ -395,6 +625,37 @@ def _write_target(node: Tree, key: str, prefix: KeyPath) -> tuple[Tree, str, Key
                 return _write_target(child, key[start + 1 :], (*prefix, key[:start]))
             start = key.find(".", start + 1)
     return node, key, (*prefix, key)
+
+
+def _resolve_dotted(updates: Tree, prefix: KeyPath) -> Tree:
+    """One source's mapping with each dotted key moved into the mapping of that source its head
+    names, at every depth: `{"a.c": 2, "a": {"b": 1}}` -> `{"a": {"b": 1, "c": 2}}`.
+
+    Without this the outcome would depend on key order, because a dotted key writes through to a
+    mapping only once that mapping exists. A leaf given both ways is a ConfigError. Dotted keys
+    that stay (no mapping on their way) keep their place.
+    """
+    # Values are fresh from normalising, so the mappings may be filled in place.
+    nested = {
+        key: _resolve_dotted(value, (*prefix, key)) if isinstance(value, dict) else value
+        for key, value in updates.items()
+    }
+    dotted = [key for key in nested if "." in key]
+    if not dotted:
+        return nested
+    result = {key: value for key, value in nested.items() if "." not in key}
+    for key in sorted(dotted, key=lambda k: k.count(".")):  # "x.y" before "x.y.z": order-free
+        target, leaf, path = _write_target(result, key, prefix)
+        if target is result:  # no mapping of this source on its way: an ordinary key
+            result[key] = nested[key]
+        elif leaf in target:
+            raise ConfigError(
+                f"config keys {key!r} and {leaf!r} inside {'.'.join(path[:-1])!r} name the same "
+                "key; give it once"
+            )
+        else:
+            target[leaf] = nested[key]
+    return {key: result[key] for key in nested if key in result}
 
 
 def _merge_into(
@@ -513,11 +774,7 @@ def _normalise(value: Any, key: str) -> Any:  # noqa: C901 (one flat dispatch on
     if isinstance(value, (list, tuple)):  # subclasses, namedtuples
         return [_normalise(v, f"{key}[{i}]") for i, v in enumerate(value)]
     if isinstance(value, (set, frozenset)):
-        items = [_normalise(v, f"{key}[{i}]") for i, v in enumerate(value)]
-        try:  # set order depends on hashing; sorted keeps config.yaml stable run to run
-            return sorted(items)
-        except TypeError:
-            return items
+        return _sorted_items([_normalise(v, f"{key}[{i}]") for i, v in enumerate(value)])
     if isinstance(value, os.PathLike):
         path = os.fspath(value)
         if isinstance(path, str):
@@ -529,6 +786,25 @@ def _normalise(value: Any, key: str) -> Any:  # noqa: C901 (one flat dispatch on
         if fields is not None:
             return _normalise_mapping(fields, tuple(key.split(".")), strip_dashes=False)
     raise UnsupportedValue(key, value, _why_unsupported(value))
+
+
+def _sorted_items(items: list[Any]) -> list[Any]:
+    """A set's items in an order that does not depend on hashing (which varies with
+    PYTHONHASHSEED and, for NaN, with the object), so config.yaml is the same run to run: sorted
+    when they compare (NaN aside), else by type name, then value (repr for what does not compare)."""
+    if not any(isinstance(item, float) and item != item for item in items):
+        try:
+            return sorted(items)
+        except TypeError:
+            pass
+
+    def order(item: Any) -> tuple[str, int, Any]:
+        kind = type(item).__name__
+        if isinstance(item, (bool, int, str)) or (isinstance(item, float) and item == item):
+            return kind, 0, item
+        return kind, 1, repr(item)
+
+    return sorted(items, key=order)
 
 
 def _is_datetime(value: object) -> bool:
@@ -688,10 +964,18 @@ def _flag_values(source: object) -> dict[str, Any] | None:
     attributes = getattr(source, "__dict__", None)
     if not isinstance(attributes, dict):
         return None
-    if "__wrapped" in attributes and type(source).__module__.startswith("tensorflow"):
-        return _flag_values(attributes["__wrapped"])  # TF >= 1.5 wraps absl's FlagValues
+    wrapped = attributes.get("__wrapped")
+    if wrapped is not None and wrapped is not source:
+        # TF >= 1.5: tf.compat.v1.flags.FLAGS is a _FlagValuesWrapper holding absl's FlagValues in
+        # vars(obj)["__wrapped"] and delegating attribute access to it. Known by that shape, not by
+        # its module, so that no TensorFlow import (or version) is needed.
+        found = _flag_values(wrapped)
+        if found is not None:
+            return found
     by_module = getattr(source, "flags_by_module_dict", None)
-    if callable(by_module) and type(source).__module__.startswith("absl"):
+    if callable(by_module) and any(
+        k.__module__.split(".")[0] == "absl" for k in type(source).__mro__
+    ):
         values: dict[str, Any] = {}
         for module_name, flags in by_module().items():
             # absl.logging and absl.app define verbosity, logtostderr, help, ...: not the script's
@@ -738,7 +1022,7 @@ def _read_config_file(path: Path, shown: str) -> Tree:
     data.pop("_wandb", None)  # wandb's internal bookkeeping
     unwrapped = {key: _unwrap_wandb_entry(value) for key, value in data.items()}
     try:
-        return _normalise_mapping(unwrapped, (), strip_dashes=True)
+        return _resolve_dotted(_normalise_mapping(unwrapped, (), strip_dashes=True), ())
     except ConfigError as error:
         raise ConfigError(f"{shown}: {error}") from error
 
@@ -760,9 +1044,10 @@ def _find_defaults_file(script_path: Path | None, cwd: Path) -> Path | None:
     return None
 
 
-def _configs_paths(argv: Sequence[str]) -> list[str]:
-    """The files named by `--configs a.yaml,b.yaml` / `--configs=a.yaml` (repeatable), in order."""
-    paths: list[str] = []
+def _configs_arguments(argv: Sequence[str]) -> list[str]:
+    """The values given to `--configs` (`--configs a.yaml,b.yaml`, `--configs=a.yaml`; repeatable),
+    as typed, in order."""
+    values: list[str] = []
     args = list(argv[1:])
     index = 0
     while index < len(args):
@@ -772,14 +1057,54 @@ def _configs_paths(argv: Sequence[str]) -> list[str]:
         if arg == "--configs":
             if index + 1 >= len(args):
                 raise ConfigError("--configs needs a value: --configs a.yaml,b.yaml")
-            value, index = args[index + 1], index + 2
-        elif arg.startswith("--configs="):
-            value, index = arg.removeprefix("--configs="), index + 1
+            values.append(args[index + 1])
+            index += 2
         else:
+            if arg.startswith("--configs="):
+                values.append(arg.removeprefix("--configs="))
             index += 1
-            continue
-        paths.extend(part.strip() for part in value.split(",") if part.strip())
-    return paths
+    return values
+
+
+def _configs_paths(argv: Sequence[str]) -> list[str]:
+    """The files named by `--configs a.yaml,b.yaml` / `--configs=a.yaml` (repeatable), in order."""
+    return [
+        part.strip()
+        for value in _configs_arguments(argv)
+        for part in value.split(",")
+        if part.strip()
+    ]
+
+
+def _without_configs_argument(
+    mapping: Mapping[str, Any], source: object, argv: Sequence[str]
+) -> Mapping[str, Any]:
+    """The script's source without a top-level `configs` key that only repeats the `--configs`
+    argument gitcfg read: the script declared the option (as the README says to) for argparse's
+    sake, and the files' values are recorded in its place. An argparse Namespace's `configs=None`
+    (declared, not given) goes too. A `configs` key holding anything else stays."""
+    keys = [k for k in mapping if isinstance(k, str) and k.lstrip("-") == "configs"]
+    if not keys:
+        return mapping
+    given = _configs_arguments(argv)
+    namespace = type(source).__name__ == "Namespace"
+
+    def repeats_argument(value: object) -> bool:
+        if value is None:
+            return namespace and not given
+        if isinstance(value, os.PathLike):
+            value = os.fspath(value)
+        if isinstance(value, str):
+            return value in given
+        if isinstance(value, (list, tuple)):  # action="append", or a type that splits on commas
+            items = [os.fspath(v) if isinstance(v, os.PathLike) else v for v in value]
+            return bool(items) and items in (given, _configs_paths(argv))
+        return False
+
+    dropped = [k for k in keys if repeats_argument(mapping[k])]
+    if not dropped:
+        return mapping
+    return {k: v for k, v in mapping.items() if k not in dropped}
 
 
 def _shown_path(path: Path, cwd: Path) -> str:
@@ -853,21 +1178,23 @@ def build_config(
         raise ConfigError("pass config_include_keys or config_exclude_keys, not both")
     if isinstance(include, str) or isinstance(exclude, str):
         raise ConfigError("config_include_keys / config_exclude_keys take a list of keys")
-    sources = _file_sources(script_path, cwd, argv)
+    # (label, values, whether values is one source as written: see Config._write's resolve_dotted)
+    sources = [(label, values, True) for label, values in _file_sources(script_path, cwd, argv)]
     if pending is not None:
-        sources.append((_SOURCE_SCRIPT, pending.as_dict()))
-    sources.append((_SOURCE_SCRIPT, _source_mapping(config)))
+        sources.append((_SOURCE_SCRIPT, pending.as_dict(), False))
+    script_values = _without_configs_argument(_source_mapping(config), config, argv)
+    sources.append((_SOURCE_SCRIPT, script_values, not isinstance(config, Config)))
 
     result = Config()
     object.__setattr__(result, "_interactive", interactive)
     object.__setattr__(result, "_include", tuple(include) if include is not None else None)
     object.__setattr__(result, "_exclude", tuple(exclude) if exclude is not None else None)
-    for label, mapping in sources:
+    for label, mapping, as_written in sources:
         # Filter before checking (an excluded value need not be storable) and after (a dotted key
         # may point into a dataclass or other object that only normalising turns into a mapping).
         values = _normalise_mapping(_select(mapping, (), result), (), strip_dashes=True)
         values = _select(values, (), result)
-        result._write((), values, allow_val_change=True, source=label)
+        result._write((), values, allow_val_change=True, source=label, resolve_dotted=as_written)
     if pending is None:
         return result
     pending._adopt(result)
@@ -917,29 +1244,37 @@ def _select(node: Mapping[Any, Any], prefix: KeyPath, root: Config) -> Tree:
     return kept
 
 
-def _key_words(key: str) -> list[str]:
+@functools.lru_cache(maxsize=4096)
+def _key_words(key: str) -> tuple[str, ...]:
     import re
 
     spaced = re.sub(
         r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=[0-9])", " ", key
     )
-    return [word.lower() for word in re.split(r"[\s_.\-]+", spaced) if word]
+    return tuple(word.lower() for word in re.split(r"[\s_.\-]+", spaced) if word)
 
 
-def _secret_patterns(mask: bool | Sequence[str]) -> list[str]:
+def _secret_patterns(mask: bool | Sequence[str]) -> tuple[str, ...]:
     if mask is False:
-        return []
+        return ()
     if mask is True:
-        return list(DEFAULT_SECRET_PATTERNS)
+        return DEFAULT_SECRET_PATTERNS
     if isinstance(mask, str):
         mask = [mask]
-    return [*DEFAULT_SECRET_PATTERNS, *mask]
+    return (*DEFAULT_SECRET_PATTERNS, *mask)
 
 
 def _is_secret(path: KeyPath, patterns: Sequence[str]) -> bool:
     """Whether the key at `path` looks secret: a pattern matches and no `!pattern` exempts it."""
     if not patterns:
         return False
+    # Cached: the config is re-recorded on every change during a run, and matching every key
+    # against every pattern (regex word splits) was ~90% of that (~0.8 ms for 40 keys).
+    return _is_secret_cached(path, tuple(patterns))
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_secret_cached(path: KeyPath, patterns: tuple[str, ...]) -> bool:
     words = _key_words(path[-1])
     dotted = ".".join(path).lower()
     if any(_key_matches(words, dotted, p[1:]) for p in patterns if p.startswith("!")):
@@ -948,14 +1283,14 @@ def _is_secret(path: KeyPath, patterns: Sequence[str]) -> bool:
         if pattern == "token":
             # A secret token ends the key (hf_token, authToken); pad_token, bos_token, token_ids
             # and num_token are tokenizer settings that every NLP config has.
-            if words[-1:] == ["token"] and (len(words) < 2 or words[-2] not in _TOKENIZER_WORDS):
+            if words[-1:] == ("token",) and (len(words) < 2 or words[-2] not in _TOKENIZER_WORDS):
                 return True
         elif not pattern.startswith("!") and _key_matches(words, dotted, pattern):
             return True
     return False
 
 
-def _key_matches(words: list[str], dotted: str, pattern: str) -> bool:
+def _key_matches(words: tuple[str, ...], dotted: str, pattern: str) -> bool:
     """A glob matches the dotted key, a dotted pattern equals it, else the pattern's words are
     consecutive words of the key."""
     if any(c in pattern for c in "*?["):
@@ -1006,6 +1341,50 @@ def recorded_config(
     masked: list[str] = []
     recorded = _mask_tree(values, config._path, _secret_patterns(mask), masked)
     return recorded, masked
+
+
+def mask_command_line(
+    args: Sequence[str], mask: bool | Sequence[str] = True
+) -> tuple[list[str], list[str]]:
+    """Return (`args` with the values of secret-looking options replaced by MASKED, their names).
+
+    An option is secret-looking by the rule and `mask` patterns of config keys: `--hf_token X`,
+    `--hf-token=X`, `-api_key=X`, and Hydra overrides `db.password=X` (also `+`/`++` prefixed).
+    The value after a bare option is the next argument unless that starts with `-` (then the
+    option was a flag). Nothing after `--` is touched; `mask=False` masks nothing.
+    """
+    import re
+
+    patterns = _secret_patterns(mask)
+    masked_args = list(args)
+    names: list[str] = []
+    if not patterns:
+        return masked_args, names
+    option = re.compile(r"(-{1,2}|\+{0,2})([A-Za-z_][\w.\-]*)(?:=(.*))?\Z", re.DOTALL)
+    index = 0
+    while index < len(masked_args):
+        arg = masked_args[index]
+        index += 1
+        if arg == "--":
+            break
+        match = option.match(arg)
+        if match is None:
+            continue
+        dashes, name, value = match.groups()
+        if value is None and not dashes.startswith("-"):
+            continue  # a positional word, not an option or an override
+        if not _is_secret(tuple(name.split(".")), patterns):
+            continue
+        if value is not None:
+            if value:  # an unset secret (`--token=`) has nothing to hide
+                masked_args[index - 1] = f"{dashes}{name}={MASKED}"
+                names.append(f"{dashes}{name}")
+        elif index < len(masked_args) and not masked_args[index].startswith("-"):
+            if masked_args[index]:
+                masked_args[index] = MASKED
+                names.append(f"{dashes}{name}")
+            index += 1
+    return masked_args, names
 
 
 # --- environment ---------------------------------------------------------------------------------

@@ -55,9 +55,12 @@ class ConfigError(GitcfgError):
 
 
 class ConfigValueChanged(ConfigError):
-    def __init__(self, key: str, old: object, new: object, *, hide_values: bool = False) -> None:
+    def __init__(
+        self, key: str, old: object, new: object, *, hide_values: bool = False, hint: str = ""
+    ) -> None:
         # hide_values: the key looks like a secret, so the message must not print its values.
-        self.key, self.old, self.new = key, old, new
+        # hint: how this change came about, when that is not obvious (an in-place list edit).
+        self.key, self.old, self.new, self.hide_values = key, old, new, hide_values
         change = (
             "already has a value (not shown: the key looks secret); refusing to change it"
             if hide_values
@@ -65,7 +68,8 @@ class ConfigValueChanged(ConfigError):
         )
         super().__init__(
             f"config key {key!r} {change} "
-            "(pass allow_val_change=True to config.update() to allow it)"
+            "(pass allow_val_change=True to config.update() to allow it"
+            + (f"; {hint})" if hint else ")")
         )
 
 

@@ -34,7 +34,9 @@ class Checkout:
     command: str | None  # the recorded argv as a shell line; None for an interactive session
     python: str | None  # the Python version the run used
     not_stored: tuple[str, ...]  # untracked files the run's patch left out (binary or large)
-    masked: tuple[str, ...]  # config keys recorded masked: fill them in before re-running
+    # config keys and command-line options (`--hf_token`) recorded masked: fill them in before
+    # re-running (the command shows such a value as '***')
+    masked: tuple[str, ...]
     amended: bool  # an amendment changed the config: argv no longer produces config.yaml
 
 
@@ -83,7 +85,8 @@ def checkout_run(store: Store, run_id_prefix: str, path: Path | None = None) -> 
         config_path=config_path, cwd=cwd,
         command=shlex.join(["python", *argv]) if argv else None,
         python=meta.get("python"), not_stored=tuple(code.get("untracked_not_stored") or ()),
-        masked=tuple(_masked_keys(record.config)), amended=_config_amended(meta),
+        masked=(*_masked_keys(record.config), *_masked_options(argv)),
+        amended=_config_amended(meta),
     )  # fmt: skip
 
 
@@ -151,6 +154,19 @@ def _config_text(run_id: str, meta: Mapping[str, Any], config: Mapping[str, Any]
 
 def _config_amended(meta: Mapping[str, Any]) -> bool:
     return AMENDED in (meta.get("config_sources") or {}).values()
+
+
+def _masked_options(argv: Sequence[str]) -> list[str]:
+    """The options whose values run.yaml's argv holds masked: `--hf_token ***`, `--hf-token=***`."""
+    from gitcfg.configuration import MASKED
+
+    options = []
+    for index, arg in enumerate(argv):
+        if arg == MASKED and index > 0:
+            options.append(argv[index - 1])
+        elif arg.endswith(f"={MASKED}"):
+            options.append(arg.removesuffix(f"={MASKED}"))
+    return options
 
 
 def _masked_keys(config: Mapping[str, Any], prefix: str = "") -> list[str]:

@@ -186,3 +186,165 @@ def test_values_set_on_gitcfg_config_before_track_are_merged_below_the_object(re
     assert recorded == {"seed": 1, "lr": 0.1, "epochs": 2, "dropout": 0.2}
     meta = yaml.safe_load(read_branch_file(repo, f"{base}/run.yaml"))
     assert meta["config_changed"] == ["dropout"]
+
+
+# --- the config during a run --------------------------------------------------------------------
+
+
+def _run_dir(run_id: str) -> str:
+    return f"runs/{run_id[-2:]}/{run_id}"
+
+
+def _branch_yaml(repo: Path, run_id: str, name: str):
+    return yaml.safe_load(read_branch_file(repo, f"{_run_dir(run_id)}/{name}"))
+
+
+def _live(repo: Path, run_id: str) -> Path:
+    return repo / ".git" / "gitcfg" / "live" / run_id
+
+
+def test_each_config_change_and_persist_are_kept_by_a_run_sigkilled_right_after(cli, repo: Path):
+    write_script(repo / "kill.py", """
+        import os, signal, sys, gitcfg
+        run = gitcfg.track({"lr": 0.1})
+        print(run.id, flush=True)
+        run.config.on_change(lambda config: print("callback", sorted(config), flush=True))
+        run.config.epochs = 3
+        if sys.argv[1] == "persist":
+            run.config._set_callback(lambda config: None)  # wandb's private name: no harm done
+            run.config["added_later"] = 42
+            run.config.persist()
+        os.kill(os.getpid(), signal.SIGKILL)  # no flusher, no exit hook: only what is journaled
+    """)  # fmt: skip
+    for how, expected in [
+        ("change", {"lr": 0.1, "epochs": 3}),
+        ("persist", {"lr": 0.1, "epochs": 3, "added_later": 42}),
+    ]:
+        proc = run_python(repo, "kill.py", how)
+        assert proc.returncode == -9, proc.stderr
+        run_id, *callbacks = proc.stdout.splitlines()
+        assert len(callbacks) == (1 if how == "change" else 3)  # a change each, and persist()
+        result = cli(repo, "log")  # recovers the journal of the dead process
+        assert result.exit_code == 0, result.output
+        assert _branch_yaml(repo, run_id, "run.yaml")["status"] == "crashed"
+        assert _branch_yaml(repo, run_id, "config.yaml") == expected
+        assert _branch_yaml(repo, run_id, "run.yaml")["config_changed"] == list(expected)[1:]
+
+
+def test_a_secret_key_added_during_the_run_is_masked_with_one_warning_per_key(repo: Path):
+    write_script(repo / "secret.py", """
+        import gitcfg
+        run = gitcfg.track({"lr": 0.1})
+        run.config.hf_token = "hf_abc"
+        run.config.hf_token = "hf_abc"  # the same value again: no second warning
+        run.config.update({"db": {"password": "pw"}})
+        run.config.epochs = 2
+        run.finish()
+        print(run.id)
+    """)  # fmt: skip
+    proc = run_python(repo, "secret.py")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines() == [
+        "gitcfg: warning: masked secret-looking config keys in the record: hf_token",
+        "gitcfg: warning: masked secret-looking config keys in the record: db.password",
+    ]
+    assert _branch_yaml(repo, proc.stdout.strip(), "config.yaml") == {
+        "lr": 0.1, "hf_token": "***", "db": {"password": "***"}, "epochs": 2
+    }  # fmt: skip
+
+
+def test_an_unrecordable_final_config_still_ends_the_run_with_its_status(repo: Path):
+    write_script(repo / "odd.py", """
+        import gitcfg
+        run = gitcfg.track({"layers": [1, 2]})
+        run.config.epochs = 3
+        # a value that slipped past the checks (here: written around them) cannot be recorded
+        run.config._data["layers"].append(object())
+        print(run.id)
+    """)  # fmt: skip
+    proc = run_python(repo, "odd.py")
+    assert proc.returncode == 0, proc.stderr
+    run_id = proc.stdout.strip()
+    assert "could not record the final config of run" in proc.stderr
+    assert "recording its last recorded config instead" in proc.stderr
+    meta = _branch_yaml(repo, run_id, "run.yaml")
+    assert meta["status"] == "finished" and meta["exit_code"] == 0
+    assert _branch_yaml(repo, run_id, "config.yaml") == {"layers": [1, 2], "epochs": 3}
+    assert not _live(repo, run_id).exists()
+
+
+def test_an_in_place_list_edit_is_refused_at_its_line_and_the_run_fails(repo: Path):
+    script = write_script(repo / "edit.py", """
+        import gitcfg
+        run = gitcfg.track({"betas": [0.9, 0.99]})
+        print(run.id, flush=True)
+        run.config.betas[0] = 0.5
+    """)  # fmt: skip
+    proc = run_python(repo, "edit.py")
+    assert proc.returncode == 1
+    run_id = proc.stdout.strip()
+    assert f'File "{script}", line 5, in <module>' in proc.stderr
+    assert "ConfigValueChanged: config key 'betas' is already [0.9, 0.99]" in proc.stderr
+    assert _branch_yaml(repo, run_id, "config.yaml") == {"betas": [0.9, 0.99]}
+    meta = _branch_yaml(repo, run_id, "run.yaml")
+    assert meta["status"] == "failed" and meta["error"]["type"] == "ConfigValueChanged"
+
+
+def test_a_scripts_config_error_shows_its_traceback_and_tracks_own_errors_one_line(repo: Path):
+    script = write_script(repo / "change.py", """
+        import gitcfg
+        run = gitcfg.track({"lr": 0.1})
+        def train():
+            run.config.lr = 0.5
+        train()
+    """)  # fmt: skip
+    proc = run_python(repo, "change.py")
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("Traceback (most recent call last):")
+    assert f'File "{script}", line 5, in train' in proc.stderr
+    assert proc.stderr.splitlines()[-1].startswith(
+        "gitcfg.errors.ConfigValueChanged: config key 'lr' is already 0.1"
+    )
+    # an error of track() itself (here: its config file) is one line: the script is not at fault
+    (repo / "config-defaults.yaml").write_text("a: [1\n")
+    proc = run_python(repo, "change.py")
+    assert proc.returncode == 1
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gitcfg: error: config-defaults.yaml:2: invalid")
+
+
+SECRET_ARGS = """
+import argparse, sys, gitcfg
+parser = argparse.ArgumentParser()
+parser.add_argument("--hf_token")
+parser.add_argument("--db-password")
+parser.add_argument("--lr", type=float, default=0.1)
+parser.add_argument("--configs")
+run = gitcfg.track(parser.parse_args(), mask=sys.argv[0].endswith("masked.py"))
+run.finish()
+print(run.id)
+"""
+
+
+def test_secret_command_line_values_are_masked_in_run_yaml(repo: Path):
+    write_script(repo / "masked.py", SECRET_ARGS)
+    (repo / "exp.yaml").write_text("seed: 3\n")
+    argv = ["--hf_token", "hf_SECRET", "--db-password=pw_SECRET", "--lr", "0.5", "--configs", "exp.yaml"]
+    proc = run_python(repo, "masked.py", *argv)
+    assert proc.returncode == 0, proc.stderr
+    run_id = proc.stdout.strip()
+    meta = _branch_yaml(repo, run_id, "run.yaml")
+    assert meta["argv"][1:] == [
+        "--hf_token", "***", "--db-password=***", "--lr", "0.5", "--configs", "exp.yaml"
+    ]  # fmt: skip
+    assert "options in the recorded command line: --hf_token, --db-password" in proc.stderr
+    for path in runs_branch_files(repo):
+        assert "_SECRET" not in read_branch_file(repo, path), path
+    # the declared --configs option is gitcfg's: its files are recorded, not a `configs` key
+    assert _branch_yaml(repo, run_id, "config.yaml") == {
+        "seed": 3, "hf_token": "***", "db_password": "***", "lr": 0.5
+    }  # fmt: skip
+    write_script(repo / "plain.py", SECRET_ARGS)  # mask=False: recorded as typed
+    proc = run_python(repo, "plain.py", *argv)
+    assert proc.returncode == 0, proc.stderr
+    assert _branch_yaml(repo, proc.stdout.strip(), "run.yaml")["argv"][1:] == argv

@@ -179,6 +179,20 @@ def test_a_dotted_argparse_dest_overrides_one_leaf_of_a_nested_default(tmp_path)
     assert build(args, cwd=tmp_path).as_dict() == {"model": {"depth": 34, "width": 64}}
 
 
+def test_a_file_giving_one_key_dotted_and_nested_names_itself(tmp_path):
+    write(tmp_path / "config-defaults.yaml", "model:\n  depth: 18\nmodel.depth: 50\n")
+    with pytest.raises(
+        ConfigError,
+        match=r"^config-defaults.yaml: config keys 'model.depth' and 'depth' inside 'model' name",
+    ):
+        build(cwd=tmp_path)
+    # a dotted key of a file still writes through to a mapping of an earlier source
+    write(tmp_path / "config-defaults.yaml", "model:\n  depth: 18\n  width: 2\n")
+    write(tmp_path / "exp.yaml", "model.depth: 50\n")
+    built = build(cwd=tmp_path, argv=["t.py", "--configs", "exp.yaml"])
+    assert built.as_dict() == {"model": {"depth": 50, "width": 2}}
+
+
 def test_a_missing_configs_file_is_refused(tmp_path):
     with pytest.raises(ConfigError, match=r"^--configs file nope.yaml does not exist"):
         build(cwd=tmp_path, argv=["t.py", "--configs", "nope.yaml"])
@@ -253,7 +267,38 @@ def test_an_argparse_script_sees_configs_and_its_own_arguments_win(tmp_path, mod
     # argparse's values (its defaults included) beat both files; the files add the other keys.
     expected = {"lr": 0.1, "epochs": 4, "dataset": "mnist", "seed": 3}
     assert {k: result["config"][k] for k in expected} == expected
-    assert result["config"].get("configs", "best.yaml") == "best.yaml"
+    assert "configs" not in result["config"]  # the declared --configs option is gitcfg's
+
+
+@pytest.mark.parametrize(
+    ("declared", "argv"),
+    [
+        ({}, ["--configs", "best.yaml"]),
+        ({}, ["--configs=best.yaml,more.yaml"]),
+        ({}, []),  # declared, not given: configs=None
+        ({"action": "append"}, ["--configs", "best.yaml", "--configs", "more.yaml"]),
+        ({"type": lambda s: s.split(",")}, ["--configs", "best.yaml,more.yaml"]),
+    ],
+)
+def test_the_declared_configs_option_is_not_recorded_as_a_key(tmp_path, declared, argv):
+    write(tmp_path / "best.yaml", "seed: 3\n")
+    write(tmp_path / "more.yaml", "depth: 4\n")
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--configs", **declared)
+    args = parser.parse_args(argv)
+    recorded = build(args, cwd=tmp_path, argv=["t.py", *argv]).as_dict()
+    assert "configs" not in recorded
+    assert recorded.get("seed", 3) == 3
+
+
+def test_a_configs_key_of_the_scripts_own_stays(tmp_path):
+    write(tmp_path / "best.yaml", "seed: 3\n")
+    argv = ["t.py", "--configs", "best.yaml"]
+    assert build({"configs": "other.yaml"}, cwd=tmp_path, argv=argv)["configs"] == "other.yaml"
+    assert build({"configs": None}, cwd=tmp_path)["configs"] is None  # a dict, not argparse's
+    config = build(argparse.Namespace(configs="best.yaml"), cwd=tmp_path, argv=argv)
+    config.configs = "best.yaml"  # set explicitly later: recorded
+    assert config.as_dict() == {"seed": 3, "configs": "best.yaml"}
 
 
 def test_an_argparse_script_that_does_not_declare_configs_fails_in_argparse(tmp_path):
@@ -382,6 +427,67 @@ def test_tensorflow_v1_flags_are_read_without_importing_tensorflow(tmp_path):
     absl_flags.DEFINE_integer("steps", 5, "", flag_values=values)
     values(["prog"])
     assert build(_FlagValuesWrapper(values), cwd=tmp_path).as_dict() == {"steps": 5}
+
+
+class _FlagValuesWrapper:
+    """TensorFlow's tf.compat.v1.flags.FLAGS class, as tensorflow/python/platform/flags.py
+    defines it (TF >= 1.5), under another module: gitcfg must know it by its shape."""
+
+    def __init__(self, flags_object):
+        self.__dict__["__wrapped"] = flags_object
+
+    def __getattribute__(self, name):
+        if name == "__dict__":
+            return super().__getattribute__(name)
+        return self.__dict__["__wrapped"].__getattribute__(name)
+
+    def __getattr__(self, name):
+        wrapped = self.__dict__["__wrapped"]
+        if not wrapped.is_parsed():
+            wrapped(sys.argv)
+        return wrapped.__getattr__(name)
+
+    def __setattr__(self, name, value):
+        return self.__dict__["__wrapped"].__setattr__(name, value)
+
+    def __delattr__(self, name):
+        return self.__dict__["__wrapped"].__delattr__(name)
+
+    def __dir__(self):
+        return self.__dict__["__wrapped"].__dir__()
+
+    def __getitem__(self, name):
+        return self.__dict__["__wrapped"].__getitem__(name)
+
+    def __setitem__(self, name, flag):
+        return self.__dict__["__wrapped"].__setitem__(name, flag)
+
+    def __len__(self):
+        return self.__dict__["__wrapped"].__len__()
+
+    def __iter__(self):
+        return self.__dict__["__wrapped"].__iter__()
+
+    def __str__(self):
+        return self.__dict__["__wrapped"].__str__()
+
+    def __call__(self, *args, **kwargs):
+        return self.__dict__["__wrapped"].__call__(*args, **kwargs)
+
+
+def test_tensorflow_v1_flags_are_recorded_like_absl_flags_whatever_their_module(tmp_path):
+    absl_flags = pytest.importorskip("absl.flags")
+    values = absl_flags.FlagValues()
+    absl_flags.DEFINE_float("lr", 0.1, "", flag_values=values)
+    absl_flags.DEFINE_integer("batch_size", 32, "", flag_values=values)
+    flags = _FlagValuesWrapper(values)
+    flags(["train.py", "--batch_size=64"])
+    assert flags.batch_size == 64  # the stand-in delegates as TensorFlow's does
+    assert build(flags, cwd=tmp_path).as_dict() == {"lr": 0.1, "batch_size": 64}
+    module = types.ModuleType("tf_flags")  # `config=tf.compat.v1.flags`: the module's FLAGS
+    module.FLAGS = flags
+    assert build(module, cwd=tmp_path).as_dict() == {"lr": 0.1, "batch_size": 64}
+    assert "tensorflow" not in sys.modules
 
 
 def test_omegaconf_configs_are_resolved_and_merge_with_defaults(tmp_path):

@@ -77,8 +77,23 @@ def test_values_are_normalised_to_plain_yaml_types(value, expected):
     assert type(normalised) is type(expected)
 
 
-def test_a_set_of_unorderable_values_keeps_its_items():
-    assert sorted(map(str, normalise_value({1, "a"}, "k"))) == ["1", "a"]
+def test_a_set_of_mixed_types_is_stored_in_the_same_order_whatever_the_hash_seed():
+    import subprocess
+
+    code = (
+        "from gitcfg.configuration import normalise_value as n;"
+        "print(n({1, 'a', None, 'b', 2.5, float('nan'), (1, 'x'), 0, True and 7}, 'k'))"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+            env={**__import__("os").environ, "PYTHONHASHSEED": str(seed)},
+        ).stdout  # fmt: skip
+        for seed in range(8)
+    }
+    # by type name, then value: NoneType, float (NaN last), int, list, str
+    assert outputs == {"[None, 2.5, nan, 0, 1, 7, [1, 'x'], 'a', 'b']\n"}
+    assert normalise_value({3, 1.5, 2}, "k") == [1.5, 2, 3]  # comparable items: sorted as usual
 
 
 def test_numpy_scalars_and_0d_arrays_become_python_numbers():
@@ -233,6 +248,23 @@ def test_non_identifier_and_dotted_keys_round_trip():
     assert round_trip(config) == config.as_dict() == data
 
 
+@pytest.mark.parametrize(
+    "data", [{"a": {"b": 1}, "a.b": 2}, {"a.b": 2, "a": {"b": 1}}, {"m": {"a.b": 2, "a": {"b": 1}}}]
+)
+def test_a_dotted_key_and_a_nested_key_naming_one_leaf_in_one_source_are_refused(data):
+    with pytest.raises(ConfigError, match=r"config keys 'a\.b' and 'b' inside '(m\.)?a' name the same key"):
+        Config(data)
+
+
+def test_a_dotted_key_writes_into_a_mapping_of_its_source_whatever_the_order():
+    expected = {"z": 0, "a": {"b": 1, "c": 2}}
+    assert Config({"z": 0, "a": {"b": 1}, "a.c": 2}).as_dict() == expected
+    assert Config({"z": 0, "a.c": 2, "a": {"b": 1}}).as_dict() == expected
+    # no mapping on its way: an ordinary key, in its place, both ways
+    assert list(Config({"x.y": 1, "q": 2, "x": 3}).as_dict()) == ["x.y", "q", "x"]
+    assert Config({"x": 3, "x.y": 1}).as_dict() == {"x": 3, "x.y": 1}
+
+
 def test_nan_and_infinities_are_stored_as_floats():
     config = Config({"nan": float("nan"), "inf": float("inf"), "ninf": float("-inf")})
     loaded = round_trip(config)
@@ -325,8 +357,8 @@ def test_a_changed_secret_is_not_printed_in_the_error():
     assert "new-secret" not in str(raised.value)
 
 
-def test_recorded_config_rechecks_lists_mutated_in_place():
+def test_an_unstorable_value_appended_to_a_config_list_is_refused_at_the_append():
     config = Config({"layers": [1]})
-    config.layers.append(print)
     with pytest.raises(UnsupportedValue, match=r"'layers\[1\]'"):
-        recorded_config(config)
+        config.layers.append(print)
+    assert recorded_config(config)[0] == {"layers": [1]}

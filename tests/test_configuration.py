@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import pickle
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from gitcfg.configuration import Config, build_config, recorded_config
-from gitcfg.errors import ConfigError, ConfigValueChanged, GitcfgError
+from gitcfg.errors import ConfigError, ConfigValueChanged, GitcfgError, UnsupportedValue
 
 
 def make(data=None, **kwargs):
@@ -101,7 +103,8 @@ def test_repr_shows_the_values_and_hides_secrets():
 def test_copy_deepcopy_and_pickle_give_detached_configs():
     config = make({"model": {"depth": 18}})
     calls = []
-    config._set_callback(lambda: calls.append(1))
+    config.on_change(lambda changed: calls.append(1))
+    config._set_recorder(lambda: calls.append(2))
     for clone in (copy.copy(config), copy.deepcopy(config), pickle.loads(pickle.dumps(config))):
         assert clone == config
         clone["new"] = 1
@@ -242,10 +245,11 @@ def test_setting_a_method_name_as_an_attribute_is_refused_with_the_item_form():
 # --- the run's hooks ---------------------------------------------------------------------------
 
 
-def test_the_callback_runs_after_each_accepted_change_and_on_persist():
+def test_the_recorder_and_callbacks_run_after_each_accepted_change_and_on_persist():
     config = make({"lr": 0.1})
     seen = []
-    config._set_callback(lambda: seen.append(config.as_dict()))
+    config._set_recorder(lambda: seen.append(("run", config.as_dict())))
+    config.on_change(lambda changed: seen.append(("user", changed.as_dict())))
     config.epochs = 3
     config.lr = 0.1  # no change: no call
     with pytest.raises(ConfigValueChanged):
@@ -253,14 +257,44 @@ def test_the_callback_runs_after_each_accepted_change_and_on_persist():
     config.model = {"depth": 1}
     config.model.depth = 1
     config.persist()
+    first = {"lr": 0.1, "epochs": 3}
+    second = {"lr": 0.1, "epochs": 3, "model": {"depth": 1}}
     assert seen == [
-        {"lr": 0.1, "epochs": 3},
-        {"lr": 0.1, "epochs": 3, "model": {"depth": 1}},
-        {"lr": 0.1, "epochs": 3, "model": {"depth": 1}},
-    ]
+        ("run", first), ("user", first),
+        ("run", second), ("user", second),
+        ("run", second), ("user", second),
+    ]  # fmt: skip
 
 
-def test_persist_without_a_callback_does_nothing():
+def test_registering_callbacks_never_replaces_the_runs_recorder():
+    config = make({"lr": 0.1})
+    recorded, first, second = [], [], []
+    config._set_recorder(lambda: recorded.append(1))
+    config.on_change(first.append)
+    config.model = {"depth": 1}
+    # on a nested view, and under wandb's private name: still one more callback, not a replacement
+    config.model.on_change(second.append)
+    config._set_callback(second.append)
+    config.persist()
+    assert len(recorded) == 2 and len(first) == 2 and len(second) == 2
+    assert all(c is config for c in first + second)  # called with the whole config
+
+
+def test_on_change_is_a_decorator_and_callbacks_registered_before_track_stay():
+    pending = Config()
+
+    @pending.on_change
+    def remember(config):
+        remember.seen.append(config.as_dict())
+
+    remember.seen = []
+    built = make({"lr": 0.1}, pending=pending)
+    assert built is pending
+    built.epochs = 2
+    assert remember.seen == [{"lr": 0.1, "epochs": 2}]
+
+
+def test_persist_without_a_run_or_callbacks_does_nothing():
     make({"lr": 0.1}).persist()
 
 
@@ -362,3 +396,85 @@ def test_an_ipython_session_counts_as_interactive():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["ConfigValueChanged", "0.3"]
+
+
+# --- lists read from the config ------------------------------------------------------------------
+
+
+def test_a_list_reads_as_a_list_and_its_in_place_edits_are_changes_of_its_key():
+    config = make({"betas": [0.9, 0.99], "model": {"layers": [64, 32]}})
+    betas = config.betas
+    assert isinstance(betas, list) and betas == [0.9, 0.99] and json.dumps(betas) == "[0.9, 0.99]"
+    with pytest.raises(ConfigValueChanged, match=r"'betas' is already \[0.9, 0.99\].*edit a copy"):
+        betas[0] = 0.5
+    with pytest.raises(ConfigValueChanged, match="'model.layers'"):
+        config.model.layers.append(16)
+    for edit in (
+        lambda v: v.extend([1]), lambda v: v.insert(0, 1), lambda v: v.pop(), lambda v: v.remove(0.9),
+        lambda v: v.clear(), lambda v: v.sort(reverse=True), lambda v: v.reverse(),
+        lambda v: v.__delitem__(0), lambda v: v.__iadd__([1]), lambda v: v.__imul__(2),
+    ):  # fmt: skip
+        with pytest.raises(ConfigValueChanged):
+            edit(config.betas)
+    betas[0] = 0.9  # the same value again is no change
+    assert config.as_dict() == {"betas": [0.9, 0.99], "model": {"layers": [64, 32]}}
+    assert betas == [0.9, 0.99]  # a refused edit leaves the view as it was
+
+
+def test_an_allowed_in_place_edit_is_checked_normalised_and_recorded():
+    config = make({"layers": [1, 2], "blocks": [{"units": 8, "acts": ["relu"]}]}, interactive=True)
+    seen = []
+    config._set_recorder(lambda: seen.append(config.as_dict()))
+    config._mark_started()
+    layers = config.layers
+    layers.append((3, 4))  # a tuple, stored as a list
+    assert layers == [1, 2, [3, 4]] and config.as_dict()["layers"] == [1, 2, [3, 4]]
+    layers[2].append(5)  # a list inside the list writes through its parent
+    block = config.blocks[0]
+    block["units"] = 16  # so does a mapping inside a list
+    block["acts"] += ["gelu"]
+    assert config.as_dict() == {
+        "layers": [1, 2, [3, 4, 5]], "blocks": [{"units": 16, "acts": ["relu", "gelu"]}]
+    }  # fmt: skip
+    assert len(seen) == 4 and seen[-1] == config.as_dict()
+    assert config._changed_after_start == ["layers", "blocks"]
+    with pytest.raises(UnsupportedValue, match=r"'layers\[3\]'"):
+        layers.append(object())
+    assert recorded_config(config)[0] == config.as_dict()
+
+
+def test_the_stored_tree_is_never_handed_out():
+    config = make({"layers": [1, [2]], "rows": [{"a": [1]}]})
+    for plain in (copy.copy(config.layers), copy.deepcopy(config.layers),
+                  pickle.loads(pickle.dumps(config.layers)), config.as_dict()["layers"]):  # fmt: skip
+        assert type(plain) is list and plain == [1, [2]]
+        plain.append(3)  # a copy: edits are the script's own
+    assert type(copy.copy(config.rows[0])) is dict
+    list.append(config.layers, 9)  # even around the view's checks: only the view changes
+    list.append(config.layers[1], 9)
+    dict.__setitem__(config.rows[0], "b", 1)
+    assert config.as_dict() == {"layers": [1, [2]], "rows": [{"a": [1]}]}
+
+
+def test_config_lists_dump_as_plain_yaml():
+    yaml = pytest.importorskip("yaml")
+    config = make({"layers": [1, {"a": [2]}]})
+    assert yaml.safe_load(yaml.safe_dump({"x": config.layers})) == {"x": [1, {"a": [2]}]}
+    assert "python/" not in yaml.dump(config.layers)
+
+
+# --- errors from the package ------------------------------------------------------------------------
+
+
+def test_the_config_errors_are_exported_from_the_package_lazily():
+    code = (
+        "import sys, gitcfg\n"
+        "names = ['ConfigError', 'ConfigValueChanged', 'UnsupportedValue', 'GitcfgError']\n"
+        "import gitcfg.errors as errors\n"
+        "assert all(getattr(gitcfg, n) is getattr(errors, n) for n in names)\n"
+        "assert all(n in gitcfg.__all__ for n in names)\n"
+        "print(','.join(m for m in ('git', 'yaml', 'typer', 'rich') if m in sys.modules))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == ""

@@ -56,7 +56,7 @@ def _start_run(repo: Path, config: dict[str, Any] | None = None) -> Run:
     run = Run(resolved, store=Store.open(repo))
     run._start(["train.py"], None)
     resolved._mark_started()
-    resolved._set_callback(run._on_config_change)
+    resolved._set_recorder(run._on_config_change)
     return run
 
 

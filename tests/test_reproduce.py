@@ -112,6 +112,19 @@ def test_a_tracked_config_yaml_is_never_overwritten(cli, project: Path, tmp_path
     assert yaml.safe_load((tmp_path / "co" / "src" / "gitcfg-config.yaml").read_text())["lr"] == 0.1
 
 
+def test_checkout_flags_secret_values_masked_in_the_command_line(cli, project: Path, tmp_path) -> None:
+    write_script(project / "src" / "train.py", TRAIN.replace(
+        'parser.add_argument("--depth"', 'parser.add_argument("--hf-token")\nparser.add_argument("--depth"'
+    ))  # fmt: skip
+    git(project, "commit", "-q", "-am", "takes a token")
+    run_id = record(project / "src", "--hf-token", "hf_SECRET", "--lr", "0.5")
+    result = cli(project, "checkout", run_id, str(tmp_path / "co"))
+    assert result.exit_code == 0, result.output
+    assert _rerun_line(result.output).endswith("python train.py --hf-token '***' --lr 0.5")
+    assert "note: recorded masked, fill in before re-running: hf_token, --hf-token" in result.output
+    assert "hf_SECRET" not in result.output
+
+
 def _one_error_line(result) -> str:
     lines = result.output.strip().splitlines()
     assert result.exit_code == 1 and len(lines) == 1, result.output
