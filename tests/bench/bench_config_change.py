@@ -8,7 +8,7 @@ argparse script's 20-60) plus a nested mapping and a list:
   atomically in the journal: run.yaml's config_changed and config_sources change too);
 - `run.config.update({"lr": v}, allow_val_change=True)` (config.yaml only);
 - `run.config.persist()` with nothing changed (no write: the journal holds it);
-- `run.config.k` and `run.config.betas` reads, for scale.
+- `run.config.k`, `run.config.betas` and `run.config.grid` (1,000 numbers) reads, for scale.
 Target: a change stays under ~1 ms, so that writing it synchronously costs a script nothing.
 """
 
@@ -55,6 +55,7 @@ def main() -> None:
         config = {f"setting_{i}": i * 0.5 for i in range(args.keys)}
         config.update(model={"depth": 18, "width": 64}, betas=[0.9, 0.999])
         run = gitcfg.track(config)
+        grid = gitcfg.Config({"grid": list(range(1000))})
         cfg = run.config
         r = {
             "keys": args.keys,
@@ -65,6 +66,8 @@ def main() -> None:
             "set_new_key_s": timed(lambda i: cfg.__setitem__(f"added_{i}", i), args.changes),
             "read_scalar_s": timed(lambda i: cfg.setting_1, args.changes),
             "read_list_s": timed(lambda i: cfg.betas, args.changes),
+            # apart: 1,000 numbers in the run's config would dominate the change measures
+            "read_long_list_s": timed(lambda i: grid.grid, args.changes),
         }
         run.finish()
     print(f"{'measure':52} {'median':>10}  target")
@@ -74,6 +77,7 @@ def main() -> None:
         ("run.config.persist(), nothing changed", "persist_s", "< 1 ms"),
         ("run.config.k (read a scalar)", "read_scalar_s", ""),
         ("run.config.betas (read a 2-item list view)", "read_list_s", ""),
+        ("run.config.grid (read a 1,000-number list view)", "read_long_list_s", ""),
     ):
         print(f"{name:52} {r[key] * 1e6:8.1f}us  {target}")
     if args.json:
