@@ -2,10 +2,10 @@
 
 A run is committed twice: when it starts (status `running`, config.yaml and run.yaml) and when it ends
 (`finished`, `failed`, `killed`; or `crashed`, committed later from the journal by another gitcfg
-process). In between, `log()` only appends a row to a list; a daemon thread turns the rows into
-metrics.jsonl lines and journals them with the summary and config under `.git/gitcfg/live/<run-id>/`
-(see journal.py) at least once a second. Recording failures after the start are warnings: they never
-kill a training script.
+process). In between, `log()` writes each row into the journal under `.git/gitcfg/live/<run-id>/`
+(see journal.py: a memory-mapped file, so the row survives a SIGKILL once log() returns) and queues
+it; a daemon thread folds the queue into the summary and journals that every 0.5 s. Recording
+failures after the start are warnings: they never kill a training script.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
-from fnmatch import fnmatchcase
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any, NoReturn
@@ -32,7 +31,7 @@ from gitcfg.configuration import (
     recorded_config,
 )
 from gitcfg.errors import GitcfgError
-from gitcfg.journal import Journal, encode_frame, final_commit, frames_to_jsonl, recover
+from gitcfg.journal import Journal, final_commit, recover, rows_to_jsonl
 from gitcfg.store import (
     FORMAT_VERSION,
     Store,
@@ -43,18 +42,19 @@ from gitcfg.store import (
     run_files,
     utc_iso,
 )
+from gitcfg.summaries import SCALARS as _SCALARS
+from gitcfg.summaries import SUMMARY_KINDS
+from gitcfg.summaries import Summary as Summary  # re-exported: gitcfg.tracking.Summary
+from gitcfg.summaries import plain_value as _plain
 from gitcfg.yamlio import dump_yaml
 
 _current: Run | None = None
 _pending_config: Config | None = None
 
-FLUSH_INTERVAL_S = 0.5  # the journal is at most this old (plus one flush) when a process dies
+FLUSH_INTERVAL_S = 0.5  # summary.json and the heartbeat are at most this old when a process dies
 MODES = ("online", "offline", "disabled")  # online and offline both record: the store is local
 # Global ranks first: LOCAL_RANK is 0 on every node, so it decides only when nothing else is set.
 RANK_VARIABLES = ("RANK", "SLURM_PROCID", "OMPI_COMM_WORLD_RANK", "PMI_RANK", "LOCAL_RANK")
-SUMMARY_KINDS = ("last", "min", "max", "mean")
-_ROW_KEYS = ("_step", "_time")  # bookkeeping of a row, not metrics
-_SCALARS = frozenset((float, int, str, bool, type(None)))
 _MAX_WARNINGS = 3
 
 
@@ -64,157 +64,6 @@ class GitcfgWarning(UserWarning):
 
 def _warn(message: str) -> None:
     print(f"gitcfg: warning: {message}", file=sys.stderr, flush=True)
-
-
-# --- summary -----------------------------------------------------------------------------------
-
-
-class Summary(MutableMapping[str, Any]):
-    """Each metric's summary: its last logged value, or min/max/mean as chosen with
-    `run.define_metric(name, summary=...)`. Values assigned explicitly win over logged ones."""
-
-    def __init__(self, sync: Callable[[], None] | None = None) -> None:
-        self._last: dict[str, Any] = {}
-        self._stats: dict[str, list[Any]] = {}  # metric -> [kind, value, count] for min/max/mean
-        self._explicit: dict[str, Any] = {}
-        self._deleted: set[str] = set()
-        self._rules: dict[str, str] = {}  # metric name or glob -> summary kind
-        self._kinds: dict[str, str] = {}  # metric name -> resolved kind (cache of _rules)
-        self._sync = sync or (lambda: None)  # folds the rows logged so far in
-        self._lock = threading.RLock()
-
-    # logging side (called with the run's rows, under the run's lock)
-
-    def _define(self, pattern: str, kind: str) -> None:
-        self._rules[pattern] = kind
-        self._kinds.clear()
-
-    def _kind(self, key: str) -> str:
-        kind = self._kinds.get(key)
-        if kind is None:
-            kind = self._rules.get(key) or next(
-                (k for p, k in self._rules.items() if fnmatchcase(key, p)), "last"
-            )
-            self._kinds[key] = kind
-        return kind
-
-    def _observe(self, rows: Iterable[Mapping[str, Any]]) -> None:
-        last = self._last
-        if not self._rules:
-            for row in rows:
-                last.update(row)
-            return
-        for row in rows:
-            last.update(row)
-            for key, value in row.items():
-                kind = self._kind(key)
-                if kind != "last":
-                    _accumulate(self._stats, key, kind, value)
-
-    # mapping side
-
-    def __getitem__(self, key: str) -> Any:
-        self._sync()
-        with self._lock:
-            return self._get(key)
-
-    def _get(self, key: str) -> Any:
-        if key in self._explicit:
-            return self._explicit[key]
-        if key in self._deleted or key in _ROW_KEYS:
-            raise KeyError(key)
-        stats = self._stats.get(key)
-        if stats is not None and stats[2]:
-            return stats[1] / stats[2] if stats[0] == "mean" else stats[1]
-        return self._last[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        with self._lock:
-            self._explicit[key] = value
-            self._deleted.discard(key)
-        self._changed()
-
-    def __delitem__(self, key: str) -> None:
-        if key not in self:
-            raise KeyError(key)
-        with self._lock:
-            self._explicit.pop(key, None)
-            self._deleted.add(key)
-        self._changed()
-
-    def _changed(self) -> None:
-        """Hook: the run journals the summary again (set by Run)."""
-
-    def _keys(self) -> list[str]:
-        seen = dict.fromkeys(k for k in self._last if k not in self._deleted and k not in _ROW_KEYS)
-        seen.update(dict.fromkeys(self._explicit))
-        return list(seen)
-
-    def __iter__(self) -> Iterator[str]:
-        self._sync()
-        with self._lock:
-            return iter(self._keys())
-
-    def __len__(self) -> int:
-        self._sync()
-        with self._lock:
-            return len(self._keys())
-
-    def __contains__(self, key: object) -> bool:
-        self._sync()
-        with self._lock:
-            try:
-                self._get(key)  # type: ignore[arg-type]
-            except (KeyError, TypeError):
-                return False
-            return True
-
-    def __repr__(self) -> str:
-        return f"Summary({self.as_dict()!r})"
-
-    def as_dict(self) -> dict[str, Any]:
-        """The summary as plain values, as summary.yaml stores it."""
-        self._sync()
-        with self._lock:
-            return self._snapshot()
-
-    def _snapshot(self) -> dict[str, Any]:
-        return {str(k): _plain(self._get(k)) for k in self._keys()}
-
-
-def _accumulate(stats: dict[str, list[Any]], key: str, kind: str, value: Any) -> None:
-    """Fold one logged value into min/max/mean; non-numbers and NaN do not count."""
-    if type(value) is bool or not isinstance(value, (int, float)) or value != value:
-        return
-    entry = stats.get(key)
-    if entry is None:
-        stats[key] = [kind, value, 1]
-    elif kind == "mean":
-        entry[1] += value
-        entry[2] += 1
-    elif (value < entry[1]) if kind == "min" else (value > entry[1]):
-        entry[1] = value
-
-
-def _plain(value: Any) -> Any:
-    """Metric values as plain JSON/YAML types (numpy/torch values via .tolist() or .item())."""
-    if type(value) in _SCALARS:
-        return value
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    for method in ("tolist", "item"):  # numpy arrays and scalars, torch tensors
-        convert = getattr(value, method, None)
-        if callable(convert):
-            try:
-                return _plain(convert())
-            except (TypeError, ValueError, RuntimeError):
-                pass
-    for kind in (bool, int, float, str):  # subclasses (IntEnum, numpy.float64) as the base type
-        if isinstance(value, kind):
-            return kind(value)
-    return str(value)
 
 
 # --- rows --------------------------------------------------------------------------------------
@@ -259,8 +108,10 @@ class Run:
         self._store = store
         self._mask = mask
         self._pid = os.getpid()
-        # log() appends rows here; _drain() (flusher thread, summary reads, finish) takes them.
+        # log() journals each row (_append_row) and queues it here for the summary; _drain()
+        # (flusher thread, summary reads, finish) folds the queue into the summary.
         self._queue: list[dict[str, Any]] = []
+        self._rows_summarised = 0  # rows folded into the summary so far
         self._step = 0
         self._pending_row: dict[str, Any] | None = None
         self._fast = False  # log()'s fast path is open: started, not finished, not forked
@@ -269,8 +120,14 @@ class Run:
         self._meta: dict[str, Any] = {}
         self._journal: Journal | None = None
         self._journal_failed = False
-        # Frames of rows (journal.encode_frame) not yet journaled; all of them without a journal.
-        self._frames: list[bytes] = []
+        # Rows the journal does not hold (no journal, or it could not grow): the final commit's.
+        self._unjournaled: list[dict[str, Any]] = []
+        self._append_row: Callable[[dict[str, Any]], None] = (
+            _discard if store is None else self._unjournaled.append
+        )
+        # Journal file writes; never taken by log(). Reentrant: a signal handler finishing the run
+        # may interrupt the main thread inside a write.
+        self._journal_io = threading.RLock()
         self._summary_dirty = False
         # The last config.yaml recorded (journaled): the final commit falls back to it should the
         # config at the end no longer be recordable, rather than lose the final status.
@@ -307,19 +164,15 @@ class Run:
         backwards; the values are dropped with a warning if it does) groups the calls with that step.
         Nested mappings become dotted keys; nan and inf are kept.
         """
-        # The fast path: a flat dict of plain scalars at the next step. Only appends; the flusher
-        # thread converts, summarises and journals.
+        # The fast path: a flat dict of plain scalars at the next step. Journaled here (~1 us);
+        # the flusher thread summarises.
         if step is None and self._fast and commit is not False and self._pending_row is None:
             try:
                 flat = _SCALARS.issuperset(map(type, data.values()))
             except AttributeError:
                 flat = False
             if flat:
-                row = dict(data)
-                row["_step"] = self._step
-                row["_time"] = time.time()
-                self._queue.append(row)
-                self._step += 1
+                self._add_row(dict(data))
                 return
         self._log(data, step, commit)
 
@@ -363,10 +216,26 @@ class Run:
         if row is None:
             return
         self._pending_row = None
-        row["_step"] = self._step
-        row["_time"] = time.time()
-        self._queue.append(row)
-        self._step += 1
+        self._add_row(row)
+
+    def _add_row(self, row: dict[str, Any]) -> None:
+        """Write `row` at the current step to the journal (where a SIGKILL cannot take it back),
+        queue it for the summary, move the step on."""
+        # Under the lock: two threads logging at once must not write into the same place.
+        with self._lock:
+            row["_step"] = self._step
+            row["_time"] = time.time() - self._started
+            try:
+                self._append_row(row)
+            except OSError as e:  # the journal could not grow (disk full)
+                self._stop_journaling_rows(e)
+                self._append_row(row)
+            self._queue.append(row)
+            self._step += 1
+
+    def _stop_journaling_rows(self, error: OSError) -> None:
+        self._append_row = self._unjournaled.append
+        _warn(f"cannot journal the metrics of run {self.id} ({error}); keeping them in memory")
 
     def define_metric(self, name: str, summary: str = "last") -> None:
         """Choose what summary.yaml holds for metric `name` (a glob such as `val/*` works too):
@@ -377,11 +246,14 @@ class Run:
                 f"define_metric({name!r}, summary={summary!r}): choose one of "
                 + ", ".join(SUMMARY_KINDS)
             )
-        self._drain()
         with self._lock:
+            self._drain()
             self.summary._define(name, summary)
             self._meta.setdefault("metric_summary", {})[name] = summary
             self._summary_dirty = True
+        if not self._finished:
+            # Journaled now, not by the flusher: a crash recovery folds the later rows by this rule.
+            self._flush()
 
     def finish(self, exit_code: int = 0, status: str | None = None) -> None:
         """End the run and commit its final state; later calls do nothing."""
@@ -484,6 +356,8 @@ class Run:
                 _warn(
                     f"cannot journal run {self.id} ({e}); its metrics stay in memory until it ends"
                 )
+            else:
+                self._append_row = self._journal.append_row
             try:
                 store.write(
                     files, commit_message(self.id, "started", {"Code-Commit": code["commit"]})
@@ -499,51 +373,39 @@ class Run:
         self._flusher.start()
 
     def _drain(self) -> None:
-        """Fold the rows logged so far into the summary and frame them for the journal."""
-        queue = self._queue
-        if not queue:
+        """Fold the rows logged so far into the summary."""
+        if not self._queue:
             return
         with self._lock:
-            count = len(queue)
-            # Slice, then delete that many: appends from log() in between stay in the queue.
-            rows = queue[:count]
-            del queue[:count]
-            started = self._started
-            for row in rows:  # µs resolution; int()/1e6 costs a quarter of round(x, 6)
-                row["_time"] = int((row["_time"] - started) * 1e6) / 1e6
+            rows, self._queue = self._queue, []
             self.summary._observe(rows)
+            self._rows_summarised += len(rows)
             self._summary_dirty = True
-            if self._store is not None:
-                try:
-                    frame = encode_frame(rows)
-                except ValueError:  # an odd key type: marshal takes plain values only
-                    frame = encode_frame([{str(k): _plain(v) for k, v in r.items()} for r in rows])
-                self._frames.append(frame)
 
     def _flush(self, sync: bool = False, flusher: bool = False) -> None:
-        """Drain, then write new rows, summary and config to the journal; a failure is a warning."""
-        with self._lock:
+        """Drain, then journal the summary (and fdatasync the rows if `sync`); a failure is a
+        warning. The rows themselves are journaled by log()."""
+        with self._lock:  # short: log() waits on it. The file writes come after.
             if flusher and self._stop_flusher.is_set():
                 return  # finish() took over (it may have stopped waiting for this thread)
             self._drain()
             journal = self._journal
             if journal is None or self._journal_failed:
                 return
-            frames, written = self._frames, 0
+            summary = self.summary._state() if self._summary_dirty else None
+            self._summary_dirty = False
+            rows = self._rows_summarised
+        with self._journal_io:
+            if flusher and self._stop_flusher.is_set():
+                return
             try:
-                for frame in frames:
-                    journal.append_frame(frame)
-                    written += 1
-                if written and sync:
+                if summary is not None:
+                    journal.write_summary(summary, rows)
+                if sync:
                     journal.sync()
-                if self._summary_dirty:
-                    self._summary_dirty = False
-                    journal.write_summary(self.summary._snapshot())
             except OSError as e:
-                self._journal_failed = True  # keep the rows in memory for the final commit
+                self._journal_failed = True
                 _warn(f"cannot write the journal of run {self.id} ({e}); keeping metrics in memory")
-            finally:
-                del frames[:written]
 
     def _flush_loop(self) -> None:
         journal = self._journal
@@ -661,15 +523,14 @@ class Run:
             )
         try:
             self._flush()
-            journaled = b""
+            rows = []
             if journal is not None:
                 if not self._journal_failed:  # the final state first: if the commit fails,
                     if config_yaml is not None:  # the next gitcfg command commits it
                         journal.write_config(config_yaml)
                     journal.write_run_meta(self._meta)
-                journaled = journal.frames()
-            # Decoded apart: a write that failed half-way may have left a torn frame in the file.
-            metrics = frames_to_jsonl(journaled)[0] + frames_to_jsonl(b"".join(self._frames))[0]
+                rows = journal.rows()
+            metrics = rows_to_jsonl(rows + self._unjournaled)
             files, message = final_commit(self._meta, config_yaml, self.summary.as_dict(), metrics)
             self._store.write(files, message)
         except (GitcfgError, OSError, ValueError, TypeError) as e:  # never kill the script over it
@@ -717,12 +578,17 @@ class Run:
         self._forked = True
         self._fast = False
         self._store = None
-        self._journal = None  # the fd belongs to the parent; the child never writes to it
+        self._journal = None  # the fd and the mapping are the parent's; never written here
+        self._append_row = _discard
+        self._unjournaled = []
         self._flusher = None
-        self._frames = []
         self._lock = threading.RLock()
         self.summary._lock = self._lock
         self._stop_flusher = threading.Event()
+
+
+def _discard(row: dict[str, Any]) -> None:
+    """Where the rows of a run that records nothing go (the summary still sees them)."""
 
 
 def _exit_code(code: object) -> int:

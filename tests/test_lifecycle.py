@@ -3,12 +3,15 @@ distributed ranks, disabled mode, forked and spawned children, interactive sessi
 
 from __future__ import annotations
 
+import errno
 import json
+import marshal
 import math
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -18,16 +21,19 @@ import yaml
 from conftest import git, read_branch_file, run_python, runs_branch_files, snapshot, write_script
 from typer.testing import CliRunner
 
+from gitcfg import journal
 from gitcfg.cli import app
 from gitcfg.configuration import Config
 from gitcfg.journal import (
-    encode_frame,
-    frames_to_jsonl,
+    decode_rows,
     process_gone,
     process_identity,
     recover,
+    recovered_summary,
+    rows_to_jsonl,
 )
 from gitcfg.store import Store, hostname, run_dir
+from gitcfg.summaries import Summary
 from gitcfg.tracking import Run, process_rank
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -246,12 +252,14 @@ def test_the_journal_holds_rows_summary_and_config_within_a_second_and_goes_at_f
     commits_before = git(repo, "rev-list", "--count", "gitcfg-runs")
     run.log({"loss": 1.0})
     run.log({"loss": 0.5})
+    # In the file as soon as log() returns, before any flush: what a SIGKILL cannot take back.
+    rows = decode_rows((live / "metrics.rows").read_bytes())
+    assert [(r["loss"], r["_step"]) for r in rows] == [(1.0, 0), (0.5, 1)]
     run.config.update({"epochs": 3})
     heartbeat = (live / "heartbeat").stat().st_mtime
     time.sleep(1.0)
-    lines = frames_to_jsonl((live / "metrics.frames").read_bytes())[0].splitlines()
-    assert [json.loads(line)["loss"] for line in lines] == [1.0, 0.5]
-    assert json.loads((live / "summary.json").read_text()) == {"loss": 0.5}
+    journaled = json.loads((live / "summary.json").read_text())
+    assert journaled["rows"] == 2 and recovered_summary(journaled, rows) == {"loss": 0.5}
     assert yaml.safe_load((live / "config.yaml").read_text()) == {"lr": 0.1, "epochs": 3}
     assert (live / "heartbeat").stat().st_mtime > heartbeat
     assert git(repo, "rev-list", "--count", "gitcfg-runs") == commits_before  # nothing committed
@@ -260,15 +268,85 @@ def test_the_journal_holds_rows_summary_and_config_within_a_second_and_goes_at_f
     assert _branch_yaml(repo, run.id, "config.yaml") == {"lr": 0.1, "epochs": 3}
 
 
-def test_journal_frames_become_metrics_jsonl_and_a_torn_last_frame_is_dropped() -> None:
-    few = [{"loss": 0.5, "_step": 0, "_time": 0.1}]
-    many = [{"loss": float(i), "_step": i + 1, "_time": 0.2} for i in range(5000)]  # marshal
-    data = encode_frame(few) + encode_frame(many) + encode_frame([{"late": float("nan")}])
-    text, count = frames_to_jsonl(data)
-    rows = [json.loads(line) for line in text.splitlines()]
-    assert count == len(rows) == 5002
-    assert rows[:2] == [few[0], many[0]] and math.isnan(rows[-1]["late"])
-    assert frames_to_jsonl(data[:-2])[1] == 5001  # a crash cut the last frame short
+def _frame(row: dict[str, Any]) -> bytes:
+    payload = marshal.dumps(row, 4)
+    return len(payload).to_bytes(4, "little") + payload
+
+
+def test_journaled_rows_end_at_a_zero_length_or_a_damaged_frame() -> None:
+    rows = [{"loss": float(i), "_step": i, "_time": 0.1234567} for i in range(3)]
+    data = b"".join(map(_frame, rows))
+    assert decode_rows(data + bytes(64)) == rows  # the reserved, zero-filled rest of the file
+    cut = _frame({"late": 1.0})
+    # Killed after writing a payload, before its length: the length is still zero.
+    assert decode_rows(data + bytes(4) + cut[4:]) == rows
+    assert decode_rows(data + cut[:-3]) == rows  # a length past the end of the file
+    assert decode_rows(data + cut[:4] + b"\xff" * (len(cut) - 4)) == rows  # garbage (power cut)
+    text = rows_to_jsonl([*rows, {"nan": float("nan"), "_step": 3, "_time": 1.0}])
+    lines = text.decode().splitlines()
+    assert json.loads(lines[0]) == {"loss": 0.0, "_step": 0, "_time": 0.123456}  # µs
+    assert math.isnan(json.loads(lines[3])["nan"])
+
+
+def test_the_journal_grows_past_its_reserved_size(repo: Path) -> None:
+    run = _start_run(repo)
+    for i in range(30_000):  # ~2.5 MB of frames: 1 MiB reserved, doubled twice
+        run.log({"loss": 1.0 / (i + 1), "acc": i * 1e-5, "lr": 3e-4})
+    rows = decode_rows((_live_dir(repo, run.id) / "metrics.rows").read_bytes())
+    assert [r["_step"] for r in rows] == list(range(30_000))
+    assert len(_finished_rows(repo, run)) == 30_000
+
+
+def test_when_the_journal_cannot_grow_the_rows_stay_in_memory_with_a_warning(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = _start_run(repo)
+
+    def disk_full(fd: int, offset: int, length: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(journal, "_reserve", disk_full)
+    for i in range(15_000):  # past the first 1 MiB
+        run.log({"loss": 1.0 / (i + 1), "acc": i * 1e-5, "lr": 3e-4})
+    assert "keeping them in memory" in capsys.readouterr().err
+    rows = _finished_rows(repo, run)
+    assert [r["_step"] for r in rows] == list(range(15_000))
+
+
+def test_threads_logging_at_once_journal_every_row_once(repo: Path) -> None:
+    run = _start_run(repo)
+
+    def log_many(thread: int) -> None:
+        for i in range(5_000):
+            run.log({"thread": thread, "i": i})
+
+    threads = [threading.Thread(target=log_many, args=(t,)) for t in range(4)]
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(0.005)
+    rows = decode_rows((_live_dir(repo, run.id) / "metrics.rows").read_bytes())
+    assert sorted(r["_step"] for r in rows) == list(range(20_000))
+    assert sorted((r["thread"], r["i"]) for r in rows) == [
+        (t, i) for t in range(4) for i in range(5_000)
+    ]
+    run.finish()
+
+
+def test_recovery_folds_the_rows_after_the_journaled_summary_by_its_rules() -> None:
+    summary = Summary()
+    summary._define("loss", "min")
+    summary._define("acc", "mean")
+    summary["note"] = "kept"
+    rows = [{"loss": 3.0, "acc": 1.0}, {"loss": 1.0, "acc": 2.0}, {"loss": 2.0, "acc": 6.0}]
+    summary._observe(rows[:1])  # what the flusher had journaled when the process died
+    journaled = json.loads(json.dumps({"rows": 1, "state": summary._state()}))
+    assert recovered_summary(journaled, rows) == {"loss": 1.0, "acc": 3.0, "note": "kept"}
+    assert recovered_summary(None, rows) == {"loss": 2.0, "acc": 6.0}  # died before any flush
 
 
 def test_a_disabled_run_has_no_journal_and_works_in_memory(repo: Path) -> None:
@@ -385,6 +463,35 @@ def _sigkilled_run(repo: Path, tmp_path: Path, steps: int = 1000) -> str:
     proc.kill()
     proc.wait(timeout=30)
     return run_id
+
+
+KILLED_RIGHT_AFTER_LOGGING = """
+import time, gitcfg
+run = gitcfg.track({"lr": 0.1})
+run.define_metric("best", summary="max")
+for step in range(1000):
+    run.log({"loss": 1.0 / (step + 1), "step_sq": step * step, "best": float(step % 300)})
+print(run.id, flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_run_sigkilled_right_after_logging_keeps_every_step(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = write_script(tmp_path / "crash.py", KILLED_RIGHT_AFTER_LOGGING)
+    proc, run_id = _start_child(repo, script)
+    proc.kill()  # as soon as the line is read: the flusher thread has had no time to run
+    proc.wait(timeout=30)
+    monkeypatch.chdir(repo)
+    result = CliRunner().invoke(app, ["log", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert f"recorded run {run_id} as crashed (1000 steps)" in result.stderr
+    assert {row["id"]: row for row in json.loads(result.stdout)}[run_id]["status"] == "crashed"
+    assert [r["_step"] for r in _branch_rows(repo, run_id)] == list(range(1000))
+    assert _branch_yaml(repo, run_id, "summary.yaml") == {
+        "loss": 1 / 1000, "step_sq": 999 * 999, "best": 299.0,  # best: max, as defined
+    }  # fmt: skip
 
 
 @pytest.mark.slow
