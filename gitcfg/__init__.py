@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from gitcfg import exitstatus as _exitstatus
 from gitcfg._version import __version__ as __version__
 
 __all__ = [
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
     config: Config
     summary: Summary
     run: Run | None
+
+# Before any run starts: `raise SystemExit(main())` looks SystemExit up before main() calls track().
+_exitstatus.install()
 
 _EXPORTS = {
     "track": "gitcfg.tracking",

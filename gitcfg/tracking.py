@@ -19,9 +19,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Any, NoReturn
+from typing import Any
 
-from gitcfg import gitio
+from gitcfg import exitstatus, gitio
 from gitcfg._version import __version__
 from gitcfg.configuration import (
     Config,
@@ -651,7 +651,6 @@ def process_rank(environ: Mapping[str, str] | None = None) -> int:
 # --- exit hooks and signals --------------------------------------------------------------------
 
 _hooks_installed = False
-_exit_request: SystemExit | None = None  # what the main thread passed to sys.exit()
 _previous_handlers: dict[int, Any] = {}
 _TERMINATING = ("SIGTERM", "SIGINT")
 
@@ -660,11 +659,11 @@ def _install_exit_hooks() -> None:
     """Finish the current run on interpreter exit, as failed on an uncaught exception."""
     global _hooks_installed
     _install_signal_handlers()
+    exitstatus.install()  # done by `import gitcfg`; again for `from sys import exit` since then
     if _hooks_installed:
         return
     _hooks_installed = True
     previous_hook = sys.excepthook
-    previous_exit = sys.exit
 
     def excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
         run = _current
@@ -677,14 +676,7 @@ def _install_exit_hooks() -> None:
             return
         previous_hook(kind, exc, tb)
 
-    def exit(status: str | int | None = None) -> NoReturn:
-        global _exit_request
-        if threading.current_thread() is threading.main_thread():  # elsewhere it ends a thread
-            _exit_request = SystemExit(status)
-        previous_exit(status)
-
     sys.excepthook = excepthook
-    sys.exit = exit
     atexit.register(_finish_at_exit)
 
 
@@ -744,9 +736,9 @@ def _die_of(signum: int) -> None:
 def _finish_at_exit() -> None:
     run = _current
     if run is not None and not run._finished and run._pid == os.getpid():
-        # atexit cannot see the exit status; sys.exit() told us (a bare `raise SystemExit(n)`
-        # outside `with track(...)` cannot, and is recorded as finished).
-        run._finish_from_exception(SystemExit, _exit_request or SystemExit(0), None)
+        # atexit is not told the exit status; exitstatus saw the SystemExit the interpreter
+        # exits with, if any (see there for the few it cannot see).
+        run._finish_from_exception(SystemExit, exitstatus.exiting_with() or SystemExit(0), None)
 
 
 def _after_fork_in_child() -> None:
