@@ -380,6 +380,8 @@ class _Writer:
         self.next_column = 1
         self.counts: Counter[str] = Counter()
         self.statements: dict[tuple[int, ...], str] = {}
+        self.pending: dict[tuple[int, ...], list[tuple[Any, ...]]] = {}  # key columns -> rows
+        self.pending_records: list[tuple[str, str, str, str, str]] = []
 
     def reset(self) -> None:
         for table in ("meta", "keys", "runs", "records"):
@@ -418,19 +420,34 @@ class _Writer:
         total = len(run_ids)
         if not total:
             return
+        # Runs often share a config or summary file: each distinct blob of those is read and
+        # parsed once (the mappings are shared between runs, and only read here). Every run.yaml
+        # differs (it holds the run's id).
+        shared: dict[str, tuple[dict[str, Any], str]] = {}
         with gitio.BatchReader(repo) as reader:
             for start in range(0, total, _CHUNK):
                 chunk = run_ids[start : start + _CHUNK]
-                names = [
+                oids = [
                     dirs[run_id].files.get(name, gitio.ZERO_OID)
                     for run_id in chunk
                     for name in _RUN_FILES
                 ]
-                blobs = reader.read_many(names)
+                metas = oids[0::3]
+                new = list(
+                    dict.fromkeys(o for i, o in enumerate(oids) if i % 3 and o not in shared)
+                )
+                blobs = reader.read_many([*metas, *new])
+                for oid, blob in zip(new, blobs[len(metas) :], strict=True):
+                    mapping = load_mapping(blob)
+                    shared[oid] = (mapping, _json(mapping))
                 for i, run_id in enumerate(chunk):
-                    meta, config, summary = (load_mapping(b) for b in blobs[3 * i : 3 * i + 3])
-                    self.insert(run_id, meta or {"id": run_id}, config, summary,
-                                sorted(dirs[run_id].files))  # fmt: skip
+                    meta = load_mapping(blobs[i]) or {"id": run_id}
+                    config, summary = shared[oids[3 * i + 1]], shared[oids[3 * i + 2]]
+                    self.insert(run_id, meta, config[0], summary[0], sorted(dirs[run_id].files),
+                                (_json(meta), config[1], summary[1]))  # fmt: skip
+                self.flush()
+                if len(shared) > 10 * _CHUNK:
+                    shared.clear()
                 if progress is not None:
                     progress(min(start + _CHUNK, total), total)
 
@@ -441,7 +458,9 @@ class _Writer:
         config: dict[str, Any],
         summary: dict[str, Any],
         files: list[str],
+        texts: tuple[str, str, str] | None = None,
     ) -> None:
+        """Queue one run for the tables (flush writes the queue); `texts`: the three as JSON."""
         row = run_row(run_id, meta, config, summary)
         self.counts.update(row.keys())
         numbers, values = [], []
@@ -452,23 +471,30 @@ class _Writer:
             if col is not None:
                 numbers.append(col)
                 values.append(encode_cell(value))
-        signature = tuple(numbers)
-        sql = self.statements.get(signature)
-        if sql is None:
-            names = "".join(f", c{n}" for n in signature)
-            marks = ", ?" * len(signature)
-            sql = self.statements[signature] = (
-                f"INSERT INTO runs (run_id, okey, status, code_commit, name{names}) "
-                f"VALUES (?, ?, ?, ?, ?{marks})"
-            )
         okey = f"{row['started'] or ''} {run_id}"
         name = row["name"] if isinstance(row["name"], str) else None
         commit = row["code_commit"] if isinstance(row["code_commit"], str) else None
-        self.conn.execute(sql, (run_id, okey, row["status"], commit, name, *values))
-        self.conn.execute(
-            "INSERT INTO records VALUES (?, ?, ?, ?, ?)",
-            (run_id, _json(files), _json(meta), _json(config), _json(summary)),
+        self.pending.setdefault(tuple(numbers), []).append(
+            (run_id, okey, row["status"], commit, name, *values)
         )
+        meta_json, config_json, summary_json = texts or (_json(meta), _json(config), _json(summary))
+        self.pending_records.append((run_id, _json(files), meta_json, config_json, summary_json))
+
+    def flush(self) -> None:
+        """Write the queued runs: one executemany per set of key columns."""
+        for signature, rows in self.pending.items():
+            sql = self.statements.get(signature)
+            if sql is None:
+                names = "".join(f", c{n}" for n in signature)
+                marks = ", ?" * len(signature)
+                sql = self.statements[signature] = (
+                    f"INSERT INTO runs (run_id, okey, status, code_commit, name{names}) "
+                    f"VALUES (?, ?, ?, ?, ?{marks})"
+                )
+            self.conn.executemany(sql, rows)
+        self.conn.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?)", self.pending_records)
+        self.pending.clear()
+        self.pending_records.clear()
 
     def _add_column(self, key: str) -> int | None:
         col: int | None = None
@@ -480,6 +506,7 @@ class _Writer:
         return col
 
     def finish(self, runs_ref: str, tip: str) -> None:
+        self.flush()
         self.conn.executemany(
             "UPDATE keys SET runs = runs + ? WHERE key = ?",
             [(count, key) for key, count in self.counts.items() if count],
