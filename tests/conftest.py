@@ -128,6 +128,14 @@ def read_branch_file(repo: Path, path: str, ref: str = "gitcfg-runs") -> str:
     return git(repo, "show", f"{ref}:{path}")
 
 
+def one_error_line(result) -> str:
+    """The single `gitcfg: error: ...` line of a CLI result that failed with exit 1."""
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 1 and len(lines) == 1, result.output
+    assert lines[0].startswith("gitcfg: error: ")
+    return lines[0]
+
+
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch):
     """Invoke the gitcfg CLI in a directory through typer's CliRunner: `cli(repo, "log")`."""

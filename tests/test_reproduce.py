@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import git, run_python, snapshot, write_script
+from conftest import git, one_error_line, run_python, snapshot, write_script
 
 from gitcfg.reproduce import rerun_argv
 
@@ -125,13 +125,6 @@ def test_checkout_flags_secret_values_masked_in_the_command_line(cli, project: P
     assert "hf_SECRET" not in result.output
 
 
-def _one_error_line(result) -> str:
-    lines = result.output.strip().splitlines()
-    assert result.exit_code == 1 and len(lines) == 1, result.output
-    assert lines[0].startswith("gitcfg: error: ")
-    return lines[0]
-
-
 def test_a_code_commit_missing_from_this_clone_says_to_fetch(cli, tmp_path: Path) -> None:
     remote = tmp_path / "remote.git"
     git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
@@ -149,7 +142,7 @@ def test_a_code_commit_missing_from_this_clone_says_to_fetch(cli, tmp_path: Path
     run_id = record(a)
     assert cli(a, "push").exit_code == 0  # the runs, not the code
     assert cli(b, "pull").exit_code == 0
-    line = _one_error_line(cli(b, "checkout", run_id, str(tmp_path / "co")))
+    line = one_error_line(cli(b, "checkout", run_id, str(tmp_path / "co")))
     assert f"run {run_id}'s code commit {git(a, 'rev-parse', 'HEAD')[:12]} is not in this clone" in line
     assert "git fetch --all" in line and str(remote) in line
     assert not (tmp_path / "co").exists()
@@ -158,7 +151,7 @@ def test_a_code_commit_missing_from_this_clone_says_to_fetch(cli, tmp_path: Path
 def test_a_run_recorded_before_the_first_commit_cannot_be_checked_out(cli, unborn_repo, tmp_path) -> None:
     write_script(unborn_repo / "train.py", TRAIN)
     run_id = record(unborn_repo)
-    line = _one_error_line(cli(unborn_repo, "checkout", run_id))
+    line = one_error_line(cli(unborn_repo, "checkout", run_id))
     assert "code.commit is null" in line and f"gitcfg show {run_id} --config" in line
 
 
@@ -167,7 +160,7 @@ def test_an_occupied_directory_is_refused_and_left_alone(cli, project: Path, tmp
     target = tmp_path / "taken"
     target.mkdir()
     (target / "mine.txt").write_text("keep\n")
-    line = _one_error_line(cli(project, "checkout", run_id, str(target)))
+    line = one_error_line(cli(project, "checkout", run_id, str(target)))
     assert "already exists and is not empty" in line
     assert [p.name for p in target.iterdir()] == ["mine.txt"]
     assert git(project, "worktree", "list").count("\n") == 0  # only the main worktree
@@ -189,7 +182,7 @@ def test_a_patch_that_does_not_apply_leaves_nothing_behind(cli, project: Path, t
     commit = git(project, "commit-tree", tree, "-p", "gitcfg-runs", "-m", "break the patch")
     git(project, "update-ref", "refs/heads/gitcfg-runs", commit)
     target = tmp_path / "co"
-    line = _one_error_line(cli(project, "checkout", run_id, str(target)))
+    line = one_error_line(cli(project, "checkout", run_id, str(target)))
     assert f"run {run_id}'s diff.patch does not apply on" in line and "nothing was created" in line
     assert not target.exists()
     assert git(project, "worktree", "list").count("\n") == 0

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import git, read_branch_file, run_python, snapshot, write_script
+from conftest import git, one_error_line, read_branch_file, run_python, snapshot, write_script
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -253,27 +253,20 @@ def test_many_clones_pushing_at_once_lose_no_run(remote: Path) -> None:
 # --- errors --------------------------------------------------------------------------------------
 
 
-def _one_error_line(result) -> str:
-    lines = result.output.strip().splitlines()
-    assert result.exit_code == 1 and len(lines) == 1, result.output
-    assert lines[0].startswith("gitcfg: error: ")
-    return lines[0]
-
-
 def test_a_missing_remote_is_a_one_line_error(cli, repo: Path) -> None:
     record(repo)
-    line = _one_error_line(cli(repo, "push", "nope"))
+    line = one_error_line(cli(repo, "push", "nope"))
     assert "no git remote named 'nope'" in line
-    line = _one_error_line(cli(repo, "pull"))  # no upstream and no origin
+    line = one_error_line(cli(repo, "pull"))  # no upstream and no origin
     assert "no git remote named 'origin' and the current branch has no upstream" in line
 
 
 def test_an_unreachable_remote_is_a_one_line_error(cli, repo: Path, tmp_path: Path) -> None:
     record(repo)
     git(repo, "remote", "add", "origin", str(tmp_path / "gone.git"))
-    line = _one_error_line(cli(repo, "push"))
+    line = one_error_line(cli(repo, "push"))
     assert "could not reach remote 'origin'" in line and "gone.git" in line
-    assert "could not reach remote 'origin'" in _one_error_line(cli(repo, "pull"))
+    assert "could not reach remote 'origin'" in one_error_line(cli(repo, "pull"))
 
 
 def test_pull_from_a_remote_without_runs_says_so(cli, remote: Path) -> None:
@@ -293,7 +286,7 @@ def test_a_remote_branch_in_a_newer_format_is_refused(cli, remote: Path) -> None
     git(a, "commit", "-q", "-am", "format 99")
     git(a, "push", "-q", "origin", "gitcfg-runs")
     record(b)
-    line = _one_error_line(cli(b, "pull"))
+    line = one_error_line(cli(b, "pull"))
     assert "uses format 99, newer than this gitcfg understands" in line
 
 
