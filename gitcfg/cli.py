@@ -81,12 +81,12 @@ def _main(
 
 def _store(path: Path | None = None) -> Any:
     """Open the repo's store, first committing the journals of runs whose process died here."""
-    from gitcfg.journal import recover
+    from gitcfg.journal import recover_quietly
     from gitcfg.store import Store
 
     store = Store.open(path or Path.cwd())
-    for recovered in recover(store):
-        typer.echo(f"gitcfg: {recovered.note()}", err=True)
+    for line in recover_quietly(store):
+        typer.echo(f"gitcfg: {line}", err=True)
     return store
 
 
@@ -156,13 +156,15 @@ def show(
         record = recorded_version(store, run_id)
     else:
         record = store.read_run(run_id)
+    from gitcfg.rows import strict_json  # NaN, Infinity as strings: strict JSON for jq & co
+
     if metrics:
         rows = store.read_metrics(run_id)
         if output == "json":
-            typer.echo(json.dumps(rows, indent=2))
+            typer.echo(json.dumps(strict_json(rows), indent=2))
         else:
             for row in rows:
-                typer.echo(json.dumps(row))
+                typer.echo(json.dumps(strict_json(row)))
         return
     if config_only or summary_only:
         parts: dict[str, Any] = {}
@@ -174,7 +176,7 @@ def show(
     else:
         document = {"run": record.meta, "config": record.config, "summary": record.summary}
     if output == "json":
-        typer.echo(json.dumps(document, indent=2, default=str))
+        typer.echo(json.dumps(strict_json(document), indent=2, default=str))
     else:
         typer.echo(dump_yaml(document), nl=False)
 

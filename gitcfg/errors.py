@@ -27,6 +27,14 @@ class GitError(GitcfgError):
         super().__init__(f"`git {' '.join(argv[:3])}` failed (exit {returncode}): {detail}")
 
 
+class StateNotWritable(GitcfgError):
+    """gitcfg's state directory (`.git/gitcfg`) or a file in it cannot be created or opened."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        self.path, self.reason = path, reason
+        super().__init__(f"cannot write {path}: {reason}; check its permissions")
+
+
 class RunsBranchMoved(GitcfgError):
     """Another writer moved the runs branch between our read and our swap; rebuild and retry."""
 

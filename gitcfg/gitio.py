@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
-from gitcfg.errors import GitError, NotARepo, RunsBranchMoved
+from gitcfg.errors import GitError, NotARepo, RunsBranchMoved, StateNotWritable
 
 ZERO_OID = "0" * 40
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
@@ -31,6 +31,7 @@ _KEEP_GIT_ENV = (
     "GIT_COMMITTER_EMAIL",
 )  # fmt: skip
 MAX_RETRIES = 50
+_NO_GIT = "git is not installed or not on PATH"
 
 
 def _git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -55,7 +56,7 @@ def run_git(
             argv, cwd=cwd, input=input, capture_output=True, env=_git_env(env), check=False
         )
     except FileNotFoundError:
-        raise GitError(args, 127, "git is not installed or not on PATH") from None
+        raise GitError(args, 127, _NO_GIT) from None
     if proc.returncode not in ok_codes:
         raise GitError(args, proc.returncode, proc.stderr.decode(errors="replace"))
     return proc
@@ -135,7 +136,7 @@ def probe(start: Path) -> Probe:
             for args in (_DISCOVER, _CONFIG, _STATUS)
         ]
     except FileNotFoundError:
-        raise GitError(_DISCOVER, 127, "git is not installed or not on PATH") from None
+        raise GitError(_DISCOVER, 127, _NO_GIT) from None
     results = [(p.communicate(), p.returncode) for p in procs]
     (found, _), found_code = results[0]
     repo = _parse_discovery(start, found_code, found)
@@ -335,15 +336,39 @@ class Identity(NamedTuple):
 @contextmanager
 def write_lock(repo: Repo) -> Iterator[None]:
     """Serialise gitcfg writers on this machine: read-tip, build and swap happen under it."""
+    with flock(repo.state_dir / "write.lock"):
+        yield
+
+
+@contextmanager
+def flock(path: Path, blocking: bool = True) -> Iterator[bool]:
+    """Hold an exclusive flock on `path`, made with its directory if missing; yield whether it is held.
+
+    Non-blocking, yields False when another process holds it. Raises StateNotWritable when the
+    directory or file cannot be made or opened (`.git/gitcfg` is a file, `.git` is read-only).
+    """
     import fcntl
 
-    repo.state_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(repo.state_dir / "write.lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        # mkdir(exist_ok=True) raises FileExistsError when a file stands where the directory goes
+        reason = "it is not a directory" if isinstance(e, FileExistsError) else e.strerror or str(e)
+        raise StateNotWritable(_failed_path(e, path), reason) from e
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+        else:
+            yield True
     finally:
         os.close(fd)  # closing releases the flock
+
+
+def _failed_path(error: OSError, default: Path) -> object:
+    return error.filename if error.filename is not None else default
 
 
 class BlobRef(NamedTuple):
@@ -587,13 +612,14 @@ class BatchReader:
     """One `git cat-file --batch` process serving many object reads; use as a context manager."""
 
     def __init__(self, repo: Repo) -> None:
-        self._proc = subprocess.Popen(
-            ["git", "cat-file", "--batch"],
-            cwd=repo.cwd,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=_git_env(),
-        )
+        argv = ["cat-file", "--batch"]
+        try:
+            self._proc = subprocess.Popen(
+                ["git", *argv], cwd=repo.cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                env=_git_env(),
+            )  # fmt: skip
+        except FileNotFoundError:
+            raise GitError(argv, 127, _NO_GIT) from None
 
     def __enter__(self) -> BatchReader:
         return self

@@ -43,6 +43,7 @@ from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequenc
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from gitcfg.errors import GitcfgError
 from gitcfg.store import Store, commit_message, hostname, run_dir, run_files, utc_iso
 from gitcfg.summaries import Summary
 
@@ -445,6 +446,18 @@ def recover(store: Store) -> list[Recovered]:
         if result is not None:
             done.append(result)
     return done
+
+
+def recover_quietly(store: Store) -> list[str]:
+    """Recover as `recover` does; return a line to print for each run recorded, or one warning.
+
+    Every command and track() call this first, so a damaged journal must not break them all: its
+    error becomes a warning line and the command goes on.
+    """
+    try:
+        return [item.note() for item in recover(store)]
+    except (GitcfgError, OSError, ValueError, KeyError) as e:
+        return [f"warning: could not recover a crashed run's journal: {e}"]
 
 
 def _recover_one(store: Store, live: LiveRun) -> Recovered | None:

@@ -44,8 +44,8 @@ def checkout_run(store: Store, run_id_prefix: str, path: Path | None = None) -> 
     """Create a detached worktree with the run's exact code (commit + patch) and config.
 
     Raises RunWithoutCommit (recorded before the first commit), CodeCommitMissing (not in this
-    clone: fetch), CheckoutFailed (the directory is taken, or the patch does not apply; then
-    nothing is left behind).
+    clone: fetch), CheckoutFailed (the directory is taken, the patch does not apply, or the config
+    cannot be written; then nothing is left behind).
     """
     run_id = store.resolve(run_id_prefix)
     record = store.read_run(run_id)
@@ -78,8 +78,14 @@ def checkout_run(store: Store, run_id_prefix: str, path: Path | None = None) -> 
             ) from None
     meta = record.meta
     cwd, argv = rerun_argv(meta, target)
-    config_path = _free_path(cwd, CONFIG_NAMES)
-    config_path.write_text(_config_text(run_id, meta, record.config))
+    try:
+        config_path = _free_path(cwd, CONFIG_NAMES)
+        config_path.write_text(_config_text(run_id, meta, record.config))
+    except OSError as e:
+        gitio.remove_worktree(store.repo, target)
+        raise CheckoutFailed(
+            f"could not write the run's config into {cwd} ({e.strerror or e}); nothing was created"
+        ) from None
     return Checkout(
         run_id=run_id, path=target, code_commit=code_commit, patch_applied=bool(patch),
         config_path=config_path, cwd=cwd,

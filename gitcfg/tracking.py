@@ -31,7 +31,7 @@ from gitcfg.configuration import (
     recorded_config,
 )
 from gitcfg.errors import GitcfgError
-from gitcfg.journal import Journal, final_commit, recover, rows_to_jsonl
+from gitcfg.journal import Journal, final_commit, recover_quietly, rows_to_jsonl
 from gitcfg.store import (
     FORMAT_VERSION,
     Store,
@@ -814,13 +814,8 @@ def track(
 
 def _recover_crashed(store: Store) -> None:
     """Commit the journals of dead runs on this machine; never fail track() over them."""
-    try:
-        recovered = recover(store)
-    except (GitcfgError, OSError, ValueError, KeyError) as e:
-        _warn(f"could not recover a crashed run's journal: {e}")
-        return
-    for item in recovered:
-        print(f"gitcfg: {item.note()}", file=sys.stderr, flush=True)
+    for line in recover_quietly(store):
+        print(f"gitcfg: {line}", file=sys.stderr, flush=True)
 
 
 def _script_path() -> Path | None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import git, run_python, snapshot, write_script
+from conftest import git, one_error_line, run_python, snapshot, write_script
 
 SWEEP = """
 import sys, gitcfg
@@ -160,6 +160,34 @@ def test_log_outside_a_repo_is_one_line_nonzero(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert proc.stderr.strip().startswith("gitcfg: error:") and "git init" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+def test_a_file_at_git_gitcfg_is_a_one_line_error_for_writers_and_log_still_reads(cli, swept_repo) -> None:
+    repo, ids = swept_repo
+    state = repo / ".git" / "gitcfg"
+    for path in sorted(state.rglob("*"), reverse=True):
+        path.rmdir() if path.is_dir() else path.unlink()
+    state.rmdir()
+    state.write_text("not a directory\n")
+    result = cli(repo, "log", "--format", "json")  # reads without its cache
+    assert result.exit_code == 0, result.output
+    assert {row["id"] for row in json.loads(result.stdout)} == set(ids)
+    line = one_error_line(cli(repo, "rm", next(iter(ids))))
+    assert f"cannot write {state}: it is not a directory; check its permissions" in line
+
+
+def test_a_damaged_journal_is_a_warning_not_a_failure_of_every_command(cli, swept_repo) -> None:
+    repo, ids = swept_repo
+    live = repo / ".git" / "gitcfg" / "live" / "0damaged"
+    live.mkdir(parents=True)
+    from gitcfg.store import hostname
+
+    owner = {"host": hostname(), "pid": 2**22 + 1, "start": 1, "boot_id": None}  # gone: no such pid
+    (live / "meta.json").write_text(json.dumps({"owner": owner, "run": {"status": "running"}}))
+    result = cli(repo, "log", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert "gitcfg: warning: could not recover a crashed run's journal" in result.stderr
+    assert {row["id"] for row in json.loads(result.stdout)} == set(ids)
 
 
 def test_log_with_no_runs_says_so(cli, repo: Path) -> None:

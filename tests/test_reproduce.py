@@ -188,6 +188,19 @@ def test_a_patch_that_does_not_apply_leaves_nothing_behind(cli, project: Path, t
     assert git(project, "worktree", "list").count("\n") == 0
 
 
+def test_a_config_that_cannot_be_written_leaves_nothing_behind(cli, project: Path, tmp_path) -> None:
+    # config.yaml in the run's directory is a dangling symlink: free by name, but unwritable
+    os.symlink("missing/dir/config.yaml", project / "src" / "config.yaml")
+    git(project, "add", "src/config.yaml")
+    git(project, "commit", "-q", "-m", "link the config")
+    run_id = record(project / "src")
+    target = tmp_path / "co"
+    line = one_error_line(cli(project, "checkout", run_id, str(target)))
+    assert "could not write the run's config" in line and "nothing was created" in line
+    assert not target.exists()
+    assert git(project, "worktree", "list").count("\n") == 0
+
+
 def test_rerun_argv_moves_paths_inside_the_recorded_worktree() -> None:
     meta = {
         "argv": ["/old/repo/src/train.py", "--data", "/old/repo/data/x.csv", "--out", "/elsewhere"],

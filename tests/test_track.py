@@ -171,6 +171,15 @@ def test_track_outside_a_repo_fails_with_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
 
 
+def test_track_with_a_file_at_git_gitcfg_fails_with_one_line(repo: Path, tmp_path: Path) -> None:
+    (repo / ".git" / "gitcfg").write_text("not a directory\n")
+    proc = run_python(repo, write_script(tmp_path / "t.py", BASIC))
+    assert proc.returncode != 0
+    lines = [ln for ln in proc.stderr.strip().splitlines() if "warning:" not in ln]
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert f"cannot write {repo / '.git' / 'gitcfg'}" in lines[0] and "check its permissions" in lines[0]
+
+
 def test_no_git_identity_still_records(repo: Path, tmp_path: Path) -> None:
     (Path.home() / ".gitconfig").write_text("")
     proc = run_python(repo, write_script(tmp_path / "t.py", BASIC))
