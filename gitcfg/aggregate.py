@@ -178,15 +178,19 @@ def group_rows(
 ) -> list[Group]:
     """Return one Group per distinct combination of `keys` values, sorted by those values.
 
-    `metrics` default to every numeric summary metric (numeric_metrics). Non-numeric values of a
-    metric are ignored; non-finite ones are left out and counted in Group.skipped. Groups sort by
-    their values: numbers numerically, then NaN, strings, bools, lists, and None (missing) last.
-    No keys gives one group of all rows (none when there are no rows).
+    `metrics` default to every numeric summary metric (numeric_metrics) not grouped by.
+    Non-numeric values of a metric are ignored; non-finite ones are left out and counted in
+    Group.skipped. Groups sort by their values: numbers numerically, then NaN, strings, bools,
+    lists, and None (missing) last. No keys gives one group of all rows (none when there are no
+    rows).
     """
     rows = list(rows)
     chosen = check_aggs(aggs)
     resolved = tuple(_resolve_all(rows, keys))
-    metric_keys = numeric_metrics(rows) if metrics is None else _resolve_all(rows, metrics)
+    if metrics is None:  # a summary key grouped by is each group's value, not a metric
+        metric_keys = [key for key in numeric_metrics(rows) if key not in resolved]
+    else:
+        metric_keys = _resolve_all(rows, metrics)
     groups = []
     for group_members in _partition(rows, resolved).values():
         aggregates: dict[str, dict[str, Number | None]] = {}

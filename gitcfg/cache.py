@@ -749,6 +749,10 @@ class Snapshot:
         counts = self.conn.execute(f"SELECT {parts} FROM runs WHERE {condition}", params).fetchone()
         return [key for key, count in zip(keys, counts, strict=True) if count]
 
+    def statuses(self) -> list[str]:
+        """The distinct statuses of all runs."""
+        return [status for (status,) in self.conn.execute("SELECT DISTINCT status FROM runs")]
+
     def count(self, condition: str, params: Sequence[Any]) -> int:
         return int(
             self.conn.execute(f"SELECT count(*) FROM runs WHERE {condition}", params).fetchone()[0]

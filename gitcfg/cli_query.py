@@ -13,6 +13,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from gitcfg.cli import _console, _store, app
+from gitcfg.rows import format_value, strict_json
 
 _COLOURS = ("cyan", "magenta", "yellow", "green", "blue", "red", "bright_cyan", "bright_magenta",
             "bright_yellow", "bright_green", "bright_blue", "bright_red")  # fmt: skip
@@ -164,13 +165,13 @@ def log_command(
         table = report.log_report(
             runs,
             group_by=group_by or (),
-            aggs=_split(agg) or ("mean", "std"),
+            aggs=_split(agg) or None,
             over=over,
             sort=sort or (),
             columns=_split(columns) or None,
             all_keys=all_keys,
             limit=limit,
-            say_total=capped,
+            say_total=capped or limit == 0,  # --limit 0: say how many runs there are
         )
     _add_heartbeats(table.rows, api.store.repo.state_dir)
     report.emit(table, output, _console(), _console(stderr=True))
@@ -222,23 +223,22 @@ def diff_command(
             document[section] = [_json_change(*change) for change in getattr(changes, section)]
         if patch is not None:
             document["code"] = patch.decode(errors="replace")
-        typer.echo(json.dumps(document, indent=2, ensure_ascii=False, default=str))
+        typer.echo(json.dumps(strict_json(document), indent=2, ensure_ascii=False, default=str))
         return
+    from rich.markup import escape
     from rich.table import Table
-
-    from gitcfg.rows import format_value
 
     table = Table(box=None, header_style="bold", pad_edge=False)
     table.add_column("", overflow="fold")
     for record in (a, b):
-        table.add_column(f"{record.id[:10]} {record.name or ''}".strip(), overflow="fold")
+        table.add_column(escape(f"{record.id[:10]} {record.name or ''}".strip()), overflow="fold")
     sections = (("config", changes.config), ("summary", changes.summary), ("run", changes.run))
     for title, changed in sections:
         if not changed:
             continue
         table.add_row(f"[bold]{title}[/bold]", "", "")
         for key, left, right in changed:
-            table.add_row(f"  {key}", _side(left, format_value), _side(right, format_value))
+            table.add_row(f"  {escape(key)}", _side(left), _side(right))
     if not (changes.config or changes.summary or changes.run):
         console.print("same config, summary and run fields")
     else:
@@ -256,10 +256,16 @@ def diff_command(
             console.print("code: identical (same commit and patch)")
 
 
-def _side(value: object, fmt: Any) -> str:
-    from gitcfg.query import MISSING
+def _side(value: object) -> str:
+    """A value as `diff` shows it: exact (these are the values that differ), markup escaped."""
+    from rich.markup import escape
 
-    return "[dim](missing)[/dim]" if value is MISSING else fmt(value).replace("[", "\\[")
+    from gitcfg.query import MISSING
+    from gitcfg.report import printable
+
+    if value is MISSING:
+        return "[dim](missing)[/dim]"
+    return escape(printable(format_value(value, None)))
 
 
 def _json_change(key: str, left: object, right: object) -> dict[str, Any]:
@@ -365,5 +371,6 @@ def plot_command(
         console.print(f"  [{colour}]━━[/] {line.label}", highlight=False)
     if missing:
         console.print(
-            f"[dim]{len(missing)} runs did not log {metric}: left out[/dim]", highlight=False
+            f"[dim]{query.runs_phrase(len(missing))} did not log {metric}: left out[/dim]",
+            highlight=False,
         )

@@ -39,6 +39,10 @@ if TYPE_CHECKING:
 __all__ = ["Api", "GroupSummary", "Grouping", "Runs", "StoredRun", "flatten", "record_row"]
 
 CONFIG, SUMMARY = "config.", "summary."
+# What run.yaml's status can hold: running, then how the run ended (`crashed`: its process died
+# without finishing it, found later). `finish(status=...)` may record others; those present in
+# the runs are accepted too.
+RUN_STATUSES = ("running", "finished", "failed", "killed", "crashed")
 
 
 def record_row(record: RunRecord) -> dict[str, Any]:
@@ -265,7 +269,8 @@ class Grouping:
     groups: tuple[GroupSummary, ...]  # sorted by their values, missing last
     constants: dict[str, Any] = field(default_factory=dict)  # config keys equal in every run
     over: str | None = None  # the row key expected to vary inside a group (`config.seed`)
-    confounders: dict[str, list[object]] = field(default_factory=dict)  # other keys varying inside
+    # The other config keys that vary inside some group, each with its values there, sorted.
+    confounders: dict[str, list[object]] = field(default_factory=dict)
 
 
 WhereArg = str | Sequence[str] | where.Expr | None
@@ -373,11 +378,17 @@ class Runs(Sequence[StoredRun]):
             if candidate in self._snapshot.columns
         ]
 
-    def resolve(self, name: str, option: str) -> str:
-        """Return the row key `name` names among these runs; UnknownKey (with close names) if none."""
+    def resolve(self, name: str, option: str, suggest: str = "") -> str:
+        """Return the row key `name` names among these runs; UnknownKey (with close names among
+        the keys starting with `suggest`) if none."""
         found = where.resolve_key(self._resolvable([name]), name)
         if found is None:
-            raise UnknownKey(name, where.close_keys(name, self.keys()), option)
+            known = self.keys()
+            close = where.close_keys(name, known)
+            if suggest:  # shortest forms, as close_keys gives them, of keys with that prefix
+                forms = {where.short_key(key, known) for key in known if key.startswith(suggest)}
+                close = [form for form in close if form in forms or form.startswith(suggest)]
+            raise UnknownKey(name, close, option)
         return found
 
     # --- values ---
@@ -420,16 +431,18 @@ class Runs(Sequence[StoredRun]):
         if not chosen:
             raise BadQuery("--agg needs at least one of " + ", ".join(aggregate.AGGREGATES))
         group_keys = [self.resolve(key, "--group-by") for key in keys]
-        over_key = self.resolve(over, "--over") if over is not None else None
+        # The key expected to vary is a setting: suggest config keys only (not `ended` for seed).
+        over_key = self.resolve(over, "--over", CONFIG) if over is not None else None
         varying, constants = self.differing(CONFIG)
         if over_key is not None and not group_keys:
             group_keys = [key for key in varying if key != over_key]
         snapshot, condition, params = self._snapshot, self._condition, self._params
-        metrics = self.keys(SUMMARY)
+        # A summary key grouped by is a group's value, not one of its aggregated metrics.
+        metrics = [key for key in self.keys(SUMMARY) if key not in group_keys]
         in_sql = snapshot.group_summaries(group_keys, metrics, chosen, condition, params)
         if in_sql is None:  # values SQL cannot group exactly: the same in Python
             rows = self.rows([*group_keys, *metrics])
-            numeric = aggregate.numeric_metrics(rows)
+            numeric = [key for key in aggregate.numeric_metrics(rows) if key not in group_keys]
             summaries = [
                 GroupSummary(group.values, group.count, group.aggregates, group.skipped)
                 for group in aggregate.group_rows(rows, group_keys, chosen, numeric)
@@ -445,7 +458,9 @@ class Runs(Sequence[StoredRun]):
                 found = aggregate.confounders(
                     self.rows([*group_keys, *varying]), group_keys, over_key
                 )
-            confounded = found
+            confounded = {
+                key: sorted(values, key=aggregate.order_key) for key, values in found.items()
+            }
         return Grouping(
             keys=tuple(group_keys),
             metrics=tuple(numeric),
@@ -519,6 +534,8 @@ class Api:
         commits = code_commits_in_range(self.store, rev) if rev else None
         snapshot = self.refresh().snapshot()
         try:
+            if statuses is not None:
+                _check_statuses(statuses, snapshot)
             return Runs(self, snapshot, Filter(statuses, commits), expr)
         except BaseException:
             snapshot.close()
@@ -600,6 +617,26 @@ def _statuses(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
     return found or None
 
 
+def _check_statuses(statuses: Sequence[str], snapshot: Snapshot) -> None:
+    """BadQuery for a status that is neither known nor held by any run: a typo matches nothing."""
+    unknown = [status for status in statuses if status not in RUN_STATUSES]
+    if not unknown:
+        return
+    known = [*RUN_STATUSES, *(s for s in snapshot.statuses() if s not in RUN_STATUSES)]
+    for status in unknown:
+        if status not in known:
+            import difflib
+
+            close = difflib.get_close_matches(status, known, n=1, cutoff=0.5)
+            hint = f"did you mean {close[0]!r}?" if close else "choose from " + ", ".join(known)
+            raise BadQuery(f"unknown status {status!r}; {hint}")
+
+
+def runs_phrase(count: int) -> str:
+    """`1 run`, `3 runs`."""
+    return f"{count} run" if count == 1 else f"{count} runs"
+
+
 # --- metrics over steps (gitcfg plot) ------------------------------------------------------------
 
 
@@ -648,7 +685,8 @@ def metric_lines(
     ordered = sorted(members, key=lambda token: aggregate.order_key(first_value[token]))
     return [
         mean_series(
-            f"{label_key}={format_value(first_value[token])} ({len(members[token])} runs)",
+            f"{label_key}={format_value(first_value[token], None)} "
+            f"({runs_phrase(len(members[token]))})",
             [points[record.id] for record in members[token]],
         )
         for token in ordered

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from gitcfg import aggregate, query
 from gitcfg.errors import BadQuery, UnknownKey
-from gitcfg.rows import format_value
+from gitcfg.rows import format_value, strict_json
 from gitcfg.where import close_keys
 
 if TYPE_CHECKING:
@@ -48,6 +48,9 @@ class Report:
     warnings: tuple[str, ...] = ()
     total: int | None = None  # rows before --limit (None: all are here)
     noun: str = "runs"  # what a row is: "runs" or "groups"
+    # Column keys a narrow table keeps: id, status, the first config key, and the metric that
+    # matters (the --sort key's, else the first); the rest are left out first.
+    keep: tuple[str, ...] = ()
 
     def head(self, limit: int | None) -> Report:
         """The first `limit` rows (None or a negative limit: all)."""
@@ -72,7 +75,7 @@ def log_report(
     runs: Runs,
     *,
     group_by: Sequence[str] = (),
-    aggs: Sequence[str] = ("mean", "std"),
+    aggs: Sequence[str] | None = None,
     over: str | None = None,
     sort: Sequence[str] = (),
     columns: Sequence[str] | None = None,
@@ -83,10 +86,14 @@ def log_report(
 ) -> Report:
     """The table `gitcfg log` prints for `runs`: one row per run, or per group with group_by/over.
 
-    `say_total`: keep the count of rows before `limit`, for a `showing 100 of 10,000` note.
+    `aggs` (default mean, std) needs groups: BadQuery without group_by or over, rather than
+    ignoring them. `say_total`: keep the count of rows before `limit`, for a `showing 100 of
+    10,000` note.
     """
+    if aggs is not None and not group_by and over is None:
+        raise BadQuery("--agg aggregates groups of runs: add --group-by KEY (or --over KEY)")
     if group_by or over is not None:
-        grouping = runs.group_by(*group_by, aggs=aggs, over=over)
+        grouping = runs.group_by(*group_by, aggs=aggs or ("mean", "std"), over=over)
         table = group_report(grouping, sort=sort, columns=_column_keys(runs, columns), limit=limit)
     else:
         table = runs_report(
@@ -151,7 +158,11 @@ def runs_report(
             else "value"
         )
         table_columns.append(Column(key, headers.get(key, key), kind))
-    return Report(tuple(table_columns), tuple(table_rows), constant, total=total)
+    metrics = [key for key in shown if key.startswith("summary.")]
+    sorted_by = [spec.lstrip("-") for spec in sort_specs if spec.lstrip("-") in metrics]
+    first_config = next((key for key in shown if key.startswith("config.")), None)
+    keep = ("id", "status", *(sorted_by or metrics)[:1], *([first_config] if first_config else []))
+    return Report(tuple(table_columns), tuple(table_rows), constant, total=total, keep=keep)
 
 
 def _run_column_key(runs: Runs, name: str) -> str:
@@ -201,8 +212,9 @@ def group_report(
         for metric in metrics:
             out[metric] = group.aggregates.get(metric, {})
         table_rows.append(out)
+    sorted_by: list[str] = []
     if sort:
-        table_rows = _sort_groups(table_rows, grouping, metrics, sort)
+        table_rows, sorted_by = _sort_groups(table_rows, grouping, metrics, sort)
     total = len(table_rows)
     if limit is not None and limit >= 0:
         table_rows = table_rows[:limit]
@@ -216,6 +228,7 @@ def group_report(
         tuple(_group_warnings(grouping, metrics)),
         total=total,
         noun="groups",
+        keep=(*grouping.keys[:1], "runs", *[k for k in [*sorted_by, *metrics] if k in metrics][:1]),
     )
 
 
@@ -225,11 +238,12 @@ def _short(key: str) -> str:
 
 def _sort_groups(
     rows: list[dict[str, Any]], grouping: Grouping, metrics: Sequence[str], specs: Sequence[str]
-) -> list[dict[str, Any]]:
-    """Sort group rows by group keys, `runs`, or a metric's first aggregate (mean by default)."""
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Sort group rows by group keys, `runs`, or a metric's first aggregate (mean by default);
+    return them and the keys sorted by."""
     by = "mean" if "mean" in grouping.aggs else grouping.aggs[0]
     known = [*grouping.keys, "runs", *metrics]
-    sortable, keys = [], []
+    sortable, keys, names = [], [], []
     for spec in specs:
         descending = spec.startswith("-")
         name = spec[1:] if spec[:1] in ("-", "+") else spec
@@ -237,6 +251,7 @@ def _sort_groups(
         if key is None:
             raise UnknownKey(name, close_keys(name, known), "--sort")
         keys.append(("-" if descending else "") + key)
+        names.append(key)
     for index, row in enumerate(rows):
         flat: dict[str, Any] = {"_index": index}
         for key in known:
@@ -244,7 +259,8 @@ def _sort_groups(
             flat[key] = (value or {}).get(by) if key in metrics else value
         sortable.append(flat)
     order = aggregate.sort_rows(sortable, keys)
-    return [rows[index] for index in (cast(int, flat["_index"]) for flat in order)]
+    sorted_rows = [rows[index] for index in (cast(int, flat["_index"]) for flat in order)]
+    return sorted_rows, names
 
 
 def _pick(name: str, known: Sequence[str]) -> str | None:
@@ -260,7 +276,7 @@ def _group_warnings(grouping: Grouping, metrics: Sequence[str]) -> list[str]:
         over = _short(grouping.over)
         groups = ", ".join(_short(key) for key in grouping.keys) or "the other keys"
         for key, values in grouping.confounders.items():
-            shown = ", ".join(format_value(v) for v in values[:4]) + (
+            shown = ", ".join(format_value(v, None) for v in values[:4]) + (
                 ", ..." if len(values) > 4 else ""
             )
             warnings.append(
@@ -326,7 +342,17 @@ def _cell(table_column: _TableColumn, row: Mapping[str, Any]) -> str:
         if table_column.agg == ("mean", "std"):
             return aggregate.format_mean_std(aggs.get("mean"), aggs.get("std"))
         return format_value(aggs.get(table_column.agg[0]))
-    return format_value(value)
+    # Config values and group labels are shown exactly: they are columns because they differ.
+    return printable(format_value(value, 4 if column.kind == "metric" else None))
+
+
+# Control characters shown as escapes, so that a value stays on its line: `a\nb`.
+_ESCAPES = {i: f"\\x{i:02x}" for i in (*range(32), 127)} | {9: "\\t", 10: "\\n", 13: "\\r"}
+
+
+def printable(text: str) -> str:
+    """`text` with line breaks, tabs and other control characters written as escapes."""
+    return text.translate(_ESCAPES) if not text.isprintable() else text
 
 
 def _plain_value(column: Column, row: Mapping[str, Any]) -> Any:
@@ -339,57 +365,42 @@ def _plain_value(column: Column, row: Mapping[str, Any]) -> Any:
 def emit(report: Report, output: str, console: Any, err_console: Any | None = None) -> None:
     """Print `report` as a rich table (with a line of constant keys) or as json/csv/md on stdout.
 
-    Warnings go to `err_console` (stderr) when given, so that pipes get clean data.
+    Warnings go to `err_console` (stderr) when given, so that pipes get clean data. JSON is
+    strict: NaN and infinities are the strings "NaN", "Infinity", "-Infinity" (rows.strict_json).
     """
+    from rich.markup import escape
+
     warn_to = err_console or console
     for warning in report.warnings:
-        warn_to.print(f"[yellow]warning:[/yellow] {warning}", overflow="fold", highlight=False)
+        warn_to.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
     if output == "json":
         data = [{c.header: _plain_value(c, r) for c in report.columns} for r in report.rows]
-        console.file.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+        text = json.dumps(strict_json(data), indent=2, ensure_ascii=False, default=str)
+        console.file.write(text + "\n")
         return
     if output in ("csv", "md"):
         headers, matrix = _flat_matrix(report)
         if output == "csv":
             buffer = io.StringIO()
-            writer = csv.writer(buffer, lineterminator="\n")
+            writer = csv.writer(buffer, lineterminator="\n")  # quotes cells holding \n, ", ","
             writer.writerow(headers)
             writer.writerows(matrix)
             console.file.write(buffer.getvalue())
         else:
-            lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-            lines += [
-                "| " + " | ".join(c.replace("|", "\\|") for c in line) + " |" for line in matrix
-            ]
+            lines = [_md_row(headers), "|" + "---|" * len(headers)]
+            lines += [_md_row(line) for line in matrix]
             console.file.write("\n".join(lines) + "\n")
         return
-    from rich.table import Table
-
     if report.constants:
         same = ", ".join(
-            f"{k.removeprefix('config.')}={format_value(v)}" for k, v in report.constants.items()
+            f"{k.removeprefix('config.')}={printable(format_value(v, None))}"
+            for k, v in report.constants.items()
         )
-        console.print(f"[dim]same in every run: {same}[/dim]", overflow="fold", highlight=False)
-    table_columns = _table_columns(report)
-    cells = [[_cell(c, row) for c in table_columns] for row in report.rows]
-    shown = _fit_columns(
-        [c.column for c in table_columns], cells, console.width, [c.header for c in table_columns]
-    )
-    hidden = list(dict.fromkeys(c.header for i, c in enumerate(table_columns) if i not in shown))
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for i in shown:
-        column = table_columns[i].column
-        numeric = column.kind in ("metric", "agg") or column.key == "runs"
-        table.add_column(
-            table_columns[i].header,
-            justify="right" if numeric else "left",
-            overflow="ellipsis",
-            no_wrap=True,
-            max_width=MAX_CELL if column.kind in ("config", "value") else None,
-        )
-    for line in cells:
-        table.add_row(*(line[i] for i in shown))
-    console.print(table, highlight=False)
+        console.print(f"[dim]same in every run: {escape(same)}[/dim]", highlight=False)
+    if report.rows:
+        hidden = _print_table(report, console)
+    else:  # --limit 0
+        hidden = []
     if report.total is not None and report.total > len(report.rows):
         console.print(
             f"[dim]showing {len(report.rows)} of {report.total:,} {report.noun} "
@@ -397,46 +408,191 @@ def emit(report: Report, output: str, console: Any, err_console: Any | None = No
             highlight=False,
         )
     if hidden:
+        # Wrapped at spaces only: `--format=json|csv|md` is one word, so it is never split.
         console.print(
-            f"[dim]not shown at this width: {', '.join(hidden)} "
-            "(widen the terminal or use --format json|csv|md)[/dim]",
-            overflow="fold",
+            f"[dim]not shown at this width: {escape(', '.join(hidden))} "
+            "(widen the terminal or use --format=json|csv|md)[/dim]",
             highlight=False,
         )
 
 
-MAX_CELL = 28
-# When the terminal is too narrow, columns go in this order (first dropped first).
-_DROP_ORDER = ("name", "age", "commit")
+def _md_row(cells: Sequence[str]) -> str:
+    """One Markdown table row: `|` escaped, line breaks as <br> (a raw one would end the table)."""
+    escaped = (
+        cell.replace("|", "\\|").replace("\r\n", "<br>").replace("\r", "<br>").replace("\n", "<br>")
+        for cell in cells
+    )
+    return "| " + " | ".join(escaped) + " |"
 
 
-def _fit_columns(
+def _print_table(report: Report, console: Any) -> list[str]:
+    """Print the rows as a rich table that fits the console; return the headers left out."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table_columns = _table_columns(report)
+    cells = [[_cell(c, row) for c in table_columns] for row in report.rows]
+    keep: list[int] = []
+    for key in report.keep:  # an aggregated metric keeps its first table column
+        keep += [i for i, c in enumerate(table_columns) if c.column.key == key][:1]
+    layout = fit_columns(
+        [c.column for c in table_columns],
+        [c.header for c in table_columns],
+        cells,
+        console.width,
+        keep,
+    )
+    hidden: dict[str, None] = {}  # an aggregated metric left out whole is named once
+    for i, table_column in enumerate(table_columns):
+        if i not in layout.shown:
+            siblings = [j for j, c in enumerate(table_columns) if c.column == table_column.column]
+            whole = not any(j in layout.shown for j in siblings)
+            hidden[table_column.column.header if whole else table_column.header] = None
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for i, header, width in zip(layout.shown, layout.headers, layout.widths, strict=True):
+        column = table_columns[i].column
+        numeric = column.kind in ("metric", "agg") or column.key == "runs"
+        table.add_column(
+            Text(printable(header)),
+            justify="right" if numeric else "left",
+            overflow="ellipsis",
+            no_wrap=True,
+            width=width,
+        )
+    shortened = [
+        shorten_all([line[i] for line in cells], w)
+        for i, w in zip(layout.shown, layout.widths, strict=True)
+    ]
+    for r in range(len(cells)):
+        table.add_row(*(Text(column[r]) for column in shortened))
+    console.print(table, highlight=False)
+    return list(hidden)
+
+
+# --- fitting a table to the terminal ------------------------------------------------------------
+
+ELLIPSIS = "…"
+GAP = 2  # spaces between columns (rich's padding of 1 on each side, none at the edges)
+MIN_CELL = 12  # a long config value or name is cut (in the middle) to no less than this
+MIN_HEADER = 10  # a long header is cut to no less than this (or its content's width)
+# When the terminal is too narrow, these go first (first dropped first); then the metrics from
+# the right, then the config and other columns from the right, except those Report.keep names.
+_DROP_FIRST = ("name", "age", "commit")
+_UNCUT = ("id", "status", "age", "commit")  # short already, and cut they would mislead
+
+
+def shorten(text: str, width: int, head: int | None = None) -> str:
+    """`text` cut to `width` characters with `…` for the middle; `head` characters stay in front
+    (default a third: the tail of ids, paths and shard names tells values apart)."""
+    if len(text) <= width:
+        return text
+    if width <= 1:
+        return ELLIPSIS[:width]
+    keep = width - 1
+    head = keep // 3 if head is None else min(head, keep)
+    return text[:head] + ELLIPSIS + text[len(text) - (keep - head) :]
+
+
+def shorten_all(texts: Sequence[str], width: int, head: int | None = None) -> list[str]:
+    """Each text shortened to `width`; the cut moves until different texts still look different
+    (when some cut can tell them apart)."""
+    distinct = set(texts)
+    if all(len(text) <= width for text in distinct) or width <= 1:
+        return [shorten(text, width) for text in texts]
+    keep = width - 1
+    first = keep // 3 if head is None else min(head, keep)
+    for split in (first, *(h for h in range(keep + 1) if h != first)):
+        cut = {text: shorten(text, width, split) for text in distinct}
+        if len(set(cut.values())) == len(distinct):
+            return [cut[text] for text in texts]
+    return [shorten(text, width, first) for text in texts]
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    shown: list[int]  # the indexes of the columns shown, in order
+    widths: list[int]  # each shown column's width
+    headers: list[str]  # each shown column's header, shortened to fit its width
+
+
+def fit_columns(
     columns: Sequence[Column],
+    headers: Sequence[str],
     cells: Sequence[Sequence[str]],
     width: int,
-    headers: Sequence[str] | None = None,
-) -> list[int]:
-    """Indexes of the columns to show so the table fits `width`: drop name, age, commit, then
-    the rightmost metric and config columns; id and status always stay."""
-    headers = headers or [column.header for column in columns]
-    widths = []
+    keep: Sequence[int] = (),
+) -> Layout:
+    """Which columns to show, how wide, under which headers, so that the table fits `width`.
+
+    In turn, until it fits: drop name, age and commit; narrow long headers and long text cells
+    (to MIN_HEADER, MIN_CELL, or their content), the widest first; drop the metrics from the
+    right, then the config and other columns from the right. Columns in `keep` stay, and a
+    metric among them keeps its whole header.
+    """
+    count = len(columns)
+    content = [max((len(line[i]) for line in cells), default=0) for i in range(count)]
+    natural = [max(len(headers[i]), content[i]) for i in range(count)]
+    floor = []
     for i, column in enumerate(columns):
-        natural = max([len(headers[i]), *(len(line[i]) for line in cells)])
-        widths.append(min(natural, MAX_CELL) if column.kind in ("config", "value") else natural)
-    shown = list(range(len(columns)))
+        cuttable = column.kind in ("config", "value") and column.key not in _UNCUT
+        cell = min(content[i], MIN_CELL) if cuttable else content[i]
+        if i in keep and column.kind in ("metric", "agg"):  # the result: its name stays whole
+            floor.append(natural[i])
+        else:
+            floor.append(max(cell, min(len(headers[i]), MIN_HEADER)))
+    shown = list(range(count))
 
-    def total() -> int:
-        return sum(widths[i] for i in shown) + 2 * (len(shown) - 1)
+    def total(widths: Sequence[int]) -> int:
+        return sum(widths[i] for i in shown) + GAP * (len(shown) - 1)
 
-    droppable = [i for name in _DROP_ORDER for i, c in enumerate(columns) if c.key == name]
-    droppable += [i for i in reversed(range(len(columns))) if columns[i].kind in ("metric", "agg")]
-    droppable += [i for i in reversed(range(len(columns))) if columns[i].kind == "config"][:-1]
-    for index in droppable:
-        if total() <= width:
+    kept = set(keep)
+    first = [i for name in _DROP_FIRST for i, c in enumerate(columns) if c.key == name]
+    metrics = [i for i in reversed(range(count)) if columns[i].kind in ("metric", "agg")]
+    others = [i for i in reversed(range(count)) if i not in first and i not in metrics]
+    for index in first:
+        if total(natural) <= width:
             break
-        if len(shown) > 2:
+        if index not in kept:
             shown.remove(index)
-    return shown
+    for index in (*metrics, *others):
+        if total(floor) <= width:
+            break
+        if index not in kept and index in shown:
+            shown.remove(index)
+    # The widest columns give way first: every shown column is capped at the largest cap that
+    # fits, and none goes below its floor.
+    low, high = 0, max((natural[i] for i in shown), default=0)
+    while low < high:
+        cap = (low + high + 1) // 2
+        if total([max(floor[i], min(natural[i], cap)) for i in range(count)]) <= width:
+            low = cap
+        else:
+            high = cap - 1
+    widths = [max(floor[i], min(natural[i], low)) for i in shown]
+    return Layout(shown, widths, _fit_headers([headers[i] for i in shown], widths))
+
+
+def _fit_headers(headers: Sequence[str], widths: Sequence[int]) -> list[str]:
+    """Headers cut to their columns' widths: the last dotted part when that fits and no other
+    header ends so (`model.depth` -> `depth`), else `…` in the middle, all still different."""
+    tails: dict[str, int] = {}
+    for header in headers:
+        tail = header.rsplit(".", 1)[-1]
+        tails[tail] = tails.get(tail, 0) + 1
+    out = []
+    for header, width in zip(headers, widths, strict=True):
+        tail = header.rsplit(".", 1)[-1]
+        if len(header) > width and tail != header and tails[tail] == 1 and len(tail) <= width:
+            header = tail
+        out.append(header)
+    by_width: dict[int, list[int]] = {}
+    for i, width in enumerate(widths):
+        by_width.setdefault(width, []).append(i)
+    for width, indexes in by_width.items():  # headers of one width are cut so they stay different
+        cut = shorten_all([out[i] for i in indexes], width, head=(width - 1 + 1) // 2)
+        for i, header in zip(indexes, cut, strict=True):
+            out[i] = header
+    return out
 
 
 def _flat_matrix(report: Report) -> tuple[list[str], list[list[str]]]:

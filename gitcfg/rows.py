@@ -59,8 +59,12 @@ def run_row(
     return row
 
 
-def format_value(value: Any) -> str:
-    """A value as a table cell or label: `0.001`, `true`, `–` for none, lists as JSON."""
+def format_value(value: Any, digits: int | None = 4) -> str:
+    """A value as a table cell or label: `0.001`, `true`, `–` for none, lists as JSON.
+
+    Floats keep `digits` significant digits (metrics), or with digits=None their shortest exact
+    form (`0.000123456`): config values and group labels, which must tell values apart.
+    """
     if value is None:
         return "–"
     if isinstance(value, bool):
@@ -68,7 +72,25 @@ def format_value(value: Any) -> str:
     if isinstance(value, float):
         if math.isnan(value) or math.isinf(value):
             return str(value)
-        return f"{value:.4g}"
+        return repr(value) if digits is None else f"{value:.{digits}g}"
     if isinstance(value, (list, dict)):
         return json.dumps(value, ensure_ascii=False)
     return str(value)
+
+
+_NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
+def strict_json(value: Any) -> Any:
+    """`value` with each NaN or infinite float as the string "NaN", "Infinity" or "-Infinity".
+
+    json.dumps writes those floats as bare NaN/Infinity, which strict JSON parsers (jq, JavaScript,
+    Go) reject. The strings are the names Python's float() reads back.
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else _NON_FINITE[repr(value)]
+    if isinstance(value, dict):
+        return {key: strict_json(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(item) for item in value]
+    return value

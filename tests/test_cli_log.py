@@ -14,6 +14,9 @@ import pytest
 from conftest import git, run_python, write_script
 from runs_branch import make_run, write_runs
 
+from gitcfg.errors import BadQuery
+from gitcfg.query import Api
+
 
 def rows(result) -> list[dict]:
     assert result.exit_code == 0, result.output
@@ -272,3 +275,221 @@ def test_log_of_real_runs_in_a_fresh_process(repo: Path, tmp_path: Path) -> None
     assert [(g["lr"], g["runs"]) for g in groups] == [(0.1, 2), (0.2, 2)]
     assert groups[1]["val_acc"]["mean"] == pytest.approx(0.2 * 4 + 0.5)
     assert (repo / ".git" / "gitcfg" / "query-cache.sqlite").exists()
+
+
+# --- review of issue 7: values told apart, narrow tables, odd values, rough edges --------------
+
+LONG = "/data/very/long/path/to/the/dataset/shard-000{}.tar"
+
+
+@pytest.fixture
+def near(repo: Path):
+    """Runs whose config values differ only far to the right: lr, wd, a long path."""
+    write_runs(repo, [
+        make_run(0, {"lr": 0.000123456, "wd": 0.1, "path": LONG.format(1), "seed": 1},
+                 {"acc": 0.912345678, "best_epoch": 3}),
+        make_run(1, {"lr": 0.000123457, "wd": 0.10001, "path": LONG.format(2), "seed": 2},
+                 {"acc": 0.912345679, "best_epoch": 5}),
+        make_run(2, {"lr": 0.000123457, "wd": 0.10001, "path": LONG.format(2), "seed": 3},
+                 {"acc": 0.8, "best_epoch": 5}),
+    ])  # fmt: skip
+    return repo
+
+
+def table_rows(output: str) -> list[list[str]]:
+    return [line.split() for line in output.splitlines() if line[:8].isalnum() and " " in line]
+
+
+def test_config_values_and_group_labels_are_exact_and_metrics_rounded(cli, near, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    result = cli(near, "log", "--columns", "lr,wd,path,acc")
+    assert result.exit_code == 0, result.output
+    shown = {tuple(row[1:4]) for row in table_rows(result.output)}
+    assert shown == {("0.000123456", "0.1", LONG.format(1)),
+                     ("0.000123457", "0.10001", LONG.format(2))}  # fmt: skip
+    assert "0.9123" in result.output and "0.912345678" not in result.output
+    for key, labels in (("lr", ["0.000123456", "0.000123457"]), ("wd", ["0.1", "0.10001"]),
+                        ("path", [LONG.format(1), LONG.format(2)])):  # fmt: skip
+        grouped = cli(near, "log", "-g", key)
+        lines = grouped.output.splitlines()
+        assert [line.split()[0] for line in lines[lines.index(next(
+            line for line in lines if line.startswith(key))) + 1:]] == labels  # fmt: skip
+    grouped = cli(near, "log", "-g", "lr")
+    assert "0.86 ± 0.08" in grouped.output  # mean ± std still rounded to the std's precision
+
+
+def test_a_narrow_table_cuts_long_values_in_the_middle_keeping_what_differs(cli, near, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "50")
+    result = cli(near, "log", "-g", "path")
+    assert result.exit_code == 0, result.output
+    assert all(len(line) <= 50 for line in result.output.splitlines()), result.output
+    labels = [line.split()[0] for line in result.output.splitlines()[1:3]]
+    assert len(set(labels)) == 2 and all("…" in label for label in labels), result.output
+    assert labels[0].endswith("1.tar") and labels[1].endswith("2.tar")
+
+
+def test_shorten_all_moves_the_cut_until_values_differ() -> None:
+    from gitcfg.report import shorten, shorten_all
+
+    assert shorten("abcdefghij", 10) == "abcdefghij"
+    assert shorten("abcdefghijkl", 7) == "ab…ijkl"  # a third in front, the rest from the tail
+    middle = ["run-a-long-common-tail-x", "run-b-long-common-tail-x"]
+    cut = shorten_all(middle, 9)
+    assert len(set(cut)) == 2 and all(len(text) == 9 for text in cut)
+
+
+def test_fit_columns_keeps_a_metric_and_drops_config_columns_first() -> None:
+    from gitcfg.report import Column, fit_columns
+
+    columns = [Column("id", "id"), Column("status", "status")]
+    columns += [Column(f"config.hp_{i}", f"hyperparameter_number_{i}", "config") for i in range(12)]
+    columns += [Column("summary.a", "validation_accuracy_top1", "metric"),
+                Column("summary.b", "training_loss_smoothed", "metric")]  # fmt: skip
+    cells = [["06fq7yhg", "finished", *(f"{i}.5" for i in range(12)), "0.91", "1.2"]] * 3
+    layout = fit_columns(columns, [c.header for c in columns], cells, 80, keep=[0, 1, 2, 14])
+    assert sum(layout.widths) + 2 * (len(layout.shown) - 1) <= 80
+    assert layout.shown[:3] == [0, 1, 2] and 14 in layout.shown and 15 not in layout.shown
+    assert len(layout.shown) >= 5  # more than one config column
+    headers = dict(zip(layout.shown, layout.headers, strict=True))
+    assert headers[14] == "validation_accuracy_top1"  # the result keeps its name
+    assert all("…" in headers[i] and len(headers[i]) <= 10 for i in layout.shown[2:-1])
+    assert len(set(layout.headers)) == len(layout.headers)
+    dotted = fit_columns([Column("config.model.depth", "model.depth", "config")],
+                         ["model.depth"], [["18"]], 8, keep=[0])  # fmt: skip
+    assert dotted.headers == ["depth"]
+
+
+@pytest.fixture
+def wide(repo: Path):
+    runs = []
+    for i in range(4):
+        config = {f"hyperparameter_number_{k}": i * (k + 1) + 0.5 for k in range(12)}
+        config |= {f"constant_setting_{k}": f"value-{k}-xxxxxxxxxxxx" for k in range(10)}
+        runs.append(make_run(i, config, {"validation_accuracy_top1": 0.1 * i,
+                                         "training_loss_smoothed": 1.0 + i},
+                             name=f"a-rather-long-run-name-number-{i}"))  # fmt: skip
+    write_runs(repo, runs)
+    return repo
+
+
+@pytest.mark.parametrize("args", [[], ["--all-keys"], ["-g", "hyperparameter_number_1"],
+                                  ["--sort", "-training_loss_smoothed"],
+                                  ["-g", "hyperparameter_number_1", "--agg", "mean,std,min,max,count,median"]])  # fmt: skip
+def test_a_wide_sweep_at_80_columns_shows_a_metric_and_fits(cli, wide, monkeypatch, args) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    result = cli(wide, "log", *args)
+    assert result.exit_code == 0, result.output
+    assert all(len(line) <= 80 for line in result.output.splitlines()), result.output
+    header = next(line for line in result.output.splitlines() if line.startswith(("id", "hyp")))
+    metric = "training_loss_smoothed" if "--sort" in args else "validation_accuracy_top1"
+    assert metric in header, result.output
+    if args[:1] != ["-g"]:
+        assert header.startswith("id        status ")
+        assert len([word for word in header.split() if word.startswith("hyp")]) >= 2
+    if args[:1] != ["-g"]:
+        assert "not shown at this width:" in result.output
+        assert "--format=json|csv|md)" in result.output  # one word: never split across lines
+
+
+def test_grouping_by_a_summary_key_makes_it_a_group_column(cli, repo: Path) -> None:
+    write_runs(repo, [make_run(i, {"lr": 0.1 * (i % 2 + 1)}, {"acc": 0.1 * i, "best_epoch": epoch})
+                      for i, epoch in enumerate([3, 5, 3, 3])])  # fmt: skip
+    for key in ("best_epoch", "summary.best_epoch"):
+        groups = rows(cli(repo, "log", "-g", key, "-f", "json"))
+        assert [(g["best_epoch"], g["runs"]) for g in groups] == [(3, 3), (5, 1)]
+        assert set(groups[0]) == {"best_epoch", "runs", "acc"}
+    table = cli(repo, "log", "-g", "best_epoch")
+    assert [line.split()[:2] for line in table.output.splitlines()[1:]] == [["3", "3"], ["5", "1"]]
+    assert Api(repo).runs().group_by("best_epoch").metrics == ("summary.acc",)
+
+
+def test_a_mistyped_status_is_one_line_suggesting_the_closest(cli, two_commits) -> None:
+    repo, *_ = two_commits
+    result = cli(repo, "log", "--status", "finishd")
+    assert result.exit_code == 1
+    assert result.stderr == "gitcfg: error: unknown status 'finishd'; did you mean 'finished'?\n"
+    unknown = cli(repo, "log", "--status", "zzz")
+    assert unknown.stderr.strip() == (
+        "gitcfg: error: unknown status 'zzz'; choose from running, finished, failed, killed, crashed"
+    )
+    with pytest.raises(BadQuery, match="did you mean 'crashed'"):
+        Api(repo).runs(status="crashd")
+    assert rows(cli(repo, "log", "--status", "killed", "-f", "json")) == []  # known, none
+
+
+def test_a_status_recorded_by_finish_status_is_accepted(cli, repo: Path) -> None:
+    write_runs(repo, [make_run(0, status="preempted"), make_run(1)])
+    assert [r["status"] for r in rows(cli(repo, "log", "--status", "preempted", "-f", "json"))] == [
+        "preempted"
+    ]
+
+
+def test_md_escapes_pipes_and_line_breaks_and_csv_quotes_them(cli, repo: Path) -> None:
+    write_runs(repo, [make_run(0, {"note": "a|b", "multi": "line1\nline2\r\nline3"}),
+                      make_run(1, {"note": "c", "multi": "x"})])  # fmt: skip
+    md = cli(repo, "log", "-f", "md").stdout.splitlines()
+    assert len(md) == 4 and all(line.startswith("|") and line.endswith("|") for line in md)
+    assert "line1<br>line2<br>line3" in md[3] and "a\\|b" in md[3]
+    raw = cli(repo, "log", "-f", "csv").stdout_bytes.decode()  # .stdout turns \r\n into \n
+    table = list(csv.DictReader(io.StringIO(raw, newline="")))
+    assert [r["multi"] for r in table] == ["x", "line1\nline2\r\nline3"]
+    shown = cli(repo, "log").output
+    assert "line1\\nline2\\r\\nline3" in shown
+
+
+def test_values_with_rich_markup_are_shown_literally(cli, repo: Path) -> None:
+    write_runs(repo, [make_run(0, {"note": "[red]alert[/red]", "k": 1}),
+                      make_run(1, {"note": "[bold]", "k": 2})])  # fmt: skip
+    result = cli(repo, "log", "-g", "note")
+    assert "[red]alert[/red]" in result.output and "[bold]" in result.output
+
+
+def test_log_json_is_strict_with_non_finite_values_as_strings(cli, repo: Path) -> None:
+    nan, inf = float("nan"), float("inf")
+    write_runs(repo, [make_run(0, {"x": -inf}, {"loss": nan}), make_run(1, {"x": 1}, {"loss": inf}),
+                      make_run(2, {"x": 1}, {"loss": 1.0})])  # fmt: skip
+
+    def refuse(name: str):
+        raise ValueError(name)
+
+    found = json.loads(cli(repo, "log", "-f", "json").stdout, parse_constant=refuse)
+    assert [(r["x"], r["loss"]) for r in found] == [(1, 1.0), (1, "Infinity"), ("-Infinity", "NaN")]
+    groups = json.loads(cli(repo, "log", "-g", "x", "--agg", "max", "-f", "json").stdout,
+                        parse_constant=refuse)  # fmt: skip
+    assert groups[0]["x"] == "-Infinity"
+
+
+def test_agg_without_groups_is_an_error(cli, two_commits) -> None:
+    repo, *_ = two_commits
+    result = cli(repo, "log", "--agg", "max")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "gitcfg: error: --agg aggregates groups of runs: add --group-by KEY (or --over KEY)\n"
+    )
+    assert cli(repo, "log", "--over", "seed", "--agg", "max").exit_code == 0
+
+
+def test_limit_0_prints_no_empty_table(cli, two_commits) -> None:
+    repo, *_ = two_commits
+    result = cli(repo, "log", "--limit", "0")
+    assert result.exit_code == 0
+    assert result.output == "showing 0 of 13 runs (--limit N for more, --limit -1 for all)\n"
+    assert "showing 0 of 3 groups" in cli(repo, "log", "-g", "lr", "-n", "0").output
+    assert rows(cli(repo, "log", "-n", "0", "-f", "json")) == []
+
+
+def test_over_an_unknown_key_suggests_only_config_keys(cli, repo: Path) -> None:
+    write_runs(repo, [make_run(i, {"lr": 0.1 * i, "sed": i}) for i in range(2)])
+    result = cli(repo, "log", "-g", "lr", "--over", "seed")
+    assert result.stderr == "gitcfg: error: unknown key 'seed' in --over; did you mean 'sed'?\n"
+    write_runs(repo, [make_run(5, {"lr": 0.5})])
+    no_close = cli(repo, "log", "--over", "ende")  # `ended` is a run field, not a setting
+    assert no_close.exit_code == 1 and "did you mean" not in no_close.stderr
+    assert "unknown key 'ende' in --over" in no_close.stderr
+
+
+def test_confounders_are_listed_sorted(cli, repo: Path) -> None:
+    write_runs(repo, [make_run(i, {"lr": 0.1, "seed": i, "batch": [64, 32, 128][i % 3]})
+                      for i in range(6)])  # fmt: skip
+    result = cli(repo, "log", "-g", "lr", "--over", "seed")
+    assert "batch also varies inside groups of lr (32, 64, 128)" in result.stderr

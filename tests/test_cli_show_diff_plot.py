@@ -183,7 +183,7 @@ def test_plot_draws_one_line_per_run(cli, curves, monkeypatch) -> None:
     assert all(len(line) <= 80 for line in result.output.splitlines())
     legend = [line for line in result.output.splitlines() if "━━" in line]
     assert len(legend) == 4 and any("run-3" in line for line in legend)
-    assert "1 runs did not log val_acc" in result.output
+    assert "1 run did not log val_acc: left out" in result.output
     assert "_step" in result.output
 
 
@@ -207,3 +207,47 @@ def test_plot_of_a_metric_nobody_logged_is_one_line(cli, curves) -> None:
     result = cli(repo, "plot", "val_acc_typo")
     assert result.exit_code == 1
     assert "none of these 5 runs logged 'val_acc_typo'" in result.stderr
+
+
+def test_plot_legend_says_1_run_and_labels_values_exactly(cli, repo: Path) -> None:
+    runs = [make_run(i, {"lr": lr}, metrics=curve(0.1, i)) for i, lr in
+            enumerate([0.000123456, 0.000123457, 0.000123457])]  # fmt: skip
+    write_runs(repo, runs)
+    result = cli(repo, "plot", "val_acc", "--group-by", "lr")
+    legend = [line.strip() for line in result.output.splitlines() if "━━" in line]
+    assert legend == ["━━ lr=0.000123456 (1 run)", "━━ lr=0.000123457 (2 runs)"]
+
+
+def strict_loads(text: str):
+    """json.loads that rejects NaN and Infinity, as jq and JavaScript do."""
+
+    def refuse(name: str):
+        raise ValueError(f"not strict JSON: {name}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_json_of_show_and_diff_is_strict_with_non_finite_values_as_strings(cli, repo) -> None:
+    nan, inf = float("nan"), float("inf")
+    runs = [make_run(0, {"lr": 0.1}, {"loss": nan, "best": inf}, metrics=[{"_step": 0, "loss": nan}]),
+            make_run(1, {"lr": -inf}, {"loss": 1.0, "best": -inf})]  # fmt: skip
+    write_runs(repo, runs)
+    shown = strict_loads(cli(repo, "show", "run-0", "--format", "json").stdout)
+    assert shown["summary"] == {"loss": "NaN", "best": "Infinity"}
+    assert (
+        strict_loads(cli(repo, "show", "run-0", "--metrics", "-f", "json").stdout)[0]["loss"]
+        == "NaN"
+    )
+    assert strict_loads(cli(repo, "show", "run-0", "--metrics").stdout)["loss"] == "NaN"
+    diff = strict_loads(cli(repo, "diff", "run-0", "run-1", "--format", "json").stdout)
+    assert {"key": "lr", "a": 0.1, "b": "-Infinity"} in diff["config"]
+    assert {"key": "loss", "a": "NaN", "b": 1.0} in diff["summary"]
+
+
+def test_diff_shows_values_exactly_and_literally(cli, repo: Path) -> None:
+    write_runs(repo, [make_run(0, {"lr": 0.000123456, "note": "[red]a\nb"}),
+                      make_run(1, {"lr": 0.000123457, "note": "[red]c"})])  # fmt: skip
+    result = cli(repo, "diff", "run-0", "run-1")
+    assert result.exit_code == 0, result.output
+    assert "0.000123456" in result.output and "0.000123457" in result.output
+    assert "[red]a\\nb" in result.output and "[red]c" in result.output

@@ -134,7 +134,7 @@ def test_group_by_over_seed_warns_about_other_varying_keys(repo: Path) -> None:
     write_runs(repo, runs)
     grouping = Api(repo).runs().group_by("lr", over="seed")
     assert grouping.over == "config.seed"
-    assert grouping.confounders == {"config.batch": [64, 32]}
+    assert grouping.confounders == {"config.batch": [32, 64]}  # sorted, not newest first
     clean = Api(repo).runs(where="batch == 32").group_by("lr", over="seed")
     assert clean.confounders == {}
 
