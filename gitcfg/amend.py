@@ -192,17 +192,14 @@ def apply_amendment(
 
 def _assign(document: dict[str, Any], key: str, value: Any, what: str) -> tuple[Any, str] | None:
     """Set a dotted key; return (the value replaced or ..., the top-level key), None if unchanged."""
+    from gitcfg.configuration import same_value
+
     parent, leaf, top = _locate(document, key, create=True, what=what)
-    if leaf in parent and _same(parent[leaf], value):
+    if leaf in parent and same_value(parent[leaf], value):
         return None
     before = parent.get(leaf, ...)
     parent[leaf] = value
     return before, top
-
-
-def _same(old: Any, new: Any) -> bool:
-    """Equal with the same type: 1 and 1.0 and True are different config values."""
-    return type(old) is type(new) and old == new
 
 
 def _locate(

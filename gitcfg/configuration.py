@@ -601,14 +601,17 @@ def _copy_tree(value: Any) -> Any:
     return value
 
 
-def _same(old: Any, new: Any) -> bool:
-    """Same type and equal, recursively; NaN is the same as NaN. (1, 1.0 and True are not the same.)"""
+def same_value(old: Any, new: Any) -> bool:
+    """Same type and equal, recursively; NaN is the same as NaN. (1, 1.0 and True are not the same.)
+
+    The one meaning of "unchanged" for config values: config updates, amend and sync use it.
+    """
     if type(old) is not type(new):
         return False
     if isinstance(old, dict):
-        return old.keys() == new.keys() and all(_same(old[k], new[k]) for k in old)
+        return old.keys() == new.keys() and all(same_value(old[k], new[k]) for k in old)
     if isinstance(old, list):
-        return len(old) == len(new) and all(_same(a, b) for a, b in zip(old, new, strict=True))
+        return len(old) == len(new) and all(same_value(a, b) for a, b in zip(old, new, strict=True))
     if isinstance(old, float) and old != old:
         return bool(new != new)
     return bool(old == new)
@@ -692,7 +695,7 @@ def _merge_into(
         old = target[leaf]
         if isinstance(old, dict) and isinstance(value, dict):
             _merge_into(old, value, path, allow, only_missing, changes)
-        elif only_missing or _same(old, value):
+        elif only_missing or same_value(old, value):
             continue
         elif not allow:
             dotted = ".".join(path)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitcfg import gitio
+from gitcfg.configuration import same_value
 from gitcfg.errors import GitError, RemoteNotFound, RemoteUnreachable, RunsBranchMoved
 from gitcfg.store import FORMAT_VERSION, RUNS_DIR, Store, format_version_error
 from gitcfg.yamlio import dump_yaml, load_yaml
@@ -86,13 +87,14 @@ def _merge_value(
 
 
 def _same(a: Any, b: Any) -> bool:
-    """Equal as YAML values: 1, 1.0 and true differ; key order does not matter."""
+    """Equal as YAML values (configuration.same_value), and missing only where both are missing."""
     if a is _MISSING or b is _MISSING:
         return a is b
-    return _canonical(a) == _canonical(b)
+    return same_value(a, b)
 
 
 def _canonical(value: Any) -> str:
+    """A text that orders amendment entries stably (not a test of sameness: see _same)."""
     return json.dumps(value, sort_keys=True, default=str)
 
 

@@ -11,7 +11,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import git, read_branch_file, run_python, runs_branch_files, snapshot, write_script
+from conftest import (
+    git,
+    one_error_line,
+    read_branch_file,
+    run_python,
+    runs_branch_files,
+    snapshot,
+    write_script,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -315,3 +323,24 @@ def test_amendment_values_are_normalised_like_config_values(finished) -> None:
         amend_run(Store.open(repo), run_id, set={"thing": object()})
     with pytest.raises(BadAmendment):
         amend_run(Store.open(repo), run_id, unset=["missing"])
+
+
+SAME_VALUES = """
+import gitcfg
+run = gitcfg.track({"model": {"k": 1}, "scale": float("nan"), "sizes": [1]})
+run.finish()
+print(run.id)
+"""
+
+
+def test_a_value_of_another_type_is_a_change_and_nan_is_the_same_as_nan(cli, repo, tmp_path) -> None:
+    run_id = record_run(repo, tmp_path, SAME_VALUES)
+    tip = git(repo, "rev-parse", "gitcfg-runs")
+    for setting in ("scale=.nan", "model={k: 1}"):  # re-setting what is there changes nothing
+        line = one_error_line(cli(repo, "amend", run_id, "--set", setting))
+        assert "already holds these values; nothing to amend" in line
+    assert git(repo, "rev-parse", "gitcfg-runs") == tip
+    result = cli(repo, "amend", run_id, "--set", "model={k: true}", "--set", "sizes=[1.0]")
+    assert result.exit_code == 0, result.output
+    assert _config(repo, run_id)["model"] == {"k": True}
+    assert _config(repo, run_id)["sizes"] == [1.0] and isinstance(_config(repo, run_id)["sizes"][0], float)
