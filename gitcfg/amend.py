@@ -116,7 +116,7 @@ def apply_amendment(
     value that is not a mapping, a tag to remove that the run does not carry, or when nothing
     would change. Config values go through the config's normalisation and secret masking.
     """
-    from gitcfg.configuration import Config, normalise_value, recorded_config
+    from gitcfg.configuration import Config, find_key, normalise_value, recorded_config
 
     meta = copy.deepcopy(dict(record.meta))
     config = copy.deepcopy(dict(record.config))
@@ -139,14 +139,18 @@ def apply_amendment(
             set_keys.append(key)
             note_change(f"set {key}={render_value(value)}", before)
     for key in amendment.unset:
-        parent, leaf, top = _locate(config, key, create=False, what="config")
-        if leaf not in parent:
+        found = find_key(config, key)
+        if found is None:
             raise BadAmendment(_missing_key(record.run_id, key, config))
-        before = parent.pop(leaf)
-        if parent is config:
-            sources.pop(top, None)
+        path, _ = found
+        parent = config
+        for name in path[:-1]:
+            parent = parent[name]
+        before = parent.pop(path[-1])
+        if len(path) == 1:
+            sources.pop(path[0], None)
         else:
-            sources[top] = AMENDED
+            sources[path[0]] = AMENDED
         note_change(f"unset {key}", before)
     for key, raw in amendment.summary.items():
         value = normalise_value(raw, key)
@@ -191,54 +195,32 @@ def apply_amendment(
 
 
 def _assign(document: dict[str, Any], key: str, value: Any, what: str) -> tuple[Any, str] | None:
-    """Set a dotted key; return (the value replaced or ..., the top-level key), None if unchanged."""
-    from gitcfg.configuration import same_value
+    """Set a dotted key; return (the value replaced or ..., the top-level key), None if unchanged.
 
-    parent, leaf, top = _locate(document, key, create=True, what=what)
+    The key lands where the config's own writes put it (configuration.write_target), missing
+    parent mappings made; a parent that is not a mapping is a BadAmendment.
+    """
+    from gitcfg.configuration import same_value, write_target
+
+    parent, leaf, path = write_target(document, key, create_parents=True)
+    head = leaf.partition(".")[0]
+    if leaf not in parent and head in parent and head != leaf:  # a value, not a mapping, in the way
+        where = ".".join((*path[:-1], head))
+        raise BadAmendment(
+            f"{what} key {where!r} holds {render_value(parent[head])}, not a mapping, so {key!r} "
+            f"cannot be set; set {where!r} itself"
+        )
     if leaf in parent and same_value(parent[leaf], value):
         return None
     before = parent.get(leaf, ...)
     parent[leaf] = value
-    return before, top
-
-
-def _locate(
-    document: dict[str, Any], key: str, *, create: bool, what: str
-) -> tuple[dict[str, Any], str, str]:
-    """Find where a dotted key lives: (the mapping that holds it, its last part, its top-level key).
-
-    A mapping holding the whole remaining key (`"a.b"` literally) wins over nesting. With `create`,
-    missing intermediate mappings are added; a parent that is not a mapping is an error.
-    """
-    node, rest, walked = document, key, list[str]()
-    while rest not in node and "." in rest:
-        head, rest_after = rest.split(".", 1)
-        if head not in node:
-            if not create:
-                break
-            node[head] = {}
-        child = node[head]
-        if not isinstance(child, dict):
-            where = ".".join([*walked, head])
-            raise BadAmendment(
-                f"{what} key {where!r} holds {render_value(child)}, not a mapping, so {key!r} "
-                f"cannot be set; set {where!r} itself"
-            )
-        walked.append(head)
-        node, rest = child, rest_after
-    return node, rest, walked[0] if walked else rest
+    return before, path[0]
 
 
 def _missing_key(run_id: str, key: str, config: Mapping[str, Any]) -> str:
-    keys: list[str] = []
-    pending: list[tuple[str, Mapping[str, Any]]] = [("", config)]
-    while pending:  # every dotted key, nested ones included
-        prefix, node = pending.pop()
-        for name, value in node.items():
-            keys.append(prefix + str(name))
-            if isinstance(value, Mapping):
-                pending.append((f"{prefix}{name}.", value))
-    near = difflib.get_close_matches(key, keys, n=3)
+    from gitcfg.configuration import dotted_keys
+
+    near = difflib.get_close_matches(key, list(dotted_keys(config)), n=3)
     hint = (
         f"did you mean {' or '.join(map(repr, near))}?"
         if near

@@ -127,7 +127,7 @@ class Config(Mapping[str, Any]):
 
     def __getitem__(self, key: str) -> Any:
         node = self._node()
-        found = _find(node, key)
+        found = find_key(node, key)
         if found is None:
             raise ConfigKeyMissing(key, self._missing_message(key, node))
         path, value = found
@@ -139,7 +139,7 @@ class Config(Mapping[str, Any]):
         if name.startswith("_"):
             raise AttributeError(name)
         node = self._node()
-        found = _find(node, name)
+        found = find_key(node, name)
         if found is None:
             raise AttributeError(self._missing_message(name, node))
         path, value = found
@@ -147,11 +147,11 @@ class Config(Mapping[str, Any]):
 
     def get(self, key: str, default: Any = None) -> Any:
         """Return the value at `key` (dotted keys reach nested values), or `default`."""
-        found = _find(self._node(), key)
+        found = find_key(self._node(), key)
         return default if found is None else self._wrap(self._path + found[0], found[1])
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and _find(self._node(), key) is not None
+        return isinstance(key, str) and find_key(self._node(), key) is not None
 
     def __iter__(self) -> Iterator[str]:
         return iter(list(self._node()))
@@ -317,7 +317,7 @@ class Config(Mapping[str, Any]):
         import difflib
 
         where = f" under {'.'.join(self._path)!r}" if self._path else ""
-        candidates = list(_dotted_keys(node))
+        candidates = list(dotted_keys(node))
         if not candidates:
             return f"config has no key {key!r}{where}; it is empty"
         near = difflib.get_close_matches(str(key), candidates, n=3, cutoff=0.6)
@@ -617,7 +617,7 @@ def same_value(old: Any, new: Any) -> bool:
     return bool(old == new)
 
 
-def _find(node: Tree, key: object) -> tuple[KeyPath, Any] | None:
+def find_key(node: Tree, key: object) -> tuple[KeyPath, Any] | None:
     """Locate `key` in `node`: the literal key first, then as a dotted path through mappings."""
     if not isinstance(key, str):
         return None
@@ -628,22 +628,36 @@ def _find(node: Tree, key: object) -> tuple[KeyPath, Any] | None:
         head, tail = key[:start], key[start + 1 :]
         child = node.get(head)
         if isinstance(child, dict):
-            found = _find(child, tail)
+            found = find_key(child, tail)
             if found is not None:
                 return (head, *found[0]), found[1]
         start = key.find(".", start + 1)
     return None
 
 
-def _write_target(node: Tree, key: str, prefix: KeyPath) -> tuple[Tree, str, KeyPath]:
-    """Where a write of `key` lands: through existing mappings for a dotted key, else literally."""
+def write_target(
+    node: Tree, key: str, prefix: KeyPath = (), *, create_parents: bool = False
+) -> tuple[Tree, str, KeyPath]:
+    """Where a write of `key` lands: (the mapping, the key in it, the whole path).
+
+    Through existing mappings for a dotted key, else literally. With `create_parents` (amend's
+    `--set a.b=1` on a run without `a`), a missing mapping at each dot is made, from the first dot
+    on, instead; a value that is not a mapping in the way leaves the key literal, for the caller
+    to refuse.
+    """
     if key not in node:
         start = key.find(".")
         while start != -1:
             child = node.get(key[:start])
             if isinstance(child, dict):
-                return _write_target(child, key[start + 1 :], (*prefix, key[:start]))
+                return write_target(
+                    child, key[start + 1 :], (*prefix, key[:start]), create_parents=create_parents
+                )
             start = key.find(".", start + 1)
+        head, dot, tail = key.partition(".")
+        if create_parents and dot and head not in node:
+            node[head] = {}
+            return write_target(node[head], tail, (*prefix, head), create_parents=True)
     return node, key, (*prefix, key)
 
 
@@ -665,7 +679,7 @@ def _resolve_dotted(updates: Tree, prefix: KeyPath) -> Tree:
         return nested
     result = {key: value for key, value in nested.items() if "." not in key}
     for key in sorted(dotted, key=lambda k: k.count(".")):  # "x.y" before "x.y.z": order-free
-        target, leaf, path = _write_target(result, key, prefix)
+        target, leaf, path = write_target(result, key, prefix)
         if target is result:  # no mapping of this source on its way: an ordinary key
             result[key] = nested[key]
         elif leaf in target:
@@ -687,7 +701,7 @@ def _merge_into(
     changes: list[KeyPath],
 ) -> None:
     for key, value in updates.items():
-        target, leaf, path = _write_target(node, key, prefix)
+        target, leaf, path = write_target(node, key, prefix)
         if leaf not in target:
             target[leaf] = _copy_tree(value)
             changes.append(path)
@@ -706,11 +720,12 @@ def _merge_into(
             changes.append(path)
 
 
-def _dotted_keys(node: Tree, prefix: str = "") -> Iterator[str]:
+def dotted_keys(node: Mapping[str, Any], prefix: str = "") -> Iterator[str]:
+    """Every key of `node` as a dotted path, nested ones included (`a`, `a.b`, ...)."""
     for key, value in node.items():
         yield prefix + key
-        if isinstance(value, dict):
-            yield from _dotted_keys(value, prefix + key + ".")
+        if isinstance(value, Mapping):
+            yield from dotted_keys(value, prefix + key + ".")
 
 
 # --- normalisation -----------------------------------------------------------------------------

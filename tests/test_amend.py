@@ -344,3 +344,13 @@ def test_a_value_of_another_type_is_a_change_and_nan_is_the_same_as_nan(cli, rep
     assert result.exit_code == 0, result.output
     assert _config(repo, run_id)["model"] == {"k": True}
     assert _config(repo, run_id)["sizes"] == [1.0] and isinstance(_config(repo, run_id)["sizes"][0], float)
+
+
+def test_a_dotted_key_reaches_a_mapping_under_a_literal_dotted_name(repo, tmp_path) -> None:
+    body = "import gitcfg\nrun = gitcfg.track({'a.b': {'c': 1, 'd': 2}})\nrun.finish()\nprint(run.id)\n"
+    run_id = record_run(repo, tmp_path, body)
+    store = Store.open(repo)
+    assert amend_run(store, run_id, set={"a.b.c": 2}).changes == ("set a.b.c=2",)
+    assert _config(repo, run_id) == {"a.b": {"c": 2, "d": 2}}  # no new `a: {b: {c: 2}}`
+    assert amend_run(store, run_id, unset=["a.b.d"]).changes == ("unset a.b.d",)
+    assert _config(repo, run_id) == {"a.b": {"c": 2}}
