@@ -19,7 +19,16 @@ from typing import Any, TypeVar
 
 from gitcfg import gitio
 from gitcfg.errors import BadAmendment, RunNotFound, RunsBranchMoved, RunStillRunning
-from gitcfg.store import RunRecord, Store, is_run_id_prefix, run_dir, run_files, utc_iso
+from gitcfg.store import (
+    RunRecord,
+    Store,
+    commit_message,
+    is_run_id_prefix,
+    parse_message,
+    run_dir,
+    run_files,
+    utc_iso,
+)
 from gitcfg.yamlio import load_yaml
 
 AMENDED = "amended"  # config_sources value of a top-level key an amendment changed
@@ -265,48 +274,6 @@ def _group_changes(items: Iterable[str]) -> str:
     return "; ".join(f"{word} {', '.join(rest)}" if rest else word for word, rest in groups)
 
 
-def change_message(subject: str, reason: str | None, trailers: Mapping[str, str | None]) -> str:
-    """Subject, the reason as the body, then trailers (`Run-Id: ...`), as `git interpret-trailers` reads."""
-    parts = [subject]
-    if reason and reason.strip():
-        parts.append(reason.strip())
-    parts.append("\n".join(f"{k}: {v}" for k, v in trailers.items() if v))
-    return "\n\n".join(parts) + "\n"
-
-
-@dataclass(frozen=True, slots=True)
-class ParsedMessage:
-    verb: str  # "run" (recording), "amend", "rm", "merge", or "" for a message gitcfg did not write
-    run_id: str | None
-    what: str  # the subject after `<verb> <id>: `
-    why: str  # the body without trailers
-    trailers: dict[str, str]
-
-
-def parse_message(message: str) -> ParsedMessage:
-    """Split a runs-branch commit message into verb, run id, what (subject) and why (body)."""
-    subject, _, body = message.strip("\n").partition("\n")
-    verb, run_id, what = "", None, subject
-    head, sep, rest = subject.partition(": ")
-    words = head.split(" ")
-    if sep and len(words) == 2 and words[0] in ("run", "amend", "rm"):
-        verb, run_id, what = words[0], words[1], rest
-    elif subject.startswith("merge "):
-        verb = "merge"
-    paragraphs = [p.strip("\n") for p in body.strip("\n").split("\n\n") if p.strip()]
-    trailers: dict[str, str] = {}
-    if paragraphs and all(_is_trailer(line) for line in paragraphs[-1].splitlines()):
-        for line in paragraphs.pop().splitlines():
-            key, _, value = line.partition(": ")
-            trailers[key] = value
-    return ParsedMessage(verb, run_id, what, "\n\n".join(paragraphs), trailers)
-
-
-def _is_trailer(line: str) -> bool:
-    key, sep, _ = line.partition(": ")
-    return bool(sep) and bool(key) and all(c.isalnum() or c == "-" for c in key)
-
-
 # --- reading a run at any commit ------------------------------------------------------------------
 
 
@@ -376,7 +343,7 @@ def amend_run(
         files: Files = dict(run_files(amended.meta, config=amended.config, summary=amended.summary))
         subject = change_subject("amend", record.run_id, amended.changes)
         trailers = {"Run-Id": record.run_id, "Amended-By": by}
-        return files, change_message(subject, reason, trailers), amended
+        return files, commit_message(subject, reason, trailers), amended
 
     run_id, runs_commit, amended = _commit_run_change(store, run_id, "amend", build, now)
     return AmendResult(run_id, runs_commit, amended.changes, amended.masked)
@@ -395,7 +362,7 @@ def remove_run(
         base = run_dir(record.run_id)
         files: Files = {f"{base}/{name}": None for name in record.files}
         trailers = {"Run-Id": record.run_id, "Removed-By": by}
-        return files, change_message(f"rm {record.run_id}: removed", reason, trailers), None
+        return files, commit_message(f"rm {record.run_id}: removed", reason, trailers), None
 
     return _commit_run_change(store, run_id, "remove", build, now)[1]
 

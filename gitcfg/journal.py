@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from gitcfg.errors import GitcfgError
-from gitcfg.store import Store, commit_message, hostname, run_dir, run_files, utc_iso
+from gitcfg.store import Store, hostname, run_dir, run_event_message, run_files, utc_iso
 from gitcfg.summaries import Summary
 
 LIVE_DIR = "live"
@@ -381,7 +381,7 @@ def final_commit(
     status, exit_code = run_meta.get("status"), run_meta.get("exit_code")
     event = f"{status} (exit {exit_code})" if exit_code is not None else str(status)
     code = run_meta.get("code") or {}
-    return files, commit_message(str(run_meta["id"]), event, {"Code-Commit": code.get("commit")})
+    return files, run_event_message(str(run_meta["id"]), event, code.get("commit"))
 
 
 # --- readers: recovery and heartbeats ----------------------------------------------------------

@@ -130,11 +130,61 @@ def parse_iso(text: str | None) -> datetime | None:
 # --- commit messages ---------------------------------------------------------------------------
 
 
-def commit_message(run_id: str, event: str, trailers: Mapping[str, str | None] = {}) -> str:
-    """`run <id>: <event>` plus greppable trailers (`Run-Id:`, `Code-Commit:`)."""
-    lines = [f"run {run_id}: {event}", "", f"Run-Id: {run_id}"]
-    lines += [f"{k}: {v}" for k, v in trailers.items() if v]
-    return "\n".join(lines) + "\n"
+def commit_message(
+    subject: str, body: str | None = None, trailers: Mapping[str, str | None] = {}
+) -> str:
+    """`subject`, the body as its own paragraph, then `Key: value` trailers (empty ones left out).
+
+    Every runs-branch commit message is built here (`run <id>: finished (exit 0)`, `amend <id>:
+    ...`, `rm <id>: removed`, `merge runs from ...`); history, `--grep` and parse_message read
+    them, so their bytes must not change.
+    """
+    parts = [subject]
+    if body and body.strip():
+        parts.append(body.strip())
+    trailer_lines = "\n".join(f"{k}: {v}" for k, v in trailers.items() if v)
+    if trailer_lines:
+        parts.append(trailer_lines)
+    return "\n\n".join(parts) + "\n"
+
+
+def run_event_message(run_id: str, event: str, code_commit: str | None) -> str:
+    """`run <id>: <event>` (started, finished (exit 0), crashed, ...) with greppable trailers."""
+    return commit_message(
+        f"run {run_id}: {event}", trailers={"Run-Id": run_id, "Code-Commit": code_commit}
+    )
+
+
+class ParsedMessage(NamedTuple):
+    verb: str  # "run" (recording), "amend", "rm", "merge", or "" for a message gitcfg did not write
+    run_id: str | None
+    what: str  # the subject after `<verb> <id>: `
+    why: str  # the body without trailers
+    trailers: dict[str, str]
+
+
+def parse_message(message: str) -> ParsedMessage:
+    """Split a runs-branch commit message into verb, run id, what (subject) and why (body)."""
+    subject, _, body = message.strip("\n").partition("\n")
+    verb, run_id, what = "", None, subject
+    head, sep, rest = subject.partition(": ")
+    words = head.split(" ")
+    if sep and len(words) == 2 and words[0] in ("run", "amend", "rm"):
+        verb, run_id, what = words[0], words[1], rest
+    elif subject.startswith("merge "):
+        verb = "merge"
+    paragraphs = [p.strip("\n") for p in body.strip("\n").split("\n\n") if p.strip()]
+    trailers: dict[str, str] = {}
+    if paragraphs and all(_is_trailer(line) for line in paragraphs[-1].splitlines()):
+        for line in paragraphs.pop().splitlines():
+            key, _, value = line.partition(": ")
+            trailers[key] = value
+    return ParsedMessage(verb, run_id, what, "\n\n".join(paragraphs), trailers)
+
+
+def _is_trailer(line: str) -> bool:
+    key, sep, _ = line.partition(": ")
+    return bool(sep) and bool(key) and all(c.isalnum() or c == "-" for c in key)
 
 
 BRANCH_README = """# gitcfg runs

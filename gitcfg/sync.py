@@ -29,7 +29,7 @@ from typing import Any
 from gitcfg import gitio
 from gitcfg.configuration import same_value
 from gitcfg.errors import GitError, RemoteNotFound, RemoteUnreachable, RunsBranchMoved
-from gitcfg.store import FORMAT_VERSION, RUNS_DIR, Store, format_version_error
+from gitcfg.store import FORMAT_VERSION, RUNS_DIR, Store, commit_message, format_version_error
 from gitcfg.yamlio import dump_yaml, load_yaml
 
 PRIVATE_REFS = "refs/gitcfg/remotes"
@@ -336,11 +336,8 @@ def _merge_message(
     counts = f"{len(received)} run{'s' if len(received) != 1 else ''} new or changed"
     if reconciled:
         counts += f", {len(reconciled)} reconciled"
-    lines = [f"merge runs from {label}: {counts}", "",
-             f"Merged {label}'s runs branch at {theirs}."]  # fmt: skip
-    lines += [r.describe() for r in reconciled]
-    lines += ["", f"Merged-From: {label}"]
-    return "\n".join(lines) + "\n"
+    body = "\n".join([f"Merged {label}'s runs branch at {theirs}.", *(r.describe() for r in reconciled)])
+    return commit_message(f"merge runs from {label}: {counts}", body, {"Merged-From": label})
 
 
 # --- remotes --------------------------------------------------------------------------------------

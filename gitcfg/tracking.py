@@ -35,10 +35,10 @@ from gitcfg.journal import Journal, final_commit, recover_quietly, rows_to_jsonl
 from gitcfg.store import (
     FORMAT_VERSION,
     Store,
-    commit_message,
     default_run_name,
     hostname,
     new_run_id,
+    run_event_message,
     run_files,
     utc_iso,
 )
@@ -359,9 +359,7 @@ class Run:
             else:
                 self._append_row = self._journal.append_row
             try:
-                store.write(
-                    files, commit_message(self.id, "started", {"Code-Commit": code["commit"]})
-                )
+                store.write(files, run_event_message(self.id, "started", code["commit"]))
             except BaseException:
                 if self._journal is not None:
                     self._journal.remove()

@@ -27,12 +27,12 @@ from gitcfg.amend import (
     amend_run,
     as_recorded,
     change_subject,
-    parse_message,
     parse_value,
+    remove_run,
     render_value,
 )
 from gitcfg.errors import BadAmendment, RunStillRunning
-from gitcfg.store import Store
+from gitcfg.store import Store, parse_message
 
 TRAIN = """
 import sys, gitcfg
@@ -354,3 +354,23 @@ def test_a_dotted_key_reaches_a_mapping_under_a_literal_dotted_name(repo, tmp_pa
     assert _config(repo, run_id) == {"a.b": {"c": 2, "d": 2}}  # no new `a: {b: {c: 2}}`
     assert amend_run(store, run_id, unset=["a.b.d"]).changes == ("unset a.b.d",)
     assert _config(repo, run_id) == {"a.b": {"c": 2}}
+
+
+def test_runs_branch_commit_messages_keep_their_exact_bytes(repo, tmp_path) -> None:
+    # history, `git log --grep` and parse_message read these: pin one message of each kind
+    run_id = record_run(repo, tmp_path)
+    code_commit = git(repo, "rev-parse", "HEAD")
+    store = Store.open(repo)
+    amend_run(store, run_id, set={"lr": 0.1}, tags=["t"], reason="  why\n\nmore  \n")
+    remove_run(store, run_id, reason="gone")
+    messages = [
+        git(repo, "cat-file", "commit", commit).partition("\n\n")[2] + "\n"  # git() strips the last \n
+        for commit in git(repo, "rev-list", "-4", "gitcfg-runs").split()
+    ]
+    assert messages == [
+        f"rm {run_id}: removed\n\ngone\n\nRun-Id: {run_id}\nRemoved-By: Test User <test@example.com>\n",
+        f"amend {run_id}: set lr=0.1; tag t\n\nwhy\n\nmore\n\n"
+        f"Run-Id: {run_id}\nAmended-By: Test User <test@example.com>\n",
+        f"run {run_id}: finished (exit 0)\n\nRun-Id: {run_id}\nCode-Commit: {code_commit}\n",
+        f"run {run_id}: started\n\nRun-Id: {run_id}\nCode-Commit: {code_commit}\n",
+    ]

@@ -163,6 +163,11 @@ def test_one_run_amended_on_two_machines_merges_key_by_key(cli, remote: Path) ->
     assert git(b, "log", "-1", "--format=%P", "gitcfg-runs").split() == [b_tip, a_tip]
     message = git(b, "log", "-1", "--format=%B", "gitcfg-runs")
     assert f"Reconciled {run_id}: changed on both sides; local's later change won config.lr" in message
+    assert message == (  # exact bytes: history and --grep read them
+        f"merge runs from origin: 1 run new or changed, 1 reconciled\n\nMerged origin's runs branch "
+        f"at {a_tip}.\nReconciled {run_id}: changed on both sides; local's later change won "
+        "config.lr\n\nMerged-From: origin"
+    )
 
     assert doc(b, run_id, "config.yaml") == {"lr": 0.4, "model": {"depth": 50}}
     assert doc(b, run_id, "summary.yaml") == {"acc": 0.6}
