@@ -23,8 +23,16 @@ class GitError(GitcfgError):
 
     def __init__(self, argv: Sequence[str], returncode: int, stderr: str) -> None:
         self.argv, self.returncode, self.stderr = list(argv), returncode, stderr
-        detail = stderr.strip().splitlines()[-1] if stderr.strip() else "no message"
-        super().__init__(f"`git {' '.join(argv[:3])}` failed (exit {returncode}): {detail}")
+        super().__init__(f"`git {' '.join(argv[:3])}` failed (exit {returncode}): {self.detail}")
+
+    @property
+    def detail(self) -> str:
+        """The useful line of git's stderr: the first `fatal:`/`error:` line, else the last line."""
+        lines = [line.strip() for line in self.stderr.splitlines() if line.strip()]
+        failures = [line for line in lines if line.startswith(("fatal:", "error:"))]
+        if failures:
+            return failures[0].removeprefix("fatal: ")
+        return lines[-1] if lines else "no message from git"
 
 
 class StateNotWritable(GitcfgError):

@@ -63,9 +63,7 @@ def code_commits_in_range(store: Store, rev_range: str) -> frozenset[str]:
     try:
         return frozenset(gitio.rev_list(store.repo, *args, "--"))
     except GitError as e:
-        lines = [line for line in e.stderr.strip().splitlines() if line.strip()]
-        detail = lines[0].removeprefix("fatal: ") if lines else "unknown revision"
-        raise BadQuery(f"bad revision range {rev_range!r}: {detail}") from None
+        raise BadQuery(f"bad revision range {rev_range!r}: {e.detail}") from None
 
 
 # --- small helpers -------------------------------------------------------------------------------
@@ -738,10 +736,9 @@ def code_diff(api: Api, a: StoredRun, b: StoredRun, color: bool = False) -> byte
         try:
             trees.append(gitio.code_tree(api.store.repo, commit, record.patch()))
         except GitError as e:
-            detail = e.stderr.strip().splitlines()[-1] if e.stderr.strip() else "git apply failed"
             raise GitcfgError(
                 f"run {record.id}'s diff.patch does not apply to its code commit "
-                f"{(commit or 'none')[:12]} ({detail})"
+                f"{(commit or 'none')[:12]} ({e.detail})"
             ) from None
     if trees[0] == trees[1]:
         return b""

@@ -71,9 +71,8 @@ def checkout_run(store: Store, run_id_prefix: str, path: Path | None = None) -> 
             gitio.apply_patch(target, patch)
         except GitError as e:
             gitio.remove_worktree(store.repo, target)
-            detail = e.stderr.strip().splitlines()[-1] if e.stderr.strip() else str(e)
             raise CheckoutFailed(
-                f"run {run_id}'s diff.patch does not apply on {code_commit[:12]} ({detail}); "
+                f"run {run_id}'s diff.patch does not apply on {code_commit[:12]} ({e.detail}); "
                 "nothing was created"
             ) from None
     meta = record.meta

@@ -398,7 +398,7 @@ def push(store: Store, remote: str | None = None) -> SyncResult:
         except GitError as e:
             now_tip = _remote_tip(store, remote)
             if now_tip == remote_tip:  # nobody else moved it: the push itself failed
-                raise RemoteUnreachable(remote, _last_line(e.stderr)) from None
+                raise RemoteUnreachable(remote, e.detail) from None
             remote_tip = now_tip
             continue
         _set_private_ref(store, remote, local)
@@ -423,7 +423,7 @@ def _remote_tip(store: Store, remote: str) -> str | None:
     try:
         return gitio.remote_ref(store.repo, remote, store.runs_ref)
     except GitError as e:
-        raise RemoteUnreachable(remote, _last_line(e.stderr)) from None
+        raise RemoteUnreachable(remote, e.detail) from None
 
 
 def _fetch(store: Store, remote: str, remote_tip: str) -> None:
@@ -433,7 +433,7 @@ def _fetch(store: Store, remote: str, remote_tip: str) -> None:
     try:
         gitio.fetch_ref(store.repo, remote, store.runs_ref, private_ref(store, remote))
     except GitError as e:
-        raise RemoteUnreachable(remote, _last_line(e.stderr)) from None
+        raise RemoteUnreachable(remote, e.detail) from None
 
 
 def _set_private_ref(store: Store, remote: str, commit: str) -> None:
@@ -444,9 +444,3 @@ def _set_private_ref(store: Store, remote: str, commit: str) -> None:
         )
     except RunsBranchMoved:  # another gitcfg process recorded the remote's tip meanwhile
         pass
-
-
-def _last_line(stderr: str) -> str:
-    lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
-    fatal = [line for line in lines if line.startswith(("fatal:", "error:"))]
-    return (fatal or lines or ["no message from git"])[0].removeprefix("fatal: ")
