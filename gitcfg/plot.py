@@ -32,10 +32,6 @@ class Chart:
     y_range: tuple[float, float]
     x_range: tuple[float, float]
 
-    def lines(self) -> list[str]:
-        """The plot area as plain text lines (no axes)."""
-        return ["".join(char for char, _ in row) for row in self.cells]
-
 
 def clean_points(points: Iterable[tuple[object, object]]) -> tuple[tuple[float, float], ...]:
     """Keep the points whose x and y are finite numbers (not bools), sorted by x."""

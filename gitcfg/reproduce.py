@@ -174,13 +174,8 @@ def _masked_options(argv: Sequence[str]) -> list[str]:
     return options
 
 
-def _masked_keys(config: Mapping[str, Any], prefix: str = "") -> list[str]:
+def _masked_keys(config: Mapping[str, Any]) -> list[str]:
     from gitcfg.configuration import MASKED
+    from gitcfg.rows import flatten
 
-    keys = []
-    for key, value in config.items():
-        if isinstance(value, Mapping):
-            keys += _masked_keys(value, f"{prefix}{key}.")
-        elif value == MASKED:
-            keys.append(f"{prefix}{key}")
-    return keys
+    return [key for key, value in flatten(config).items() if value == MASKED]

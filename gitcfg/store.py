@@ -4,7 +4,7 @@ Layout on the orphan branch (default `gitcfg-runs`):
 
     README.md, FORMAT                      first commit
     runs/<id[-2:]>/<id>/config.yaml        resolved config
-                         run.yaml          metadata (see RUN_FIELDS)
+                         run.yaml          metadata: status, times, host, argv, code commit, ...
                          summary.yaml      summary metrics
                          metrics.jsonl     one JSON object per log() row
                          diff.patch        only when the worktree was dirty
@@ -26,7 +26,6 @@ from gitcfg.yamlio import dump_yaml, load_yaml_fast
 FORMAT_VERSION = 1
 DEFAULT_BRANCH = "gitcfg-runs"
 RUNS_DIR = "runs"
-FILES = ("run.yaml", "config.yaml", "summary.yaml", "metrics.jsonl", "diff.patch")
 FALLBACK_NAME = "gitcfg"
 
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"

@@ -58,10 +58,6 @@ RANK_VARIABLES = ("RANK", "SLURM_PROCID", "OMPI_COMM_WORLD_RANK", "PMI_RANK", "L
 _MAX_WARNINGS = 3
 
 
-class GitcfgWarning(UserWarning):
-    """A recording problem that does not stop the training script."""
-
-
 def _warn(message: str) -> None:
     print(f"gitcfg: warning: {message}", file=sys.stderr, flush=True)
 
