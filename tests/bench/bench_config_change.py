@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_lifecycle import make_repo  # noqa: E402
+from _common import make_repo  # noqa: E402
 
 
 def timed(action: object, count: int) -> float:

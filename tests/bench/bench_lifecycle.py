@@ -19,26 +19,15 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from _common import make_repo  # tests/bench, on sys.path when run as a script
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-
-
-def make_repo(base: Path) -> Path:
-    repo = base / "repo"
-    repo.mkdir()
-    for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "code"]):
-        if args[0] == "add":
-            (repo / "train.py").write_text("print(1)\n")
-        subprocess.run(
-            ["git", "-c", "user.name=b", "-c", "user.email=b@b", *args], cwd=repo, check=True
-        )
-    return repo
 
 
 def noop(data: object) -> None:

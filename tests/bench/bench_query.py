@@ -26,7 +26,8 @@ import time
 from pathlib import Path
 
 import bench_record  # tests/bench, on sys.path when run as a script
-from bench_record import _git
+from _common import git
+from _common import make_repo as make_plain_repo
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGETS = {  # issue 7, seconds
@@ -44,8 +45,8 @@ def _env() -> dict[str, str]:
 
 
 def make_repo(base: Path, name: str) -> tuple[Path, str]:
-    repo = bench_record.make_repo(base, name)
-    return repo, _git(repo, "rev-parse", "HEAD").strip()
+    repo = make_plain_repo(base, name)
+    return repo, git(repo, "rev-parse", "HEAD").strip()
 
 
 class RunWriter:
@@ -128,7 +129,7 @@ class RunWriter:
         for path, data in files.items():
             parts.append(b"M 100644 inline %s\ndata %d\n%s\n" % (path.encode(), len(data), data))
         parts.append(b"done\n")
-        _git(repo, "fast-import", "--quiet", "--done", input=b"".join(parts))
+        git(repo, "fast-import", "--quiet", "--done", input=b"".join(parts))
 
 
 def cache_path(repo: Path) -> Path:

@@ -18,6 +18,8 @@ import textwrap
 import time
 from pathlib import Path
 
+from _common import git, make_repo  # tests/bench, on sys.path when run as a script
+
 ROOT = Path(__file__).resolve().parents[2]
 
 CONFIG_20 = """{
@@ -50,22 +52,6 @@ subprocess.run(["git", "fast-import", "--quiet", "--done", "--force"], input=str
 """
 
 
-def _git(cwd: Path, *args: str, input: bytes | None = None) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=cwd, input=input, capture_output=True, check=True
-    ).stdout.decode()
-
-
-def make_repo(base: Path, name: str) -> Path:
-    repo = base / name
-    repo.mkdir()
-    _git(repo, "init", "-q")
-    (repo / "train.py").write_text("print(1)\n")
-    _git(repo, "add", ".")
-    _git(repo, "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-q", "-m", "code")
-    return repo
-
-
 def fill_runs(repo: Path, count: int) -> None:
     """Put `count` finished-looking run directories on the runs branch in one fast-import commit."""
     sys.path.insert(0, str(ROOT))
@@ -85,7 +71,7 @@ def fill_runs(repo: Path, count: int) -> None:
         add(f"{base}/config.yaml", f"lr: {0.001 * (i % 7 + 1)}\nseed: {i % 5}\n".encode())
         add(f"{base}/summary.yaml", f"val_acc: {i % 100 / 100}\n".encode())
     parts.append(b"done\n")
-    _git(repo, "fast-import", "--quiet", "--done", input=b"".join(parts))
+    git(repo, "fast-import", "--quiet", "--done", input=b"".join(parts))
 
 
 def time_process(argv: list[str], cwd: Path, repeat: int, env: dict[str, str]) -> float:
