@@ -28,17 +28,15 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from gitcfg import gitio
-from gitcfg.errors import AmbiguousRun, GitError, RunNotFound
+from gitcfg.errors import AmbiguousRun, GitError, RunNotFound, StateNotWritable
 from gitcfg.rows import run_row
 from gitcfg.store import load_mapping
 
@@ -158,7 +156,7 @@ class RunCache:
         try:
             conn = self._connect()
             if _state(conn) != (self.runs_ref, tip):
-                with _lock(self.path.parent / "cache.lock"):
+                with gitio.flock(self.path.parent / "cache.lock"):
                     self.last_refresh = _update(conn, self.repo, self.runs_ref, tip, progress)
             else:
                 self.last_refresh = ("fresh", 0)
@@ -171,7 +169,7 @@ class RunCache:
                 self._fall_back_to_memory(tip, progress)
             else:
                 raise
-        except OSError:  # the state directory cannot be created or written
+        except (OSError, StateNotWritable):  # the state directory cannot be created or written
             self._fall_back_to_memory(tip, progress)
         else:
             conn.close()
@@ -208,7 +206,7 @@ class RunCache:
     def _rebuild_file(self, tip: str, progress: Progress | None) -> None:
         """Replace a damaged cache file with a fresh one."""
         assert self.path is not None
-        with _lock(self.path.parent / "cache.lock"):
+        with gitio.flock(self.path.parent / "cache.lock"):
             for suffix in ("", "-wal", "-shm", "-journal"):
                 Path(str(self.path) + suffix).unlink(missing_ok=True)
             try:
@@ -234,19 +232,6 @@ class RunCache:
             self.last_refresh = _update(self._memory, self.repo, self.runs_ref, tip, progress)
         else:
             self.last_refresh = ("fresh", 0)
-
-
-@contextmanager
-def _lock(path: Path) -> Iterator[None]:
-    """Hold an exclusive flock on `path`: one refresher at a time on this machine."""
-    import fcntl
-
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
 
 
 def _is_corrupt(error: sqlite3.DatabaseError) -> bool:
