@@ -244,6 +244,11 @@ def confounders(
     return found
 
 
+def parse_sort_spec(spec: str) -> tuple[str, bool]:
+    """`-val_acc` -> ("val_acc", True): the key a --sort spec names, and whether it is descending."""
+    return (spec[1:] if spec[:1] in ("-", "+") else spec), spec.startswith("-")
+
+
 def sort_rows(rows: Iterable[Row], specs: Sequence[str]) -> list[Row]:
     """Return `rows` sorted by each spec in turn (`key` ascending, `-key` descending).
 
@@ -252,8 +257,7 @@ def sort_rows(rows: Iterable[Row], specs: Sequence[str]) -> list[Row]:
     result = list(rows)
     known = _known_keys(result)
     for spec in reversed(specs):
-        descending = spec.startswith("-")
-        name = spec[1:] if spec[:1] in ("-", "+") else spec
+        name, descending = parse_sort_spec(spec)
         key = resolve_key(known, name) or name
         present: list[Row] = []
         missing: list[Row] = []

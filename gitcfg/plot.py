@@ -13,6 +13,8 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from gitcfg.where import is_number
+
 # Bit of each dot in a braille cell, indexed [row][column] (ISO/TR 11548-1 numbering).
 _DOTS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
 _BRAILLE = 0x2800
@@ -37,14 +39,10 @@ def clean_points(points: Iterable[tuple[object, object]]) -> tuple[tuple[float, 
     """Keep the points whose x and y are finite numbers (not bools), sorted by x."""
     out = []
     for x, y in points:
-        if _is_number(x) and _is_number(y) and math.isfinite(x) and math.isfinite(y):  # type: ignore[arg-type]
+        if is_number(x) and is_number(y) and math.isfinite(x) and math.isfinite(y):  # type: ignore[arg-type]
             out.append((float(x), float(y)))  # type: ignore[arg-type]
     out.sort(key=lambda point: point[0])
     return tuple(out)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def mean_series(label: str, members: Sequence[Sequence[tuple[float, float]]]) -> Series:

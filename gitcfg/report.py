@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 from gitcfg import aggregate, query
 from gitcfg.errors import BadQuery, UnknownKey
 from gitcfg.rows import format_value, strict_json
-from gitcfg.where import close_keys
+from gitcfg.where import close_keys, resolve_key
 
 if TYPE_CHECKING:
     from gitcfg.query import Grouping, Runs
@@ -174,8 +174,7 @@ def _run_column_key(runs: Runs, name: str) -> str:
 
 def _sort_spec(runs: Runs, spec: str, resolve: Any) -> str:
     """`-val_acc` -> `-summary.val_acc`; `age` sorts by start time, newest first."""
-    descending = spec.startswith("-")
-    name = spec[1:] if spec[:1] in ("-", "+") else spec
+    name, descending = aggregate.parse_sort_spec(spec)
     if not name:
         raise BadQuery(f"empty key in --sort {spec!r}; write --sort KEY or --sort -KEY")
     try:
@@ -245,9 +244,8 @@ def _sort_groups(
     known = [*grouping.keys, "runs", *metrics]
     sortable, keys, names = [], [], []
     for spec in specs:
-        descending = spec.startswith("-")
-        name = spec[1:] if spec[:1] in ("-", "+") else spec
-        key = _pick(name, known)
+        name, descending = aggregate.parse_sort_spec(spec)
+        key = resolve_key(known, name)
         if key is None:
             raise UnknownKey(name, close_keys(name, known), "--sort")
         keys.append(("-" if descending else "") + key)
@@ -261,13 +259,6 @@ def _sort_groups(
     order = aggregate.sort_rows(sortable, keys)
     sorted_rows = [rows[index] for index in (cast(int, flat["_index"]) for flat in order)]
     return sorted_rows, names
-
-
-def _pick(name: str, known: Sequence[str]) -> str | None:
-    for candidate in (name, "config." + name, "summary." + name):
-        if candidate in known:
-            return candidate
-    return None
 
 
 def _group_warnings(grouping: Grouping, metrics: Sequence[str]) -> list[str]:
