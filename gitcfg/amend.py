@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from gitcfg import gitio
 from gitcfg.errors import BadAmendment, RunNotFound, RunsBranchMoved, RunStillRunning
 from gitcfg.store import (
+    RUN_YAML_FILES,
     RunRecord,
     Store,
     commit_message,
@@ -287,7 +288,7 @@ def read_run_at(store: Store, run_id: str, runs_commit: str) -> RunRecord:
         raise RunNotFound(run_id)
     with gitio.BatchReader(store.repo) as reader:
         blobs = reader.read_many(
-            [names.get(n, gitio.ZERO_OID) for n in ("run.yaml", "config.yaml", "summary.yaml")]
+            [names.get(n, gitio.ZERO_OID) for n in RUN_YAML_FILES]
         )
     meta, config, summary = (_mapping(blob) for blob in blobs)
     return RunRecord(run_id, meta or {"id": run_id}, config, summary, tuple(names))

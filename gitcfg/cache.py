@@ -38,13 +38,17 @@ from typing import Any, NamedTuple
 from gitcfg import gitio
 from gitcfg.errors import AmbiguousRun, GitError, RunNotFound, StateNotWritable
 from gitcfg.rows import run_row
-from gitcfg.store import load_mapping
+from gitcfg.store import (
+    RUN_YAML_FILES,
+    RUNS_DIR,
+    changed_run_dirs,
+    load_mapping,
+    parse_run_path,
+)
 
 SCHEMA = 2  # bump when the tables or what a row holds change: older caches are rebuilt
 FILE_NAME = "query-cache.sqlite"
 MAX_KEY_COLUMNS = 1900  # SQLite allows 2000 columns a table
-RUNS_DIR = "runs"
-_RUN_FILES = ("run.yaml", "config.yaml", "summary.yaml")
 _CHUNK = 2000  # runs read, parsed and inserted per step of a build
 _MAX_PATHSPECS = 400  # changed run dirs listed by name; more and the whole runs/ tree is listed
 
@@ -295,7 +299,7 @@ def _update(
         changed: dict[str, str] | None = None  # run id -> its dir
         if state is not None and state[0] == runs_ref and state[1] and tip:
             try:
-                changed = _changed_runs(repo, state[1], tip)
+                changed = changed_run_dirs(repo, state[1], tip)
             except GitError:  # the old tip is gone (gc after a force-push): rebuild
                 changed = None
         writer = _Writer(conn)
@@ -315,16 +319,6 @@ def _update(
         raise
 
 
-def _changed_runs(repo: gitio.Repo, old_tip: str, new_tip: str) -> dict[str, str]:
-    """Map each run id whose directory changed between the tips to that directory."""
-    changed: dict[str, str] = {}
-    for change in gitio.changed_blobs(repo, old_tip, new_tip, RUNS_DIR + "/"):
-        parts = change.path.split("/")
-        if len(parts) >= 4:
-            changed[parts[2]] = "/".join(parts[:3])
-    return changed
-
-
 class _RunFiles(NamedTuple):
     run_dir: str
     files: dict[str, str]  # file name -> blob oid
@@ -333,12 +327,13 @@ class _RunFiles(NamedTuple):
 def _group_entries(entries: Iterable[gitio.TreeEntry]) -> dict[str, _RunFiles]:
     runs: dict[str, _RunFiles] = {}
     for entry in entries:
-        parts = entry.path.split("/")
-        if len(parts) == 4 and parts[0] == RUNS_DIR:
-            found = runs.get(parts[2])
+        parsed = parse_run_path(entry.path)
+        if parsed is not None:
+            run_id, run_dir, name = parsed
+            found = runs.get(run_id)
             if found is None:
-                found = runs[parts[2]] = _RunFiles("/".join(parts[:3]), {})
-            found.files[parts[3]] = entry.oid
+                found = runs[run_id] = _RunFiles(run_dir, {})
+            found.files[name] = entry.oid
     return runs
 
 
@@ -351,7 +346,7 @@ def _list_run_dirs(repo: gitio.Repo, tip: str, run_dirs: Sequence[str]) -> dict[
     if not run_dirs:
         return {}
     if len(run_dirs) > _MAX_PATHSPECS:
-        wanted = {d.split("/")[2] for d in run_dirs}
+        wanted = {d.rsplit("/", 1)[1] for d in run_dirs}
         return {k: v for k, v in _all_run_dirs(repo, tip).items() if k in wanted}
     return _group_entries(gitio.ls_tree(repo, tip, *(d + "/" for d in run_dirs), recursive=True))
 
@@ -415,7 +410,7 @@ class _Writer:
                 oids = [
                     dirs[run_id].files.get(name, gitio.ZERO_OID)
                     for run_id in chunk
-                    for name in _RUN_FILES
+                    for name in RUN_YAML_FILES
                 ]
                 metas = oids[0::3]
                 new = list(

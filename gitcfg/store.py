@@ -26,6 +26,7 @@ from gitcfg.yamlio import dump_yaml, load_yaml_fast
 FORMAT_VERSION = 1
 DEFAULT_BRANCH = "gitcfg-runs"
 RUNS_DIR = "runs"
+RUN_YAML_FILES = ("run.yaml", "config.yaml", "summary.yaml")  # a run's YAML mappings, in this order
 FALLBACK_NAME = "gitcfg"
 
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
@@ -85,6 +86,24 @@ def shard(run_id: str) -> str:
 
 def run_dir(run_id: str) -> str:
     return f"{RUNS_DIR}/{shard(run_id)}/{run_id}"
+
+
+def parse_run_path(path: str) -> tuple[str, str, str] | None:
+    """`runs/ab/<id>/run.yaml` -> (run id, `runs/ab/<id>`, `run.yaml`); None outside a run's dir."""
+    parts = path.split("/", 3)
+    if len(parts) == 4 and parts[0] == RUNS_DIR:
+        return parts[2], "/".join(parts[:3]), parts[3]
+    return None
+
+
+def changed_run_dirs(repo: gitio.Repo, old: str | None, new: str) -> dict[str, str]:
+    """Map each run id whose directory differs between two runs commits (None: none) to that dir."""
+    changed: dict[str, str] = {}
+    for change in gitio.changed_blobs(repo, old or gitio.EMPTY_TREE, new, RUNS_DIR + "/"):
+        parsed = parse_run_path(change.path)
+        if parsed is not None:
+            changed[parsed[0]] = parsed[1]
+    return changed
 
 
 _ADJECTIVES = (
@@ -319,9 +338,9 @@ class Store:
         entries = gitio.ls_tree(self.repo, self.runs_ref, RUNS_DIR + "/", recursive=True)
         dirs: dict[str, str] = {}
         for entry in entries:
-            parts = entry.path.split("/")
-            if len(parts) == 4:
-                dirs.setdefault(parts[2], "/".join(parts[:3]))
+            parsed = parse_run_path(entry.path)
+            if parsed is not None:
+                dirs.setdefault(parsed[0], parsed[1])
         return dirs
 
     def resolve(self, run_id_prefix: str) -> str:
@@ -345,14 +364,14 @@ class Store:
         entries = gitio.ls_tree(self.repo, self.runs_ref, RUNS_DIR + "/", recursive=True)
         by_run: dict[str, dict[str, str]] = {}
         for entry in entries:
-            parts = entry.path.split("/")
-            if len(parts) == 4:
-                by_run.setdefault(parts[2], {})[parts[3]] = entry.oid
+            parsed = parse_run_path(entry.path)
+            if parsed is not None:
+                by_run.setdefault(parsed[0], {})[parsed[2]] = entry.oid
         wanted = sorted(by_run if run_ids is None else set(run_ids) & by_run.keys(), reverse=True)
         names: list[str] = []
         for run_id in wanted:
             files = by_run[run_id]
-            names += [files.get(n, gitio.ZERO_OID) for n in ("run.yaml", "config.yaml", "summary.yaml")]
+            names += [files.get(n, gitio.ZERO_OID) for n in RUN_YAML_FILES]
         with gitio.BatchReader(self.repo) as reader:
             blobs = reader.read_many(names)
         records = []

@@ -29,7 +29,16 @@ from typing import Any
 from gitcfg import gitio
 from gitcfg.configuration import same_value
 from gitcfg.errors import GitError, RemoteNotFound, RemoteUnreachable, RunsBranchMoved
-from gitcfg.store import FORMAT_VERSION, RUNS_DIR, Store, commit_message, format_version_error
+from gitcfg.store import (
+    FORMAT_VERSION,
+    RUN_YAML_FILES,
+    RUNS_DIR,
+    Store,
+    changed_run_dirs,
+    commit_message,
+    format_version_error,
+    parse_run_path,
+)
 from gitcfg.yamlio import dump_yaml, load_yaml
 
 PRIVATE_REFS = "refs/gitcfg/remotes"
@@ -205,10 +214,8 @@ def _check_format(store: Store, theirs: str) -> None:
 
 def _unit(path: str) -> str:
     """The unit a path belongs to: its run directory (`runs/ab/<id>`), else the path itself."""
-    parts = path.split("/")
-    if len(parts) >= 4 and parts[0] == RUNS_DIR:
-        return "/".join(parts[:3])
-    return path
+    parsed = parse_run_path(path)
+    return path if parsed is None else parsed[1]
 
 
 def _unit_name(unit: str) -> str:
@@ -216,8 +223,7 @@ def _unit_name(unit: str) -> str:
 
 
 def _changed_runs(store: Store, old: str | None, new: str) -> tuple[str, ...]:
-    changes = gitio.changed_blobs(store.repo, old or gitio.EMPTY_TREE, new, RUNS_DIR + "/")
-    return tuple(sorted({_unit_name(_unit(c.path)) for c in changes}))
+    return tuple(sorted(changed_run_dirs(store.repo, old, new)))
 
 
 def _by_unit(changes: Iterable[gitio.BlobChange]) -> dict[str, dict[str, tuple[str, str]]]:
@@ -309,7 +315,7 @@ def _merge_yaml(
 ) -> bytes | None:
     """Merge one of a run's YAML files key by key; None when it is not YAML mappings."""
     file_name = path.rsplit("/", 1)[-1]
-    if file_name not in ("run.yaml", "config.yaml", "summary.yaml"):
+    if file_name not in RUN_YAML_FILES:
         return None
     with gitio.BatchReader(store.repo) as reader:
         blobs = reader.read_many([base[1] if base else gitio.ZERO_OID, ours[1], theirs[1]])
