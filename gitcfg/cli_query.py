@@ -12,7 +12,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from gitcfg.cli import _console, _store, app
+from gitcfg.cli_app import _console, _store, app
 from gitcfg.rows import format_value, strict_json
 
 _COLOURS = ("cyan", "magenta", "yellow", "green", "blue", "red", "bright_cyan", "bright_magenta",
@@ -173,20 +173,8 @@ def log_command(
             limit=limit,
             say_total=capped or limit == 0,  # --limit 0: say how many runs there are
         )
-    _add_heartbeats(table.rows, api.store.repo.state_dir)
+    report.add_heartbeats(table.rows, api.store.repo.state_dir)
     report.emit(table, output, _console(), _console(stderr=True))
-
-
-def _add_heartbeats(rows: Any, state_dir: Any) -> None:
-    """Mark runs running on this machine with their last heartbeat: `running (hb 3s ago)`."""
-    running = [row for row in rows if row.get("status") == "running"]
-    if running:
-        from gitcfg.journal import heartbeat_ages
-
-        ages = heartbeat_ages(state_dir, (str(row["id"]) for row in running))
-        for row in running:
-            if row["id"] in ages:
-                row["heartbeat_s"] = ages[row["id"]]
 
 
 # --- diff --------------------------------------------------------------------------------------

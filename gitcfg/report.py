@@ -25,6 +25,8 @@ from gitcfg.rows import format_value, strict_json
 from gitcfg.where import close_keys, resolve_key
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from gitcfg.query import Grouping, Runs
 
 FORMATS = ("table", "json", "csv", "md")
@@ -612,3 +614,18 @@ def _csv_text(value: Any) -> str:
     if isinstance(value, (list, dict)):
         return json.dumps(value, ensure_ascii=False)
     return str(value)
+
+
+def add_heartbeats(rows: Sequence[Mapping[str, Any]], state_dir: Path) -> None:
+    """Mark runs running on this machine with their last heartbeat: `running (hb 3s ago)`.
+
+    Sets `heartbeat_s` in place on the report's run rows (dicts built by log_report).
+    """
+    running = [cast(dict[str, Any], row) for row in rows if row.get("status") == "running"]
+    if running:
+        from gitcfg.journal import heartbeat_ages
+
+        ages = heartbeat_ages(state_dir, (str(row["id"]) for row in running))
+        for row in running:
+            if row["id"] in ages:
+                row["heartbeat_s"] = ages[row["id"]]
