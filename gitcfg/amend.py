@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from gitcfg import gitio
+from gitcfg.cache import resolve_run
 from gitcfg.errors import BadAmendment, RunNotFound, RunsBranchMoved, RunStillRunning
 from gitcfg.store import (
-    RUN_YAML_FILES,
     RunRecord,
     Store,
     commit_message,
@@ -278,27 +278,6 @@ def _group_changes(items: Iterable[str]) -> str:
 # --- reading a run at any commit ------------------------------------------------------------------
 
 
-def read_run_at(store: Store, run_id: str, runs_commit: str) -> RunRecord:
-    """The run as it stood in `runs_commit` (any commit of the runs branch); RunNotFound if absent."""
-    base = run_dir(run_id)
-    names = {
-        e.path.rsplit("/", 1)[1]: e.oid for e in gitio.ls_tree(store.repo, runs_commit, base + "/")
-    }
-    if "run.yaml" not in names:
-        raise RunNotFound(run_id)
-    with gitio.BatchReader(store.repo) as reader:
-        blobs = reader.read_many(
-            [names.get(n, gitio.ZERO_OID) for n in RUN_YAML_FILES]
-        )
-    meta, config, summary = (_mapping(blob) for blob in blobs)
-    return RunRecord(run_id, meta or {"id": run_id}, config, summary, tuple(names))
-
-
-def _mapping(blob: bytes | None) -> dict[str, Any]:
-    value = load_yaml(blob) if blob else None
-    return value if isinstance(value, dict) else {}
-
-
 # --- amend and rm ---------------------------------------------------------------------------------
 
 Files = dict[str, bytes | None]  # branch path -> content, None deletes
@@ -377,7 +356,7 @@ def _commit_run_change(
 ) -> tuple[str, str, T]:
     """Read the finished run at the tip, build one commit from it, CAS it onto that tip; retry
     from a fresh read when another writer moved the branch. Returns (run id, runs commit, extra)."""
-    run_id = store.resolve(run_id_prefix)
+    run_id = resolve_run(store, run_id_prefix)
     identity = store.identity
     by = f"{identity.name} <{identity.email}>"
     for _ in range(gitio.MAX_RETRIES):
@@ -398,7 +377,7 @@ def _commit_run_change(
 def _finished_run(store: Store, run_id: str, tip: str | None, action: str) -> RunRecord:
     if tip is None:
         raise RunNotFound(run_id)
-    record = read_run_at(store, run_id, tip)
+    record = store.read_run(run_id, at=tip, strict=True)  # damaged YAML fails, not wiped
     if record.status == "running":
         raise RunStillRunning(run_id, action, record.meta.get("pid"), record.meta.get("host"))
     return record
@@ -451,7 +430,7 @@ def as_recorded(store: Store, run_id: str) -> RunRecord:
     for log_entry in _run_log(store, run_id):
         parsed = parse_message(log_entry.message)
         if parsed.verb == "run" and parsed.run_id == run_id:
-            return read_run_at(store, run_id, log_entry.commit)
+            return store.read_run(run_id, at=log_entry.commit)
     raise RunNotFound(run_id)
 
 
@@ -463,7 +442,7 @@ def _run_log(store: Store, run_id: str) -> list[gitio.LogEntry]:
 
 def _resolve_in_history(store: Store, run_id_prefix: str) -> str:
     try:
-        return store.resolve(run_id_prefix)
+        return resolve_run(store, run_id_prefix)
     except RunNotFound:
         prefix = run_id_prefix.strip().lower()
         if not is_run_id_prefix(prefix) or not store.exists():

@@ -6,7 +6,7 @@ It lives in `<git common dir>/gitcfg/query-cache.sqlite` and may be deleted at a
     keys(key, col, runs)      every flat-row key (see rows.run_row), the column holding it, how many
                               runs have it; col is NULL past MAX_KEY_COLUMNS (then read from JSON)
     runs(run_id, okey, status, code_commit, name, c1, c2, ...)
-        okey      started_at + " " + run_id: ORDER BY okey DESC is newest first, as Store.read_runs
+        okey      started_at + " " + run_id: ORDER BY okey DESC is newest first
         cN        one column per flat-row key, the value typed natively (encode_cell)
     records(run_id, files, meta, config, summary)
                   run.yaml, config.yaml and summary.yaml as JSON: YAML is parsed once, here.
@@ -41,6 +41,7 @@ from gitcfg.rows import run_row
 from gitcfg.store import (
     RUN_YAML_FILES,
     RUNS_DIR,
+    Store,
     changed_run_dirs,
     load_mapping,
     parse_run_path,
@@ -126,6 +127,13 @@ class StoredRow(NamedTuple):
 
 
 # --- the cache ---------------------------------------------------------------------------------
+
+
+def resolve_run(store: Store, run_id_prefix: str) -> str:
+    """The full id of the run `run_id_prefix` names (a unique id prefix, or a run's name), read
+    from the cache: no scan of the runs branch. RunNotFound / AmbiguousRun (listing candidates)."""
+    with RunCache.open(store.repo, store.runs_ref).snapshot() as snapshot:
+        return snapshot.resolve(run_id_prefix)
 
 
 class RunCache:

@@ -67,7 +67,7 @@ def show(
 
     if output not in ("yaml", "json"):
         raise typer.BadParameter("choose yaml or json", param_hint="--format")
-    from gitcfg.query import resolve_run
+    from gitcfg.cache import resolve_run
 
     store = _store()
     run_id = resolve_run(store, run)  # from the query cache: no scan of the runs branch
@@ -80,7 +80,9 @@ def show(
     from gitcfg.rows import strict_json  # NaN, Infinity as strings: strict JSON for jq & co
 
     if metrics:
-        rows = store.read_metrics(run_id)
+        from gitcfg.query import Api
+
+        rows = Api(store=store).read_metrics([run_id])[run_id]  # a torn last line is skipped
         if output == "json":
             typer.echo(json.dumps(strict_json(rows), indent=2))
         else:
@@ -230,9 +232,10 @@ def rm_command(
     Example: gitcfg rm 06fq7yhg -m "smoke test, not a real run"
     """
     from gitcfg.amend import remove_run
+    from gitcfg.cache import resolve_run
 
     store = _store()
-    run_id = store.resolve(run)
+    run_id = resolve_run(store, run)
     runs_commit = remove_run(store, run_id, reason=message)
     typer.echo(f"removed run {run_id} in {runs_commit[:10]} (`gitcfg history {run_id[:10]}` still lists it)")
 

@@ -167,6 +167,15 @@ class RunStillRunning(RunStateError):
         )
 
 
+class DamagedRunFile(GitcfgError):
+    def __init__(self, run_id: str, file_name: str, reason: str) -> None:
+        self.run_id, self.file_name, self.reason = run_id, file_name, reason
+        super().__init__(
+            f"run {run_id}'s {file_name} cannot be read as a YAML mapping ({reason}); "
+            f"`gitcfg history {run_id[:10]}` shows its versions: fix it with git first"
+        )
+
+
 class BadAmendment(GitcfgError):
     """An amendment that cannot be applied as asked (a missing key, a non-mapping parent, nothing to do)."""
 

@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequenc
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from gitcfg.errors import GitcfgError
+from gitcfg.errors import GitcfgError, RunNotFound
 from gitcfg.store import Store, hostname, run_dir, run_event_message, run_files, utc_iso
 from gitcfg.summaries import Summary
 
@@ -528,18 +528,13 @@ def _store_for(store: Store, runs_ref: str) -> Store:
 
 
 def _committed_status(store: Store, run_id: str) -> str | None:
-    from gitcfg.yamlio import load_yaml
-
-    if not store.exists():
-        return None
-    blob = store.read_file(run_id, "run.yaml")
-    if not blob:
-        return None
     try:
-        meta = load_yaml(blob)
-    except Exception:  # a damaged run.yaml: let the journal's version replace it
+        record = store.read_run(run_id)
+    except RunNotFound:
         return None
-    return str(meta.get("status")) if isinstance(meta, dict) else None
+    # A damaged run.yaml reads as no status: the journal's version replaces it.
+    status = record.meta.get("status")
+    return None if status is None else str(status)
 
 
 def _read_optional(path: Path) -> bytes | None:

@@ -34,20 +34,15 @@ from gitcfg.rows import flatten, format_value, run_row
 from gitcfg.store import Store, parse_iso, run_dir, run_id_time
 
 if TYPE_CHECKING:
-    from gitcfg.store import RunRecord
+    pass
 
-__all__ = ["Api", "GroupSummary", "Grouping", "Runs", "StoredRun", "flatten", "record_row"]
+__all__ = ["Api", "GroupSummary", "Grouping", "Runs", "StoredRun", "flatten"]
 
 CONFIG, SUMMARY = "config.", "summary."
 # What run.yaml's status can hold: running, then how the run ended (`crashed`: its process died
 # without finishing it, found later). `finish(status=...)` may record others; those present in
 # the runs are accepted too.
 RUN_STATUSES = ("running", "finished", "failed", "killed", "crashed")
-
-
-def record_row(record: RunRecord) -> dict[str, Any]:
-    """One store.RunRecord as a flat row (see rows.run_row)."""
-    return run_row(record.run_id, record.meta, record.config, record.summary)
 
 
 # --- selection by code range ---------------------------------------------------------------------
@@ -588,13 +583,6 @@ class Api:
             return None
         with gitio.BatchReader(self.store.repo) as reader:
             return reader.read(f"{tip}:{run_dir(run_id)}/{name}")
-
-
-def resolve_run(store: Store, run_id_prefix: str) -> str:
-    """The full id of the run `run_id_prefix` names (a unique id prefix, or a run's name), read
-    from the cache: no scan of the runs branch. RunNotFound / AmbiguousRun (listing candidates)."""
-    with Api(store=store).refresh().snapshot() as snapshot:
-        return snapshot.resolve(run_id_prefix)
 
 
 def _where_expr(value: WhereArg) -> where.Expr | None:

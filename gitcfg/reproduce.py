@@ -16,8 +16,9 @@ from typing import Any
 
 from gitcfg import gitio
 from gitcfg.amend import AMENDED
+from gitcfg.cache import resolve_run
 from gitcfg.errors import CheckoutFailed, CodeCommitMissing, GitError, RunWithoutCommit
-from gitcfg.store import Store
+from gitcfg.store import Store, run_dir
 from gitcfg.yamlio import dump_yaml
 
 CONFIG_NAMES = ("config.yaml", "gitcfg-config.yaml")  # the first name not taken by the code
@@ -47,7 +48,7 @@ def checkout_run(store: Store, run_id_prefix: str, path: Path | None = None) -> 
     clone: fetch), CheckoutFailed (the directory is taken, the patch does not apply, or the config
     cannot be written; then nothing is left behind).
     """
-    run_id = store.resolve(run_id_prefix)
+    run_id = resolve_run(store, run_id_prefix)
     record = store.read_run(run_id)
     code = record.meta.get("code") or {}
     code_commit = record.code_commit
@@ -65,7 +66,10 @@ def checkout_run(store: Store, run_id_prefix: str, path: Path | None = None) -> 
         gitio.add_worktree(store.repo, target, code_commit)
     except GitError as e:
         raise CheckoutFailed(f"could not create a worktree at {target}: {e}") from None
-    patch = store.read_file(run_id, "diff.patch") if "diff.patch" in record.files else None
+    patch = None
+    if "diff.patch" in record.files:
+        with gitio.BatchReader(store.repo) as reader:
+            patch = reader.read(f"{store.runs_ref}:{run_dir(run_id)}/diff.patch")
     if patch:
         try:
             gitio.apply_patch(target, patch)

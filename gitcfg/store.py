@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from gitcfg import gitio
-from gitcfg.errors import AmbiguousRun, GitcfgError, RunNotFound, RunsBranchMoved
+from gitcfg.errors import DamagedRunFile, GitcfgError, RunNotFound, RunsBranchMoved
 from gitcfg.yamlio import dump_yaml, load_yaml_fast
 
 FORMAT_VERSION = 1
@@ -331,75 +331,48 @@ class Store:
 
     # reading
 
-    def run_dirs(self) -> dict[str, str]:
-        """Map every run id on the branch to its directory path."""
-        if not self.exists():
-            return {}
-        entries = gitio.ls_tree(self.repo, self.runs_ref, RUNS_DIR + "/", recursive=True)
-        dirs: dict[str, str] = {}
-        for entry in entries:
-            parsed = parse_run_path(entry.path)
-            if parsed is not None:
-                dirs.setdefault(parsed[0], parsed[1])
-        return dirs
+    def read_run(self, run_id: str, at: str | None = None, strict: bool = False) -> RunRecord:
+        """The run as it stands at the runs commit `at` (default: the tip); RunNotFound if absent.
 
-    def resolve(self, run_id_prefix: str) -> str:
-        """Return the full id of the one run whose id starts with `run_id_prefix` (or named so)."""
-        prefix = run_id_prefix.strip().lower()
-        matches: list[str] = []
-        if is_run_id_prefix(prefix):
-            matches = sorted(r for r in self.run_dirs() if r.startswith(prefix))
-        if not matches:  # a run's name works too: `gitcfg show quiet-river-7f`
-            matches = sorted(r.run_id for r in self.read_runs() if r.name == run_id_prefix.strip())
-        if not matches:
-            raise RunNotFound(run_id_prefix)
-        if len(matches) > 1:
-            raise AmbiguousRun(run_id_prefix, matches)
-        return matches[0]
-
-    def read_runs(self, run_ids: Iterable[str] | None = None) -> list[RunRecord]:
-        """Read run records (all, or the given ids), newest first, with one cat-file process."""
-        if not self.exists():
-            return []
-        entries = gitio.ls_tree(self.repo, self.runs_ref, RUNS_DIR + "/", recursive=True)
-        by_run: dict[str, dict[str, str]] = {}
-        for entry in entries:
-            parsed = parse_run_path(entry.path)
-            if parsed is not None:
-                by_run.setdefault(parsed[0], {})[parsed[2]] = entry.oid
-        wanted = sorted(by_run if run_ids is None else set(run_ids) & by_run.keys(), reverse=True)
-        names: list[str] = []
-        for run_id in wanted:
-            files = by_run[run_id]
-            names += [files.get(n, gitio.ZERO_OID) for n in RUN_YAML_FILES]
-        with gitio.BatchReader(self.repo) as reader:
-            blobs = reader.read_many(names)
-        records = []
-        for i, run_id in enumerate(wanted):
-            meta, config, summary = (load_mapping(b) for b in blobs[3 * i : 3 * i + 3])
-            records.append(
-                RunRecord(run_id, meta or {"id": run_id}, config, summary, tuple(by_run[run_id]))
-            )
-        # Ids order runs by start second; started_at (ms) orders runs within one second.
-        records.sort(key=lambda r: (str(r.meta.get("started_at") or ""), r.run_id), reverse=True)
-        return records
-
-    def read_run(self, run_id: str) -> RunRecord:
-        records = self.read_runs([run_id])
-        if not records:
+        Lists only the run's own directory, not the branch. A damaged or non-mapping YAML file
+        reads as empty, unless `strict` (amend: writing it back would wipe it), which raises
+        DamagedRunFile instead.
+        """
+        runs_commit = at or self.tip()
+        if runs_commit is None:
             raise RunNotFound(run_id)
-        return records[0]
-
-    def read_file(self, run_id: str, name: str) -> bytes | None:
-        """Raw bytes of one file of a run directory, None when absent."""
+        base = run_dir(run_id)
+        names = {
+            e.path.rsplit("/", 1)[1]: e.oid for e in gitio.ls_tree(self.repo, runs_commit, base + "/")
+        }
+        if "run.yaml" not in names:
+            raise RunNotFound(run_id)
         with gitio.BatchReader(self.repo) as reader:
-            return reader.read(f"{self.runs_ref}:{run_dir(run_id)}/{name}")
+            blobs = reader.read_many([names.get(n, gitio.ZERO_OID) for n in RUN_YAML_FILES])
+        if strict:
+            meta, config, summary = (
+                _strict_mapping(run_id, name, blob)
+                for name, blob in zip(RUN_YAML_FILES, blobs, strict=True)
+            )
+        else:
+            meta, config, summary = (load_mapping(blob) for blob in blobs)
+        return RunRecord(run_id, meta or {"id": run_id}, config, summary, tuple(names))
 
-    def read_metrics(self, run_id: str) -> list[dict[str, Any]]:
-        import json
 
-        data = self.read_file(run_id, "metrics.jsonl") or b""
-        return [json.loads(line) for line in data.splitlines() if line.strip()]
+def _strict_mapping(run_id: str, name: str, blob: bytes | None) -> dict[str, Any]:
+    if not blob:
+        return {}
+    from gitcfg.yamlio import load_yaml
+
+    try:
+        value = load_yaml(blob)
+    except Exception as e:  # yaml's errors: the file is damaged
+        raise DamagedRunFile(run_id, name, str(e).splitlines()[0]) from None
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise DamagedRunFile(run_id, name, f"it holds a {type(value).__name__}, not a mapping")
+    return value
 
 
 def load_mapping(blob: bytes | None) -> dict[str, Any]:

@@ -374,3 +374,13 @@ def test_runs_branch_commit_messages_keep_their_exact_bytes(repo, tmp_path) -> N
         f"run {run_id}: finished (exit 0)\n\nRun-Id: {run_id}\nCode-Commit: {code_commit}\n",
         f"run {run_id}: started\n\nRun-Id: {run_id}\nCode-Commit: {code_commit}\n",
     ]
+
+
+def test_amending_a_run_with_a_damaged_config_fails_instead_of_wiping_it(cli, finished) -> None:
+    from runs_branch import commit, run_dir
+
+    repo, run_id = finished
+    tip = commit(repo, {f"{run_dir(run_id)}/config.yaml": b"lr: [0.1\n"})
+    line = one_error_line(cli(repo, "amend", run_id, "--tag", "x"))
+    assert f"run {run_id}'s config.yaml cannot be read as a YAML mapping" in line
+    assert git(repo, "rev-parse", "gitcfg-runs") == tip

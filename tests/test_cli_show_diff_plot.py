@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import git, run_python, snapshot, write_script
-from runs_branch import make_run, write_runs
+from runs_branch import commit, make_run, run_dir, write_runs
 
 from gitcfg.query import Api
 
@@ -251,3 +251,13 @@ def test_diff_shows_values_exactly_and_literally(cli, repo: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "0.000123456" in result.output and "0.000123457" in result.output
     assert "[red]a\\nb" in result.output and "[red]c" in result.output
+
+
+def test_show_metrics_skips_a_torn_last_line_as_the_api_does(cli, repo: Path) -> None:
+    run = make_run(1, metrics=[{"_step": 0, "acc": 0.5}])
+    write_runs(repo, [run])
+    commit(repo, {f"{run_dir(run['id'])}/metrics.jsonl": b'{"_step": 0, "acc": 0.5}\n{"_step": 1, "ac'})
+    result = cli(repo, "show", run["id"], "--metrics", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == [{"_step": 0, "acc": 0.5}]
+    assert json.loads(result.stdout) == Api(repo).run(run["id"]).metrics()
