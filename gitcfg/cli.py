@@ -77,17 +77,15 @@ def show(
         record = recorded_version(store, run_id)
     else:
         record = store.read_run(run_id)
-    from gitcfg.rows import strict_json  # NaN, Infinity as strings: strict JSON for jq & co
-
     if metrics:
         from gitcfg.query import Api
 
         rows = Api(store=store).read_metrics([run_id])[run_id]  # a torn last line is skipped
         if output == "json":
-            typer.echo(json.dumps(strict_json(rows), indent=2))
+            typer.echo(json.dumps(rows, indent=2))
         else:
             for row in rows:
-                typer.echo(json.dumps(strict_json(row)))
+                typer.echo(json.dumps(row))
         return
     if config_only or summary_only:
         parts: dict[str, Any] = {}
@@ -99,7 +97,7 @@ def show(
     else:
         document = {"run": record.meta, "config": record.config, "summary": record.summary}
     if output == "json":
-        typer.echo(json.dumps(strict_json(document), indent=2, default=str))
+        typer.echo(json.dumps(document, indent=2, default=str))
     else:
         typer.echo(dump_yaml(document), nl=False)
 

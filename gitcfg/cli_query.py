@@ -13,7 +13,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from gitcfg.cli_app import _console, _store, app
-from gitcfg.rows import format_value, strict_json
+from gitcfg.rows import format_value
 
 _COLOURS = ("cyan", "magenta", "yellow", "green", "blue", "red", "bright_cyan", "bright_magenta",
             "bright_yellow", "bright_green", "bright_blue", "bright_red")  # fmt: skip
@@ -211,7 +211,7 @@ def diff_command(
             document[section] = [_json_change(*change) for change in getattr(changes, section)]
         if patch is not None:
             document["code"] = patch.decode(errors="replace")
-        typer.echo(json.dumps(strict_json(document), indent=2, ensure_ascii=False, default=str))
+        typer.echo(json.dumps(document, indent=2, ensure_ascii=False, default=str))
         return
     from rich.markup import escape
     from rich.table import Table

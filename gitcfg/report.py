@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from gitcfg import aggregate, query
 from gitcfg.errors import BadQuery, UnknownKey
-from gitcfg.rows import format_value, strict_json
+from gitcfg.rows import format_value
 from gitcfg.where import close_keys, resolve_key
 
 if TYPE_CHECKING:
@@ -358,8 +358,8 @@ def _plain_value(column: Column, row: Mapping[str, Any]) -> Any:
 def emit(report: Report, output: str, console: Any, err_console: Any | None = None) -> None:
     """Print `report` as a rich table (with a line of constant keys) or as json/csv/md on stdout.
 
-    Warnings go to `err_console` (stderr) when given, so that pipes get clean data. JSON is
-    strict: NaN and infinities are the strings "NaN", "Infinity", "-Infinity" (rows.strict_json).
+    Warnings go to `err_console` (stderr) when given, so that pipes get clean data. JSON keeps
+    NaN and infinities as Python's json writes them (NaN, Infinity), as metrics.jsonl does.
     """
     from rich.markup import escape
 
@@ -368,7 +368,7 @@ def emit(report: Report, output: str, console: Any, err_console: Any | None = No
         warn_to.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
     if output == "json":
         data = [{c.header: _plain_value(c, r) for c in report.columns} for r in report.rows]
-        text = json.dumps(strict_json(data), indent=2, ensure_ascii=False, default=str)
+        text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
         console.file.write(text + "\n")
         return
     if output in ("csv", "md"):

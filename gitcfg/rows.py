@@ -76,21 +76,3 @@ def format_value(value: Any, digits: int | None = 4) -> str:
     if isinstance(value, (list, dict)):
         return json.dumps(value, ensure_ascii=False)
     return str(value)
-
-
-_NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
-
-
-def strict_json(value: Any) -> Any:
-    """`value` with each NaN or infinite float as the string "NaN", "Infinity" or "-Infinity".
-
-    json.dumps writes those floats as bare NaN/Infinity, which strict JSON parsers (jq, JavaScript,
-    Go) reject. The strings are the names Python's float() reads back.
-    """
-    if isinstance(value, float):
-        return value if math.isfinite(value) else _NON_FINITE[repr(value)]
-    if isinstance(value, dict):
-        return {key: strict_json(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [strict_json(item) for item in value]
-    return value
