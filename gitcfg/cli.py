@@ -138,9 +138,11 @@ def demo(
         report.emit(report.log_report(runs, group_by=["lr"]), "table", console)
     console.print("\nTry next:")
     console.print(f"  cd {repo}")
-    console.print("  gitcfg log                  # every run, only the keys that differ")
-    console.print("  gitcfg show <id-prefix>     # one run: metadata, config, summary")
-    console.print("  git log --oneline gitcfg-runs   # it is all plain git")
+    console.print("  gitcfg log                         # every run, the keys that differ")
+    console.print("  gitcfg log --where 'lr < 0.1' --sort -val_acc")
+    console.print("  gitcfg plot val_acc --group-by lr  # the curves, in the terminal")
+    console.print("  gitcfg show <id-prefix>            # one run: metadata, config, summary")
+    console.print("  git log --oneline gitcfg-runs      # it is all plain git")
 
 
 # --- amend, history, rm ------------------------------------------------------------------------

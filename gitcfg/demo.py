@@ -29,7 +29,7 @@ args = parser.parse_args()
 
 with gitcfg.track(args) as run:
     run.config.update({"model": {"depth": 4, "width": 128}})
-    rng = random.Random(args.seed)
+    rng = random.Random(f"{args.seed}-{args.lr}")  # noise differs per run
     quality = math.exp(-((math.log10(args.lr) + 2) ** 2))  # best near lr = 1e-2
     for step in range(args.epochs):
         progress = 1 - math.exp(-(step + 1) * 10 * args.lr)
