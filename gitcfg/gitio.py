@@ -122,18 +122,22 @@ class Probe(NamedTuple):
 
     repo: Repo
     config: dict[str, str]
-    status: bytes | None  # `git status --porcelain=v1 -z`; None in a bare repository
+    status: bytes | None  # `git status --porcelain=v1 -z`; None in a bare repo or if not asked
 
 
-def probe(start: Path) -> Probe:
-    """Discover the repo, read its config and status with three git processes run concurrently."""
+def probe(start: Path, with_status: bool = True) -> Probe:
+    """Discover the repo and read its config (and status) with git processes run concurrently.
+
+    Without `with_status` (the CLI's case) Probe.status is None.
+    """
     env = _git_env()
+    calls = (_DISCOVER, _CONFIG, _STATUS) if with_status else (_DISCOVER, _CONFIG)
     try:
         procs = [
             subprocess.Popen(
                 ["git", *args], cwd=start, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
             )
-            for args in (_DISCOVER, _CONFIG, _STATUS)
+            for args in calls
         ]
     except FileNotFoundError:
         raise GitError(_DISCOVER, 127, _NO_GIT) from None
@@ -141,6 +145,8 @@ def probe(start: Path) -> Probe:
     (found, _), found_code = results[0]
     repo = _parse_discovery(start, found_code, found)
     (config_out, _), _ = results[1]
+    if not with_status:
+        return Probe(repo, _parse_config(config_out), None)
     (status_out, status_err), status_code = results[2]
     if repo.worktree is not None and status_code != 0:
         raise GitError(_STATUS, status_code, status_err.decode(errors="replace"))
@@ -191,11 +197,6 @@ def head_branch(repo: Repo) -> str | None:
     if text.startswith("ref: refs/heads/"):
         return text[len("ref: refs/heads/") :]
     return None
-
-
-def read_config(repo: Repo) -> dict[str, str]:
-    """Return every git config entry visible in the repo (last one wins), keys lowercased."""
-    return _parse_config(run_git(repo.cwd, *_CONFIG, ok_codes=(0, 1)).stdout)
 
 
 def _parse_config(out_bytes: bytes) -> dict[str, str]:

@@ -290,8 +290,8 @@ class Store:
     @classmethod
     def open(cls, path: Path | str = ".") -> Store:
         """Open the store of the repository containing `path` (NotARepo outside one)."""
-        repo = gitio.discover(Path(path))
-        return cls(repo, gitio.read_config(repo))
+        found = gitio.probe(Path(path), with_status=False)  # rev-parse and config -l at once
+        return cls(found.repo, found.config)
 
     @property
     def identity(self) -> gitio.Identity:
