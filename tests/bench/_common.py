@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import MutableMapping
 from pathlib import Path
 
 
@@ -21,3 +22,9 @@ def make_repo(base: Path, name: str = "repo") -> Path:
     git(repo, "add", ".")
     git(repo, "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-q", "-m", "code")
     return repo
+
+
+def set_bench_identity(env: MutableMapping[str, str]) -> None:
+    """A git identity for the runs branch's commits unless one is set (a fresh machine has none)."""
+    env.setdefault("GIT_AUTHOR_NAME", "bench")
+    env.setdefault("GIT_AUTHOR_EMAIL", "bench@example.com")

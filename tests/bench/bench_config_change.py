@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import make_repo  # noqa: E402
+from _common import make_repo, set_bench_identity  # noqa: E402
 
 
 def timed(action: object, count: int) -> float:
@@ -46,8 +46,7 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=50)
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
-    os.environ.setdefault("GIT_AUTHOR_NAME", "bench")
-    os.environ.setdefault("GIT_AUTHOR_EMAIL", "bench@example.com")
+    set_bench_identity(os.environ)
     with tempfile.TemporaryDirectory() as tmp:
         os.chdir(make_repo(Path(tmp)))
         import gitcfg

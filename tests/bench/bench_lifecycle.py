@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import make_repo  # tests/bench, on sys.path when run as a script
+from _common import make_repo, set_bench_identity  # tests/bench, on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -80,8 +80,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
-    os.environ.setdefault("GIT_AUTHOR_NAME", "bench")
-    os.environ.setdefault("GIT_AUTHOR_EMAIL", "bench@example.com")
+    set_bench_identity(os.environ)
     calls = args.calls
     with tempfile.TemporaryDirectory() as tmp:
         os.chdir(make_repo(Path(tmp)))

@@ -18,7 +18,11 @@ import textwrap
 import time
 from pathlib import Path
 
-from _common import git, make_repo  # tests/bench, on sys.path when run as a script
+from _common import (  # tests/bench, on sys.path when run as a script
+    git,
+    make_repo,
+    set_bench_identity,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -113,8 +117,7 @@ def _env() -> dict[str, str]:
     # PYTHONDONTWRITEBYTECODE=1, which would make each process recompile an editable install).
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.setdefault("PYTHONPYCACHEPREFIX", str(Path(tempfile.gettempdir()) / "gitcfg-bench-pycache"))
-    env.setdefault("GIT_AUTHOR_NAME", "bench")
-    env.setdefault("GIT_AUTHOR_EMAIL", "bench@example.com")
+    set_bench_identity(env)
     return env
 
 
