@@ -136,10 +136,11 @@ def demo(
 
     with query.Api(repo).runs() as runs:
         report.emit(report.log_report(runs, group_by=["lr"]), "table", console)
+    console.print("val_acc is the last epoch's, best_val_acc the best: lr=0.1 peaks, then overfits")
     console.print("\nTry next:")
     console.print(f"  cd {repo}")
     console.print("  gitcfg log                         # every run, the keys that differ")
-    console.print("  gitcfg log --where 'lr < 0.1' --sort -val_acc")
+    console.print("  gitcfg log --where 'lr < 0.1' --sort -best_val_acc")
     console.print("  gitcfg plot val_acc --group-by lr  # the curves, in the terminal")
     console.print("  gitcfg show <id-prefix>            # one run: metadata, config, summary")
     console.print("  git log --oneline gitcfg-runs      # it is all plain git")

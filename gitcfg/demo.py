@@ -13,7 +13,11 @@ from pathlib import Path
 from gitcfg import gitio
 from gitcfg.errors import GitcfgError
 
-TRAIN_SCRIPT = '''"""A toy training loop: the loss falls at a rate set by lr, with seed-dependent noise."""
+TRAIN_SCRIPT = '''"""A toy training loop: the loss falls at a rate set by lr, with seed-dependent noise.
+
+A large lr learns fast, then overfits: val_acc peaks after a few epochs and falls while train_loss
+keeps falling, so the summary records both the last val_acc and the best one.
+"""
 import argparse
 import math
 import random
@@ -31,12 +35,16 @@ with gitcfg.track(args) as run:
     run.config.update({"model": {"depth": 4, "width": 128}})
     rng = random.Random(f"{args.seed}-{args.lr}")  # noise differs per run
     quality = math.exp(-((math.log10(args.lr) + 2) ** 2))  # best near lr = 1e-2
+    best_val_acc = 0.0
     for step in range(args.epochs):
         progress = 1 - math.exp(-(step + 1) * 10 * args.lr)
-        train_loss = 2.3 * (1 - 0.8 * quality * progress) + rng.gauss(0, 0.02)
-        val_acc = 0.1 + 0.85 * quality * progress + rng.gauss(0, 0.01)
+        overfit = 0.08 * args.lr * max(step - 4, 0)  # after 5 epochs, val_acc drifts down
+        train_loss = 2.3 * (1 - 0.8 * quality * progress) - overfit + rng.gauss(0, 0.02)
+        val_acc = 0.1 + 0.85 * quality * progress - overfit + rng.gauss(0, 0.01)
+        best_val_acc = max(best_val_acc, val_acc)
         run.log({"train_loss": train_loss, "val_acc": val_acc})
-    run.summary["best_val_acc"] = max(val_acc, 0.0)
+    # The summary holds each metric's last value (as in wandb); the best epoch is its own key.
+    run.summary["best_val_acc"] = best_val_acc
 '''
 
 LEARNING_RATES = (0.001, 0.01, 0.1)
@@ -59,7 +67,9 @@ def create_demo_repo(path: Path | None) -> Path:
     (repo / "train.py").write_text(TRAIN_SCRIPT)
     (repo / ".gitignore").write_text("__pycache__/\n")
     gitio.run_git(repo, "add", "train.py", ".gitignore")
-    gitio.run_git(repo, *_DEMO_IDENTITY, "commit", "-q", "--no-verify", "-m", "Add a toy training script")
+    gitio.run_git(
+        repo, *_DEMO_IDENTITY, "commit", "-q", "--no-verify", "-m", "Add a toy training script"
+    )
     return repo
 
 

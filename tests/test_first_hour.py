@@ -1,0 +1,50 @@
+"""Issue 16, "the first hour": the demo's numbers, --where typos, the command list, the plot without
+colour, grouped headers that use the width there is, and a failed run's traceback in `show`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from gitcfg.query import Api
+
+
+def gitcfg_command(*args: str, cwd: Path, env: dict[str, str] | None = None):
+    """The installed `gitcfg` console script (this checkout's package, via PYTHONPATH), or
+    `python -m gitcfg` where it is not installed."""
+    exe = shutil.which("gitcfg")
+    argv = [exe] if exe else [sys.executable, "-m", "gitcfg"]
+    return subprocess.run(
+        [*argv, *args], cwd=cwd, capture_output=True, text=True, timeout=300,
+        env={**os.environ, **(env or {})},
+    )  # fmt: skip
+
+
+# --- the demo tells a true story ------------------------------------------------------------------
+
+
+def test_demo_best_val_acc_is_the_best_epoch_not_the_last(tmp_path: Path) -> None:
+    target = tmp_path / "demo"
+    proc = gitcfg_command("demo", str(target), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with Api(target).runs() as runs:
+        records = list(runs)
+    assert len(records) == 12
+    gaps = []
+    for run in records:
+        values = [row["val_acc"] for row in run.metrics()]
+        assert run.summary["val_acc"] == values[-1]  # the summary's val_acc is the last epoch's
+        assert run.summary["best_val_acc"] == max(values)  # best_val_acc is the best epoch's
+        assert run.summary["best_val_acc"] >= run.summary["val_acc"]
+        gaps.append(run.summary["best_val_acc"] - run.summary["val_acc"])
+    assert sum(gap > 0.05 for gap in gaps) >= 4  # lr=0.1 peaks early, then overfits
+    # The demo's own table: the two columns differ where the story says they do.
+    header = next(line for line in proc.stdout.splitlines() if line.startswith("lr "))
+    assert header.split()[-2:] == ["val_acc", "best_val_acc"]
+    row = next(line for line in proc.stdout.splitlines() if line.startswith("0.1 "))
+    cells = row.split("  ")
+    assert cells[-1].strip() != cells[-2].strip(), proc.stdout
+    assert "best_val_acc the best" in proc.stdout
