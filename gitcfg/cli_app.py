@@ -27,8 +27,55 @@ _CLICK_EXCEPTIONS: tuple[type[BaseException], ...] = (
 )
 
 
+# `gitcfg --help` lists the commands in this order, by how often a user needs them, each with
+# this one-line summary (at most 60 characters: one line at 80 columns). The order lives here,
+# not in the order the modules register commands, so a command module can be added anywhere: a
+# new command goes in this table where it belongs; one missing from it is listed after these,
+# with the first sentence of its docstring (as in git's command-list.txt).
+COMMAND_SUMMARIES: dict[str, str] = {
+    "log": "List runs, newest first, with the config keys that differ.",
+    "show": "Print one run: metadata, config and summary.",
+    "diff": "Compare two runs: config, summary, run fields, code.",
+    "plot": "Draw a metric over steps in the terminal.",
+    "amend": "Change a finished run's config, summary, tags or notes.",
+    "history": "List every commit that changed a run: when, who, why.",
+    "push": "Share your runs: merge the remote's, then push yours.",
+    "pull": "Fetch the remote's runs and merge them into yours.",
+    "checkout": "Make a worktree with a run's exact code and config.",
+    "rerun": "Run a recorded run again on its code, as a new run.",
+    "rm": "Remove runs from the runs branch (their history stays).",
+    "restore": "Bring a removed run back.",
+    "init": "Create the runs branch and install gitcfg's git hooks.",
+    "demo": "Try gitcfg: a scratch repo with a 12-run sweep.",
+}
+
+
 class _Group(TyperGroup):
     """Translate library errors at the one CLI boundary (works under CliRunner too)."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        """The commands in COMMAND_SUMMARIES's order; others after them, as registered."""
+        order = list(COMMAND_SUMMARIES)
+        registered = list(super().list_commands(ctx))
+        return sorted(
+            registered,
+            key=lambda name: (
+                order.index(name) if name in order else len(order),
+                registered.index(name),
+            ),
+        )
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """Each command with its whole summary (click would cut a long first sentence with `...`)."""
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                summary = COMMAND_SUMMARIES.get(name) or command.get_short_help_str(limit=200)
+                rows.append((name, summary))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def invoke(self, ctx: Any) -> Any:
         try:

@@ -48,3 +48,41 @@ def test_demo_best_val_acc_is_the_best_epoch_not_the_last(tmp_path: Path) -> Non
     cells = row.split("  ")
     assert cells[-1].strip() != cells[-2].strip(), proc.stdout
     assert "best_val_acc the best" in proc.stdout
+
+
+# --- gitcfg --help: the commands a user needs first, each with a whole one-line summary -----------
+
+
+def _help_commands(text: str) -> list[tuple[str, str]]:
+    section = text[text.index("Commands:") :].splitlines()[1:]
+    return [
+        tuple(line.split(None, 1)) for line in section if line.startswith("  ") and line[2] != " "
+    ]
+
+
+def test_help_lists_log_show_diff_plot_first_each_with_a_one_line_summary(tmp_path: Path) -> None:
+    proc = gitcfg_command("--help", cwd=tmp_path, env={"COLUMNS": "80"})
+    assert proc.returncode == 0, proc.stderr
+    listed = _help_commands(proc.stdout)
+    names = [name for name, _ in listed]
+    assert names[:4] == ["log", "show", "diff", "plot"]
+    known = ["amend", "history", "push", "pull", "checkout", "rm", "init", "demo"]
+    assert [name for name in names if name in known] == known  # the rest in the documented order
+    for name, summary in listed:
+        assert summary and not summary.endswith("..."), (name, summary)
+    section = proc.stdout[proc.stdout.index("Commands:") :].splitlines()[1:]
+    assert all(line.startswith("  ") and line[2] != " " for line in section if line.strip())
+    assert all(len(line) <= 80 for line in section)
+
+
+def test_a_command_missing_from_the_order_is_listed_after_the_known_ones() -> None:
+    import typer
+    from typer.main import get_command
+
+    from gitcfg.cli_app import _Group
+
+    app = typer.Typer(cls=_Group, add_completion=False)
+    for name in ("zeta", "init", "show", "log"):
+        app.command(name, help=f"The {name} command. More text.")(lambda: None)
+    group = get_command(app)
+    assert group.list_commands(None) == ["log", "show", "init", "zeta"]
