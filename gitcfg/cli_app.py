@@ -137,6 +137,12 @@ def _store(path: Path | None = None) -> Any:
     return store
 
 
+def _warn(warnings: Any) -> None:
+    """Print each warning as one line on stderr: `gitcfg: warning: ...` (a query's `.warnings`)."""
+    for warning in warnings:
+        typer.echo(f"gitcfg: warning: {warning}", err=True)
+
+
 def _console(stderr: bool = False) -> Any:
     from rich.console import Console
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from gitcfg.cli_app import _console, _store, app
+from gitcfg.cli_app import _console, _store, _warn, app
 from gitcfg.rows import format_value
 
 _COLOURS = ("cyan", "magenta", "yellow", "green", "blue", "red", "bright_cyan", "bright_magenta",
@@ -154,6 +154,7 @@ def log_command(
     _check_format(output, report.FORMATS)
     api = _api()
     with api.runs(where=where or None, rev=rev_range, status=_split(status) or None) as runs:
+        _warn(runs.warnings)
         if not len(runs):
             filtered = rev_range or where or status
             _say_empty("no runs match" if filtered else
@@ -314,6 +315,7 @@ def plot_command(
         records = [api.run(run_id) for run_id in run_ids]
     else:
         with api.runs(where=where or None) as runs:
+            _warn(runs.warnings)
             records = list(runs)
         if limit is None and group_by is None:
             limit = 10

@@ -136,11 +136,14 @@ class UnknownKey(BadQuery):
 
     def __init__(self, key: str, suggestions: Sequence[str], option: str) -> None:
         self.key, self.suggestions, self.option = key, list(suggestions), option
-        if suggestions:
-            hint = "did you mean " + " or ".join(repr(name) for name in suggestions[:3]) + "?"
-        else:
-            hint = "`gitcfg log --all-keys` shows every key"
-        super().__init__(f"unknown key {key!r} in {option}; {hint}")
+        super().__init__(f"unknown key {key!r} in {option}; {unknown_key_hint(suggestions)}")
+
+
+def unknown_key_hint(suggestions: Sequence[str]) -> str:
+    """`did you mean 'lr' or 'lr_min'?`, or where to see every key when nothing is close."""
+    if suggestions:
+        return "did you mean " + " or ".join(repr(name) for name in suggestions[:3]) + "?"
+    return "`gitcfg log --all-keys` shows every key"
 
 
 class ConfigKeyMissing(GitcfgError, KeyError):

@@ -29,6 +29,7 @@ from gitcfg.errors import (
     GitError,
     MissingExtra,
     UnknownKey,
+    unknown_key_hint,
 )
 from gitcfg.rows import flatten, format_value, run_row
 from gitcfg.store import Store, parse_iso, run_dir, run_id_time
@@ -283,9 +284,14 @@ class Runs(Sequence[StoredRun]):
         self._condition, self._params = snapshot.where_sql(flt)
         self._records: list[StoredRun] | None = None
         self._ids: list[str] | None = None
+        # What a user should hear about the query: a --where key no selected run has (a typo
+        # would otherwise match nothing, silently), with the nearest keys. The CLI prints them.
+        self.warnings: tuple[str, ...] = ()
         if where_expr is not None:
-            resolved = where.resolve_expr(where_expr, self._resolvable(where.expr_keys(where_expr)))
+            resolvable = self._resolvable(where.expr_keys(where_expr))
+            resolved = where.resolve_expr(where_expr, resolvable)
             self.where = resolved
+            self.warnings = self._unknown_key_warnings(where_expr, resolvable)
             columns = self._lookup_columns(where.expr_keys(resolved))
             run_ids, rows = snapshot.rows(columns, self._condition, self._params)
             test = where.predicate(resolved)
@@ -361,6 +367,18 @@ class Runs(Sequence[StoredRun]):
             if candidate in self._snapshot.columns
         ]
         return set(self._snapshot.present_keys(candidates, self._condition, self._params))
+
+    def _unknown_key_warnings(self, expr: where.Expr, resolvable: set[str]) -> tuple[str, ...]:
+        """`no run has key 'lrr' (did you mean 'lr'?)` for each key of `expr` that no run has."""
+        keys = where.expr_keys(expr)
+        unknown = sorted(key for key in keys if where.resolve_key(resolvable, key) is None)
+        known = self.keys() if unknown else []
+        if not known:  # no runs selected: nothing to compare with
+            return ()
+        return tuple(
+            f"no run has key {key!r} ({unknown_key_hint(where.close_keys(key, known))})"
+            for key in unknown
+        )
 
     def _lookup_columns(self, keys: Iterable[str]) -> list[str]:
         """The columns a row needs for where.predicate to see exactly what the full row shows."""

@@ -3,11 +3,15 @@ colour, grouped headers that use the width there is, and a failed run's tracebac
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+from runs_branch import make_run, write_runs
 
 from gitcfg.query import Api
 
@@ -86,3 +90,65 @@ def test_a_command_missing_from_the_order_is_listed_after_the_known_ones() -> No
         app.command(name, help=f"The {name} command. More text.")(lambda: None)
     group = get_command(app)
     assert group.list_commands(None) == ["log", "show", "init", "zeta"]
+
+
+# --- a --where key no run has: a warning with the nearest keys, and the (empty) result ------------
+
+
+@pytest.fixture
+def four_runs(repo: Path) -> Path:
+    write_runs(repo, [make_run(i) for i in range(4)])
+    return repo
+
+
+def test_where_with_a_misspelled_key_warns_with_the_nearest_key(cli, four_runs: Path) -> None:
+    result = cli(four_runs, "log", "--where", "lrr < 0.1")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "no runs match"
+    assert result.stderr.splitlines() == [
+        "gitcfg: warning: no run has key 'lrr' (did you mean 'lr'?)"
+    ]
+    as_json = cli(four_runs, "log", "--where", "lrr < 0.1", "--format", "json")
+    assert as_json.exit_code == 0 and json.loads(as_json.stdout) == []
+    assert "gitcfg: warning: no run has key 'lrr' (did you mean 'lr'?)" in as_json.stderr
+
+
+def test_where_warns_once_per_unknown_key_and_still_prints_what_matches(cli, four_runs) -> None:
+    result = cli(
+        four_runs, "log", "-w", "lr == 0.001 or sed == 1", "-w", "val_ac >= 0", "-f", "json"
+    )
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 2
+    assert warnings[0].startswith("gitcfg: warning: no run has key 'sed' (did you mean 'seed'")
+    assert warnings[1] == "gitcfg: warning: no run has key 'val_ac' (did you mean 'val_acc'?)"
+    assert json.loads(result.stdout) == []  # `val_ac >= 0` matches nothing
+    some = cli(four_runs, "log", "--where", "lr == 0.001 or sed == 1", "-f", "json")
+    assert some.exit_code == 0 and len(json.loads(some.stdout)) == 1  # the `or` still matches
+    assert some.stderr.startswith("gitcfg: warning: no run has key 'sed'")
+    fine = cli(four_runs, "log", "--where", "lr == 0.001 and model.depth == 18", "-f", "json")
+    assert fine.exit_code == 0 and fine.stderr == "" and len(json.loads(fine.stdout)) == 1
+
+
+def test_plot_where_with_a_misspelled_key_warns_too(cli, four_runs: Path) -> None:
+    result = cli(four_runs, "plot", "val_acc", "--where", "bach == 32")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "no runs match"
+    assert result.stderr.splitlines() == [
+        "gitcfg: warning: no run has key 'bach' (did you mean 'batch'?)"
+    ]
+
+
+def test_the_real_command_prints_the_warning_on_stderr_and_exits_0(four_runs: Path) -> None:
+    proc = gitcfg_command("log", "--where", "lrr < 0.1", cwd=four_runs)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == "gitcfg: warning: no run has key 'lrr' (did you mean 'lr'?)\n"
+    assert proc.stdout.strip() == "no runs match"
+
+
+def test_api_runs_carry_the_warning(four_runs: Path) -> None:
+    with Api(four_runs).runs(where="lrr < 0.1") as runs:
+        assert len(runs) == 0
+        assert runs.warnings == ("no run has key 'lrr' (did you mean 'lr'?)",)
+    with Api(four_runs).runs(where="lr < 0.1") as runs:
+        assert len(runs) == 4 and runs.warnings == ()
