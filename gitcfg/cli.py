@@ -49,7 +49,10 @@ def init() -> None:
 @app.command()
 def show(
     run: Annotated[str, typer.Argument(help="Run id or unique prefix.")],
-    output: Annotated[str, typer.Option("--format", "-f", help="yaml or json.")] = "yaml",
+    output: Annotated[
+        Optional[str],
+        typer.Option("--format", "-f", help="yaml or json (default: YAML, then any traceback)."),
+    ] = None,
     config_only: Annotated[
         bool, typer.Option("--config", help="Only the config (a valid --configs file).")
     ] = False,
@@ -65,7 +68,7 @@ def show(
     """
     from gitcfg.yamlio import dump_yaml
 
-    if output not in ("yaml", "json"):
+    if output not in (None, "yaml", "json"):
         raise typer.BadParameter("choose yaml or json", param_hint="--format")
     from gitcfg.cache import resolve_run
 
@@ -98,8 +101,27 @@ def show(
         document = {"run": record.meta, "config": record.config, "summary": record.summary}
     if output == "json":
         typer.echo(json.dumps(document, indent=2, default=str))
+    elif output is None and "run" in document:  # for people: a failed run's traceback as one
+        _echo_with_traceback(document)
     else:
         typer.echo(dump_yaml(document), nl=False)
+
+
+def _echo_with_traceback(document: dict[str, Any]) -> None:
+    """The run as YAML, then its traceback (if it failed) as Python prints one, not as a YAML
+    string of escapes; `--format yaml|json` keep it in run.error.traceback."""
+    from gitcfg.report import printable_lines
+    from gitcfg.yamlio import dump_yaml
+
+    meta, traceback = document["run"], None
+    error = meta.get("error") if isinstance(meta, dict) else None
+    if isinstance(error, dict) and isinstance(error.get("traceback"), str):
+        traceback = error["traceback"]
+        error = {key: value for key, value in error.items() if key != "traceback"}
+        document = {**document, "run": {**meta, "error": error}}
+    typer.echo(dump_yaml(document), nl=False)
+    if traceback:  # control characters escaped: a traceback may quote any string
+        typer.echo("\n" + printable_lines(traceback).rstrip("\n"))
 
 
 # --- demo --------------------------------------------------------------------------------------

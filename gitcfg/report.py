@@ -348,6 +348,17 @@ def printable(text: str) -> str:
     return text.translate(_ESCAPES) if not text.isprintable() else text
 
 
+# For a block of lines (a traceback): the C0 and C1 controls but newline and tab, as escapes.
+_BLOCK_ESCAPES = {i: e for i, e in _ESCAPES.items() if i not in (9, 10)} | {
+    i: f"\\x{i:02x}" for i in range(0x80, 0xA0)
+}
+
+
+def printable_lines(text: str) -> str:
+    """`text` with its line breaks and tabs kept and every other control character escaped."""
+    return text.translate(_BLOCK_ESCAPES)
+
+
 def _plain_value(column: Column, row: Mapping[str, Any]) -> Any:
     value = row.get(column.key)
     if column.key == "age" and value is not None:

@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
+from conftest import run_python, write_script
 from runs_branch import make_run, write_runs
 
 from gitcfg.query import Api
@@ -152,3 +154,54 @@ def test_api_runs_carry_the_warning(four_runs: Path) -> None:
         assert runs.warnings == ("no run has key 'lrr' (did you mean 'lr'?)",)
     with Api(four_runs).runs(where="lr < 0.1") as runs:
         assert len(runs) == 4 and runs.warnings == ()
+
+
+# --- a failed run's traceback, printed as a traceback ----------------------------------------------
+
+FAILING = """
+import gitcfg
+
+
+def train():
+    raise ValueError("diverged at step 3\\nloss=nan \\x1b[31mred\\x1b[0m")
+
+
+with gitcfg.track({"lr": 9}) as run:
+    run.log({"loss": 1.0})
+    print(run.id, flush=True)
+    train()
+"""
+
+
+def test_show_prints_a_failed_runs_traceback_as_lines_after_the_run(cli, repo, tmp_path) -> None:
+    proc = run_python(repo, write_script(tmp_path / "fail.py", FAILING))
+    assert proc.returncode == 1 and "ValueError" in proc.stderr
+    run_id = proc.stdout.split()[0]
+    recorded = Api(repo).run(run_id).meta["error"]["traceback"]
+    assert "\x1b[31m" in recorded  # the message's escape character, as the process raised it
+
+    shown = cli(repo, "show", run_id[:10])
+    assert shown.exit_code == 0, shown.output
+    document, _, traceback = shown.stdout.partition("\n\nTraceback (most recent call last):\n")
+    assert traceback, shown.stdout
+    meta = yaml.safe_load(document)[
+        "run"
+    ]  # the part before is the run as YAML, minus the traceback
+    assert meta["status"] == "failed" and "traceback" not in meta["error"]
+    assert meta["error"]["type"] == "ValueError"
+    lines = traceback.splitlines()
+    assert any(line.startswith('  File "') and line.endswith(", in train") for line in lines)
+    assert lines[-2:] == ["ValueError: diverged at step 3", "loss=nan \\x1b[31mred\\x1b[0m"]
+    assert "\x1b" not in shown.stdout  # no raw escape character reaches the terminal
+
+    as_yaml = cli(repo, "show", run_id[:10], "--format", "yaml")
+    assert yaml.safe_load(as_yaml.stdout)["run"]["error"]["traceback"] == recorded  # data, exact
+    as_json = cli(repo, "show", run_id[:10], "-f", "json")
+    assert json.loads(as_json.stdout)["run"]["error"]["traceback"] == recorded
+
+
+def test_show_of_a_finished_run_is_one_yaml_document(cli, four_runs: Path) -> None:
+    shown = cli(four_runs, "show", "run-1")
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout == cli(four_runs, "show", "run-1", "--format", "yaml").stdout
+    assert yaml.safe_load(shown.stdout)["run"]["name"] == "run-1"
