@@ -303,11 +303,19 @@ def plot_command(
         ),
     ] = None,
     height: Annotated[int, typer.Option("--height", help="Chart height in lines.")] = 16,
+    no_color: Annotated[
+        bool,
+        typer.Option(
+            "--no-color", help="No colours: each line its own marker (as with NO_COLOR or a pipe)."
+        ),
+    ] = False,
 ) -> None:
     """Draw METRIC over steps in the terminal: one line per run, or per group (its mean).
 
     Example: gitcfg plot val_acc --group-by lr
     """
+    from rich.markup import escape
+
     from gitcfg import plot, query
 
     api = _api()
@@ -335,7 +343,10 @@ def plot_command(
     console = _console()
     label_width = 9
     width = max(console.width - label_width - 2, 20)
-    chart = plot.draw(lines, width, max(height, 4))
+    # Braille lines told apart by colour; without colours, by a marker character per line.
+    colour = not no_color and not console.no_color and console.color_system is not None
+    markers = () if colour else plot.MARKERS
+    chart = plot.draw(lines, width, max(height, 4), markers)
     y_low, y_high = chart.y_range
     for index, row in enumerate(chart.cells):
         if index == 0:
@@ -347,7 +358,7 @@ def plot_command(
         else:
             label = ""
         text = "".join(
-            char if owner is None else f"[{_COLOURS[owner % len(_COLOURS)]}]{char}[/]"
+            char if owner is None or markers else f"[{_COLOURS[owner % len(_COLOURS)]}]{char}[/]"
             for char, owner in row
         )
         console.print(f"{label:>{label_width}} ┤{text}", highlight=False, soft_wrap=True)
@@ -357,8 +368,13 @@ def plot_command(
     gap = max(width - len(left) - len(right), 1)
     console.print(" " * (label_width + 2) + left + " " * gap + right, highlight=False)
     for index, line in enumerate(lines):
-        colour = _COLOURS[index % len(_COLOURS)]
-        console.print(f"  [{colour}]━━[/] {line.label}", highlight=False)
+        if markers:
+            console.print(
+                f"  {markers[index % len(markers)]} {escape(line.label)}", highlight=False
+            )
+        else:
+            colour_name = _COLOURS[index % len(_COLOURS)]
+            console.print(f"  [{colour_name}]━━[/] {escape(line.label)}", highlight=False)
     if missing:
         console.print(
             f"[dim]{query.runs_phrase(len(missing))} did not log {metric}: left out[/dim]",

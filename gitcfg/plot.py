@@ -2,9 +2,12 @@
 
 Each character cell is a 2 x 4 grid of dots (U+2800..U+28FF), so a 60 x 15 chart has 120 x 60
 points. `draw` returns the cells with the index of the series that last inked each one; the CLI
-colours them (rich). Why not plotext or asciichart: both are fine, but the chart we need (a few
-lines, shared axes, a legend) is ~150 lines, and an extra dependency for it would be one more
-thing to install, pin and audit; braille gives four times the resolution of block characters.
+colours them (rich). Without colours (NO_COLOR, a pipe, --no-color) braille lines all look alike,
+and a braille cell cannot carry a marker, so `draw(..., markers=MARKERS)` draws each series with
+its own character, one point per cell, and the legend shows that character. Why not plotext or
+asciichart: both are fine, but the chart we need (a few lines, shared axes, a legend) is ~150
+lines, and an extra dependency for it would be one more thing to install, pin and audit; braille
+gives four times the resolution of block characters.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from gitcfg.where import is_number
 # Bit of each dot in a braille cell, indexed [row][column] (ISO/TR 11548-1 numbering).
 _DOTS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
 _BRAILLE = 0x2800
+# One character per series when there are no colours: shapes that differ at a glance, none of
+# them an axis character (`-`, `|`) or a dot that reads as noise (`.`, `'`).
+MARKERS = ("*", "o", "+", "x", "#", "@", "%", "=", "&", "$", "~", "^")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,14 +61,16 @@ def mean_series(label: str, members: Sequence[Sequence[tuple[float, float]]]) ->
     return Series(label, points)
 
 
-def draw(series: Sequence[Series], width: int, height: int) -> Chart:
-    """Draw each series as a line through its points on shared axes, `width` x `height` cells."""
+def draw(series: Sequence[Series], width: int, height: int, markers: Sequence[str] = ()) -> Chart:
+    """Draw each series as a line through its points on shared axes, `width` x `height` cells:
+    in braille, or with `markers`, each series in its own character (markers[i % len])."""
     width, height = max(width, 2), max(height, 2)
     xs = [x for s in series for x, _ in s.points]
     ys = [y for s in series for _, y in s.points]
     x_range = _span(min(xs, default=0.0), max(xs, default=1.0))
     y_range = _span(min(ys, default=0.0), max(ys, default=1.0))
-    dots_w, dots_h = width * 2, height * 4
+    per_w, per_h = (1, 1) if markers else (2, 4)  # points per cell
+    dots_w, dots_h = width * per_w, height * per_h
     bits = [[0] * width for _ in range(height)]
     owner: list[list[int | None]] = [[None] * width for _ in range(height)]
 
@@ -76,15 +84,18 @@ def draw(series: Sequence[Series], width: int, height: int) -> Chart:
         for x, y in one.points:
             dot = to_dot(x, y)
             for col, row in _segment(previous or dot, dot):
-                bits[row // 4][col // 2] |= _DOTS[row % 4][col % 2]
-                owner[row // 4][col // 2] = index
+                bits[row // per_h][col // per_w] |= _DOTS[row % per_h][col % per_w]
+                owner[row // per_h][col // per_w] = index
             previous = dot
-    cells = tuple(
-        tuple(
-            (chr(_BRAILLE + bits[r][c]) if bits[r][c] else " ", owner[r][c]) for c in range(width)
-        )
-        for r in range(height)
-    )
+
+    def char(r: int, c: int) -> str:
+        if not bits[r][c]:
+            return " "
+        if markers:
+            return markers[(owner[r][c] or 0) % len(markers)]
+        return chr(_BRAILLE + bits[r][c])
+
+    cells = tuple(tuple((char(r, c), owner[r][c]) for c in range(width)) for r in range(height))
     return Chart(cells, y_range, x_range)
 
 

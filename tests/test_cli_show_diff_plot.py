@@ -11,6 +11,7 @@ import yaml
 from conftest import git, run_python, snapshot, write_script
 from runs_branch import commit, make_run, run_dir, write_runs
 
+from gitcfg.plot import MARKERS
 from gitcfg.query import Api
 
 FROM_CONFIGS = """
@@ -171,8 +172,10 @@ def curves(repo: Path):
     return repo, runs
 
 
-def braille(text: str) -> int:
-    return sum(0x2800 < ord(char) <= 0x28FF for char in text)
+def legend_lines(output: str) -> list[str]:
+    """The legend: `* run-0` per line without colours (CliRunner is not a terminal)."""
+    return [line.strip() for line in output.splitlines() if line[:2] == "  " and line[3:4] == " "
+            and line[2] in MARKERS]  # fmt: skip
 
 
 def test_plot_draws_one_line_per_run(cli, curves, monkeypatch) -> None:
@@ -180,9 +183,9 @@ def test_plot_draws_one_line_per_run(cli, curves, monkeypatch) -> None:
     monkeypatch.setenv("COLUMNS", "80")
     result = cli(repo, "plot", "val_acc")
     assert result.exit_code == 0, result.output
-    assert braille(result.output) > 40
+    assert sum(result.output.count(marker) for marker in MARKERS[:4]) > 40
     assert all(len(line) <= 80 for line in result.output.splitlines())
-    legend = [line for line in result.output.splitlines() if "━━" in line]
+    legend = legend_lines(result.output)
     assert len(legend) == 4 and any("run-3" in line for line in legend)
     assert "1 run did not log val_acc: left out" in result.output
     assert "_step" in result.output
@@ -192,14 +195,13 @@ def test_plot_group_by_draws_the_mean_of_each_group(cli, curves) -> None:
     repo, _ = curves
     result = cli(repo, "plot", "val_acc", "--group-by", "lr")
     assert result.exit_code == 0, result.output
-    legend = [line.strip() for line in result.output.splitlines() if "━━" in line]
-    assert legend == ["━━ lr=0.1 (2 runs)", "━━ lr=0.2 (2 runs)"]
+    assert legend_lines(result.output) == ["* lr=0.1 (2 runs)", "o lr=0.2 (2 runs)"]
 
 
 def test_plot_named_runs_only(cli, curves) -> None:
     repo, runs = curves
     result = cli(repo, "plot", "val_acc", runs[0]["id"][:10], "run-2")
-    legend = [line for line in result.output.splitlines() if "━━" in line]
+    legend = legend_lines(result.output)
     assert len(legend) == 2 and "run-0" in legend[0] and "run-2" in legend[1]
 
 
@@ -215,8 +217,7 @@ def test_plot_legend_says_1_run_and_labels_values_exactly(cli, repo: Path) -> No
             enumerate([0.000123456, 0.000123457, 0.000123457])]  # fmt: skip
     write_runs(repo, runs)
     result = cli(repo, "plot", "val_acc", "--group-by", "lr")
-    legend = [line.strip() for line in result.output.splitlines() if "━━" in line]
-    assert legend == ["━━ lr=0.000123456 (1 run)", "━━ lr=0.000123457 (2 runs)"]
+    assert legend_lines(result.output) == ["* lr=0.000123456 (1 run)", "o lr=0.000123457 (2 runs)"]
 
 
 def test_json_of_show_and_diff_keeps_non_finite_values_as_floats(cli, repo) -> None:

@@ -205,3 +205,63 @@ def test_show_of_a_finished_run_is_one_yaml_document(cli, four_runs: Path) -> No
     assert shown.exit_code == 0, shown.output
     assert shown.stdout == cli(four_runs, "show", "run-1", "--format", "yaml").stdout
     assert yaml.safe_load(shown.stdout)["run"]["name"] == "run-1"
+
+
+# --- gitcfg plot without colours: a marker per line, shown in the legend ---------------------------
+
+
+@pytest.fixture
+def three_curves(repo: Path) -> Path:
+    runs = []
+    for i, lr in enumerate((0.1, 0.2, 0.3)):
+        rows = [{"_step": step, "val_acc": lr * step} for step in range(10)]
+        runs.append(make_run(i, {"lr": lr}, metrics=rows))
+    write_runs(repo, runs)
+    return repo
+
+
+def _chart_and_legend(output: str) -> tuple[str, dict[str, str]]:
+    lines = output.splitlines()
+    chart = "\n".join(line.split("┤", 1)[1] for line in lines if "┤" in line)
+    legend = {
+        line[2]: line[4:]
+        for line in lines
+        if line[:2] == "  " and line[2] != " " and line[3:4] == " "
+    }
+    return chart, legend
+
+
+def braille(text: str) -> int:
+    return sum(0x2800 < ord(char) <= 0x28FF for char in text)
+
+
+def test_plot_without_a_colour_terminal_gives_each_line_its_own_marker(cli, three_curves) -> None:
+    result = cli(three_curves, "plot", "val_acc", "--group-by", "lr")  # CliRunner: not a tty
+    assert result.exit_code == 0, result.output
+    chart, legend = _chart_and_legend(result.output)
+    assert list(legend.values()) == ["lr=0.1 (1 run)", "lr=0.2 (1 run)", "lr=0.3 (1 run)"]
+    assert len(set(legend)) == 3 and not set(legend) & {"━", " ", "-", "|", "."}
+    for marker in legend:
+        assert chart.count(marker) >= 5, (marker, chart)  # each line is drawn in its marker
+    assert set(chart) <= {*legend, " ", "\n"} and braille(result.output) == 0
+
+
+@pytest.mark.parametrize(
+    "env, args",
+    [({"NO_COLOR": "1", "FORCE_COLOR": ""}, ()), ({"FORCE_COLOR": "1"}, ("--no-color",))],
+    ids=["NO_COLOR", "--no-color"],
+)
+def test_plot_markers_under_no_color_and_the_flag(three_curves: Path, env, args) -> None:
+    proc = gitcfg_command("plot", "val_acc", *args, cwd=three_curves, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "\x1b[" not in proc.stdout and braille(proc.stdout) == 0
+    chart, legend = _chart_and_legend(proc.stdout)
+    assert len(legend) == 3 and all(chart.count(marker) >= 5 for marker in legend)
+
+
+def test_plot_on_a_colour_terminal_keeps_coloured_braille(three_curves: Path) -> None:
+    proc = gitcfg_command(
+        "plot", "val_acc", cwd=three_curves, env={"FORCE_COLOR": "1", "NO_COLOR": ""}
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert braille(proc.stdout) > 20 and "\x1b[" in proc.stdout and proc.stdout.count("━━") == 3
