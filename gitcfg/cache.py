@@ -22,10 +22,15 @@ Concurrency: WAL journal, so readers see one committed state and never wait for 
 busy_timeout for writers; one refresher at a time (flock on cache.lock); each Snapshot is one read
 transaction, so a query never mixes two states. If the git dir cannot be written, the cache lives in
 memory for the process.
+
+Running runs: the cache holds what the branch holds (a running run's start commit), never live
+values. Snapshot.overlay lays a running run's journaled values (live.py) over one snapshot, in
+temporary views named `runs` and `records` that shadow the tables on its connection only.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import sqlite3
@@ -47,9 +52,10 @@ from gitcfg.store import (
     parse_run_path,
 )
 
-SCHEMA = 2  # bump when the tables or what a row holds change: older caches are rebuilt
+SCHEMA = 3  # bump when the tables or what a row holds change: older caches are rebuilt
 FILE_NAME = "query-cache.sqlite"
 MAX_KEY_COLUMNS = 1900  # SQLite allows 2000 columns a table
+_OVERLAYS = itertools.count(1)  # numbers the temporary tables of Snapshot.overlay
 _CHUNK = 2000  # runs read, parsed and inserted per step of a build
 _MAX_PATHSPECS = 400  # changed run dirs listed by name; more and the whole runs/ tree is listed
 
@@ -359,6 +365,13 @@ def _list_run_dirs(repo: gitio.Repo, tip: str, run_dirs: Sequence[str]) -> dict[
     return _group_entries(gitio.ls_tree(repo, tip, *(d + "/" for d in run_dirs), recursive=True))
 
 
+def _fixed_cells(row: Mapping[str, Any]) -> tuple[str, str, str, str | None, str | None]:
+    """A run row's run_id, okey, status, code_commit and name cells (runs table order)."""
+    name = row["name"] if isinstance(row["name"], str) else None
+    commit = row["code_commit"] if isinstance(row["code_commit"], str) else None
+    return row["id"], f"{row['started'] or ''} {row['id']}", row["status"], commit, name
+
+
 class _Writer:
     """Writes runs into the tables inside the caller's transaction, adding key columns as needed."""
 
@@ -459,12 +472,7 @@ class _Writer:
             if col is not None:
                 numbers.append(col)
                 values.append(encode_cell(value))
-        okey = f"{row['started'] or ''} {run_id}"
-        name = row["name"] if isinstance(row["name"], str) else None
-        commit = row["code_commit"] if isinstance(row["code_commit"], str) else None
-        self.pending.setdefault(tuple(numbers), []).append(
-            (run_id, okey, row["status"], commit, name, *values)
-        )
+        self.pending.setdefault(tuple(numbers), []).append((*_fixed_cells(row), *values))
         meta_json, config_json, summary_json = texts or (_json(meta), _json(config), _json(summary))
         self.pending_records.append((run_id, _json(files), meta_json, config_json, summary_json))
 
@@ -577,6 +585,7 @@ class Snapshot:
     def __init__(self, conn: sqlite3.Connection, own: bool) -> None:
         self.conn, self._own = conn, own
         self._temp = 0
+        self._overlay_tables: tuple[str, ...] = ()  # overlay(): its temporary tables
         if own:
             conn.execute("BEGIN")
         if _state(conn) is None:  # nothing built (cannot happen after refresh; be safe)
@@ -590,7 +599,112 @@ class Snapshot:
             self.columns[key] = col
             self.key_runs[key] = runs
 
+    def overlay(
+        self,
+        values: Mapping[str, tuple[dict[str, Any] | None, dict[str, Any] | None, dict[str, Any]]],
+    ) -> list[str]:
+        """Show `values` (run id -> run.yaml, config, summary; None keeps the cached one) instead
+        of what the cache holds, for the runs among them whose cached status is `running`, in this
+        snapshot only. Return their ids.
+
+        Temporary views named `runs` and `records` shadow the tables on this connection: every
+        query sees the overlaid values, the cache file is never written, and close() drops them.
+        """
+        if not values or not self.tip:
+            return []
+        ids = list(values)
+        marks = ",".join("?" * len(ids))
+        cached = self.conn.execute(
+            "SELECT run_id, files, meta, config, summary FROM main.runs JOIN main.records "
+            f"USING (run_id) WHERE status = 'running' AND run_id IN ({marks})",
+            ids,
+        ).fetchall()
+        if not cached:
+            return []
+        columns: dict[str, int | None] = dict(self.conn.execute("SELECT key, col FROM main.keys"))
+        table_cols = [
+            name
+            for (name,) in self.conn.execute("SELECT name FROM pragma_table_info('runs', 'main')")
+            if name.startswith("c") and name[1:].isdigit()
+        ]
+        first_new = next_col = max((int(name[1:]) for name in table_cols), default=0) + 1
+        live_rows, record_rows = [], []
+        for run_id, files, meta_json, config_json, summary_json in cached:
+            old_meta, old_config = json.loads(meta_json), json.loads(config_json)
+            meta, config, summary = values[run_id]
+            meta, config = meta if meta is not None else old_meta, config or old_config
+            for key in run_row(run_id, old_meta, old_config, json.loads(summary_json)):
+                self.key_runs[key] = self.key_runs.get(key, 0) - 1
+            row = run_row(run_id, meta, config, summary)
+            cells: dict[int, object] = {}
+            for key, value in row.items():
+                self.key_runs[key] = self.key_runs.get(key, 0) + 1
+                if key not in columns:  # a key no stored run has: a column of the overlay only
+                    columns[key] = next_col if next_col <= MAX_KEY_COLUMNS else None
+                    next_col += columns[key] is not None
+                col = columns[key]
+                if col is not None:
+                    cells[col] = encode_cell(value)
+            live_rows.append((row, cells))
+            record_rows.append((run_id, files, _json(meta), _json(config), _json(summary)))
+        new_cols = [f"c{n}" for n in range(first_new, next_col)]
+        all_cols = [*table_cols, *new_cols]
+        fixed = "run_id, okey, status, code_commit, name"
+        # Names of their own: on the in-memory cache, snapshots share one connection.
+        number = next(_OVERLAYS)
+        live_runs, live_records = (
+            f"temp.gitcfg_live_runs_{number}",
+            f"temp.gitcfg_live_records_{number}",
+        )
+        self.conn.execute(
+            f"CREATE TABLE {live_runs} ({fixed}{''.join(', ' + c for c in all_cols)})"
+        )
+        self.conn.executemany(
+            f"INSERT INTO {live_runs} VALUES ({', '.join('?' * (5 + len(all_cols)))})",
+            [
+                (*_fixed_cells(row), *(cells.get(int(c[1:])) for c in all_cols))
+                for row, cells in live_rows
+            ],
+        )
+        self.conn.execute(f"CREATE TABLE {live_records} (run_id, files, meta, config, summary)")
+        self.conn.executemany(f"INSERT INTO {live_records} VALUES (?, ?, ?, ?, ?)", record_rows)
+        live = f"run_id NOT IN (SELECT run_id FROM {live_runs})"
+        stored_cols = "".join(f", {c}" for c in table_cols) + "".join(
+            f", NULL AS {c}" for c in new_cols
+        )
+        self._drop_views()  # another snapshot's overlay on this connection: this one is as new
+        self.conn.execute(
+            f"CREATE TEMP VIEW runs AS SELECT {fixed}{stored_cols} FROM main.runs WHERE {live} "
+            f"UNION ALL SELECT {fixed}{''.join(', ' + c for c in all_cols)} FROM {live_runs}"
+        )
+        self.conn.execute(
+            f"CREATE TEMP VIEW records AS SELECT * FROM main.records WHERE {live} "
+            f"UNION ALL SELECT * FROM {live_records}"
+        )
+        self._overlay_tables = (live_runs, live_records)
+        self.columns = {key: columns[key] for key, runs in self.key_runs.items() if runs > 0}
+        self.key_runs = {key: runs for key, runs in self.key_runs.items() if runs > 0}
+        return [run_id for run_id, *_ in cached]
+
+    def _drop_views(self) -> None:
+        self.conn.execute("DROP VIEW IF EXISTS temp.runs")
+        self.conn.execute("DROP VIEW IF EXISTS temp.records")
+
+    def _drop_overlay(self) -> None:
+        if not self._overlay_tables:
+            return
+        live_runs, live_records = self._overlay_tables
+        self._overlay_tables = ()
+        views = self.conn.execute(
+            "SELECT sql FROM sqlite_temp_master WHERE type = 'view' AND name = 'runs'"
+        ).fetchone()
+        if views and f"{live_runs})" in views[0]:  # still ours
+            self._drop_views()
+        self.conn.execute(f"DROP TABLE IF EXISTS {live_runs}")
+        self.conn.execute(f"DROP TABLE IF EXISTS {live_records}")
+
     def close(self) -> None:
+        self._drop_overlay()
         if self._own:
             try:
                 self.conn.execute("COMMIT")

@@ -58,6 +58,12 @@ def show(
     ] = False,
     summary_only: Annotated[bool, typer.Option("--summary", help="Only the summary.")] = False,
     metrics: Annotated[bool, typer.Option("--metrics", help="Only the logged metrics.")] = False,
+    follow: Annotated[
+        bool,
+        typer.Option(
+            "--follow", help="With --metrics: print rows as they are logged, until the run ends."
+        ),
+    ] = False,
     as_recorded: Annotated[
         bool, typer.Option("--as-recorded", help="The run as recorded, before any amendment.")
     ] = False,
@@ -74,12 +80,21 @@ def show(
 
     store = _store()
     run_id = resolve_run(store, run)  # from the query cache: no scan of the runs branch
+    if follow:
+        if as_recorded or config_only or summary_only:
+            raise typer.BadParameter(
+                "--follow prints the metrics as they are logged: use it with --metrics only"
+            )
+        _follow_metrics(store, run_id)
+        return
     if as_recorded:
         from gitcfg.amend import as_recorded as recorded_version
 
         record = recorded_version(store, run_id)
     else:
-        record = store.read_run(run_id)
+        from gitcfg.live import current_record
+
+        record = current_record(store, store.read_run(run_id))  # a running run: as of now
     if metrics:
         from gitcfg.query import Api
 
@@ -122,6 +137,18 @@ def _echo_with_traceback(document: dict[str, Any]) -> None:
     typer.echo(dump_yaml(document), nl=False)
     if traceback:  # control characters escaped: a traceback may quote any string
         typer.echo("\n" + printable_lines(traceback).rstrip("\n"))
+
+
+def _follow_metrics(store: Any, run_id: str) -> None:
+    """`show RUN --metrics --follow`: one JSON line per row as it is logged; Ctrl-C exits 130."""
+    from gitcfg.journal import encode_row
+    from gitcfg.query import Api
+
+    try:
+        for row in Api(store=store).follow_metrics(run_id):
+            typer.echo(encode_row(row))
+    except KeyboardInterrupt:
+        raise typer.Exit(EXIT_INTERRUPTED) from None  # quietly: stopping is what Ctrl-C is for
 
 
 # --- demo --------------------------------------------------------------------------------------

@@ -320,12 +320,17 @@ def decode_rows(data: bytes) -> list[dict[str, Any]]:
     return rows
 
 
-def rows_to_jsonl(rows: Sequence[dict[str, Any]]) -> bytes:
-    """metrics.jsonl for journaled rows: `_time` (seconds since the start) cut to microseconds."""
+def cut_times(rows: Sequence[dict[str, Any]]) -> None:
+    """Cut each row's `_time` (seconds since the start) to microseconds, as metrics.jsonl has it."""
     for row in rows:
         seconds = row.get("_time")
         if type(seconds) is float:  # int()/1e6 costs a quarter of round(x, 6)
             row["_time"] = int(seconds * 1e6) / 1e6
+
+
+def rows_to_jsonl(rows: Sequence[dict[str, Any]]) -> bytes:
+    """metrics.jsonl for journaled rows: `_time` (seconds since the start) cut to microseconds."""
+    cut_times(rows)
     if not rows:
         return b""
     try:
@@ -419,6 +424,40 @@ def live_runs(state_dir: Path) -> list[LiveRun]:
             heartbeat = None
         found.append(LiveRun(entry.name, path, meta, heartbeat))
     return found
+
+
+class JournalState(NamedTuple):
+    """What a journal holds at one moment, read while its writer may still append."""
+
+    run_meta: dict[str, Any]  # run.yaml as journaled (its status is final once the run ended)
+    owner: dict[str, Any]  # process_identity() of the writer
+    config_yaml: bytes | None
+    summary: dict[str, Any]  # as of the last row read
+    rows: list[dict[str, Any]]  # `_time` cut as metrics.jsonl has it
+
+
+def read_journal(path: Path) -> JournalState | None:
+    """The journal at `path` as of now; None when it is gone (the run's final commit removes it).
+
+    Safe while the writer appends: a frame's length is written after its payload, so the row
+    being written is not read (decode_rows stops at its zero length). summary.json is read before
+    the rows, so the rows always include every row its summary counted.
+    """
+    try:
+        meta = json.loads((path / _META).read_bytes())
+        journaled = _load_json(path / _SUMMARY)
+        config_yaml = _read_optional(path / _CONFIG)
+        data = (path / _METRICS).read_bytes()
+    except (FileNotFoundError, NotADirectoryError, ValueError):
+        return None
+    if not isinstance(meta, dict) or not isinstance(meta.get("run"), dict):
+        return None
+    rows = decode_rows(data)
+    summary = recovered_summary(journaled, rows)
+    cut_times(rows)
+    owner = meta.get("owner")
+    return JournalState(meta["run"], owner if isinstance(owner, dict) else {}, config_yaml,
+                        summary, rows)  # fmt: skip
 
 
 class Recovered(NamedTuple):

@@ -15,7 +15,8 @@ aggregate.py, so the Python API and the CLI give the same answers by constructio
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, overload
@@ -31,7 +32,7 @@ from gitcfg.errors import (
     UnknownKey,
     unknown_key_hint,
 )
-from gitcfg.rows import flatten, format_value, run_row
+from gitcfg.rows import flatten, format_value, run_row, script_in_repo
 from gitcfg.store import Store, parse_iso, run_dir, run_id_time
 
 if TYPE_CHECKING:
@@ -201,6 +202,23 @@ class StoredRun:
     @property
     def group(self) -> str | None:
         return self.meta.get("group")
+
+    @property
+    def project(self) -> str | None:
+        return self.meta.get("project")
+
+    @property
+    def entity(self) -> str | None:
+        return self.meta.get("entity")
+
+    @property
+    def job_type(self) -> str | None:
+        return self.meta.get("job_type")
+
+    @property
+    def script(self) -> str | None:
+        """The script that ran, relative to its worktree (`train.py`), as `gitcfg log` shows it."""
+        return script_in_repo(self.meta.get("script"), self.code.get("worktree"))
 
     @property
     def notes(self) -> str | None:
@@ -419,6 +437,12 @@ class Runs(Sequence[StoredRun]):
         """Split the `prefix` keys into (those whose values differ, {constant key: value})."""
         return self._snapshot.constant_keys(self.keys(prefix), self._condition, self._params)
 
+    def varying_fields(self, keys: Sequence[str]) -> list[str]:
+        """Those of the row keys `keys` (run fields: `project`, `job_type`) whose values differ
+        across the selected runs."""
+        varying, _ = self._snapshot.constant_keys(keys, self._condition, self._params)
+        return varying
+
     def short_ids(self, run_ids: Iterable[str], minimum: int = 8) -> dict[str, str]:
         """The shortest prefix of each id that names one run among all runs on the branch."""
         return {
@@ -532,6 +556,19 @@ class Api:
             self._cache.refresh(self._progress)
         return self._cache
 
+    def _snapshot(self) -> Snapshot:
+        """A cache snapshot at the branch tip, with the runs running here as of now (live.py)."""
+        from gitcfg.live import live_views
+
+        snapshot = self.refresh().snapshot()
+        try:
+            views = live_views(self.store)  # one directory listing when no run is live
+            snapshot.overlay({k: (v.meta, v.config, v.summary) for k, v in views.items()})
+        except BaseException:
+            snapshot.close()
+            raise
+        return snapshot
+
     def runs(
         self,
         where: WhereArg = None,
@@ -543,7 +580,7 @@ class Api:
         expr = _where_expr(where)
         statuses = _statuses(status)
         commits = code_commits_in_range(self.store, rev) if rev else None
-        snapshot = self.refresh().snapshot()
+        snapshot = self._snapshot()
         try:
             if statuses is not None:
                 _check_statuses(statuses, snapshot)
@@ -554,7 +591,7 @@ class Api:
 
     def run(self, run_id_prefix: str) -> StoredRun:
         """The run whose id starts with `run_id_prefix` (or whose name it is)."""
-        with self.refresh().snapshot() as snapshot:
+        with self._snapshot() as snapshot:
             run_id = snapshot.resolve(run_id_prefix)
             stored = snapshot.record(run_id)
             assert stored is not None
@@ -575,25 +612,59 @@ class Api:
     def read_metrics(
         self, run_ids: Sequence[str], tip: str | None = None
     ) -> dict[str, list[dict[str, Any]]]:
-        """Each run's metrics.jsonl rows, read with one `cat-file --batch`."""
+        """Each run's metrics.jsonl rows, read with one `cat-file --batch`; a run running at `tip`
+        whose journal is on this machine gets the rows journaled so far after them (live.py)."""
+        from gitcfg.live import live_views
+
+        # The journal before the branch: a journal still there means the run's final commit (which
+        # writes its rows to metrics.jsonl, then removes the journal) was not in the tip read after.
+        live = live_views(self.store, run_ids)
         tip = tip or self.store.tip() or ""
-        out: dict[str, list[dict[str, Any]]] = {}
         if not tip:
             return {run_id: [] for run_id in run_ids}
         with gitio.BatchReader(self.store.repo) as reader:
-            blobs = reader.read_many(
-                [f"{tip}:{run_dir(run_id)}/metrics.jsonl" for run_id in run_ids]
-            )
-        for run_id, blob in zip(run_ids, blobs, strict=True):
-            rows = []
-            for line in (blob or b"").splitlines():
-                if line.strip():
-                    try:
-                        rows.append(json.loads(line))
-                    except ValueError:  # a torn last line of a crashed run
-                        continue
-            out[run_id] = rows
+            out = _branch_metrics(reader, tip, run_ids)
+            running = _running_at(reader, tip, list(live))
+        for run_id in running:
+            out[run_id] += live[run_id].rows
         return out
+
+    def follow_metrics(
+        self, run_id: str, interval_s: float = 0.2, wait: Callable[[float], Any] = time.sleep
+    ) -> Iterator[dict[str, Any]]:
+        """Yield the run's metric rows as they are logged, until the run ends.
+
+        While the run runs here, the rows come from its journal (polled every `interval_s`); once
+        its final commit lands, the rows not yet yielded come from the runs branch, and the
+        iterator ends. A run that is not running yields its rows and ends. A run running on
+        another machine is followed on the branch (its rows come with its final commit, which a
+        `gitcfg pull` brings). A journal whose process died is recorded (`crashed`) on the way.
+        """
+        from gitcfg import journal
+        from gitcfg.live import live_views
+
+        sent, seen_tip, running, branch_rows = 0, None, False, []
+        while True:
+            view = live_views(self.store, (run_id,)).get(run_id)  # the journal first (see above)
+            tip = self.store.tip() or ""
+            if tip != seen_tip:
+                seen_tip = tip
+                with gitio.BatchReader(self.store.repo) as reader:
+                    running = bool(tip) and bool(_running_at(reader, tip, [run_id]))
+                    branch_rows = _branch_metrics(reader, tip, [run_id])[run_id] if tip else []
+            if not running:
+                yield from branch_rows[sent:]
+                return
+            if view is not None:
+                rows = branch_rows + view.rows
+                yield from rows[sent:]
+                sent = max(sent, len(rows))
+                if journal.process_gone(view.owner):
+                    journal.recover(self.store)  # commits it as crashed: the tip moves
+                    continue
+            elif self.store.tip() != tip:  # its final commit landed just now
+                continue
+            wait(interval_s)
 
     def read_run_file(self, run_id: str, name: str, tip: str | None = None) -> bytes | None:
         tip = tip or self.store.tip() or ""
@@ -601,6 +672,38 @@ class Api:
             return None
         with gitio.BatchReader(self.store.repo) as reader:
             return reader.read(f"{tip}:{run_dir(run_id)}/{name}")
+
+
+def _branch_metrics(
+    reader: gitio.BatchReader, tip: str, run_ids: Sequence[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """Each run's rows in metrics.jsonl at the runs commit `tip` (none when it has no file)."""
+    blobs = reader.read_many([f"{tip}:{run_dir(run_id)}/metrics.jsonl" for run_id in run_ids])
+    out: dict[str, list[dict[str, Any]]] = {}
+    for run_id, blob in zip(run_ids, blobs, strict=True):
+        rows = []
+        for line in (blob or b"").splitlines():
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except ValueError:  # a torn last line of a crashed run
+                    continue
+        out[run_id] = rows
+    return out
+
+
+def _running_at(reader: gitio.BatchReader, tip: str, run_ids: Sequence[str]) -> set[str]:
+    """Those of `run_ids` whose run.yaml at the runs commit `tip` says `running`."""
+    if not run_ids:
+        return set()
+    from gitcfg.store import load_mapping
+
+    blobs = reader.read_many([f"{tip}:{run_dir(run_id)}/run.yaml" for run_id in run_ids])
+    return {
+        run_id
+        for run_id, blob in zip(run_ids, blobs, strict=True)
+        if load_mapping(blob).get("status") == "running"
+    }
 
 
 def _where_expr(value: WhereArg) -> where.Expr | None:
@@ -700,7 +803,8 @@ def metric_lines(
 # --- comparing two runs (gitcfg diff) ------------------------------------------------------------
 
 _DIFF_RUN_FIELDS = ("name", "status", "code_commit", "code_branch", "dirty", "host", "user",
-                    "group", "tags", "exit_code")  # fmt: skip
+                    "group", "project", "entity", "job_type", "script", "tags",
+                    "exit_code")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

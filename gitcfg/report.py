@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from gitcfg import aggregate, query
 from gitcfg.errors import BadQuery, UnknownKey
-from gitcfg.rows import format_value
+from gitcfg.rows import LABEL_FIELDS, format_value
 from gitcfg.where import close_keys, resolve_key
 
 if TYPE_CHECKING:
@@ -119,7 +119,8 @@ def runs_report(
     limit: int | None = None,
     now: datetime | None = None,
 ) -> Report:
-    """One row per run: id, name, status, age, commit, config keys that differ, summary metrics."""
+    """One row per run: id, name, status, age, commit, the run labels (group, project, entity,
+    job_type, script) and config keys that differ, summary metrics."""
     varying, constant = runs.differing("config.")
     if columns is not None:
         shown = [_run_column_key(runs, name) for name in columns]
@@ -128,7 +129,8 @@ def runs_report(
     else:
         config_keys = runs.keys("config.") if all_keys else varying
         metric_keys = runs.keys("summary.")
-        shown = ["id", "name", "status", "age", "commit", *config_keys, *metric_keys]
+        labels = runs.varying_fields(LABEL_FIELDS)  # project, job_type, ...: where they differ
+        shown = ["id", "name", "status", "age", "commit", *labels, *config_keys, *metric_keys]
         if all_keys:
             constant = {}
     sort_specs = [_sort_spec(runs, spec, _run_column_key) for spec in sort]
@@ -632,7 +634,11 @@ def add_heartbeats(rows: Sequence[Mapping[str, Any]], state_dir: Path) -> None:
 
     Sets `heartbeat_s` in place on the report's run rows (dicts built by log_report).
     """
-    running = [cast(dict[str, Any], row) for row in rows if row.get("status") == "running"]
+    running = [
+        cast(dict[str, Any], row)
+        for row in rows
+        if row.get("status") == "running" and "id" in row  # not a group row (`-g status`)
+    ]
     if running:
         from gitcfg.journal import heartbeat_ages
 

@@ -15,8 +15,12 @@ from collections.abc import Mapping
 from typing import Any
 
 # The run fields of a row, in row order (run_row builds them from run.yaml).
-RUN_FIELDS = ("id", "name", "status", "group", "tags", "host", "user", "started", "ended",
-              "duration_s", "code_commit", "code_branch", "dirty", "exit_code")  # fmt: skip
+RUN_FIELDS = ("id", "name", "status", "group", "project", "entity", "job_type", "script", "tags",
+              "host", "user", "started", "ended", "duration_s", "code_commit", "code_branch",
+              "dirty", "exit_code")  # fmt: skip
+# The run fields that tell runs of one repository apart (wandb's project, entity, job_type, group,
+# and the script that ran): `gitcfg log` shows each as a column when it varies across the runs.
+LABEL_FIELDS = ("group", "project", "entity", "job_type", "script")
 
 
 def flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -43,6 +47,10 @@ def run_row(
         "name": meta.get("name"),
         "status": str(meta.get("status", "unknown")),
         "group": meta.get("group"),
+        "project": meta.get("project"),
+        "entity": meta.get("entity"),
+        "job_type": meta.get("job_type"),
+        "script": script_in_repo(meta.get("script"), code.get("worktree")),
         "tags": list(tags) if isinstance(tags, (list, tuple)) else [],
         "host": meta.get("host"),
         "user": meta.get("user"),
@@ -57,6 +65,16 @@ def run_row(
     row.update(flatten(config, "config."))
     row.update(flatten(summary, "summary."))
     return row
+
+
+def script_in_repo(script: Any, worktree: Any) -> Any:
+    """run.yaml's script (an absolute path) relative to the worktree it ran in (`train.py`,
+    `src/eval.py`), so `--where 'script == "train.py"'` works; other values as they are."""
+    if isinstance(script, str) and isinstance(worktree, str) and worktree:
+        prefix = worktree.rstrip("/\\") + "/"
+        if script.startswith(prefix):
+            return script[len(prefix) :]
+    return script
 
 
 def format_value(value: Any, digits: int | None = 4) -> str:
