@@ -375,6 +375,13 @@ def checkout(
     patched = ", with the run's uncommitted changes (diff.patch)" if result.patch_applied else ""
     typer.echo(f"created worktree {result.path} at {result.code_commit[:10]} (detached){patched}")
     typer.echo(f"wrote {result.config_path}: the run's config (a valid --configs file)")
+    if result.requirements_path is not None:
+        python = f", recorded with Python {result.python}" if result.python else ""
+        typer.echo(f"wrote {result.requirements_path}: the run's installed packages{python}; "
+                   f"install them with:\n  pip install -r {_quote(result.requirements_path)}")  # fmt: skip
+    else:
+        typer.echo("note: the run has no list of installed packages "
+                   "(it was recorded before gitcfg recorded them)")  # fmt: skip
     if result.command:
         python = f" (recorded with Python {result.python})" if result.python else ""
         typer.echo(f"re-run it{python}:\n  cd {_quote(result.cwd)} && {result.command}")
@@ -388,6 +395,48 @@ def checkout(
     if result.masked:
         typer.echo(f"note: recorded masked, fill in before re-running: {', '.join(result.masked)}")
     typer.echo(f"remove it with: git worktree remove {_quote(result.path)}")
+
+
+@app.command()
+def rerun(
+    run: Annotated[str, typer.Argument(help="Run id, unique prefix or name.")],
+    extra_args: Annotated[
+        Optional[list[str]],
+        typer.Argument(help="Appended to the recorded command line (after --).", metavar="[-- ARGS]"),
+    ] = None,
+    directory: Annotated[
+        Optional[Path],
+        typer.Option("--dir", help="Where to create the worktree (default: <repo>-<id> beside it)."),
+    ] = None,
+) -> None:
+    """Re-run a run: check out its code, run its command there with this Python, record a new run.
+
+    The new run's run.yaml has `rerun_of: <id>`; the exit code is the script's. Compare them
+    with `gitcfg diff RUN RERUN`. Example: gitcfg rerun 06fq7yhg -- --epochs 1
+    """
+    import shlex
+
+    from gitcfg.reproduce import prepare_rerun, run_rerun
+
+    store = _store()
+    plan = prepare_rerun(store, run, extra_args or (), directory)
+    checkout = plan.checkout
+    original = checkout.run_id[:10]
+    typer.echo(f"gitcfg: re-running run {checkout.run_id} in worktree {checkout.path} "
+               f"at {checkout.code_commit[:10]}:", err=True)  # fmt: skip
+    typer.echo(f"  cd {_quote(checkout.cwd)} && {shlex.join(plan.argv)}", err=True)
+    if checkout.masked:
+        typer.echo(f"gitcfg: warning: recorded masked, passed as '***': {', '.join(checkout.masked)}",
+                   err=True)  # fmt: skip
+    result = run_rerun(store, plan)
+    for new_run_id in result.new_run_ids:
+        typer.echo(f"gitcfg: recorded run {new_run_id} (rerun_of {original}); "
+                   f"compare: gitcfg diff {original} {new_run_id[:10]}", err=True)  # fmt: skip
+    if not result.new_run_ids:
+        typer.echo("gitcfg: the script recorded no run", err=True)
+    typer.echo(f"gitcfg: exit code {result.exit_code}; the worktree stays: "
+               f"git worktree remove {_quote(checkout.path)}", err=True)  # fmt: skip
+    raise typer.Exit(result.exit_code)
 
 
 def _quote(path: Path) -> str:

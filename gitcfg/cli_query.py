@@ -188,11 +188,15 @@ def diff_command(
     code: Annotated[
         bool, typer.Option("--code", help="Also the diff of their code (commit plus diff.patch).")
     ] = False,
+    env: Annotated[
+        bool,
+        typer.Option("--env", help="Also their environments: packages, Python version, platform."),
+    ] = False,
     output: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
 ) -> None:
     """Show what differs between two runs: config, summary and run fields, side by side.
 
-    Example: gitcfg diff 06fq8qz 06fq8r0 --code
+    Example: gitcfg diff 06fq8qz 06fq8r0 --code --env
     """
     from gitcfg import query
 
@@ -206,12 +210,15 @@ def diff_command(
         if code
         else None
     )
+    environment = query.env_diff(a, b) if env else None
     if output == "json":
         document: dict[str, Any] = {"a": a.id, "b": b.id}
         for section in ("config", "summary", "run"):
             document[section] = [_json_change(*change) for change in getattr(changes, section)]
         if patch is not None:
             document["code"] = patch.decode(errors="replace")
+        if environment is not None:
+            document["env"] = _json_env(environment)
         typer.echo(json.dumps(document, indent=2, ensure_ascii=False, default=str))
         return
     from rich.markup import escape
@@ -221,19 +228,23 @@ def diff_command(
     table.add_column("", overflow="fold")
     for record in (a, b):
         table.add_column(escape(f"{record.id[:10]} {record.name or ''}".strip()), overflow="fold")
-    sections = (("config", changes.config), ("summary", changes.summary), ("run", changes.run))
+    sections = [("config", changes.config), ("summary", changes.summary), ("run", changes.run)]
+    if environment is not None:
+        sections.append(("environment", environment.run + environment.packages))
     for title, changed in sections:
         if not changed:
             continue
         table.add_row(f"[bold]{title}[/bold]", "", "")
         for key, left, right in changed:
             table.add_row(f"  {escape(key)}", _side(left), _side(right))
-    if not (changes.config or changes.summary or changes.run):
+    if not any(changed for _, changed in sections):
         console.print("same config, summary and run fields")
     else:
         console.print(table, highlight=False)
     if not changes.config:
         console.print("[dim]config: identical[/dim]", highlight=False)
+    if environment is not None:
+        console.print(_env_summary(environment), highlight=False)
     if patch is not None:
         console.file.flush()
         if patch:
@@ -255,6 +266,36 @@ def _side(value: object) -> str:
     if value is MISSING:
         return "[dim](missing)[/dim]"
     return escape(printable(format_value(value, None)))
+
+
+def _env_summary(environment: Any) -> str:
+    """`packages: 1 added, 2 changed`, `environment: identical`, or which run has no list."""
+    from gitcfg.query import MISSING
+
+    if environment.unrecorded:
+        ids = " and ".join(run_id[:10] for run_id in environment.unrecorded)
+        return f"packages: not recorded for {ids} (recorded before gitcfg listed packages)"
+    counts = {"added": 0, "removed": 0, "changed": 0}
+    for _, left, right in environment.packages:
+        counts["added" if left is MISSING else "removed" if right is MISSING else "changed"] += 1
+    if not any(counts.values()) and not environment.run:
+        return "[dim]environment: identical (same packages, Python and platform)[/dim]"
+    parts = [f"{n} {what}" for what, n in counts.items() if n]
+    return "packages: " + (", ".join(parts) if parts else "identical")
+
+
+def _json_env(environment: Any) -> dict[str, Any]:
+    from gitcfg.query import MISSING
+
+    packages = []
+    for name, left, right in environment.packages:
+        change = "added" if left is MISSING else "removed" if right is MISSING else "changed"
+        packages.append({"change": change, **_json_change(name, left, right)})
+    return {
+        "run": [_json_change(*change) for change in environment.run],
+        "packages": packages,
+        "unrecorded": list(environment.unrecorded),
+    }
 
 
 def _json_change(key: str, left: object, right: object) -> dict[str, Any]:

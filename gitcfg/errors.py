@@ -222,3 +222,14 @@ class RunWithoutCommit(GitcfgError):
 
 class CheckoutFailed(GitcfgError):
     """`gitcfg checkout` could not build the worktree; nothing is left behind."""
+
+
+class NothingToRerun(GitcfgError):
+    """`gitcfg rerun` of a run started from an interactive session: no command line was recorded."""
+
+    def __init__(self, run_id: str, script: str | None) -> None:
+        self.run_id = run_id
+        super().__init__(
+            f"run {run_id} was started from {script or 'an interactive session'}, so there is no "
+            f"command to re-run; `gitcfg checkout {run_id[:10]}` builds its code and config"
+        )

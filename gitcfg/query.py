@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 from gitcfg import aggregate, gitio, where
 from gitcfg.cache import Filter, GroupSummary, Progress, RunCache, Snapshot, StoredRow
+from gitcfg.environment import REQUIREMENTS, parse_requirements
 from gitcfg.errors import (
     BadQuery,
     CodeCommitMissing,
@@ -256,6 +257,13 @@ class StoredRun:
         if "diff.patch" not in self.files:
             return None
         return self._api.read_run_file(self.id, "diff.patch", self._tip)
+
+    def requirements(self) -> bytes | None:
+        """The run's requirements.txt (installed distributions); None for a run recorded before
+        gitcfg recorded them."""
+        if REQUIREMENTS not in self.files:
+            return None
+        return self._api.read_run_file(self.id, REQUIREMENTS, self._tip)
 
     def config_yaml(self) -> bytes:
         """config.yaml exactly as recorded: a valid `--configs` file to re-run the run."""
@@ -830,6 +838,30 @@ def diff_runs(a: StoredRun, b: StoredRun) -> RunDiff:
             {k: row_a.get(k) for k in _DIFF_RUN_FIELDS}, {k: row_b.get(k) for k in _DIFF_RUN_FIELDS}
         ),
     )
+
+
+_ENV_RUN_FIELDS = ("python", "platform")
+
+
+@dataclass(frozen=True, slots=True)
+class EnvDiff:
+    """How two runs' environments differ (`gitcfg diff --env`); MISSING for an absent side."""
+
+    run: list[tuple[str, object, object]]  # python and platform, when they differ
+    packages: list[tuple[str, object, object]]  # (name, version in a, in b), sorted by name
+    unrecorded: tuple[str, ...]  # ids of the runs that have no requirements.txt (recorded earlier)
+
+
+def env_diff(a: StoredRun, b: StoredRun) -> EnvDiff:
+    """Compare two runs' Python version, platform and installed distributions."""
+    lists = [record.requirements() for record in (a, b)]
+    packages = differences(*(parse_requirements(text) for text in lists))
+    return EnvDiff(
+        run=differences({k: a.meta.get(k) for k in _ENV_RUN_FIELDS},
+                        {k: b.meta.get(k) for k in _ENV_RUN_FIELDS}),
+        packages=sorted(packages, key=lambda change: change[0]) if None not in lists else [],
+        unrecorded=tuple(r.id for r, text in zip((a, b), lists, strict=True) if text is None),
+    )  # fmt: skip
 
 
 def code_diff(api: Api, a: StoredRun, b: StoredRun, color: bool = False) -> bytes:

@@ -1,5 +1,8 @@
 """Reproducing a run: a new `git worktree` at its code commit, its patch applied, its config written.
 
+`gitcfg rerun` then runs the recorded command there. Running the user's script is the one
+subprocess outside gitio.py: it is not git, and the CLI only renders around it.
+
 The user's own worktree, index, HEAD and branches are never touched: the new worktree is detached
 (no branch is created), lives in its own directory, and is removed again if the patch does not
 apply. The command line that re-runs the run is the recorded argv, run from the recorded working
@@ -8,7 +11,10 @@ directory's place in the new worktree: what the script was given, at the code it
 
 from __future__ import annotations
 
+import os
 import shlex
+import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -17,11 +23,19 @@ from typing import Any
 from gitcfg import gitio
 from gitcfg.amend import AMENDED
 from gitcfg.cache import resolve_run
-from gitcfg.errors import CheckoutFailed, CodeCommitMissing, GitError, RunWithoutCommit
-from gitcfg.store import Store, run_dir
+from gitcfg.environment import REQUIREMENTS
+from gitcfg.errors import (
+    CheckoutFailed,
+    CodeCommitMissing,
+    GitError,
+    NothingToRerun,
+    RunWithoutCommit,
+)
+from gitcfg.store import RERUN_OF_VARIABLE, Store, changed_run_dirs, run_dir
 from gitcfg.yamlio import dump_yaml
 
 CONFIG_NAMES = ("config.yaml", "gitcfg-config.yaml")  # the first name not taken by the code
+REQUIREMENTS_NAMES = ("requirements.txt", "gitcfg-requirements.txt")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +44,12 @@ class Checkout:
     path: Path  # the new worktree
     code_commit: str
     patch_applied: bool  # the run's diff.patch (uncommitted changes) was applied
-    config_path: Path  # the run's config (as now recorded, amendments included), a --configs file
+    # the run's config (as now recorded, amendments included), a --configs file; None for rerun
+    config_path: Path | None
+    # the run's installed distributions, beside the config; None when the run recorded none (it
+    # predates requirements.txt) or for rerun
+    requirements_path: Path | None
+    recorded_requirements: bool  # the run has a requirements.txt on the runs branch
     cwd: Path  # where the run was started, inside the new worktree
     command: str | None  # the recorded argv as a shell line; None for an interactive session
     python: str | None  # the Python version the run used
@@ -41,8 +60,14 @@ class Checkout:
     amended: bool  # an amendment changed the config: argv no longer produces config.yaml
 
 
-def checkout_run(store: Store, run_id_prefix: str, path: Path | None = None) -> Checkout:
+def checkout_run(
+    store: Store, run_id_prefix: str, path: Path | None = None, write_files: bool = True
+) -> Checkout:
     """Create a detached worktree with the run's exact code (commit + patch) and config.
+
+    With `write_files` (checkout), the run's config.yaml and requirements.txt are written into the
+    directory the run started in; without (rerun), the worktree holds only the run's code, so the
+    rerun records the same code.
 
     Raises RunWithoutCommit (recorded before the first commit), CodeCommitMissing (not in this
     clone: fetch), CheckoutFailed (the directory is taken, the patch does not apply, or the config
@@ -66,10 +91,12 @@ def checkout_run(store: Store, run_id_prefix: str, path: Path | None = None) -> 
         gitio.add_worktree(store.repo, target, code_commit)
     except GitError as e:
         raise CheckoutFailed(f"could not create a worktree at {target}: {e}") from None
-    patch = None
-    if "diff.patch" in record.files:
-        with gitio.BatchReader(store.repo) as reader:
+    patch = requirements = None
+    with gitio.BatchReader(store.repo) as reader:
+        if "diff.patch" in record.files:
             patch = reader.read(f"{store.runs_ref}:{run_dir(run_id)}/diff.patch")
+        if REQUIREMENTS in record.files:
+            requirements = reader.read(f"{store.runs_ref}:{run_dir(run_id)}/{REQUIREMENTS}")
     if patch:
         try:
             gitio.apply_patch(target, patch)
@@ -81,9 +108,16 @@ def checkout_run(store: Store, run_id_prefix: str, path: Path | None = None) -> 
             ) from None
     meta = record.meta
     cwd, argv = rerun_argv(meta, target)
+    config_path = requirements_path = None
     try:
-        config_path = _free_path(cwd, CONFIG_NAMES)
-        config_path.write_text(_config_text(run_id, meta, record.config))
+        if write_files:
+            config_path = _free_path(cwd, CONFIG_NAMES)
+            config_path.write_text(_config_text(run_id, meta, record.config))
+        if write_files and requirements is not None:
+            requirements_path = _free_path(cwd, REQUIREMENTS_NAMES)
+            requirements_path.write_bytes(_requirements_header(run_id, meta) + requirements)
+        elif not write_files:
+            cwd.mkdir(parents=True, exist_ok=True)  # the run's cwd may have been an untracked dir
     except OSError as e:
         gitio.remove_worktree(store.repo, target)
         raise CheckoutFailed(
@@ -91,12 +125,68 @@ def checkout_run(store: Store, run_id_prefix: str, path: Path | None = None) -> 
         ) from None
     return Checkout(
         run_id=run_id, path=target, code_commit=code_commit, patch_applied=bool(patch),
-        config_path=config_path, cwd=cwd,
+        config_path=config_path, requirements_path=requirements_path,
+        recorded_requirements=requirements is not None, cwd=cwd,
         command=shlex.join(["python", *argv]) if argv else None,
         python=meta.get("python"), not_stored=tuple(code.get("untracked_not_stored") or ()),
         masked=(*_masked_keys(record.config), *_masked_options(argv)),
         amended=_config_amended(meta),
     )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Rerun:
+    """A run's code checked out, and the command that re-runs it there (`gitcfg rerun`)."""
+
+    checkout: Checkout
+    argv: list[str]  # the current interpreter, the recorded arguments, then the extra ones
+    env: dict[str, str]  # os.environ with GITCFG_RERUN_OF set to the original run's id
+    runs_tip: str | None  # the runs branch before the rerun: its new runs are recorded after it
+
+
+@dataclass(frozen=True, slots=True)
+class RerunResult:
+    exit_code: int  # the script's; 128 + N when signal N killed it
+    new_run_ids: list[str]  # the runs it recorded with `rerun_of` (usually one)
+
+
+def prepare_rerun(
+    store: Store, run_id_prefix: str, extra_args: Sequence[str] = (), path: Path | None = None
+) -> Rerun:
+    """Check out the run's code (as checkout_run, without config.yaml and requirements.txt, so
+    the rerun records the same code) and build its command with the current interpreter.
+
+    Raises NothingToRerun for a run started from an interactive session (before anything is
+    created), and checkout_run's errors.
+    """
+    run_id = resolve_run(store, run_id_prefix)
+    meta = store.read_run(run_id).meta
+    if not rerun_argv(meta, Path("."))[1]:
+        raise NothingToRerun(run_id, meta.get("script"))
+    checkout = checkout_run(store, run_id, path, write_files=False)
+    _, argv = rerun_argv(meta, checkout.path)
+    env = dict(os.environ)
+    env[RERUN_OF_VARIABLE] = run_id
+    return Rerun(checkout, [sys.executable, *argv, *extra_args], env, store.tip())
+
+
+def run_rerun(store: Store, rerun: Rerun) -> RerunResult:
+    """Run the command in the run's directory, its output going where ours goes; then find the
+    runs it recorded (those committed since, whose run.yaml has `rerun_of` this run)."""
+    process = subprocess.Popen(rerun.argv, cwd=rerun.checkout.cwd, env=rerun.env)
+    while True:
+        try:
+            code = process.wait()
+            break
+        except KeyboardInterrupt:  # the script got the SIGINT too: let it record its end
+            continue
+    tip = store.tip()
+    new_run_ids = []
+    if tip is not None and tip != rerun.runs_tip:
+        for run_id in sorted(changed_run_dirs(store.repo, rerun.runs_tip, tip)):
+            if store.read_run(run_id).meta.get("rerun_of") == rerun.checkout.run_id:
+                new_run_ids.append(run_id)
+    return RerunResult(128 - code if code < 0 else code, new_run_ids)
 
 
 def default_path(store: Store, run_id: str) -> Path:
@@ -146,11 +236,22 @@ def _free_path(directory: Path, names: Sequence[str]) -> Path:
     for name in names:
         if not (directory / name).exists():
             return directory / name
-    stem = Path(names[-1]).stem
+    last = Path(names[-1])
     index = 2
-    while (directory / f"{stem}-{index}.yaml").exists():
+    while (directory / f"{last.stem}-{index}{last.suffix}").exists():
         index += 1
-    return directory / f"{stem}-{index}.yaml"
+    return directory / f"{last.stem}-{index}{last.suffix}"
+
+
+def _requirements_header(run_id: str, meta: Mapping[str, Any]) -> bytes:
+    python = meta.get("python")
+    where = " on ".join(
+        filter(None, [f"Python {python}" if python else None, meta.get("platform")])
+    )
+    return (
+        f"# installed packages of gitcfg run {run_id}" + (f" ({where})" if where else "") + "\n"
+        "# install them with: pip install -r <this file>\n"
+    ).encode()
 
 
 def _config_text(run_id: str, meta: Mapping[str, Any], config: Mapping[str, Any]) -> str:

@@ -8,6 +8,7 @@ Layout on the orphan branch (default `gitcfg-runs`):
                          summary.yaml      summary metrics
                          metrics.jsonl     one JSON object per log() row
                          diff.patch        only when the worktree was dirty
+                         requirements.txt  installed distributions (environment.py)
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ DEFAULT_BRANCH = "gitcfg-runs"
 RUNS_DIR = "runs"
 RUN_YAML_FILES = ("run.yaml", "config.yaml", "summary.yaml")  # a run's YAML mappings, in this order
 FALLBACK_NAME = "gitcfg"
+RERUN_OF_VARIABLE = "GITCFG_RERUN_OF"  # set by `gitcfg rerun` for track(): run.yaml `rerun_of`
 
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 
@@ -216,6 +218,7 @@ code: each commit records one run starting, ending or being amended.
       summary.yaml    summary metrics (last logged value of each metric, or set explicitly)
       metrics.jsonl   one JSON object per log() row, with _step and _time
       diff.patch      uncommitted changes at start (apply with `git apply` on code.commit)
+      requirements.txt  the installed Python distributions (`pip install -r requirements.txt`)
 
 <shard> is the last two characters of the run id. Run ids start with the start time
 (7 base32 characters of seconds since 2020), then 13 random characters.
@@ -260,6 +263,7 @@ def run_files(
     summary: Mapping[str, Any] | None = None,
     metrics_jsonl: bytes | None = None,
     patch: bytes | None = None,
+    requirements: bytes | None = None,
 ) -> dict[str, bytes]:
     """The files of one run directory, keyed by branch path; None arguments are left unchanged."""
     base = run_dir(str(meta["id"]))
@@ -272,6 +276,8 @@ def run_files(
         files[f"{base}/metrics.jsonl"] = metrics_jsonl
     if patch:
         files[f"{base}/diff.patch"] = patch
+    if requirements is not None:
+        files[f"{base}/requirements.txt"] = requirements  # same list, same blob: stored once
     return files
 
 

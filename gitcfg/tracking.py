@@ -34,6 +34,7 @@ from gitcfg.errors import GitcfgError
 from gitcfg.journal import Journal, final_commit, recover_quietly, rows_to_jsonl
 from gitcfg.store import (
     FORMAT_VERSION,
+    RERUN_OF_VARIABLE,
     Store,
     default_run_name,
     hostname,
@@ -135,6 +136,9 @@ class Run:
         self._deferred_signal: int | None = None
         self._forked = False
         self._warnings: dict[str, int] = {}
+        # Listed by a thread when the environment cache is cold: committed with the final commit.
+        self._requirements_thread: threading.Thread | None = None
+        self._late_requirements: bytes | None = None
 
     # public API
 
@@ -327,6 +331,9 @@ class Run:
             "config_sources": dict(self.config._sources),
             "config_changed": [],
         }
+        rerun_of = os.environ.get(RERUN_OF_VARIABLE, "").strip()
+        if rerun_of:  # started by `gitcfg rerun`
+            self._meta["rerun_of"] = rerun_of
         overrides = hydra_overrides()
         if overrides is not None:  # running under Hydra: its command-line overrides
             overrides, masked_overrides = mask_command_line(overrides, self._mask)
@@ -340,7 +347,10 @@ class Run:
             if masked_args:
                 _warn("masked the values of secret-looking options in the recorded command line: "
                       + ", ".join(masked_args))  # fmt: skip
-            files = run_files(self._meta, config=config_dict, patch=patch or None)
+            files = run_files(
+                self._meta, config=config_dict, patch=patch or None,
+                requirements=self._capture_requirements(),
+            )  # fmt: skip
             config_yaml = next(v for k, v in files.items() if k.endswith("/config.yaml"))
             self._config_yaml = config_yaml
             # The journal exists before the start commit: a crash right after it is recoverable.
@@ -365,6 +375,31 @@ class Run:
             target=self._flush_loop, name="gitcfg-journal", daemon=True
         )
         self._flusher.start()
+
+    def _capture_requirements(self) -> bytes | None:
+        """The installed distributions (environment.py) when cached (~0.5 ms); else None, and a
+        thread lists them (15-40 ms, cached for the next run) for the final commit."""
+        try:
+            from gitcfg.environment import cached_requirements
+
+            requirements = cached_requirements()
+        except Exception as e:  # never fail a run over the environment record
+            _warn(f"could not list the installed packages ({e!r}); requirements.txt not recorded")
+            return None
+        if requirements is None:
+            self._requirements_thread = threading.Thread(
+                target=self._list_requirements, name="gitcfg-requirements", daemon=True
+            )
+            self._requirements_thread.start()
+        return requirements
+
+    def _list_requirements(self) -> None:
+        try:
+            from gitcfg.environment import installed_requirements
+
+            self._late_requirements = installed_requirements()
+        except Exception as e:
+            _warn(f"could not list the installed packages ({e!r}); requirements.txt not recorded")
 
     def _drain(self) -> None:
         """Fold the rows logged so far into the summary."""
@@ -526,6 +561,10 @@ class Run:
                 rows = journal.rows()
             metrics = rows_to_jsonl(rows + self._unjournaled)
             files, message = final_commit(self._meta, config_yaml, self.summary.as_dict(), metrics)
+            if self._requirements_thread is not None:
+                self._requirements_thread.join(timeout=30)
+                if self._late_requirements is not None:
+                    files.update(run_files(self._meta, requirements=self._late_requirements))
             self._store.write(files, message)
         except (GitcfgError, OSError, ValueError, TypeError) as e:  # never kill the script over it
             where = f"; its journal {journal.path} is kept" if journal else ""

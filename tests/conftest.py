@@ -83,6 +83,16 @@ def write_script(path: Path, body: str) -> Path:
     return path
 
 
+def commit_script(repo: Path, relative: str, body: str) -> Path:
+    """Write `body` (dedented) to `repo/relative` and commit it; return the script's path."""
+    path = repo / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_script(path, body)
+    git(repo, "add", relative)
+    git(repo, "commit", "-q", "-m", f"add {relative}")
+    return path
+
+
 def run_python(cwd: Path, script: Path | str, *args: str, env: dict[str, str] | None = None,
                timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """Run a Python script as a real process in `cwd`."""

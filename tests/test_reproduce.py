@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import git, one_error_line, run_python, snapshot, write_script
+from conftest import commit_script, git, one_error_line, run_python, snapshot, write_script
 
 from gitcfg.reproduce import rerun_argv
 
@@ -28,10 +28,7 @@ print(run.id)
 @pytest.fixture
 def project(repo: Path) -> Path:
     """A repo with a training script in src/, committed."""
-    (repo / "src").mkdir()
-    write_script(repo / "src" / "train.py", TRAIN)
-    git(repo, "add", "src/train.py")
-    git(repo, "commit", "-q", "-m", "training script")
+    commit_script(repo, "src/train.py", TRAIN)
     return repo
 
 
