@@ -35,7 +35,7 @@ _CLICK_EXCEPTIONS: tuple[type[BaseException], ...] = (
 COMMAND_SUMMARIES: dict[str, str] = {
     "log": "List runs, newest first, with the config keys that differ.",
     "show": "Print one run: metadata, config and summary.",
-    "diff": "Compare two runs: config, summary, run fields, code.",
+    "diff": "Compare two runs: config, summary, code, packages.",
     "plot": "Draw a metric over steps in the terminal.",
     "amend": "Change a finished run's config, summary, tags or notes.",
     "history": "List every commit that changed a run: when, who, why.",
