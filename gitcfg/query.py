@@ -669,7 +669,6 @@ class Api:
                 sent = max(sent, len(rows))
                 if journal.process_gone(view.owner):
                     journal.recover(self.store)  # commits it as crashed: the tip moves
-                    continue
             elif self.store.tip() != tip:  # its final commit landed just now
                 continue
             wait(interval_s)
