@@ -14,7 +14,14 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from gitcfg.cli_app import EXIT_INTERRUPTED, _console, _store, app
+from gitcfg.cli_app import (
+    EXIT_INTERRUPTED,
+    _console,
+    _store,
+    app,
+    check_format,
+    closed_pipe_exit,
+)
 from gitcfg.errors import GitcfgError
 
 # --- init --------------------------------------------------------------------------------------
@@ -74,8 +81,7 @@ def show(
     """
     from gitcfg.yamlio import dump_yaml
 
-    if output not in (None, "yaml", "json"):
-        raise typer.BadParameter("choose yaml or json", param_hint="--format")
+    check_format(output, ("yaml", "json"))
     from gitcfg.cache import resolve_run
 
     store = _store()
@@ -249,8 +255,7 @@ def history(
     """
     from gitcfg.amend import run_history
 
-    if output not in ("text", "json"):
-        raise typer.BadParameter("choose text or json", param_hint="--format")
+    check_format(output, ("text", "json"))
     run_id, entries = run_history(_store(), run)
     if output == "json":
         typer.echo(json.dumps([{"run_id": run_id, **_fields(e)} for e in entries], indent=2))
@@ -456,3 +461,5 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(EXIT_INTERRUPTED)
+    except BrokenPipeError:  # output closed outside a command (e.g. while printing --help)
+        sys.exit(closed_pipe_exit())

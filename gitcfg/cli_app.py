@@ -8,6 +8,8 @@ and cli.py imports cli_query: imports run one way. Errors the library raises on 
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,7 +19,7 @@ from typer.core import TyperGroup
 from gitcfg._version import __version__
 from gitcfg.errors import GitcfgError
 
-EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED = 1, 3, 130
+EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_CLOSED_PIPE = 1, 3, 130, 141
 # click's own exceptions (usage errors, Exit, Abort) pass through untouched. typer >= 0.29 vendors
 # click, so they are found through typer's public names rather than by importing click.
 _CLICK_EXCEPTIONS: tuple[type[BaseException], ...] = (
@@ -90,6 +92,8 @@ class _Group(TyperGroup):
         except KeyboardInterrupt:
             typer.echo("gitcfg: interrupted", err=True)
             raise typer.Exit(EXIT_INTERRUPTED) from None
+        except BrokenPipeError:  # `gitcfg show RUN --metrics | head -1`: the reader has gone
+            raise typer.Exit(closed_pipe_exit()) from None
         except _CLICK_EXCEPTIONS:
             raise
         except Exception as e:  # a bug: keep a traceback, without locals (configs hold secrets)
@@ -98,6 +102,30 @@ class _Group(TyperGroup):
             typer.echo("gitcfg: internal error (please report it):", err=True)
             typer.echo("".join(traceback.format_exception(e, limit=-6)).rstrip(), err=True)
             raise typer.Exit(EXIT_INTERNAL) from None
+
+
+def closed_pipe_exit() -> int:
+    """Quiet exit status for a closed output pipe: 141 (128 + SIGPIPE), as git and coreutils give.
+
+    stdout is pointed at /dev/null first, so the interpreter's final flush does not fail again
+    ("Exception ignored ... BrokenPipeError", the recipe of Python's signal module docs).
+    """
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return EXIT_CLOSED_PIPE
+
+
+def check_format(output: str | None, formats: Sequence[str], option: str = "--format") -> None:
+    """A usage error (exit 2) naming the value when `output` is not one of `formats`."""
+    if output is not None and output not in formats:
+        raise typer.BadParameter(
+            f"{output!r} is not a format; choose one of {', '.join(formats)}", param_hint=option
+        )
 
 
 app = typer.Typer(

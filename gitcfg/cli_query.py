@@ -12,7 +12,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from gitcfg.cli_app import _console, _store, _warn, app
+from gitcfg.cli_app import _console, _store, _warn, app, check_format
 from gitcfg.rows import format_value
 
 _COLOURS = ("cyan", "magenta", "yellow", "green", "blue", "red", "bright_cyan", "bright_magenta",
@@ -51,11 +51,6 @@ def _progress_bar() -> Any:
 def _split(values: list[str] | None) -> list[str]:
     """`--columns a,b --columns c` -> [a, b, c]."""
     return [part.strip() for value in values or () for part in value.split(",") if part.strip()]
-
-
-def _check_format(output: str, formats: tuple[str, ...]) -> None:
-    if output not in formats:
-        raise typer.BadParameter(f"choose one of {', '.join(formats)}", param_hint="--format")
 
 
 def _say_empty(message: str, output: str) -> None:
@@ -151,7 +146,7 @@ def log_command(
     """
     from gitcfg import report
 
-    _check_format(output, report.FORMATS)
+    check_format(output, report.FORMATS)
     api = _api()
     with api.runs(where=where or None, rev=rev_range, status=_split(status) or None) as runs:
         _warn(runs.warnings)
@@ -200,7 +195,7 @@ def diff_command(
     """
     from gitcfg import query
 
-    _check_format(output, ("table", "json"))
+    check_format(output, ("table", "json"))
     api = _api()
     a, b = api.run(run_a), api.run(run_b)
     changes = query.diff_runs(a, b)

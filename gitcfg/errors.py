@@ -18,6 +18,18 @@ class NotARepo(GitcfgError):
         )
 
 
+class UnsafeRepository(NotARepo):
+    """git refuses a repository owned by someone else (safe.directory, git 2.35.2+)."""
+
+    def __init__(self, path: object) -> None:
+        self.path = path
+        GitcfgError.__init__(
+            self,
+            f"git refuses the repository at {path}: it is owned by another user (safe.directory); "
+            f"if you trust it, run `git config --global --add safe.directory <its top directory>`",
+        )
+
+
 class GitError(GitcfgError):
     """A git command failed; keeps argv, exit code and stderr."""
 
@@ -184,11 +196,11 @@ class BadAmendment(GitcfgError):
 
 
 class RemoteNotFound(GitcfgError):
-    def __init__(self, remote: str, defaulted: bool = False) -> None:
-        self.remote = remote
+    def __init__(self, remote: str, defaulted: bool = False, command: str = "push") -> None:
+        self.remote, self.command = remote, command
         why = " and the current branch has no upstream" if defaulted else ""
         super().__init__(
-            f"no git remote named {remote!r}{why}; name one (`gitcfg push REMOTE`, "
+            f"no git remote named {remote!r}{why}; name one (`gitcfg {command} REMOTE`, "
             "`git remote -v` lists them) or add it with `git remote add`"
         )
 

@@ -28,6 +28,7 @@ subclass there), nor does pickle take it.
 from __future__ import annotations
 
 import builtins
+import os
 import sys
 import types
 from typing import Any, NoReturn
@@ -70,7 +71,13 @@ def exiting_with() -> BaseException | None:
 
 
 def install() -> None:
-    """Make the SystemExit raised from Python code report the exit status; safe to call again."""
+    """Make the SystemExit raised from Python code report the exit status; safe to call again.
+
+    `GITCFG_EXIT_STATUS=0` in the environment opts out: nothing is replaced, and a run finished at
+    interpreter exit after `raise SystemExit(n)` is then recorded as exit 0.
+    """
+    if os.environ.get("GITCFG_EXIT_STATUS", "").strip().lower() in ("0", "false", "no", "off"):
+        return
     if builtins.SystemExit is not RecordedSystemExit:
         builtins.SystemExit = RecordedSystemExit  # type: ignore[misc]
         sys.exit = _exit_through(sys.exit)

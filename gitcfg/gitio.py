@@ -14,7 +14,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
-from gitcfg.errors import GitError, NotARepo, RunsBranchMoved, StateNotWritable
+from gitcfg.errors import (
+    GitError,
+    NotARepo,
+    RunsBranchMoved,
+    StateNotWritable,
+    UnsafeRepository,
+)
 
 ZERO_OID = "0" * 40
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
@@ -29,13 +35,21 @@ _KEEP_GIT_ENV = (
     "GIT_ALLOW_PROTOCOL", "GIT_PROTOCOL_FROM_USER", "GIT_TRACE", "GIT_TRACE2", "GIT_TRACE2_EVENT",
     "GIT_TRACE_PERFORMANCE", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
     "GIT_COMMITTER_EMAIL",
+    # `git -c key=value ...` and GIT_CONFIG_COUNT settings reach our calls (hooks run under them),
+    # as pre-commit keeps them: dropping them made git and gitcfg disagree on gitcfg.branch.
+    "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT",
 )  # fmt: skip
+_KEEP_GIT_ENV_PREFIXES = ("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_")
 MAX_RETRIES = 50
 _NO_GIT = "git is not installed or not on PATH"
 
 
 def _git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k in _KEEP_GIT_ENV}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("GIT_") or k in _KEEP_GIT_ENV or k.startswith(_KEEP_GIT_ENV_PREFIXES)
+    }
     env["LC_ALL"] = "C"
     if extra:
         env.update(extra)
@@ -105,14 +119,17 @@ _STATUS = (
 def discover(start: Path) -> Repo:
     """Find the repository containing `start`; raise NotARepo outside one."""
     out = run_git(start, *_DISCOVER, ok_codes=(0, 128))
-    return _parse_discovery(start, out.returncode, out.stdout)
+    return _parse_discovery(start, out.returncode, out.stdout, out.stderr)
 
 
-def _parse_discovery(start: Path, returncode: int, stdout: bytes) -> Repo:
+def _parse_discovery(start: Path, returncode: int, stdout: bytes, stderr: bytes = b"") -> Repo:
     lines = stdout.decode().splitlines()
     if len(lines) >= 3 and lines[2] == "true":  # bare: --show-toplevel fails, the rest printed
         return Repo(None, Path(lines[0]), Path(lines[1]))
     if returncode != 0 or len(lines) < 4:
+        # git 2.35.2+ (CVE-2022-24765): "detected dubious ownership in repository at ..."
+        if b"dubious ownership" in stderr or b"unsafe repository" in stderr:
+            raise UnsafeRepository(start)
         raise NotARepo(start)
     return Repo(Path(lines[3]), Path(lines[0]), Path(lines[1]))
 
@@ -142,8 +159,8 @@ def probe(start: Path, with_status: bool = True) -> Probe:
     except FileNotFoundError:
         raise GitError(_DISCOVER, 127, _NO_GIT) from None
     results = [(p.communicate(), p.returncode) for p in procs]
-    (found, _), found_code = results[0]
-    repo = _parse_discovery(start, found_code, found)
+    (found, found_err), found_code = results[0]
+    repo = _parse_discovery(start, found_code, found, found_err)
     (config_out, _), _ = results[1]
     if not with_status:
         return Probe(repo, _parse_config(config_out), None)

@@ -367,7 +367,7 @@ def default_remote(store: Store) -> str:
 
 def pull(store: Store, remote: str | None = None) -> SyncResult:
     """Fetch the remote's runs branch into a private ref and merge it into the local one."""
-    remote = _checked_remote(store, remote)
+    remote = _checked_remote(store, remote, "pull")
     remote_tip = _remote_tip(store, remote)
     if remote_tip is None:
         return SyncResult(remote, False, MergeOutcome("up to date", store.tip(), ()))
@@ -381,7 +381,7 @@ def push(store: Store, remote: str | None = None) -> SyncResult:
     The push only ever fast-forwards the remote's branch. When another machine pushed between our
     read and our push, git refuses, and we fetch, merge and push again (up to PUSH_ATTEMPTS).
     """
-    remote = _checked_remote(store, remote)
+    remote = _checked_remote(store, remote, "push")
     remote_tip = _remote_tip(store, remote)
     had_branch = remote_tip is not None
     received: list[str] = []
@@ -418,10 +418,10 @@ def private_ref(store: Store, remote: str) -> str:
     return f"{PRIVATE_REFS}/{remote}/{store.runs_branch}"
 
 
-def _checked_remote(store: Store, remote: str | None) -> str:
+def _checked_remote(store: Store, remote: str | None, command: str) -> str:
     name = remote or default_remote(store)
     if f"remote.{name}.url".lower() not in store.git_config:
-        raise RemoteNotFound(name, defaulted=remote is None)
+        raise RemoteNotFound(name, defaulted=remote is None, command=command)
     return name
 
 

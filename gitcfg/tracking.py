@@ -54,8 +54,10 @@ _pending_config: Config | None = None
 
 FLUSH_INTERVAL_S = 0.5  # summary.json and the heartbeat are at most this old when a process dies
 MODES = ("online", "offline", "disabled")  # online and offline both record: the store is local
-# Global ranks first: LOCAL_RANK is 0 on every node, so it decides only when nothing else is set.
-RANK_VARIABLES = ("RANK", "SLURM_PROCID", "OMPI_COMM_WORLD_RANK", "PMI_RANK", "LOCAL_RANK")
+# Global ranks first: LOCAL_RANK is 0 on every node, so it decides only with NODE_RANK/GROUP_RANK
+# (see process_rank).
+RANK_VARIABLES = ("RANK", "SLURM_PROCID", "OMPI_COMM_WORLD_RANK", "PMI_RANK")
+NODE_RANK_VARIABLES = ("NODE_RANK", "GROUP_RANK")
 _MAX_WARNINGS = 3
 
 
@@ -669,16 +671,34 @@ def _session_kind() -> str:
 
 
 def process_rank(environ: Mapping[str, str] | None = None) -> int:
-    """This process's rank in a distributed job: the first of RANK_VARIABLES set (0 when none)."""
+    """This process's rank in a distributed job (0 when none is set).
+
+    The first global rank of RANK_VARIABLES decides. Without one, a per-node launcher (Lightning's,
+    torchrun's with only LOCAL_RANK exported) sets LOCAL_RANK and NODE_RANK or GROUP_RANK: the rank
+    is then NODE_RANK * LOCAL_WORLD_SIZE + LOCAL_RANK, so only local rank 0 of node 0 records.
+    """
     environ = os.environ if environ is None else environ
     for name in RANK_VARIABLES:
-        value = environ.get(name, "").strip()
-        if value:
-            try:
-                return int(value)
-            except ValueError:
-                _warn(f"ignoring {name}={value!r}: not an integer rank")
-    return 0
+        value = _rank_value(environ, name)
+        if value is not None:
+            return value
+    local = _rank_value(environ, "LOCAL_RANK") or 0
+    node = next((v for n in NODE_RANK_VARIABLES if (v := _rank_value(environ, n)) is not None), 0)
+    if node == 0:
+        return local
+    per_node = _rank_value(environ, "LOCAL_WORLD_SIZE") or 1
+    return node * max(per_node, local + 1) + local
+
+
+def _rank_value(environ: Mapping[str, str], name: str) -> int | None:
+    value = environ.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        _warn(f"ignoring {name}={value!r}: not an integer rank")
+        return None
 
 
 # --- exit hooks and signals --------------------------------------------------------------------
@@ -833,7 +853,7 @@ def track(
     recording = mode != "disabled" and (process_rank() if rank is None else int(rank)) == 0
     store, status = None, None
     if recording:
-        found = gitio.probe(cwd)
+        found = _probe_recording_repo(script, cwd, explicit=path is not None)
         store, status = Store(found.repo, found.config), found.status
         _recover_crashed(store)
     run = Run(resolved, store=store, name=name, group=group, tags=tags, notes=notes, mask=mask)
@@ -849,6 +869,42 @@ def _recover_crashed(store: Store) -> None:
     """Commit the journals of dead runs on this machine; never fail track() over them."""
     for line in recover_quietly(store):
         print(f"gitcfg: {line}", file=sys.stderr, flush=True)
+
+
+def _probe_recording_repo(script: Path | None, cwd: Path, explicit: bool) -> gitio.Probe:
+    """The repository a run is recorded into: `track(path=)`'s when given, else the one holding
+    the script file (its code is what ran), else the current directory's.
+
+    `cd repoB && python ../repoA/train.py` records into repo A, with A's HEAD, and says so on
+    stderr. A script outside any worktree (an installed entry point) records into the cwd's repo.
+    """
+    if explicit or script is None or not _has_git_above(script.parent):
+        return gitio.probe(cwd)
+    found = gitio.probe(script.parent)
+    worktree = found.repo.worktree
+    if worktree is not None and not _is_within(cwd.resolve(), worktree.resolve()):
+        try:
+            other = gitio.discover(cwd).worktree
+        except GitcfgError:
+            other = None
+        if other is not None and other.resolve() != worktree.resolve():
+            _warn(
+                f"recording into {worktree} (the repository of {script.name}), "
+                f"not {other} (the current directory's); pass track(path=...) to choose"
+            )
+    return found
+
+
+def _has_git_above(directory: Path) -> bool:
+    """Whether `directory` or a parent holds a `.git` entry (a few stat calls, no git process)."""
+    for candidate in (directory, *directory.parents):
+        if os.path.lexists(candidate / ".git"):
+            return True
+    return False
+
+
+def _is_within(path: Path, top: Path) -> bool:
+    return path == top or top in path.parents
 
 
 def _script_path() -> Path | None:

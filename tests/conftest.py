@@ -9,8 +9,15 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+# No per-example deadline: on a busy shared 2-core machine a slow example is load, not a bug
+# (a sync property test failed on its 200 ms deadline while eight processes competed for the CPU).
+settings.register_profile("gitcfg", deadline=None)
+settings.load_profile("gitcfg")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -31,7 +38,10 @@ def hermetic_seal(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     """No user or system git config, a fixed identity, no inherited GIT_DIR/GIT_INDEX_FILE."""
     home = tmp_path_factory.mktemp("home")
     for key in list(os.environ):
-        if key.startswith("GIT_") or key in ("RANK", "LOCAL_RANK", "SLURM_PROCID", "GITCFG_MODE"):
+        if key.startswith("GIT_") or key in (
+            "RANK", "LOCAL_RANK", "SLURM_PROCID", "GITCFG_MODE", "NODE_RANK", "GROUP_RANK",
+            "LOCAL_WORLD_SIZE", "OMPI_COMM_WORLD_RANK", "PMI_RANK", "GITCFG_EXIT_STATUS",
+        ):
             monkeypatch.delenv(key)
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
