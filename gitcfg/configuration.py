@@ -33,7 +33,13 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from gitcfg.errors import ConfigError, ConfigKeyMissing, ConfigValueChanged, UnsupportedValue
+from gitcfg.errors import (
+    ConfigError,
+    ConfigKeyMissing,
+    ConfigValueChanged,
+    UnsupportedValue,
+    YamlLimitExceeded,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -1041,6 +1047,9 @@ def _read_config_file(path: Path, shown: str) -> Tree:
         raise ConfigError(f"cannot read config file {shown}: {error}") from None
     try:
         data = load_yaml(text)
+    except YamlLimitExceeded as error:
+        line = f":{error.line}" if error.line else ""
+        raise ConfigError(f"{shown}{line}: {error.problem}") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""

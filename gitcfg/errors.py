@@ -82,6 +82,17 @@ class ConfigError(GitcfgError):
     """A config source or value is invalid; raised before anything is written."""
 
 
+class YamlLimitExceeded(GitcfgError):
+    """A YAML document over gitcfg's bounds (size, nesting, alias expansion) or with a duplicate key.
+
+    The message says where in the document; the caller adds which file or run it was.
+    """
+
+    def __init__(self, problem: str, line: int | None = None) -> None:
+        self.problem, self.line = problem, line
+        super().__init__(f"line {line}: {problem}" if line else problem)
+
+
 class ConfigValueChanged(ConfigError):
     def __init__(
         self, key: str, old: object, new: object, *, hide_values: bool = False, hint: str = ""

@@ -41,7 +41,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
-from gitcfg.errors import UnknownKey, WhereSyntaxError
+from gitcfg.errors import GitcfgError, UnknownKey, WhereSyntaxError
 
 Row = Mapping[str, object]
 Scalar = str | int | float | bool | None
@@ -117,8 +117,14 @@ def type_literal(word: str) -> Scalar:
     tag = resolver.resolve(yaml.ScalarNode, word, (True, False))  # type: ignore[no-untyped-call,unused-ignore]
     if tag in _YAML_SCALAR_TAGS:
         try:
-            value = yaml.load(word, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-        except (yaml.YAMLError, ValueError):  # `0x_` or `._` match YAML's regexes, build no number
+            from gitcfg.yamlio import load_yaml
+
+            value = load_yaml(word)
+        except (
+            yaml.YAMLError,
+            ValueError,
+            GitcfgError,
+        ):  # `0x_` or `._` match YAML's regexes, build no number
             return word
         if value is None or isinstance(value, (bool, int, float)):
             return value

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from gitcfg.errors import YamlLimitExceeded
+
 
 def _dumper() -> Any:
     import yaml
@@ -12,10 +14,125 @@ def _dumper() -> Any:
     return getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
-def _loader() -> Any:
-    import yaml
+# Every YAML gitcfg reads is bounded: a pulled run, a config file or an `amend --set` value can be
+# hostile. A 486-byte alias bomb expands to ~10^9 nodes, and libyaml's own composer recurses in C
+# (100,000 `[` crash the process), so documents are composed by PyYAML's Python composer over
+# libyaml's event parser, with these limits checked while the node graph is built.
+MAX_YAML_BYTES = 10_000_000  # the text of one document
+MAX_YAML_DEPTH = 100  # nested mappings and sequences
+MAX_ALIAS_NODES = 1_000_000  # nodes that aliases add when expanded (each alias counts its subtree)
 
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+def _loader() -> Any:
+    global _BOUNDED_LOADER
+    if _BOUNDED_LOADER is None:
+        _BOUNDED_LOADER = _bounded_loader()
+    return _BOUNDED_LOADER
+
+
+_BOUNDED_LOADER: Any = None
+
+
+def _bounded_loader() -> Any:
+    """The safe loader (libyaml's parser when available) with a bounded, duplicate-refusing composer."""
+    import yaml
+    from yaml.composer import Composer
+    from yaml.nodes import ScalarNode, SequenceNode
+
+    try:
+        from yaml._yaml import CParser  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:  # PyYAML without libyaml
+        from yaml.parser import Parser
+        from yaml.reader import Reader
+        from yaml.scanner import Scanner
+
+        class CParser(Reader, Scanner, Parser):  # type: ignore[no-redef]
+            def __init__(self, stream: Any) -> None:
+                Reader.__init__(self, stream)
+                Scanner.__init__(self)
+                Parser.__init__(self)
+
+    merge_tag = "tag:yaml.org,2002:merge"
+
+    class BoundedSafeLoader(
+        Composer, CParser, yaml.constructor.SafeConstructor, yaml.resolver.Resolver
+    ):  # type: ignore[misc,unused-ignore]
+        def __init__(self, stream: Any) -> None:
+            if len(stream) > MAX_YAML_BYTES:
+                raise YamlLimitExceeded(
+                    f"{len(stream):,} bytes, over the limit of {MAX_YAML_BYTES:,} for a YAML file"
+                )
+            CParser.__init__(self, stream)
+            Composer.__init__(self)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+            self._depth = 0
+            self._alias_nodes = 0
+            self._sizes: dict[int, int] = {}  # id(node) -> nodes in its expanded subtree
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                node = self.anchors.get(event.anchor)
+                if node is not None:
+                    size = self._sizes.get(id(node))
+                    if size is None:
+                        raise YamlLimitExceeded(
+                            f"alias *{event.anchor} refers to a collection that contains it "
+                            "(recursive data is not supported)",
+                            event.start_mark.line + 1,
+                        )
+                    self._alias_nodes += size
+                    if self._alias_nodes > MAX_ALIAS_NODES:
+                        raise YamlLimitExceeded(
+                            f"aliases expand to more than {MAX_ALIAS_NODES:,} nodes (an alias bomb?)",
+                            event.start_mark.line + 1,
+                        )
+                return super().compose_node(parent, index)
+            if self.check_event(yaml.ScalarEvent):
+                node = super().compose_node(parent, index)
+                self._sizes[id(node)] = 1
+                return node
+            self._depth += 1
+            if self._depth > MAX_YAML_DEPTH:
+                mark = self.peek_event().start_mark
+                raise YamlLimitExceeded(
+                    f"nesting deeper than {MAX_YAML_DEPTH} levels", mark.line + 1
+                )
+            node = super().compose_node(parent, index)
+            self._depth -= 1
+            if isinstance(node, SequenceNode):
+                self._sizes[id(node)] = 1 + sum(self._sizes[id(item)] for item in node.value)
+            return node
+
+        def compose_mapping_node(self, anchor: Any) -> Any:
+            node = super().compose_mapping_node(anchor)
+            sizes, seen, total = self._sizes, {}, 1
+            for key_node, value_node in node.value:
+                total += sizes[id(key_node)] + sizes[id(value_node)]
+                if isinstance(key_node, ScalarNode) and key_node.tag != merge_tag:
+                    key = _duplicate_key(self, key_node)
+                    if key in seen:
+                        raise YamlLimitExceeded(
+                            f"duplicate key {key_node.value!r} (first on line {seen[key]})",
+                            key_node.start_mark.line + 1,
+                        )
+                    seen[key] = key_node.start_mark.line + 1
+            sizes[id(node)] = total
+            return node
+
+    return BoundedSafeLoader
+
+
+def _duplicate_key(loader: Any, key_node: Any) -> Any:
+    """Two scalar keys are the same key when their values are (`1`/`0x1`, `yes`/`true`): the dict
+    built from them would keep only the last."""
+    try:
+        key = loader.construct_object(key_node)
+        hash(key)
+    except Exception:
+        return (key_node.tag, key_node.value)
+    return key
 
 
 def dump_yaml(data: Any) -> str:
@@ -38,7 +155,11 @@ def dump_yaml(data: Any) -> str:
 
 
 def load_yaml(text: str | bytes) -> Any:
-    """Parse YAML with the safe loader (C version when available)."""
+    """Parse YAML with the bounded safe loader (libyaml's parser when available).
+
+    Raises YamlLimitExceeded past MAX_YAML_BYTES/MAX_YAML_DEPTH/MAX_ALIAS_NODES or on a
+    duplicate key, yaml.YAMLError on bad syntax.
+    """
     import yaml
 
     return yaml.load(text, Loader=_loader())
@@ -49,20 +170,14 @@ _resolved: dict[tuple[str, tuple[bool, bool]], str] = {}
 
 
 def _fast_loader() -> Any:
-    """A libyaml parser with the safe constructor whose scalar tag resolution is memoised."""
+    """The bounded loader whose scalar tag resolution is memoised (libyaml only)."""
     import yaml
     from yaml.nodes import ScalarNode
 
     if not getattr(yaml, "__with_libyaml__", False):
         return None
-    from yaml._yaml import CParser  # type: ignore[import-not-found,unused-ignore]
 
-    class FastSafeLoader(CParser, yaml.constructor.SafeConstructor, yaml.resolver.Resolver):  # type: ignore[misc,unused-ignore]
-        def __init__(self, stream: Any) -> None:
-            CParser.__init__(self, stream)
-            yaml.constructor.SafeConstructor.__init__(self)
-            yaml.resolver.Resolver.__init__(self)
-
+    class FastSafeLoader(_loader()):  # type: ignore[misc,unused-ignore]
         def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
             # A plain scalar's tag depends only on its text (no path resolvers are registered),
             # and run files repeat the same keys and many values.
@@ -130,6 +245,8 @@ def load_yaml_fast(text: str | bytes) -> Any:
         node = loader.get_single_node()
         if node is not None:
             return _construct(loader, node)
+    except YamlLimitExceeded:
+        raise
     except Exception:  # noqa: S110 - load_yaml below raises the proper error, or copes
         pass
     finally:
@@ -214,6 +331,8 @@ def _block_mapping(
             key = known.get(key_text, _GIVE_UP)
             if key is _GIVE_UP:
                 key = _plain(key_text)
+        if key in out:  # a duplicate key: load_yaml's error names its line
+            raise _NotBlock
         if rest:
             value = known.get(rest, _GIVE_UP)
             out[key] = _scalar(rest) if value is _GIVE_UP else value

@@ -1,0 +1,178 @@
+"""Every YAML gitcfg reads is bounded (size, nesting, alias expansion) and refuses duplicate keys.
+
+The 486-byte alias bomb of issue 17 expands to ~10^9 nodes; it is tried in each place gitcfg reads
+YAML: a pulled run's config.yaml, config-defaults.yaml, a --configs file, an `amend --set` value.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import git, one_error_line, run_python, write_script
+
+from gitcfg.errors import GitcfgError, YamlLimitExceeded
+from gitcfg.yamlio import MAX_YAML_DEPTH, load_yaml, load_yaml_fast
+
+BOMB = "\n".join(
+    [
+        'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+        *(
+            f"{name}: &{name} [{', '.join(['*' + prev] * 9)}]"
+            for prev, name in zip("abcdefgh", "bcdefghi", strict=True)
+        ),
+    ]
+)
+LOADERS = (load_yaml, load_yaml_fast)
+
+
+def test_bomb_is_the_issues_size() -> None:
+    assert 400 < len(BOMB.encode()) < 600
+
+
+@pytest.mark.parametrize("load", LOADERS)
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        (BOMB, 7, "alias bomb"),
+        ("a: &x [1, *x]\n", 1, "recursive"),
+        ("[" * 100_000 + "]" * 100_000, 1, f"deeper than {MAX_YAML_DEPTH}"),
+        ("- " * 200 + "x\n", 1, f"deeper than {MAX_YAML_DEPTH}"),
+        ("lr: 1\nseed: 2\nlr: 3\n", 3, "duplicate key 'lr' (first on line 1)"),
+        ("model:\n  depth: 1\n  depth: 2\n", 3, "duplicate key 'depth'"),
+        ("{a: 1, a: 2}", 1, "duplicate key 'a'"),
+        ("1: a\n0x1: b\n", 2, "duplicate key '0x1'"),
+    ],
+)
+def test_hostile_documents_fail_fast_naming_the_line(
+    load, text: str, line: int, words: str
+) -> None:
+    start = time.monotonic()
+    with pytest.raises(YamlLimitExceeded) as caught:
+        load(text)
+    assert time.monotonic() - start < 5
+    assert caught.value.line == line
+    assert words in str(caught.value)
+    assert isinstance(caught.value, GitcfgError)
+
+
+@pytest.mark.parametrize("load", LOADERS)
+def test_ordinary_documents_still_load(load) -> None:
+    assert load("a: &x [1, 2]\nb: *x\n") == {"a": [1, 2], "b": [1, 2]}
+    assert load("base: &b {k: 1, j: 2}\nover:\n  <<: *b\n  k: 3\n") == {
+        "base": {"k": 1, "j": 2},
+        "over": {"k": 3, "j": 2},
+    }
+    nested = (
+        "x:\n"
+        + "".join("  " * d + f"  l{d}:\n" for d in range(MAX_YAML_DEPTH - 2))
+        + "  " * 99
+        + "  v: 1\n"
+    )
+    assert load(nested)["x"]["l0"]["l1"] is not None
+
+
+def test_size_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gitcfg.yamlio as yamlio
+
+    monkeypatch.setattr(yamlio, "MAX_YAML_BYTES", 1000)
+    with pytest.raises(YamlLimitExceeded, match="over the limit of 1,000"):
+        load_yaml("k: " + "v" * 2000)
+
+
+# --- through the real entry points -----------------------------------------------------------------
+
+TRACK_PRINTING_ERRORS = """
+import gitcfg
+try:
+    gitcfg.track()
+except gitcfg.errors.ConfigError as e:
+    print("ERR", e)
+"""
+
+
+def test_bomb_in_config_defaults_is_a_one_line_config_error(repo: Path) -> None:
+    (repo / "config-defaults.yaml").write_text(BOMB)
+    script = write_script(repo / "train.py", TRACK_PRINTING_ERRORS)
+    start = time.monotonic()
+    proc = run_python(repo, script, timeout=30)
+    assert time.monotonic() - start < 10
+    assert "ERR config-defaults.yaml:7: aliases expand" in proc.stdout, proc.stderr
+    assert git(repo, "branch", "--list", "gitcfg-runs") == ""
+
+
+def test_duplicate_key_in_configs_file(repo: Path) -> None:
+    (repo / "exp.yaml").write_text("lr: 1\nbatch: 2\nlr: 3\n")
+    (repo / "bomb.yaml").write_text(BOMB)
+    script = write_script(repo / "train.py", TRACK_PRINTING_ERRORS)
+    proc = run_python(repo, script, "--configs", "exp.yaml")
+    assert "ERR exp.yaml:3: duplicate key 'lr' (first on line 1)" in proc.stdout, proc.stderr
+    proc = run_python(repo, script, "--configs", "bomb.yaml", timeout=30)
+    assert "ERR bomb.yaml:7: aliases expand" in proc.stdout, proc.stderr
+
+
+def _recorded_run(repo: Path) -> str:
+    script = write_script(
+        repo / "rec.py",
+        """
+        import gitcfg
+        run = gitcfg.track(config={"lr": 0.1})
+        print(run.id)
+        run.finish()
+    """,
+    )
+    proc = run_python(repo, script)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.split()[-1]
+
+
+def test_amend_set_flow_value_bomb(repo: Path, cli) -> None:
+    run_id = _recorded_run(repo)
+    tip = git(repo, "rev-parse", "gitcfg-runs")
+    levels = ["&a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"] + [
+        f"&{name} [{', '.join(['*' + prev] * 9)}]"
+        for prev, name in zip("abcdefgh", "bcdefghi", strict=True)
+    ]
+    flow_bomb = "[" + ", ".join(levels) + "]"
+    deep = "[" * 5000 + "]" * 5000
+    for value in (flow_bomb, deep, "{a: 1, a: 2}"):
+        start = time.monotonic()
+        line = one_error_line(cli(repo, "amend", run_id, "--set", f"opt={value}"))
+        assert time.monotonic() - start < 5
+        assert "cannot read" in line
+    assert git(repo, "rev-parse", "gitcfg-runs") == tip
+
+
+def test_pulled_run_with_a_bomb_is_bounded(repo: Path, tmp_path: Path) -> None:
+    """A bomb in a run's config.yaml on the runs branch: log, show and checkout stay bounded."""
+    good, bad = _recorded_run(repo), _recorded_run(repo)
+    path = f"runs/{bad[-2:]}/{bad}/config.yaml"
+    blob = subprocess.run(["git", "hash-object", "-w", "--stdin"], cwd=repo, input=BOMB,
+                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    index = tmp_path / "index"
+    env = {"GIT_INDEX_FILE": str(index)}
+    git_env = lambda *a: subprocess.run(  # noqa: E731
+        ["git", *a],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**__import__("os").environ, **env},
+    ).stdout.strip()
+    git_env("read-tree", "gitcfg-runs")
+    git_env("update-index", "--cacheinfo", f"100644,{blob},{path}")
+    tree = git_env("write-tree")
+    commit = git(repo, "commit-tree", "-p", "gitcfg-runs", "-m", "hostile", tree)
+    git(repo, "update-ref", "refs/heads/gitcfg-runs", commit)
+    for args in (("log",), ("show", bad), ("show", good)):
+        start = time.monotonic()
+        proc = subprocess.run([sys.executable, "-m", "gitcfg", *args], cwd=repo,
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert time.monotonic() - start < 5, args
+        assert "Traceback" not in proc.stderr
+    log = subprocess.run([sys.executable, "-m", "gitcfg", "log"], cwd=repo,
+                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert good[:8] in log.stdout and bad[:8] in log.stdout
