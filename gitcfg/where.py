@@ -120,11 +120,8 @@ def type_literal(word: str) -> Scalar:
             from gitcfg.yamlio import load_yaml
 
             value = load_yaml(word)
-        except (
-            yaml.YAMLError,
-            ValueError,
-            GitcfgError,
-        ):  # `0x_` or `._` match YAML's regexes, build no number
+        # `0x_` or `._` match YAML's regexes, build no number
+        except (yaml.YAMLError, ValueError, GitcfgError):
             return word
         if value is None or isinstance(value, (bool, int, float)):
             return value
