@@ -299,11 +299,18 @@ def _remove_dir(path: Path) -> None:
 # --- rows: frames in the journal, JSON lines on the branch -------------------------------------
 
 
-def decode_rows(data: bytes) -> list[dict[str, Any]]:
-    """The rows of metrics.rows, up to the first zero length or damaged frame."""
+def decode_rows(data: bytes, skip: int = 0) -> list[dict[str, Any]]:
+    """The rows of metrics.rows, up to the first zero length or damaged frame; the first `skip`
+    frames are stepped over without being decoded."""
     rows: list[dict[str, Any]] = []
     view, size, pos = memoryview(data), len(data), 0
     unpack, loads = _LENGTH.unpack_from, marshal.loads
+    while skip > 0 and pos + 4 <= size:
+        (length,) = unpack(view, pos)
+        if length == 0 or pos + 4 + length > size:
+            return rows
+        pos += 4 + length
+        skip -= 1
     while pos + 4 <= size:
         (length,) = unpack(view, pos)
         end = pos + 4 + length
@@ -436,12 +443,14 @@ class JournalState(NamedTuple):
     rows: list[dict[str, Any]]  # `_time` cut as metrics.jsonl has it
 
 
-def read_journal(path: Path) -> JournalState | None:
+def read_journal(path: Path, with_rows: bool = True) -> JournalState | None:
     """The journal at `path` as of now; None when it is gone (the run's final commit removes it).
 
     Safe while the writer appends: a frame's length is written after its payload, so the row
     being written is not read (decode_rows stops at its zero length). summary.json is read before
-    the rows, so the rows always include every row its summary counted.
+    the rows, so the rows always include every row its summary counted. Without `with_rows`, only
+    the rows after those (a few: the summary is journaled every 0.5 s) are decoded, to fold them
+    into the summary, and `rows` is empty.
     """
     try:
         meta = json.loads((path / _META).read_bytes())
@@ -452,8 +461,13 @@ def read_journal(path: Path) -> JournalState | None:
         return None
     if not isinstance(meta, dict) or not isinstance(meta.get("run"), dict):
         return None
-    rows = decode_rows(data)
-    summary = recovered_summary(journaled, rows)
+    counted = (journaled or {}).get("rows")
+    if with_rows or not isinstance(counted, int) or counted < 0:
+        rows = decode_rows(data)
+        summary = recovered_summary(journaled, rows)
+    else:  # the summary's own rows are stepped over, not decoded
+        summary = recovered_summary({**(journaled or {}), "rows": 0}, decode_rows(data, counted))
+        rows = []
     cut_times(rows)
     owner = meta.get("owner")
     return JournalState(meta["run"], owner if isinstance(owner, dict) else {}, config_yaml,

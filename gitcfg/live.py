@@ -27,19 +27,24 @@ class LiveView(NamedTuple):
     meta: dict[str, Any] | None  # run.yaml as journaled; None once it holds the final status
     config: dict[str, Any] | None  # the recorded config as journaled; None if unreadable
     summary: dict[str, Any]
-    rows: list[dict[str, Any]]  # every row journaled (logged since the run started or resumed)
+    rows: list[dict[str, Any]]  # every row journaled (since the run started or resumed), or none
     owner: dict[str, Any]  # the writing process (journal.process_identity)
 
 
-def live_views(store: Store, run_ids: Collection[str] | None = None) -> dict[str, LiveView]:
-    """The journals on this machine of runs on `store`'s runs branch (those of `run_ids` only)."""
+def live_views(
+    store: Store, run_ids: Collection[str] | None = None, with_rows: bool = True
+) -> dict[str, LiveView]:
+    """The journals on this machine of runs on `store`'s runs branch (those of `run_ids` only).
+
+    Without `with_rows`, each view's `rows` is empty: a summary needs only the rows logged since
+    it was last journaled, a run of a million rows is not decoded for it."""
     views: dict[str, LiveView] = {}
     for live in journal.live_runs(store.repo.state_dir):
         if run_ids is not None and live.run_id not in run_ids:
             continue
         if str(live.meta.get("runs_ref") or store.runs_ref) != store.runs_ref:
             continue  # recorded to another branch (gitcfg.branch changed since)
-        state = journal.read_journal(live.path)
+        state = journal.read_journal(live.path, with_rows)
         if state is None:  # finished and removed since the listing
             continue
         meta = state.run_meta if state.run_meta.get("status") == "running" else None
@@ -55,7 +60,7 @@ def current_record(store: Store, record: RunRecord) -> RunRecord:
     summary, config and run.yaml; any other run is returned as it is."""
     if record.status != "running":
         return record
-    view = live_views(store, (record.run_id,)).get(record.run_id)
+    view = live_views(store, (record.run_id,), with_rows=False).get(record.run_id)
     if view is None:
         return record
     return record._replace(

@@ -570,7 +570,7 @@ class Api:
 
         snapshot = self.refresh().snapshot()
         try:
-            views = live_views(self.store)  # one directory listing when no run is live
+            views = live_views(self.store, with_rows=False)  # no run live: one listing
             snapshot.overlay({k: (v.meta, v.config, v.summary) for k, v in views.items()})
         except BaseException:
             snapshot.close()

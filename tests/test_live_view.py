@@ -257,6 +257,15 @@ def test_a_journal_is_read_safely_while_its_writer_appends(tmp_path):
         assert state is not None
         assert [r["_step"] for r in state.rows] == [0, 1, 2]
         assert state.summary["loss"] == pytest.approx(1 / 3)
+        # The summary journaled after two rows, the third folded in: the same without decoding
+        # the first two.
+        from gitcfg.summaries import Summary
+
+        early = Summary()
+        early._observe(state.rows[:2])
+        live.write_summary(early._state(), 2)
+        quick = journal.read_journal(live.path, with_rows=False)
+        assert quick.rows == [] and quick.summary == journal.read_journal(live.path).summary
         # A length whose payload runs past the end of the file: ignored too.
         cut = bytes(data[: end + 4 + len(payload) // 2])
         cut = cut[:end] + len(payload).to_bytes(4, "little") + cut[end + 4 :]
