@@ -441,13 +441,19 @@ def _print_table(report: Report, console: Any) -> list[str]:
     keep: list[int] = []
     for key in report.keep:  # an aggregated metric keeps its first table column
         keep += [i for i, c in enumerate(table_columns) if c.column.key == key][:1]
-    layout = fit_columns(
-        [c.column for c in table_columns],
-        [c.header for c in table_columns],
-        cells,
-        console.width,
-        keep,
-    )
+    # A metric split into several aggregates (`--agg mean,std,min,max`) gets a header row of its
+    # own over them, so each column's header is only `mean ± std`, `min`, ...: repeated in every
+    # column, a long metric name had to be cut to `train… min` even at 200 columns.
+    keys = [c.column.key for c in table_columns if c.column.kind == "agg"]
+    grouped = any(keys.count(key) > 1 for key in keys)
+    headers = [_sub_header(c) if grouped else c.header for c in table_columns]
+    if grouped and keep:  # the metric that matters keeps its whole name over its columns
+        headers = _room_for_kept_metric(table_columns, headers, cells, keep)
+    layout = fit_columns([c.column for c in table_columns], headers, cells, console.width, keep)
+    spans: list[tuple[int, int, str]] = []
+    if grouped:
+        widths, spans = _metric_spans(table_columns, layout, console.width)
+        layout = replace(layout, widths=widths)
     hidden: dict[str, None] = {}  # an aggregated metric left out whole is named once
     for i, table_column in enumerate(table_columns):
         if i not in layout.shown:
@@ -471,8 +477,79 @@ def _print_table(report: Report, console: Any) -> list[str]:
     ]
     for r in range(len(cells)):
         table.add_row(*(Text(column[r]) for column in shortened))
+    if spans:
+        console.print(Text(_span_line(spans), style="bold"), highlight=False)
     console.print(table, highlight=False)
     return list(hidden)
+
+
+def _sub_header(table_column: _TableColumn) -> str:
+    """The header of an aggregate's own column under its metric's span: `mean ± std`, `max`."""
+    if table_column.column.kind != "agg":
+        return table_column.header
+    return " ± ".join(table_column.agg)
+
+
+def _room_for_kept_metric(
+    table_columns: Sequence[_TableColumn],
+    headers: Sequence[str],
+    cells: Sequence[Sequence[str]],
+    keep: Sequence[int],
+) -> list[str]:
+    """`headers` with the first column of each kept metric padded so that its columns together
+    are as wide as the metric's name (fit_columns keeps a kept metric's column whole)."""
+    out = list(headers)
+    for first in keep:
+        column = table_columns[first].column
+        if column.kind != "agg":
+            continue
+        group = [i for i, c in enumerate(table_columns) if c.column.key == column.key]
+        natural = [max([len(headers[i]), *(len(line[i]) for line in cells)]) for i in group]
+        need = len(column.header) - (sum(natural[1:]) + GAP * (len(group) - 1))
+        out[first] = headers[first].rjust(need)
+    return out
+
+
+def _metric_spans(
+    table_columns: Sequence[_TableColumn], layout: Layout, width: int
+) -> tuple[list[int], list[tuple[int, int, str]]]:
+    """The shown columns' widths and (start, width, metric header) of each metric's columns; a
+    span narrower than its header widens its first column while the table has room."""
+    groups: list[tuple[str, list[int]]] = []  # (metric header, positions in layout.shown)
+    previous = None
+    for position, index in enumerate(layout.shown):
+        column = table_columns[index].column
+        if column.kind == "agg" and previous == column.key:
+            groups[-1][1].append(position)
+        elif column.kind == "agg":
+            groups.append((column.header, [position]))
+        previous = column.key
+    widths = list(layout.widths)
+    room = width - (sum(widths) + GAP * (len(widths) - 1))
+
+    def span(positions: Sequence[int]) -> int:
+        return sum(widths[p] for p in positions) + GAP * (len(positions) - 1)
+
+    for header, positions in groups:
+        grow = min(max(len(header) - span(positions), 0), max(room, 0))
+        widths[positions[0]] += grow
+        room -= grow
+    starts = [sum(widths[:p]) + GAP * p for p in range(len(widths))]
+    return widths, [(starts[ps[0]], span(ps), header) for header, ps in groups]
+
+
+def _span_line(spans: Sequence[tuple[int, int, str]]) -> str:
+    """The line over the table: each metric's name centred over its columns, `── name ──`."""
+    line = ""
+    for start, width, header in spans:
+        label = shorten(printable(header), width)
+        fill = "─" if width - len(label) >= 4 else " "  # a rule only where it shows the span
+        if fill == "─":
+            label = f" {label} "
+        left = (width - len(label)) // 2
+        text = fill * left + label + fill * (width - len(label) - left)
+        line = line.ljust(start) + text
+    return line.rstrip()
 
 
 # --- fitting a table to the terminal ------------------------------------------------------------

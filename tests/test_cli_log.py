@@ -97,8 +97,10 @@ def test_group_by_repeatable_with_chosen_aggregates(cli, two_commits) -> None:
         (0.01, 32, 4), (0.01, 64, 2), (0.1, 32, 4), (0.1, 64, 2)]  # fmt: skip
     assert set(groups[0]["val_acc"]) == {"mean", "min", "max", "count"}
     table = cli(repo, "log", "-g", "lr", "--agg", "mean,std,max")
-    header = next(line for line in table.output.splitlines() if line.startswith("lr"))
-    assert "val_acc max" in header and "±" in table.output
+    lines = table.output.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("lr"))
+    assert "val_acc" in lines[at - 1]  # the metric's name spans its columns, in the line above
+    assert lines[at].split()[-3:] == ["±", "std", "max"] and "±" in table.output
 
 
 def test_an_unknown_aggregate_is_one_line(cli, two_commits) -> None:
@@ -381,9 +383,11 @@ def test_a_wide_sweep_at_80_columns_shows_a_metric_and_fits(cli, wide, monkeypat
     result = cli(wide, "log", *args)
     assert result.exit_code == 0, result.output
     assert all(len(line) <= 80 for line in result.output.splitlines()), result.output
-    header = next(line for line in result.output.splitlines() if line.startswith(("id", "hyp")))
+    lines = result.output.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith(("id", "hyp")))
+    header = lines[at]
     metric = "training_loss_smoothed" if "--sort" in args else "validation_accuracy_top1"
-    assert metric in header, result.output
+    assert metric in lines[at - 1] + header, result.output  # grouped: its name over its columns
     if args[:1] != ["-g"]:
         assert header.startswith("id        status ")
         assert len([word for word in header.split() if word.startswith("hyp")]) >= 2

@@ -265,3 +265,54 @@ def test_plot_on_a_colour_terminal_keeps_coloured_braille(three_curves: Path) ->
     )
     assert proc.returncode == 0, proc.stderr
     assert braille(proc.stdout) > 20 and "\x1b[" in proc.stdout and proc.stdout.count("━━") == 3
+
+
+# --- grouped tables use the width there is --------------------------------------------------------
+
+LONG = "validation_accuracy_top5_exponential_moving_average"
+
+
+@pytest.fixture
+def long_metric_runs(repo: Path) -> Path:
+    runs = [
+        make_run(i, {"lr": lr, "seed": i}, {LONG: 0.5 + lr + i / 100, "train_loss": 1 - lr})
+        for i, lr in enumerate((0.1, 0.1, 0.2, 0.2))
+    ]
+    write_runs(repo, runs)
+    return repo
+
+
+def test_grouped_headers_use_200_columns(cli, long_metric_runs, monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    result = cli(long_metric_runs, "log", "--group-by", "lr", "--agg", "mean,std,min,max,median")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert all(len(line) <= 200 for line in lines) and "not shown" not in result.output
+    spans, header = lines[0], lines[1]
+    assert (
+        LONG in spans and "train_loss" in spans
+    )  # each metric's name whole, once, over its columns
+    assert header.split() == ["lr", "runs", *["mean", "±", "std", "min", "max", "median"] * 2]
+    # The name sits over its own columns: it starts after `runs` and ends before train_loss's.
+    assert header.index("runs") < spans.index(LONG) < spans.index("train_loss")
+    assert spans.index(LONG) + len(LONG) <= header.index("mean", header.index("median"))
+
+
+def test_grouped_headers_are_whole_at_200_columns_with_the_default_aggregates(
+    cli, long_metric_runs, monkeypatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    result = cli(long_metric_runs, "log", "--group-by", "lr", "--group-by", "seed")
+    assert result.exit_code == 0, result.output
+    header = next(line for line in result.output.splitlines() if line.startswith("lr"))
+    assert header.split() == ["lr", "seed", "runs", LONG, "train_loss"]
+
+
+def test_the_real_command_at_200_columns_keeps_a_long_metric_name_whole(long_metric_runs) -> None:
+    proc = gitcfg_command(
+        "log", "-g", "lr", "--agg", "mean,std,min,max,count,median", cwd=long_metric_runs,
+        env={"COLUMNS": "200"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert LONG in proc.stdout and "…" not in proc.stdout
+    assert max(len(line) for line in proc.stdout.splitlines()) <= 200
