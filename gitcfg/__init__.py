@@ -14,13 +14,30 @@ from gitcfg._version import __version__ as __version__
 __all__ = [
     "Api", "Config", "ConfigError", "ConfigValueChanged", "GitcfgError", "Run", "UnsupportedValue",
     "config", "config_file_values", "define_metric", "finish", "log", "run", "summary", "track",
+    # wandb's names (README "Coming from wandb"): init is track; the others are local stand-ins
+    "Settings", "alert", "init", "login", "mark_preempting", "require", "setup", "teardown",
+    "termerror", "termlog", "termsetup", "termwarn",
 ]  # fmt: skip
 
 if TYPE_CHECKING:
     from gitcfg.configuration import Config, config_file_values
     from gitcfg.errors import ConfigError, ConfigValueChanged, GitcfgError, UnsupportedValue
     from gitcfg.query import Api
+    from gitcfg.shims import (
+        Settings,
+        alert,
+        login,
+        mark_preempting,
+        require,
+        setup,
+        teardown,
+        termerror,
+        termlog,
+        termsetup,
+        termwarn,
+    )  # fmt: skip
     from gitcfg.tracking import Run, Summary, track
+    from gitcfg.tracking import track as init
 
     config: Config
     summary: Summary
@@ -40,7 +57,25 @@ _EXPORTS = {
     "UnsupportedValue": "gitcfg.errors",
     "GitcfgError": "gitcfg.errors",
     "Api": "gitcfg.query",
+    "init": "gitcfg.tracking",  # wandb.init -> gitcfg.init is gitcfg.track
+    **dict.fromkeys(
+        (
+            "Settings",
+            "alert",
+            "login",
+            "mark_preempting",
+            "require",
+            "setup",
+            "teardown",
+            "termerror",
+            "termlog",
+            "termsetup",
+            "termwarn",
+        ),
+        "gitcfg.shims",
+    ),  # fmt: skip
 }
+_ALIASES = {"init": "track"}
 
 
 def log(data: Any, step: int | None = None, commit: bool | None = None) -> None:
@@ -57,11 +92,11 @@ def define_metric(name: str, summary: str = "last") -> None:
     tracking.define_metric(name, summary)
 
 
-def finish(exit_code: int = 0) -> None:
+def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
     """Finish the current run (also done at interpreter exit)."""
     from gitcfg import tracking
 
-    tracking.finish(exit_code)
+    tracking.finish(exit_code, quiet)
 
 
 def __getattr__(name: str) -> Any:
@@ -78,4 +113,9 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'gitcfg' has no attribute {name!r}")
     import importlib
 
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
+    return getattr(importlib.import_module(_EXPORTS[name]), _ALIASES.get(name, name))
+
+
+def __dir__() -> list[str]:
+    # `dir(gitcfg)` and IPython's completion list the public API, loaded or not yet.
+    return sorted(set(globals()) | set(__all__))

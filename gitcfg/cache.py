@@ -1046,6 +1046,18 @@ class Snapshot:
                     (prefix, prefix + "~"),
                 )
             ]
+        text = run_id_prefix.strip()
+        if not matches and text:
+            # an id chosen with track(id=...) may hold capitals, `-`, `_`, `.`: matched as typed
+            matches = [
+                run_id
+                for (run_id,) in self.conn.execute(
+                    "SELECT run_id FROM runs WHERE run_id >= ? AND run_id < ? ORDER BY run_id",
+                    (text, text + "\U0010ffff"),
+                )
+            ]
+        if text in matches:  # a whole id wins over the longer ids it is a prefix of
+            matches = [text]
         if not matches:  # a run's name works too: `gitcfg show quiet-river-7f`
             matches = [
                 run_id

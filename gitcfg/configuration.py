@@ -115,7 +115,7 @@ class Config(Mapping[str, Any]):
     _root: Config
     _path: KeyPath
     _data: Tree
-    _recorder: Callable[[], None] | None
+    _recorder: Callable[[bool], None] | None
     _callbacks: list[Callable[[Config], object]]
     _started: bool
     _changed: list[str]
@@ -239,11 +239,12 @@ class Config(Mapping[str, Any]):
     def persist(self) -> None:
         """Write the current config to the run now, then call the on_change callbacks.
 
-        The run journals it before this returns, so a process killed right after keeps it. Every
-        accepted change is journaled the same way; persist() is for a script that wants to say so.
+        The run commits it to the runs branch before this returns (config.yaml and run.yaml, a
+        `run <id>: config persisted` commit), so another clone that pulls, or `git show`, sees it.
+        Every accepted change is journaled at once anyway; persist() also commits it.
         Without a run, only the callbacks are called.
         """
-        self._root._notify()
+        self._root._notify(persist=True)
 
     def on_change(self, callback: Callable[[Config], object]) -> Callable[[Config], object]:
         """Call `callback(config)` after every accepted change and on persist(); return `callback`.
@@ -261,15 +262,16 @@ class Config(Mapping[str, Any]):
 
     # -- the run's hooks
 
-    def _set_recorder(self, recorder: Callable[[], None] | None) -> None:
-        """recorder() runs after every accepted change and on persist(), before the callbacks; the
-        Run journals there. Exceptions it raises propagate to the write that caused them."""
+    def _set_recorder(self, recorder: Callable[[bool], None] | None) -> None:
+        """recorder(persist) runs after every accepted change and on persist() (persist=True),
+        before the callbacks; the Run journals (and on persist commits) there. Exceptions it
+        raises propagate to the write that caused them."""
         object.__setattr__(self._root, "_recorder", recorder)
 
-    def _notify(self) -> None:
+    def _notify(self, persist: bool = False) -> None:
         root = self._root
         if root._recorder is not None:
-            root._recorder()
+            root._recorder(persist)
         for callback in list(root._callbacks):
             callback(root)
 

@@ -135,6 +135,14 @@ class MissingExtra(GitcfgError, ImportError):
         super().__init__(f"{feature} needs {extra}: pip install 'gitcfg[{extra}]'")
 
 
+class NoActiveRun(GitcfgError, AttributeError):
+    """`gitcfg.summary` (etc.) with no run: an AttributeError too, so hasattr() says False."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        super().__init__(f"no active run; call gitcfg.track(config) before using {what}")
+
+
 class RunStateError(GitcfgError):
     """The run is in a state that forbids the operation (e.g. amending a running run)."""
 

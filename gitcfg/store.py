@@ -39,6 +39,7 @@ _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 
 ID_EPOCH = 1_577_836_800  # 2020-01-01T00:00:00Z
 ID_TIME_CHARS, ID_RANDOM_CHARS = 7, 13
+ID_CHARS = ID_TIME_CHARS + ID_RANDOM_CHARS  # a generated id; one chosen with track(id=) may differ
 
 
 def new_run_id(now: float | None = None) -> str:
@@ -66,15 +67,52 @@ def hostname() -> str:
 
 
 def run_id_time(run_id: str) -> datetime:
-    """Start time (to the second) encoded in a run id."""
+    """Start time (to the second) encoded in a run id (2020-01-01 for an id the user chose)."""
     seconds = 0
     for char in run_id[:ID_TIME_CHARS]:
-        seconds = seconds * 32 + _CROCKFORD.index(char)
+        digit = _CROCKFORD.find(char)
+        if digit < 0:  # not a generated id: no time in it
+            return datetime.fromtimestamp(ID_EPOCH, tz=timezone.utc)
+        seconds = seconds * 32 + digit
     return datetime.fromtimestamp(ID_EPOCH + seconds, tz=timezone.utc)
 
 
 def is_run_id_prefix(text: str) -> bool:
     return bool(text) and all(c in _CROCKFORD for c in text.lower())
+
+
+MAX_RUN_ID_CHARS = 64  # wandb's limit too
+_RUN_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+
+
+def check_run_id(run_id: object) -> str:
+    """Return `run_id` (track(id=...)) if it can name a run directory, else raise GitcfgError.
+
+    Letters, digits, `_`, `.` and `-`, at most MAX_RUN_ID_CHARS, not starting with `.` or `-`,
+    no `..`: it becomes a path on the runs branch, a journal directory and a word in commit messages.
+    """
+    if not isinstance(run_id, str):
+        raise GitcfgError(f"track(id=...) takes a string, not {type(run_id).__name__}")
+    problem = None
+    bad = sorted(set(run_id) - _RUN_ID_CHARS)
+    if not run_id:
+        problem = "it is empty"
+    elif len(run_id) > MAX_RUN_ID_CHARS:
+        problem = f"it is {len(run_id)} characters long (at most {MAX_RUN_ID_CHARS})"
+    elif "/" in run_id or "\\" in run_id:
+        problem = "it contains a path separator"
+    elif ".." in run_id:
+        problem = "it contains `..`"
+    elif bad:
+        problem = "it contains " + " ".join(repr(c) for c in bad[:5])
+    elif run_id[0] in ".-" or run_id.endswith(".lock"):
+        problem = "it starts with `.` or `-`" if run_id[0] in ".-" else "it ends with `.lock`"
+    if problem:
+        raise GitcfgError(
+            f"track(id={run_id!r}): {problem}; use letters, digits, `_`, `.` and `-` "
+            f"(at most {MAX_RUN_ID_CHARS})"
+        )
+    return run_id
 
 
 def shard(run_id: str) -> str:
@@ -349,7 +387,8 @@ class Store:
             raise RunNotFound(run_id)
         base = run_dir(run_id)
         names = {
-            e.path.rsplit("/", 1)[1]: e.oid for e in gitio.ls_tree(self.repo, runs_commit, base + "/")
+            e.path.rsplit("/", 1)[1]: e.oid
+            for e in gitio.ls_tree(self.repo, runs_commit, base + "/")
         }
         if "run.yaml" not in names:
             raise RunNotFound(run_id)

@@ -146,12 +146,43 @@ class Summary(MutableMapping[str, Any]):
     def _from_state(cls, state: Mapping[str, Any]) -> Summary:
         """The summary that `_state()` described; a missing part is empty."""
         summary = cls()
-        summary._last = dict(state.get("last") or {})
-        summary._stats = {k: list(v) for k, v in (state.get("stats") or {}).items()}
-        summary._explicit = dict(state.get("explicit") or {})
-        summary._deleted = set(state.get("deleted") or ())
-        summary._rules = dict(state.get("rules") or {})
+        summary._load(state)
         return summary
+
+    def _load(self, state: Mapping[str, Any]) -> None:
+        """Replace this summary's contents with what `_state()` described."""
+        self._last = dict(state.get("last") or {})
+        self._stats = {k: list(v) for k, v in (state.get("stats") or {}).items()}
+        self._explicit = dict(state.get("explicit") or {})
+        self._deleted = set(state.get("deleted") or ())
+        self._rules = dict(state.get("rules") or {})
+        self._kinds = {}
+
+    @classmethod
+    def _rebuilt(
+        cls,
+        rules: Mapping[str, str],
+        rows: Iterable[Mapping[str, Any]],
+        stored: Mapping[str, Any],
+    ) -> Summary:
+        """The summary of a stored run, to go on from (resume): its rows folded in under its
+        define_metric rules, then each stored value that the rows do not give is an assignment."""
+        summary = cls()
+        for pattern, kind in rules.items():
+            if kind in SUMMARY_KINDS:
+                summary._define(str(pattern), kind)
+        summary._observe(rows)
+        folded = summary._snapshot()
+        for key, value in stored.items():
+            if key not in folded or not _same(folded[key], value):
+                summary._explicit[key] = value
+        summary._deleted = {key for key in folded if key not in stored}
+        return summary
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal, or both NaN (a summary read back from YAML)."""
+    return a == b or (a != a and b != b)
 
 
 def _accumulate(stats: dict[str, list[Any]], key: str, kind: str, value: Any) -> None:

@@ -30,15 +30,20 @@ from gitcfg.configuration import (
     mask_command_line,
     recorded_config,
 )
-from gitcfg.errors import GitcfgError
+from gitcfg.errors import GitcfgError, NoActiveRun
 from gitcfg.journal import Journal, final_commit, recover_quietly, rows_to_jsonl
+from gitcfg.resuming import Resume, load_resume, next_step, resume_mode, run_to_resume, runtime_s
 from gitcfg.store import (
     FORMAT_VERSION,
+    ID_CHARS,
     RERUN_OF_VARIABLE,
     Store,
+    check_run_id,
     default_run_name,
     hostname,
     new_run_id,
+    parse_iso,
+    run_dir,
     run_event_message,
     run_files,
     utc_iso,
@@ -81,8 +86,62 @@ def _flatten_into(out: dict[str, Any], data: Mapping[str, Any], prefix: str) -> 
 # --- the run -----------------------------------------------------------------------------------
 
 
+class Tags(list):  # type: ignore[type-arg]
+    """run.tags: a list (`run.tags.append("x")`) that also adds to a tuple as wandb's tuple does
+    (`run.tags = run.tags + ("x",)`) and equals the tuple of the same tags."""
+
+    def __add__(self, other: Any) -> Any:  # type: ignore[override]
+        if isinstance(other, tuple):
+            return tuple(self) + other
+        return Tags(list(self) + list(other))
+
+    def __radd__(self, other: Any) -> Any:
+        if isinstance(other, tuple):
+            return other + tuple(self)
+        return Tags(list(other) + list(self))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, tuple):
+            return tuple(self) == other
+        return list.__eq__(self, other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+# run.yaml fields a script may set on the run at any time (wandb's run.name = ..., run.tags = ...)
+LABELS = ("name", "group", "tags", "notes", "project", "entity", "job_type")
+
+
+def _label_value(key: str, value: Any) -> Any:
+    if key == "tags":
+        if value is None:
+            return Tags()
+        if isinstance(value, str):
+            return Tags([value])
+        return Tags(str(tag) for tag in value)
+    return None if value is None else str(value)
+
+
+def _label(key: str, doc: str) -> property:
+    def get(run: Run) -> Any:
+        return run._labels[key]
+
+    def set_(run: Run, value: Any) -> None:
+        run._set_label(key, value)
+
+    return property(get, set_, doc=doc)
+
+
 class Run:
     """One recorded run. Create it with `gitcfg.track(config)`."""
+
+    name = _label("name", "The run's name (run.yaml `name`); setting it is recorded.")
+    group = _label("group", "The run's group; setting it is recorded.")
+    tags = _label("tags", "The run's tags (a list; a tuple or list may be assigned); recorded.")
+    notes = _label("notes", "The run's notes; setting them is recorded.")
+    project = _label("project", "wandb's project, recorded in run.yaml `project`.")
+    entity = _label("entity", "wandb's entity, recorded in run.yaml `entity`.")
+    job_type = _label("job_type", "wandb's job_type, recorded in run.yaml `job_type`.")
 
     def __init__(
         self,
@@ -91,14 +150,44 @@ class Run:
         store: Store | None,
         name: str | None = None,
         group: str | None = None,
-        tags: Sequence[str] = (),
+        tags: Sequence[str] | None = (),
         notes: str | None = None,
         mask: bool | Sequence[str] = True,
+        run_id: str | None = None,
+        project: str | None = None,
+        entity: str | None = None,
+        job_type: str | None = None,
+        files_dir: str | os.PathLike[str] | None = None,
+        mode: str = "online",
+        quiet: bool = False,
+        init_args: Mapping[str, Any] | None = None,
+        resume: Resume | None = None,
     ) -> None:
         self._started = time.time()
-        self.id = new_run_id(self._started)
-        self.name = name or default_run_name(self.id)
-        self.group, self.tags, self.notes = group, list(tags), notes
+        self.start_time = self._started  # wandb's run.start_time (the first start when resumed)
+        self.id = run_id or new_run_id(self._started)
+        self._meta: dict[str, Any] = {}
+        self._labels: dict[str, Any] = {}
+        labels = dict(name=name, group=group, tags=tags, notes=notes, project=project,
+                      entity=entity, job_type=job_type)  # fmt: skip
+        for key in LABELS:
+            self._labels[key] = _label_value(key, labels[key])
+        if not self._labels["name"]:  # an id the user chose names the run itself
+            self._labels["name"] = run_id or default_run_name(self.id)
+        self._resume = resume
+        self._given = {key: bool(labels[key]) for key in LABELS}  # passed to track()
+        self.starting_step = 0  # the step of the first log() of this process (wandb's name)
+        self._mode = mode
+        self._quiet = quiet
+        self._init_args = dict(init_args or {})
+        if files_dir is not None:
+            self._files_dir = Path(files_dir).resolve() / "gitcfg" / self.id
+        elif store is not None:
+            self._files_dir = store.repo.state_dir / "files" / self.id
+        else:
+            import tempfile
+
+            self._files_dir = Path(tempfile.gettempdir()) / f"gitcfg-{self.id}"
         self.config = config
         self._lock = threading.RLock()
         self.summary = Summary(self._drain)
@@ -116,7 +205,6 @@ class Run:
         self._fast = False  # log()'s fast path is open: started, not finished, not forked
         self._finished = False
         self._finishing = False
-        self._meta: dict[str, Any] = {}
         self._journal: Journal | None = None
         self._journal_failed = False
         # Rows the journal does not hold (no journal, or it could not grow): the final commit's.
@@ -157,6 +245,106 @@ class Run:
     @property
     def status(self) -> str:
         return str(self._meta.get("status", "running"))
+
+    @property
+    def dir(self) -> str:
+        """A directory for the run's files (created on first use): `track(dir=D)` puts it at
+        D/gitcfg/<run-id>, else .git/gitcfg/files/<run-id> (a temporary one when not recording)."""
+        self._files_dir.mkdir(parents=True, exist_ok=True)
+        return str(self._files_dir)
+
+    @property
+    def resumed(self) -> bool:
+        """True when this process continues a run that had ended (track(resume=...))."""
+        return self._resume is not None
+
+    @property
+    def path(self) -> str:
+        """wandb's `entity/project/id`, with the parts that are set (just the id without them);
+        `gitcfg.Api().run(path)` resolves it."""
+        return "/".join(p for p in (self.entity, self.project, self.id) if p)
+
+    @property
+    def url(self) -> None:
+        """None: runs live in the repository, not at a URL (`gitcfg show <id>` shows one)."""
+        return None
+
+    @property
+    def sweep_id(self) -> None:
+        """None: there are no hosted sweeps."""
+        return None
+
+    @property
+    def offline(self) -> bool:
+        return self._mode == "offline"
+
+    @property
+    def disabled(self) -> bool:
+        return self._mode == "disabled"
+
+    @property
+    def mode(self) -> str:
+        return self._mode
+
+    def project_name(self) -> str:
+        return self.project or ""
+
+    def get_url(self) -> None:
+        return None
+
+    def get_project_url(self) -> None:
+        return None
+
+    def alert(
+        self, title: str, text: str, level: object = None, wait_duration: object = None
+    ) -> None:
+        """wandb's alert: one line on stderr, and recorded in run.yaml `alerts` (no one is sent
+        anything)."""
+        level_name = str(getattr(level, "value", level) or "INFO").upper()
+        print(f"gitcfg: alert [{level_name}] {title}: {text}", file=sys.stderr, flush=True)
+        entry = {"title": str(title), "text": str(text), "level": level_name,
+                 "at": utc_iso(time.time())}  # fmt: skip
+        self._record_meta("alerts", [*self._meta.get("alerts", []), entry])
+
+    def mark_preempting(self) -> None:
+        """wandb's preemption mark: recorded in run.yaml (`preempting: true`). A requeued job
+        continues the run with `track(id=..., resume="allow")` (README "Resuming a run")."""
+        self._record_meta("preempting", True)
+
+    def log_code(self, *args: Any, **kwargs: Any) -> None:
+        """Does nothing: the code is always recorded (the commit, and the diff when dirty)."""
+
+    def _record_meta(self, key: str, value: Any) -> None:
+        if self._finished or not self._meta:
+            return
+        with self._lock:
+            self._meta[key] = value
+            self._journal_meta()
+
+    def _set_label(self, key: str, value: Any) -> None:
+        """Set run.name (etc.): journaled now and in the final commit; a no-op once finished."""
+        value = _label_value(key, value)
+        if key == "name" and not value:
+            value = self._labels["name"]
+        if self._finished:
+            self._warn_limited("label", f"run {self.id} is finished; run.{key} is not recorded")
+            return
+        self._labels[key] = value
+        if self._meta:  # started: else _start records it
+            with self._lock:
+                self._meta[key] = list(value) if key == "tags" else value
+                self._journal_meta()
+
+    def _journal_meta(self) -> None:
+        """Write run.yaml's current fields to the journal (call with the lock held)."""
+        journal = self._journal
+        if journal is None or self._journal_failed or self._store is None:
+            return  # the final commit records them
+        try:
+            journal.write_run_meta(self._meta)
+        except OSError as e:
+            self._journal_failed = True
+            _warn(f"cannot write the journal of run {self.id} ({e}); keeping metrics in memory")
 
     def log(
         self, data: Mapping[str, Any], step: int | None = None, commit: bool | None = None
@@ -257,10 +445,16 @@ class Run:
             # Journaled now, not by the flusher: a crash recovery folds the later rows by this rule.
             self._flush()
 
-    def finish(self, exit_code: int = 0, status: str | None = None) -> None:
-        """End the run and commit its final state; later calls do nothing."""
+    def finish(
+        self, exit_code: int | None = None, quiet: bool | None = None, *, status: str | None = None
+    ) -> None:
+        """End the run and commit its final state; later calls do nothing. `quiet=True` leaves
+        out the line on stderr (wandb's finish(exit_code, quiet))."""
         if self._finished:
             return
+        if quiet:
+            self._quiet = True
+        exit_code = exit_code or 0
         self._finish(status or ("finished" if exit_code == 0 else "failed"), exit_code)
 
     def __enter__(self) -> Run:
@@ -308,12 +502,16 @@ class Run:
             }
             if changes.skipped:
                 code["untracked_not_stored"] = list(changes.skipped)
+        labels = {key: list(v) if key == "tags" else v for key, v in self._labels.items()}
         self._meta = {
             "id": self.id,
-            "name": self.name,
-            "group": self.group,
-            "tags": self.tags,
-            "notes": self.notes,
+            "name": labels["name"],
+            "group": labels["group"],
+            "tags": labels["tags"],
+            "notes": labels["notes"],
+            "project": labels["project"],
+            "entity": labels["entity"],
+            "job_type": labels["job_type"],
             "status": "running",
             "exit_code": None,
             "started_at": utc_iso(self._started),
@@ -336,6 +534,11 @@ class Run:
         rerun_of = os.environ.get(RERUN_OF_VARIABLE, "").strip()
         if rerun_of:  # started by `gitcfg rerun`
             self._meta["rerun_of"] = rerun_of
+        if self._init_args:
+            self._meta["init_args"] = dict(self._init_args)
+        resume = self._resume
+        if resume is not None:
+            self._resumed_meta(resume)
         overrides = hydra_overrides()
         if overrides is not None:  # running under Hydra: its command-line overrides
             overrides, masked_overrides = mask_command_line(overrides, self._mask)
@@ -349,11 +552,16 @@ class Run:
             if masked_args:
                 _warn("masked the values of secret-looking options in the recorded command line: "
                       + ", ".join(masked_args))  # fmt: skip
-            files = run_files(
-                self._meta, config=config_dict, patch=patch or None,
-                requirements=self._capture_requirements(),
+            files: dict[str, bytes | None] = dict(
+                run_files(
+                    self._meta, config=config_dict, patch=patch or None,
+                    requirements=self._capture_requirements(),
+                )
             )  # fmt: skip
             config_yaml = next(v for k, v in files.items() if k.endswith("/config.yaml"))
+            assert config_yaml is not None
+            if resume is not None and resume.has_patch and not patch:
+                files[f"{run_dir(self.id)}/diff.patch"] = None  # clean now: the old patch goes
             self._config_yaml = config_yaml
             # The journal exists before the start commit: a crash right after it is recoverable.
             try:
@@ -366,8 +574,11 @@ class Run:
                 )
             else:
                 self._append_row = self._journal.append_row
+            if resume is not None:
+                self._continue_rows(resume)
+            event = "resumed" if resume is not None else "started"
             try:
-                store.write(files, run_event_message(self.id, "started", code["commit"]))
+                store.write(files, run_event_message(self.id, event, code["commit"]))
             except BaseException:
                 if self._journal is not None:
                     self._journal.remove()
@@ -402,6 +613,50 @@ class Run:
             self._late_requirements = installed_requirements()
         except Exception as e:
             _warn(f"could not list the installed packages ({e!r}); requirements.txt not recorded")
+
+    def _resumed_meta(self, resume: Resume) -> None:
+        """run.yaml of a resumed run: this process's fields, the run's first start, its metric
+        rules, and when it was resumed; labels not given to track() stay as they were."""
+        old = resume.record.meta
+        started_at = old.get("started_at") or self._meta["started_at"]
+        self._meta["started_at"] = started_at
+        for key in LABELS:
+            if key in old and not self._given.get(key):
+                value = old[key]
+                self._labels[key] = _label_value(key, value)
+                self._meta[key] = list(self._labels[key]) if key == "tags" else value
+        if old.get("metric_summary"):
+            self._meta["metric_summary"] = dict(old["metric_summary"])
+        resumed_at = old.get("resumed_at")
+        self._meta["resumed_at"] = [
+            *(resumed_at if isinstance(resumed_at, list) else []),
+            utc_iso(self._started),
+        ]
+        self._meta["ended_at"] = None
+        first = parse_iso(str(started_at))
+        if first is not None:
+            self.start_time = first.timestamp()
+
+    def _continue_rows(self, resume: Resume) -> None:
+        """Copy the run's logged rows into the journal and go on from its step and summary, so
+        the final commit (or a crash recovery) writes every row, old and new."""
+        rows = resume.rows
+        for row in rows:
+            try:
+                self._append_row(row)
+            except OSError as e:
+                self._stop_journaling_rows(e)
+                self._append_row(row)
+        self.summary._load(
+            Summary._rebuilt(self._meta.get("metric_summary") or {}, rows, resume.record.summary)
+            ._state()
+        )  # fmt: skip
+        self._rows_summarised = len(rows)
+        self._step = self.starting_step = next_step(rows)
+        # _time goes on from the run's runtime so far: the journal's rows keep their order in time.
+        self._started = time.time() - runtime_s(resume.record, rows)
+        self._summary_dirty = True
+        self._flush()
 
     def _drain(self) -> None:
         """Fold the rows logged so far into the summary."""
@@ -451,9 +706,10 @@ class Run:
     def _summary_changed(self) -> None:
         self._summary_dirty = True
 
-    def _on_config_change(self) -> None:
+    def _on_config_change(self, persist: bool = False) -> None:
         """Journal the recorded (masked) config, and run.yaml when its config fields changed, now,
-        before the change returns to the script.
+        before the change returns to the script; on config.persist() also commit both to the runs
+        branch.
 
         Synchronous, unlike metrics: config changes are rare, a process killed right after
         `config.x = v` or `config.persist()` then keeps the value, and it costs one or two atomic
@@ -482,16 +738,33 @@ class Run:
             meta_changed = any(self._meta.get(k) != v for k, v in fields.items())
             self._meta.update(fields)
             journal = self._journal
-            if journal is None or self._journal_failed:
-                return  # the final commit records it
-            try:
-                if config_changed:
-                    journal.write_config(config_yaml)
-                if meta_changed:
-                    journal.write_run_meta(self._meta)
-            except OSError as e:
-                self._journal_failed = True
-                _warn(f"cannot write the journal of run {self.id} ({e}); keeping metrics in memory")
+            if journal is not None and not self._journal_failed:
+                try:
+                    if config_changed:
+                        journal.write_config(config_yaml)
+                    if meta_changed:
+                        journal.write_run_meta(self._meta)
+                except OSError as e:
+                    self._journal_failed = True
+                    _warn(
+                        f"cannot write the journal of run {self.id} ({e}); "
+                        "keeping metrics in memory"
+                    )
+            meta = dict(self._meta, tags=list(self._labels["tags"]))
+        if persist:
+            self._commit_persisted(meta, config_yaml)
+
+    def _commit_persisted(self, meta: Mapping[str, Any], config_yaml: bytes) -> None:
+        """config.persist(): the run's config.yaml and run.yaml (still `running`), committed now."""
+        assert self._store is not None
+        files = run_files(meta)
+        files[f"{run_dir(self.id)}/config.yaml"] = config_yaml
+        code = meta.get("code") or {}
+        message = run_event_message(self.id, "config persisted", code.get("commit"))
+        try:
+            self._store.write(files, message)
+        except (GitcfgError, OSError) as e:  # journaled already: the final commit records it
+            self._warn_limited("persist", f"could not commit the config of run {self.id}: {e}")
 
     def _stop_flushing(self) -> None:
         flusher = self._flusher
@@ -523,6 +796,7 @@ class Run:
                 duration_s=round(ended - self._started, 3),
                 config_changed=list(self.config._changed_after_start),
                 config_sources=dict(self.config._sources),
+                tags=list(self._labels["tags"]),  # run.tags.append() is no assignment
             )
             if self._signal is not None:
                 self._meta["signal"] = signal.Signals(self._signal).name
@@ -579,6 +853,10 @@ class Run:
                 journal.remove()
             except OSError as e:
                 _warn(f"could not remove the journal {journal.path}: {e}")
+        if not self._quiet and os.environ.get("GITCFG_SILENT", "").strip() in ("", "0"):
+            print(
+                f"gitcfg: {end_line(self.id, self.name, self._meta)}", file=sys.stderr, flush=True
+            )
 
     def _finish_from_exception(
         self, kind: type[BaseException] | None, exc: BaseException, tb: TracebackType | None
@@ -620,6 +898,28 @@ class Run:
         self._lock = threading.RLock()
         self.summary._lock = self._lock
         self._stop_flusher = threading.Event()
+
+
+def end_line(run_id: str, name: str | None, run_meta: Mapping[str, Any]) -> str:
+    """`run 06ged… "misty-canyon" finished in 1m03s · gitcfg show 06ged4aa`: printed at the end."""
+    short = run_id[:5] + "…" if len(run_id) > 8 else run_id
+    named = f' "{name}"' if name else ""
+    duration = run_meta.get("duration_s")
+    took = f" in {format_duration(duration)}" if isinstance(duration, (int, float)) else ""
+    show = run_id[:8] if len(run_id) == ID_CHARS else run_id
+    return f"run {short}{named} {run_meta.get('status')}{took} · gitcfg show {show}"
+
+
+def format_duration(seconds: float) -> str:
+    """`0.4s`, `12s`, `1m03s`, `2h05m`."""
+    if seconds < 10:
+        return f"{seconds:.1f}s"
+    whole = int(round(seconds))
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
 
 
 def _discard(row: dict[str, Any]) -> None:
@@ -720,7 +1020,10 @@ def _install_exit_hooks() -> None:
 
     def excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
         run = _current
-        if run is not None and not run._finished and run._pid == os.getpid():
+        # At the prompt of `python -i` (sys.ps1 is set), an exception ends the statement, not the
+        # session: the run goes on, as in IPython and Jupyter.
+        at_prompt = hasattr(sys, "ps1")
+        if run is not None and not run._finished and run._pid == os.getpid() and not at_prompt:
             run._finish_from_exception(kind, exc, tb)
         if isinstance(exc, GitcfgError) and _raised_in_track(tb):
             # Setup errors (not a repo, a bad config file) are one line: the script's code is not
@@ -807,12 +1110,30 @@ if hasattr(os, "register_at_fork"):
 # --- module-level API --------------------------------------------------------------------------
 
 
+# wandb.init keywords accepted with no effect here: each says so once per process (recorded in
+# run.yaml `init_args`). A value of None or False asks for nothing and says nothing.
+INEFFECTIVE = {
+    "anonymous": "there is no login",
+    "magic": "nothing is hooked into other libraries",
+    "sync_tensorboard": "TensorBoard logs are not read",
+    "tensorboard": "TensorBoard logs are not read",
+    "monitor_gym": "gym videos are not recorded",
+    "force": "there is no login",
+    "fork_from": "runs are not forked on a server",
+    "resume_from": "runs are not rewound on a server",
+    "settings": "settings are wandb's",
+}
+REINIT = (None, True, False, "default", "return_previous", "finish_previous", "create_new")
+_MODE_ALIASES = {"shared": "online"}  # wandb's mode for several writers: recorded as online
+_said_no_effect: set[str] = set()
+
+
 def track(
     config: object = None,
     *,
     name: str | None = None,
     group: str | None = None,
-    tags: Sequence[str] = (),
+    tags: Sequence[str] | None = (),
     notes: str | None = None,
     path: str | os.PathLike[str] | None = None,
     config_include_keys: Sequence[str] | None = None,
@@ -820,25 +1141,59 @@ def track(
     mask: bool | Sequence[str] = True,
     mode: str | None = None,
     rank: int | None = None,
+    quiet: bool = False,
+    # wandb.init's other keywords (wandb 0.30, and `magic` of earlier versions)
+    project: str | None = None,
+    entity: str | None = None,
+    job_type: str | None = None,
+    id: str | None = None,  # noqa: A002 (wandb's name)
+    resume: bool | str | None = None,
+    reinit: bool | str | None = None,
+    dir: str | os.PathLike[str] | None = None,  # noqa: A002 (wandb's name)
+    allow_val_change: bool | None = None,
+    save_code: bool | None = None,
+    settings: object = None,
+    anonymous: object = None,
+    magic: object = None,
+    sync_tensorboard: bool | None = None,
+    tensorboard: bool | None = None,
+    monitor_gym: bool | None = None,
+    force: bool | None = None,
+    fork_from: str | None = None,
+    resume_from: str | None = None,
 ) -> Run:
     """Start recording a run of this script; return the Run (also usable as a context manager).
 
-    Fails fast (GitcfgError, one line) outside a git repository or on a bad config, before anything
-    is written. `mode="disabled"` (or GITCFG_MODE=disabled) records nothing, and neither does a
-    process whose rank (`rank`, else RANK, SLURM_PROCID, OMPI_COMM_WORLD_RANK, PMI_RANK, LOCAL_RANK)
-    is not 0: their runs work in memory. A run still active in this process is finished first, with
-    a warning. Journals of runs whose process died on this machine are committed as `crashed`.
+    Takes every keyword of `wandb.init` (README "Coming from wandb"); any other is a TypeError.
+    Fails fast (GitcfgError, one line) outside a git repository, on a bad config, a bad `id` or a
+    `resume` that cannot be honoured, before anything is written. `mode="disabled"` (or
+    GITCFG_MODE=disabled) records nothing, and neither does a process whose rank (`rank`, else
+    RANK, SLURM_PROCID, OMPI_COMM_WORLD_RANK, PMI_RANK, LOCAL_RANK) is not 0: their runs work in
+    memory. A run still active in this process is finished first (`reinit=False` or
+    "return_previous" returns it instead). Journals of runs whose process died on this machine are
+    committed as `crashed`. `quiet=True` (or GITCFG_SILENT=1) leaves out the line at the end.
     """
     global _current, _pending_config
+    _install_exit_hooks()  # first: a bad argument below is one line, not a traceback
     mode = (mode or os.environ.get("GITCFG_MODE") or "online").strip().lower()
+    mode = _MODE_ALIASES.get(mode, mode)
     if mode not in MODES:
         raise GitcfgError(
             f"unknown mode {mode!r} (GITCFG_MODE or track(mode=)); use one of {', '.join(MODES)}"
         )
-    _install_exit_hooks()
+    if reinit not in REINIT:
+        raise GitcfgError(f"track(reinit={reinit!r}): use one of {', '.join(map(repr, REINIT))}")
+    run_id = id if id is not None else os.environ.get("GITCFG_RUN_ID") or None
+    if run_id is not None:
+        run_id = check_run_id(run_id)
+    resume_as = resume_mode(resume if resume is not None else os.environ.get("GITCFG_RESUME"))
     if _current is not None and not _current._finished and not _current._forked:
-        _warn(f"track() called while run {_current.id} is active; finishing it first")
+        if reinit in (False, "return_previous"):
+            return _current
+        if reinit in (None, "default", "create_new"):  # create_new: one run at a time here
+            _warn(f"track() called while run {_current.id} is active; finishing it first")
         _current.finish()
+    rank_now = process_rank() if rank is None else int(rank)
     script = _script_path()
     cwd = Path(path) if path is not None else Path.cwd()
     resolved = build_config(
@@ -849,20 +1204,80 @@ def track(
         argv=sys.argv,
         include=config_include_keys,
         exclude=config_exclude_keys,
+        interactive=True if allow_val_change else None,
     )
-    recording = mode != "disabled" and (process_rank() if rank is None else int(rank)) == 0
-    store, status = None, None
+    recording = mode != "disabled" and rank_now == 0
+    store, status, resuming = None, None, None
     if recording:
         found = _probe_recording_repo(script, cwd, explicit=path is not None)
         store, status = Store(found.repo, found.config), found.status
-        _recover_crashed(store)
-    run = Run(resolved, store=store, name=name, group=group, tags=tags, notes=notes, mask=mask)
+        _recover_crashed(store)  # first: a dead process's run becomes resumable
+        if run_id is not None or resume_as is not None:
+            script_recorded = str(script) if script else _session_kind()
+            record = run_to_resume(store, run_id, resume_as, script_recorded)
+            if record is not None:
+                resuming = load_resume(store, record)
+                run_id = record.run_id
+                _merge_stored_config(resolved, record.config)
+    init_args = _ineffective_args(
+        dict(
+            save_code=save_code,
+            settings=settings,
+            anonymous=anonymous,
+            magic=magic,
+            sync_tensorboard=sync_tensorboard,
+            tensorboard=tensorboard,
+            monitor_gym=monitor_gym,
+            force=force,
+            fork_from=fork_from,
+            resume_from=resume_from,
+        ),  # fmt: skip
+        say=rank_now == 0,
+    )
+    run = Run(
+        resolved, store=store, name=name, group=group, tags=tags, notes=notes, mask=mask,
+        run_id=run_id, project=project or os.environ.get("GITCFG_PROJECT"),
+        entity=entity or os.environ.get("GITCFG_ENTITY"),
+        job_type=job_type or os.environ.get("GITCFG_JOB_TYPE"), files_dir=dir, mode=mode,
+        quiet=quiet, init_args=init_args, resume=resuming,
+    )  # fmt: skip
     run._start(sys.argv, script, status)
     resolved._mark_started()
     resolved._set_recorder(run._on_config_change)
     _pending_config = None
     _current = run
     return run
+
+
+def _ineffective_args(given: Mapping[str, Any], say: bool) -> dict[str, Any]:
+    """The wandb.init keywords given that do nothing here, as run.yaml `init_args` records them;
+    says so on stderr once per process for each one that asked for something."""
+    recorded: dict[str, Any] = {}
+    for key, value in given.items():
+        if value is None:
+            continue
+        recorded[key] = _plain_arg(value)
+        if key == "save_code":
+            reason = "the code is always recorded (commit and diff)" if value is False else None
+        else:
+            reason = INEFFECTIVE[key] if value is not False else None
+        if reason and say and key not in _said_no_effect:
+            _said_no_effect.add(key)
+            _warn(f"track({key}=...) has no effect here ({reason}); recorded in run.yaml init_args")
+    return recorded
+
+
+def _plain_arg(value: Any) -> Any:
+    """A keyword's value as YAML can hold it: as a metric value is (plain_value), and a
+    gitcfg.Settings as the mapping of its keywords."""
+    fields = getattr(value, "_gitcfg_settings", None)
+    return _plain(fields if isinstance(fields, Mapping) else value)
+
+
+def _merge_stored_config(resolved: Config, stored: Mapping[str, Any]) -> None:
+    """A resumed run starts from its stored config; what this process passes wins."""
+    if stored:
+        resolved.setdefaults(dict(stored))
 
 
 def _recover_crashed(store: Store) -> None:
@@ -931,7 +1346,7 @@ def current_config() -> Config:
 
 def current_summary() -> Summary:
     if _current is None:
-        raise GitcfgError("no active run; call gitcfg.track(config) before using gitcfg.summary")
+        raise NoActiveRun("gitcfg.summary")
     return _current.summary
 
 
@@ -949,7 +1364,7 @@ def define_metric(name: str, summary: str = "last") -> None:
     _current.define_metric(name, summary)
 
 
-def finish(exit_code: int = 0) -> None:
+def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
     """Finish the current run, if any."""
     if _current is not None:
-        _current.finish(exit_code)
+        _current.finish(exit_code, quiet)
