@@ -140,12 +140,12 @@ def next_step(rows: Sequence[dict[str, Any]]) -> int:
 
 
 def runtime_s(record: RunRecord, rows: Sequence[dict[str, Any]]) -> float:
-    """How long the run has run so far: its recorded duration, else its last row's `_time`."""
-    duration = record.meta.get("duration_s")
-    if isinstance(duration, (int, float)) and duration >= 0:
-        return float(duration)
+    """How long the run has run so far: its recorded duration, or its last row's `_time` when
+    later (a crashed run's duration ends at its last heartbeat, which may precede its last rows)."""
     times = [row["_time"] for row in rows if isinstance(row.get("_time"), (int, float))]
-    return float(max(times)) if times else 0.0
+    duration = record.meta.get("duration_s")
+    known = [float(duration)] if isinstance(duration, (int, float)) and duration >= 0 else []
+    return max([*known, *map(float, times), 0.0])
 
 
 def _read_run(store: Store, run_id: str) -> RunRecord | None:

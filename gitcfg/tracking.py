@@ -560,8 +560,12 @@ class Run:
             )  # fmt: skip
             config_yaml = next(v for k, v in files.items() if k.endswith("/config.yaml"))
             assert config_yaml is not None
-            if resume is not None and resume.has_patch and not patch:
-                files[f"{run_dir(self.id)}/diff.patch"] = None  # clean now: the old patch goes
+            if resume is not None:
+                # Its rows move to the journal (copied below) until the final commit writes them
+                # all back: a running run's rows are the journal's, as for a new run.
+                files[f"{run_dir(self.id)}/metrics.jsonl"] = None
+                if resume.has_patch and not patch:
+                    files[f"{run_dir(self.id)}/diff.patch"] = None  # clean now: the old one goes
             self._config_yaml = config_yaml
             # The journal exists before the start commit: a crash right after it is recoverable.
             try:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -173,3 +175,23 @@ def cli(monkeypatch: pytest.MonkeyPatch):
         return runner.invoke(app, list(args))
 
     return invoke
+
+
+@contextlib.contextmanager
+def held_script(cwd: Path, script: Path) -> Iterator[str]:
+    """Run `script`, which prints one line and then waits for a line on stdin; yield the line
+    it printed while it waits, then let it end and assert it exited 0."""
+    proc = subprocess.Popen(
+        [sys.executable, str(script)], cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None and proc.stdin is not None
+        yield proc.stdout.readline().strip()
+        proc.stdin.write("\n")
+        proc.stdin.flush()
+        assert proc.wait(timeout=60) == 0, proc.stderr.read() if proc.stderr else ""
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

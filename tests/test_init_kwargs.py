@@ -7,13 +7,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from conftest import git, read_branch_file, run_python, write_script
+from conftest import git, held_script, read_branch_file, run_python, write_script
 
 # wandb 0.30's `def init(` (wandb/sdk/wandb_init.py), plus `magic` of earlier versions.
 WANDB_INIT_KWARGS = {
@@ -422,13 +421,7 @@ def test_config_persist_commits_the_config_to_the_runs_branch(repo: Path, tmp_pa
         sys.stdin.readline()  # the test reads the branch while the run is alive
         """,
     )
-    proc = subprocess.Popen(
-        [sys.executable, str(script)], cwd=repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert proc.stdout is not None and proc.stdin is not None
-        run_id = proc.stdout.readline().strip()
+    with held_script(repo, script) as run_id:
         base = f"runs/{run_id[-2:]}/{run_id}"
         config = yaml.safe_load(read_branch_file(repo, f"{base}/config.yaml"))
         assert config == {"lr": 0.1, "epochs": 7}
@@ -436,14 +429,4 @@ def test_config_persist_commits_the_config_to_the_runs_branch(repo: Path, tmp_pa
         assert git(repo, "log", "-1", "--format=%s", "gitcfg-runs") == (
             f"run {run_id}: config persisted"
         )
-        proc.stdin.write("\n")
-        proc.stdin.flush()
-        assert proc.wait(timeout=60) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    deadline = time.time() + 10
-    while time.time() < deadline and _meta(repo, run_id)["status"] != "finished":
-        time.sleep(0.05)
-    assert _meta(repo, run_id)["status"] == "finished"
+    assert _meta(repo, run_id)["status"] == "finished"  # the process has ended
