@@ -52,7 +52,7 @@ from gitcfg.store import (
     parse_run_path,
 )
 
-SCHEMA = 3  # bump when the tables or what a row holds change: older caches are rebuilt
+SCHEMA = 4  # bump when the tables or what a row holds change: older caches are rebuilt
 FILE_NAME = "query-cache.sqlite"
 MAX_KEY_COLUMNS = 1900  # SQLite allows 2000 columns a table
 _OVERLAYS = itertools.count(1)  # numbers the temporary tables of Snapshot.overlay

@@ -811,7 +811,7 @@ def metric_lines(
 
 _DIFF_RUN_FIELDS = ("name", "status", "code_commit", "code_branch", "dirty", "host", "user",
                     "group", "project", "entity", "job_type", "script", "tags",
-                    "exit_code")  # fmt: skip
+                    "exit_code", "rerun_of")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,6 +61,7 @@ def run_row(
         "code_branch": code.get("branch"),
         "dirty": code.get("dirty"),
         "exit_code": meta.get("exit_code"),
+        "rerun_of": meta.get("rerun_of"),  # the run `gitcfg rerun` re-ran
     }
     row.update(flatten(config, "config."))
     row.update(flatten(summary, "summary."))

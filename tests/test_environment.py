@@ -343,3 +343,42 @@ def test_a_cold_cache_is_listed_in_a_thread_and_committed_at_the_end(project: Pa
     cold, warm = record(project), record(project)
     assert not start_commit_has_list(cold) and start_commit_has_list(warm)
     assert requirements_entry(project, cold)[0] == requirements_entry(project, warm)[0]
+
+
+def test_diff_env_shows_python_and_platform_when_they_differ(cli, project: Path, tmp_path) -> None:
+    run_a, run_b = record(project), record(project)
+    # run b as if recorded elsewhere: rewrite its run.yaml with git, not gitcfg
+    path = f"runs/{run_b[-2:]}/{run_b}/run.yaml"
+    meta = read_branch_file(project, path)
+    meta = meta.replace(f"python: {run_meta_python(meta)}", "python: 3.99.0")
+    meta = meta.replace("platform: ", "platform: Other-")
+    env = dict(os.environ, GIT_INDEX_FILE=str(tmp_path / "index"))
+
+    def plumbing(*args: str, input: str | None = None) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=project, env=env, input=input, capture_output=True, text=True,
+            check=True,
+        ).stdout.strip()  # fmt: skip
+
+    blob = plumbing("hash-object", "-w", "--stdin", input=meta)
+    plumbing("read-tree", "gitcfg-runs")
+    plumbing("update-index", "--cacheinfo", f"100644,{blob},{path}")
+    commit = plumbing("commit-tree", plumbing("write-tree"), "-p", "gitcfg-runs", "-m", "moved")
+    plumbing("update-ref", "refs/heads/gitcfg-runs", commit)
+
+    result = cli(project, "diff", run_a, run_b, "--env", "-f", "json")
+    assert result.exit_code == 0, result.output
+    changes = {c["key"]: (c["a"], c["b"]) for c in json.loads(result.output)["env"]["run"]}
+    python = "{}.{}.{}".format(*sys.version_info[:3])
+    assert changes["python"] == (python, "3.99.0")
+    assert changes["platform"][1] == "Other-" + changes["platform"][0]
+    table = cli(project, "diff", run_a, run_b, "--env")
+    lines = [" ".join(line.split()) for line in table.output.splitlines()]
+    assert f"python {python} 3.99.0" in lines
+    assert "packages: identical" in lines
+
+
+def run_meta_python(run_yaml: str) -> str:
+    import yaml
+
+    return yaml.safe_load(run_yaml)["python"]

@@ -191,3 +191,19 @@ def test_rerun_into_a_taken_directory_is_one_line(project: Path, tmp_path) -> No
     assert result.returncode == 1
     assert result.stderr.startswith("gitcfg: error: ") and "not empty" in result.stderr
     assert result.stdout == ""
+
+
+def test_reruns_are_found_by_rerun_of_and_diff_shows_the_link(cli, project: Path, tmp_path) -> None:
+    original = record(project / "src")
+    other = record(project / "src", "--lr", "0.2")
+    new = rerun_id(gitcfg_cli(project, "rerun", original, "--dir", str(tmp_path / "r")))
+    found = cli(project, "log", "--where", f'rerun_of == "{original}"', "-f", "json")
+    assert found.exit_code == 0, found.output
+    assert [row["id"] for row in json.loads(found.output)] == [new]
+    assert other != new
+
+    from gitcfg import Api
+
+    assert Api(project).run(new).row["rerun_of"] == original
+    diff = json.loads(cli(project, "diff", original, new, "-f", "json").output)
+    assert {"key": "rerun_of", "a": None, "b": original} in diff["run"]
