@@ -3,9 +3,14 @@
 An amendment rewrites the run's files (config.yaml, summary.yaml, run.yaml) in one new commit on the
 runs branch, `amend <id>: set lr=0.001` with the reason as its body and `Run-Id:`/`Amended-By:`
 trailers. run.yaml gains an `amendments` list (when, who, why, what, with the values replaced) and
-`config_sources` marks each changed top-level key `amended`. `gitcfg rm` deletes the run directory in
-a commit. Nothing is rewritten: `git log --full-history` over the run's directory is its history, and
-the newest `run <id>: ...` commit (written by the recording process) holds the run as recorded.
+`config_sources` marks each changed top-level key `amended`. `gitcfg rm` deletes run directories in
+a commit, `gitcfg restore` puts one back. Nothing is rewritten: `git log --full-history` over the run's
+directory is its history, and the newest `run <id>: ...` commit (written by the recording process)
+holds the run as recorded. One amendment or removal may cover several runs: one commit, subject
+`amend 3 runs: tag leak`, one `Run-Id:` trailer per run.
+
+The Python Api edits a run object and calls `update()`: `amendment_from_edits` turns the edits
+into the same Amendment the CLI builds, so both go through `amend_runs`.
 """
 
 from __future__ import annotations
@@ -13,13 +18,22 @@ from __future__ import annotations
 import copy
 import difflib
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from gitcfg import gitio
 from gitcfg.cache import resolve_run
-from gitcfg.errors import BadAmendment, RunNotFound, RunsBranchMoved, RunStillRunning
+from gitcfg.errors import (
+    BadAmendment,
+    GitcfgError,
+    NothingToAmend,
+    RunNotFound,
+    RunNotRemoved,
+    RunRemoved,
+    RunsBranchMoved,
+    RunStillRunning,
+)
 from gitcfg.store import (
     RunRecord,
     Store,
@@ -33,6 +47,10 @@ from gitcfg.store import (
 from gitcfg.yamlio import load_yaml
 
 AMENDED = "amended"  # config_sources value of a top-level key an amendment changed
+RUN_FIELDS = ("group", "job_type", "project")  # run.yaml text fields an amendment may set or clear
+# A key: dotted text as typed (`model.depth`, found as `Config` finds it), or an exact key path
+# (the Api's edits, which know where each key is).
+Key = str | tuple[str, ...]
 _SUBJECT_CHARS = 100  # past this, a subject names the first changes and counts the rest
 
 
@@ -85,7 +103,21 @@ def parse_assignment(text: str, option: str = "--set") -> tuple[str, Any]:
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
         raise BadAmendment(f"{option} {text!r} needs KEY=VALUE, e.g. {option} lr=1e-3")
+    if _has_empty_part(key.strip()):
+        raise BadAmendment(
+            f"{option} {text!r}: the key {key.strip()!r} has an empty part between dots; "
+            "write nested keys as a.b"
+        )
     return key.strip(), parse_value(value)
+
+
+def _has_empty_part(key: str) -> bool:
+    return "" in key.split(".")
+
+
+def key_text(key: Key) -> str:
+    """A key as messages show it: `model.depth`."""
+    return key if isinstance(key, str) else ".".join(key)
 
 
 # --- applying an amendment (pure) -----------------------------------------------------------------
@@ -95,14 +127,24 @@ def parse_assignment(text: str, option: str = "--set") -> tuple[str, Any]:
 class Amendment:
     """What to change in one run. Keys are dotted (`model.depth`) unless a mapping holds them whole."""
 
-    set: Mapping[str, Any] = field(default_factory=dict)  # config key -> value
-    unset: tuple[str, ...] = ()  # config keys to delete
-    summary: Mapping[str, Any] = field(default_factory=dict)  # summary key -> value
+    set: Mapping[Key, Any] = field(default_factory=dict)  # config key -> value
+    unset: tuple[Key, ...] = ()  # config keys to delete
+    summary: Mapping[Key, Any] = field(default_factory=dict)  # summary key -> value
     tags: tuple[str, ...] = ()  # tags to add
     untags: tuple[str, ...] = ()  # tags to remove
     note: str | None = None  # replaces run.yaml `notes` when not None ("" clears them)
     name: str | None = None  # renames the run when not None
     reason: str | None = None  # why: the commit body and the amendment record
+    summary_unset: tuple[Key, ...] = ()  # summary keys to delete
+    group: str | None = None  # replaces run.yaml `group` when not None ("" clears it)
+    job_type: str | None = None  # likewise `job_type`
+    project: str | None = None  # likewise `project`
+
+    def is_empty(self) -> bool:
+        return not (
+            self.set or self.unset or self.summary or self.summary_unset or self.tags
+            or self.untags or any(getattr(self, f) is not None for f in ("note", "name", *RUN_FIELDS))
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +168,7 @@ def apply_amendment(
     value that is not a mapping, a tag to remove that the run does not carry, or when nothing
     would change. Config values go through the config's normalisation and secret masking.
     """
-    from gitcfg.configuration import Config, find_key, normalise_value, recorded_config
+    from gitcfg.configuration import Config, normalise_value, recorded_config
 
     meta = copy.deepcopy(dict(record.meta))
     config = copy.deepcopy(dict(record.config))
@@ -141,32 +183,28 @@ def apply_amendment(
 
     set_keys = []
     for key, raw in amendment.set.items():
-        value = normalise_value(raw, key)
+        value = normalise_value(raw, key_text(key))
         assigned = _assign(config, key, value, "config")
         if assigned is not None:
             before, top = assigned
             sources[top] = AMENDED
-            set_keys.append(key)
-            note_change(f"set {key}={render_value(value)}", before)
+            set_keys.append(key_text(key))
+            note_change(f"set {key_text(key)}={render_value(value)}", before)
     for key in amendment.unset:
-        found = find_key(config, key)
-        if found is None:
-            raise BadAmendment(_missing_key(record.run_id, key, config))
-        path, _ = found
-        parent = config
-        for name in path[:-1]:
-            parent = parent[name]
-        before = parent.pop(path[-1])
+        before, path = _remove(config, key, record.run_id, "config")
         if len(path) == 1:
             sources.pop(path[0], None)
         else:
             sources[path[0]] = AMENDED
-        note_change(f"unset {key}", before)
+        note_change(f"unset {key_text(key)}", before)
     for key, raw in amendment.summary.items():
-        value = normalise_value(raw, key)
+        value = normalise_value(raw, key_text(key))
         assigned = _assign(summary, key, value, "summary")
         if assigned is not None:
-            note_change(f"summary {key}={render_value(value)}", assigned[0])
+            note_change(f"summary {key_text(key)}={render_value(value)}", assigned[0])
+    for key in amendment.summary_unset:
+        before, _ = _remove(summary, key, record.run_id, "summary")
+        note_change(f"unset summary.{key_text(key)}", before)
     tags = [str(t) for t in meta.get("tags") or []]
     for tag in amendment.untags:
         if tag not in tags:
@@ -186,8 +224,14 @@ def apply_amendment(
     if amendment.name is not None and amendment.name != meta.get("name"):
         note_change(f"name {amendment.name}", meta.get("name"))
         meta["name"] = amendment.name
+    for run_field in RUN_FIELDS:
+        wanted = getattr(amendment, run_field)
+        if wanted is not None and (wanted or None) != meta.get(run_field):
+            what = f"{run_field} {wanted}" if wanted else f"{run_field} cleared"
+            note_change(what, meta.get(run_field))
+            meta[run_field] = wanted or None
     if not changes:
-        raise BadAmendment(f"run {record.run_id} already holds these values; nothing to amend")
+        raise NothingToAmend(f"run {record.run_id} already holds these values; nothing to amend")
 
     recorded, masked_keys = recorded_config(Config(config))
     masked = tuple(key for key in set_keys if key in masked_keys)
@@ -204,22 +248,30 @@ def apply_amendment(
     return AmendedRun(meta, recorded, summary, tuple(changes), tuple(details), masked)
 
 
-def _assign(document: dict[str, Any], key: str, value: Any, what: str) -> tuple[Any, str] | None:
-    """Set a dotted key; return (the value replaced or ..., the top-level key), None if unchanged.
+def _assign(document: dict[str, Any], key: Key, value: Any, what: str) -> tuple[Any, str] | None:
+    """Set a key; return (the value replaced or ..., the top-level key), None if unchanged.
 
-    The key lands where the config's own writes put it (configuration.write_target), missing
-    parent mappings made; a parent that is not a mapping is a BadAmendment.
+    A dotted key lands where the config's own writes put it (configuration.write_target), a key
+    path exactly there; missing parent mappings are made, and a parent that is not a mapping is a
+    BadAmendment.
     """
     from gitcfg.configuration import same_value, write_target
 
-    parent, leaf, path = write_target(document, key, create_parents=True)
-    head = leaf.partition(".")[0]
-    if leaf not in parent and head in parent and head != leaf:  # a value, not a mapping, in the way
-        where = ".".join((*path[:-1], head))
-        raise BadAmendment(
-            f"{what} key {where!r} holds {render_value(parent[head])}, not a mapping, so {key!r} "
-            f"cannot be set; set {where!r} itself"
-        )
+    if isinstance(key, tuple):
+        parent = document
+        for depth, name in enumerate(key[:-1]):
+            child = parent.setdefault(name, {})
+            if not isinstance(child, dict):
+                _not_a_mapping(what, ".".join(key[: depth + 1]), child, key_text(key))
+            parent = child
+        leaf, path = key[-1], key
+    else:
+        if _has_empty_part(key):
+            raise BadAmendment(f"{what} key {key!r} has an empty part between dots; write a.b")
+        parent, leaf, path = write_target(document, key, create_parents=True)
+        head = leaf.partition(".")[0]
+        if leaf not in parent and head in parent and head != leaf:  # a value, not a mapping
+            _not_a_mapping(what, ".".join((*path[:-1], head)), parent[head], key)
     if leaf in parent and same_value(parent[leaf], value):
         return None
     before = parent.get(leaf, ...)
@@ -227,16 +279,45 @@ def _assign(document: dict[str, Any], key: str, value: Any, what: str) -> tuple[
     return before, path[0]
 
 
-def _missing_key(run_id: str, key: str, config: Mapping[str, Any]) -> str:
+def _not_a_mapping(what: str, where: str, value: Any, key: str) -> None:
+    raise BadAmendment(
+        f"{what} key {where!r} holds {render_value(value)}, not a mapping, so {key!r} "
+        f"cannot be set; set {where!r} itself"
+    )
+
+
+def _remove(
+    document: dict[str, Any], key: Key, run_id: str, what: str
+) -> tuple[Any, tuple[str, ...]]:
+    """Delete a key; return (its value, its path). BadAmendment when it is not there."""
+    from gitcfg.configuration import find_key
+
+    if isinstance(key, tuple):
+        node: Any = document
+        for name in key:
+            node = node.get(name, ...) if isinstance(node, dict) else ...
+        found = None if node is ... else (key, node)
+    else:
+        found = find_key(document, key)
+    if found is None:
+        raise BadAmendment(_missing_key(run_id, key_text(key), document, what))
+    path = tuple(found[0])
+    parent = document
+    for name in path[:-1]:
+        parent = parent[name]
+    return parent.pop(path[-1]), path
+
+
+def _missing_key(run_id: str, key: str, document: Mapping[str, Any], what: str = "config") -> str:
     from gitcfg.configuration import dotted_keys
 
-    near = difflib.get_close_matches(key, list(dotted_keys(config)), n=3)
+    near = difflib.get_close_matches(key, list(dotted_keys(document)), n=3)
     hint = (
         f"did you mean {' or '.join(map(repr, near))}?"
         if near
-        else "`gitcfg show RUN --config` lists them"
+        else f"`gitcfg show RUN --{what}` lists them"
     )
-    return f"run {run_id} has no config key {key!r} to unset; {hint}"
+    return f"run {run_id} has no {what} key {key!r} to unset; {hint}"
 
 
 def _mask_change(text: str, masked: Iterable[str]) -> str:
@@ -275,12 +356,64 @@ def _group_changes(items: Iterable[str]) -> str:
     return "; ".join(f"{word} {', '.join(rest)}" if rest else word for word, rest in groups)
 
 
-# --- reading a run at any commit ------------------------------------------------------------------
+# --- edits made through the Api (pure) ---------------------------------------------------------
 
 
-# --- amend and rm ---------------------------------------------------------------------------------
+def document_changes(
+    before: Mapping[str, Any], after: Mapping[str, Any], prefix: tuple[str, ...] = ()
+) -> tuple[dict[Key, Any], list[Key]]:
+    """What turns `before` into `after`: ({key: value} to set, [keys] to unset), leaf by leaf.
 
-Files = dict[str, bytes | None]  # branch path -> content, None deletes
+    Keys that were there are exact paths; a new top-level key stays text, so `run.config["a.b"] = 1`
+    is the dotted key `gitcfg amend --set a.b=1` would set.
+    """
+    from gitcfg.configuration import same_value
+
+    sets: dict[Key, Any] = {}
+    unsets: list[Key] = []
+    for key, value in after.items():
+        path = (*prefix, key)
+        if key not in before:
+            sets[key if not prefix else path] = value
+        elif isinstance(before[key], dict) and isinstance(value, dict):
+            nested_sets, nested_unsets = document_changes(before[key], value, path)
+            sets.update(nested_sets)
+            unsets += nested_unsets
+        elif not same_value(before[key], value):
+            sets[path] = value
+    unsets += [(*prefix, key) for key in before if key not in after]
+    return sets, unsets
+
+
+def amendment_from_edits(
+    before: Mapping[str, Any], after: Mapping[str, Any], reason: str | None = None
+) -> Amendment:
+    """The Amendment that turns one view of a run into another.
+
+    Both are {"config": ..., "summary": ..., "tags": [...], "name": ..., "notes": ..., "group": ...,
+    "job_type": ..., "project": ...}; tags compare as a set, a field None or "" clears it.
+    """
+    config_set, config_unset = document_changes(before["config"], after["config"])
+    summary_set, summary_unset = document_changes(before["summary"], after["summary"])
+    old_tags, new_tags = list(before["tags"]), [str(tag) for tag in after["tags"]]
+
+    def changed(name: str) -> str | None:
+        value = after.get(name)
+        return None if (value or None) == (before.get(name) or None) else str(value or "")
+
+    return Amendment(
+        set=config_set, unset=tuple(config_unset), summary=summary_set,
+        summary_unset=tuple(summary_unset),
+        tags=tuple(dict.fromkeys(t for t in new_tags if t not in old_tags)),
+        untags=tuple(t for t in old_tags if t not in new_tags),
+        note=changed("notes"), name=changed("name"), group=changed("group"),
+        job_type=changed("job_type"), project=changed("project"), reason=reason,
+    )  # fmt: skip
+
+
+# --- amend, rm and restore ----------------------------------------------------------------------
+
+Files = dict[str, bytes | gitio.BlobRef | None]  # branch path -> content, None deletes
 T = TypeVar("T")
 
 
@@ -290,6 +423,25 @@ class AmendResult:
     runs_commit: str
     changes: tuple[str, ...]
     masked: tuple[str, ...]  # config keys stored masked because they look secret
+
+
+@dataclass(frozen=True, slots=True)
+class RunChange:
+    """What one amendment (or a dry run of it) changes in one run."""
+
+    run_id: str
+    changes: tuple[str, ...]  # short: `set lr=0.001`
+    details: tuple[str, ...]  # with the values replaced: `set lr=0.001 (was 0.0003)`
+    masked: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeResult:
+    """One commit's worth of amendments or removals."""
+
+    runs_commit: str | None  # None for a dry run
+    changed: tuple[RunChange, ...]  # in the order the runs were given
+    unchanged: tuple[str, ...] = ()  # runs that already held every value (left out of the commit)
 
 
 def amend_run(
@@ -317,60 +469,195 @@ def amend_run(
         set=dict(set or {}), unset=tuple(unset), summary=dict(summary or {}), tags=tuple(tags),
         untags=tuple(untags), note=note, name=name, reason=reason,
     )  # fmt: skip
+    result = amend_runs(store, [run_id], amendment, now=now)
+    assert result.runs_commit is not None
+    change = result.changed[0]
+    return AmendResult(change.run_id, result.runs_commit, change.changes, change.masked)
 
-    def build(record: RunRecord, when: float, by: str) -> tuple[Files, str, AmendedRun]:
-        amended = apply_amendment(record, amendment, amended_at=utc_iso(when), amended_by=by)
-        files: Files = dict(run_files(amended.meta, config=amended.config, summary=amended.summary))
-        subject = change_subject("amend", record.run_id, amended.changes)
-        trailers = {"Run-Id": record.run_id, "Amended-By": by}
-        return files, commit_message(subject, reason, trailers), amended
 
-    run_id, runs_commit, amended = _commit_run_change(store, run_id, "amend", build, now)
-    return AmendResult(run_id, runs_commit, amended.changes, amended.masked)
+def amend_runs(
+    store: Store,
+    run_ids: Sequence[str],
+    amendment: Amendment,
+    *,
+    dry_run: bool = False,
+    now: float | None = None,
+) -> ChangeResult:
+    """Apply one amendment to each run (ids, prefixes or names) in one commit; with `dry_run`,
+    only say what would change.
+
+    Every run is checked before anything is written: RunStillRunning, RunRemoved, BadAmendment for
+    any of them commits nothing. Of several runs, those already holding every value are left out
+    (`unchanged`); NothingToAmend when that is all of them.
+    """
+    full_ids = resolve_present_runs(store, run_ids)
+
+    def build(tip: str | None, when: float, by: str) -> tuple[Files, str, ChangeResult]:
+        files: Files = {}
+        changed: list[RunChange] = []
+        unchanged: list[str] = []
+        for run_id in full_ids:
+            record = _finished_run(store, run_id, tip, "amend")
+            try:
+                amended = apply_amendment(
+                    record, amendment, amended_at=utc_iso(when), amended_by=by
+                )
+            except NothingToAmend:
+                if len(full_ids) == 1:
+                    raise
+                unchanged.append(run_id)
+                continue
+            files.update(run_files(amended.meta, config=amended.config, summary=amended.summary))
+            changed.append(RunChange(run_id, amended.changes, amended.details, amended.masked))
+        if not changed:
+            raise NothingToAmend(
+                f"the {len(full_ids)} runs already hold these values; nothing to amend"
+            )
+        changes = dict.fromkeys(c for change in changed for c in change.changes)
+        subject = change_subject("amend", _subject_runs(changed), changes)
+        trailers = {"Run-Id": [c.run_id for c in changed], "Amended-By": by}
+        message = commit_message(subject, amendment.reason, trailers)
+        return files, message, ChangeResult(None, tuple(changed), tuple(unchanged))
+
+    runs_commit, result = _commit_change(store, build, now, dry_run)
+    return ChangeResult(runs_commit, result.changed, result.unchanged)
 
 
 def remove_run(
     store: Store, run_id: str, *, reason: str | None = None, now: float | None = None
 ) -> str:
-    """Delete a run's directory in one commit (`rm <id>: removed`); return the runs commit.
-
-    The files stay in history: `gitcfg history` still lists the run, and `git show <commit>^:<path>`
-    restores them. Raises RunStillRunning for a running run.
-    """
-
-    def build(record: RunRecord, when: float, by: str) -> tuple[Files, str, None]:
-        base = run_dir(record.run_id)
-        files: Files = {f"{base}/{name}": None for name in record.files}
-        trailers = {"Run-Id": record.run_id, "Removed-By": by}
-        return files, commit_message(f"rm {record.run_id}: removed", reason, trailers), None
-
-    return _commit_run_change(store, run_id, "remove", build, now)[1]
+    """Delete a run's directory in one commit (`rm <id>: removed`); return the runs commit."""
+    runs_commit = remove_runs(store, [run_id], reason=reason, now=now).runs_commit
+    assert runs_commit is not None
+    return runs_commit
 
 
-def _commit_run_change(
+def remove_runs(
     store: Store,
-    run_id_prefix: str,
-    action: str,
-    build: Callable[[RunRecord, float, str], tuple[Files, str, T]],
+    run_ids: Sequence[str],
+    *,
+    reason: str | None = None,
+    dry_run: bool = False,
+    now: float | None = None,
+) -> ChangeResult:
+    """Delete runs' directories in one commit (`rm <id>: removed`, `rm 3 runs: removed`).
+
+    The files stay in history: `gitcfg history` still lists each run and `gitcfg restore` brings
+    it back. Raises RunStillRunning for a running run and RunRemoved for one already removed,
+    before anything is written.
+    """
+    full_ids = resolve_present_runs(store, run_ids)
+
+    def build(tip: str | None, when: float, by: str) -> tuple[Files, str, ChangeResult]:
+        changed = []
+        for run_id in full_ids:
+            record = _finished_run(store, run_id, tip, "remove")
+            name = f" ({record.name})" if record.name else ""
+            changed.append(RunChange(run_id, ("removed",), (f"remove {run_id}{name}",), ()))
+        files: Files = {run_dir(run_id): None for run_id in full_ids}  # the whole directory
+        trailers = {"Run-Id": list(full_ids), "Removed-By": by}
+        subject = f"rm {_subject_runs(changed)}: removed"
+        return files, commit_message(subject, reason, trailers), ChangeResult(None, tuple(changed))
+
+    runs_commit, result = _commit_change(store, build, now, dry_run)
+    return ChangeResult(runs_commit, result.changed)
+
+
+def restore_run(
+    store: Store, run_id_prefix: str, *, reason: str | None = None, now: float | None = None
+) -> tuple[str, str]:
+    """Put a removed run back as it was before its removal, in one commit (`restore <id>:
+    restored`); return (run id, runs commit). RunNotRemoved when the run is on the branch."""
+    run_id = _resolve_in_history(store, run_id_prefix)
+    base = run_dir(run_id)
+
+    def build(tip: str | None, when: float, by: str) -> tuple[Files, str, None]:
+        if tip is None:
+            raise RunNotFound(run_id_prefix)
+        if gitio.ls_tree(store.repo, tip, base, recursive=False):
+            raise RunNotRemoved(run_id)
+        # The newest commit touching the directory removed it; a parent of it still holds it.
+        removal = gitio.log_entries(store.repo, tip, base, limit=1)
+        parents = removal[0].parents if removal else ()
+        found = [e for p in parents for e in gitio.ls_tree(store.repo, p, base, recursive=False)]
+        if not found:
+            raise RunNotFound(run_id_prefix)
+        files: Files = {base: gitio.BlobRef(found[0].mode, found[0].oid)}  # the directory's tree
+        trailers = {"Run-Id": run_id, "Restored-By": by}
+        return files, commit_message(f"restore {run_id}: restored", reason, trailers), None
+
+    runs_commit, _ = _commit_change(store, build, now)
+    assert runs_commit is not None
+    return run_id, runs_commit
+
+
+def choose_runs(
+    store: Store, run_id_prefixes: Sequence[str], where: str | None = None
+) -> list[str]:
+    """The runs a command names: the ids given, or those `--where EXPR` selects (newest first).
+
+    A GitcfgError for both at once, or a filter that selects no run.
+    """
+    if where is None:
+        return list(run_id_prefixes)
+    if run_id_prefixes:
+        raise BadAmendment("name runs or select them with --where, not both")
+    from gitcfg.query import Api
+
+    with Api(store=store).runs(where=where) as runs:
+        run_ids = runs.ids
+    if not run_ids:
+        raise GitcfgError(f"no run matches --where {where!r}; nothing to do")
+    return run_ids
+
+
+def resolve_present_runs(store: Store, run_id_prefixes: Sequence[str]) -> list[str]:
+    """Full ids of runs on the branch, each once, in the order given; RunRemoved for a run that
+    only history knows, RunNotFound/AmbiguousRun otherwise."""
+    if not run_id_prefixes:
+        raise BadAmendment("name at least one run (or select them with --where)")
+    full_ids: list[str] = []
+    for prefix in run_id_prefixes:
+        try:
+            run_id = resolve_run(store, prefix)
+        except RunNotFound:
+            try:
+                removed = _resolve_in_history(store, prefix)
+            except RunNotFound:
+                raise RunNotFound(prefix) from None
+            raise RunRemoved(removed) from None
+        if run_id not in full_ids:
+            full_ids.append(run_id)
+    return full_ids
+
+
+def _subject_runs(changed: Sequence[RunChange]) -> str:
+    return changed[0].run_id if len(changed) == 1 else f"{len(changed)} runs"
+
+
+def _commit_change(
+    store: Store,
+    build: Callable[[str | None, float, str], tuple[Files, str, T]],
     now: float | None,
-) -> tuple[str, str, T]:
-    """Read the finished run at the tip, build one commit from it, CAS it onto that tip; retry
-    from a fresh read when another writer moved the branch. Returns (run id, runs commit, extra)."""
-    run_id = resolve_run(store, run_id_prefix)
+    dry_run: bool = False,
+) -> tuple[str | None, T]:
+    """Build one commit from the runs at the tip and CAS it onto that tip; retry from a fresh read
+    when another writer moved the branch. Returns (runs commit, or None for a dry run; extra)."""
     identity = store.identity
     by = f"{identity.name} <{identity.email}>"
     for _ in range(gitio.MAX_RETRIES):
         tip = store.tip()
-        record = _finished_run(store, run_id, tip, action)
         when = time.time() if now is None else now
-        files, message, extra = build(record, when, by)
+        files, message, extra = build(tip, when, by)
+        if dry_run:
+            return None, extra
         try:
             runs_commit = gitio.commit_files(
                 store.repo, store.runs_ref, files, message, identity, when=when, expected=tip
             )
         except RunsBranchMoved:
             continue
-        return run_id, runs_commit, extra
+        return runs_commit, extra
     raise RunsBranchMoved(store.runs_ref)
 
 
@@ -383,6 +670,54 @@ def _finished_run(store: Store, run_id: str, tip: str | None, action: str) -> Ru
     return record
 
 
+# --- a run at any revision of the runs branch ------------------------------------------------------
+
+_DATE_WORDS = ("ago", "yesterday", "today", "now", "noon", "midnight")
+
+
+def resolve_runs_revision(store: Store, rev: str) -> str:
+    """The runs-branch commit `rev` names: a commit, `gitcfg-runs~3`, anything `git rev-parse`
+    takes, or a date (`2026-12-01`, `2 days ago`: the branch's last commit before it).
+
+    A GitcfgError when it names nothing, or a commit that is not on the runs branch.
+    """
+    import re
+
+    text = rev.strip()
+    commit = gitio.resolve_commit(store.repo, text) if text and not text.startswith("-") else None
+    if commit is None and (re.match(r"\d{4}-\d\d-\d\d", text) or text.endswith(_DATE_WORDS)):
+        if store.exists():
+            found = gitio.rev_list(store.repo, "-1", f"--before={text}", store.runs_ref)
+            commit = found[0] if found else None
+            if commit is None:
+                raise GitcfgError(f"the runs branch has no commit before {rev!r}")
+    if commit is None:
+        raise GitcfgError(
+            f"--at {rev!r} names no commit; give a runs-branch commit, "
+            f"{store.runs_branch}~3 or a date such as 2026-12-01"
+        )
+    tip = store.tip()
+    if tip is None or not gitio.is_ancestor(store.repo, commit, tip):
+        raise GitcfgError(
+            f"--at {rev!r} ({commit[:10]}) is not a commit of the runs branch {store.runs_branch}; "
+            f"`git log {store.runs_branch}` lists them"
+        )
+    return commit
+
+
+def run_at(store: Store, run_id_prefix: str, rev: str) -> tuple[RunRecord, str]:
+    """The run as it stood at runs-branch revision `rev` (removed runs too), and that commit."""
+    commit = resolve_runs_revision(store, rev)
+    run_id = _resolve_in_history(store, run_id_prefix)
+    try:
+        return store.read_run(run_id, at=commit), commit
+    except RunNotFound:
+        raise GitcfgError(
+            f"run {run_id} is not on the runs branch at {rev!r} ({commit[:10]}); "
+            f"`gitcfg history {run_id[:10]}` lists its versions"
+        ) from None
+
+
 # --- history --------------------------------------------------------------------------------------
 
 
@@ -391,7 +726,7 @@ class HistoryEntry:
     runs_commit: str
     author: str  # "Name <email>"
     date: str  # ISO 8601, the author's offset
-    action: str  # "run" (written by the recording process), "amend", "rm" or "merge"
+    action: str  # "run" (written by the recording process), "amend", "rm", "restore" or "merge"
     what: str  # `finished (exit 0)`, `set lr=0.001, tag leak`, the merge's line about this run
     why: str  # the reason given (-m), "" when none
 
@@ -447,9 +782,10 @@ def _resolve_in_history(store: Store, run_id_prefix: str) -> str:
         prefix = run_id_prefix.strip().lower()
         if not is_run_id_prefix(prefix) or not store.exists():
             raise
-    removed = gitio.log_entries(store.repo, store.runs_ref, grep=f"^rm {prefix}")
+    # Every commit gitcfg writes about a run carries `Run-Id: <id>` (one per run it changed).
+    mentioned = gitio.log_entries(store.repo, store.runs_ref, grep=f"^Run-Id: {prefix}")
     matches = sorted(
-        {r for e in removed if (r := parse_message(e.message).run_id) and r.startswith(prefix)}
+        {r for e in mentioned for r in parse_message(e.message).run_ids if r.startswith(prefix)}
     )
     if len(matches) == 1:
         return matches[0]

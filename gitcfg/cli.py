@@ -74,6 +74,14 @@ def show(
     as_recorded: Annotated[
         bool, typer.Option("--as-recorded", help="The run as recorded, before any amendment.")
     ] = False,
+    at: Annotated[
+        Optional[str],
+        typer.Option(
+            "--at",
+            metavar="REV",
+            help="The run as of a runs-branch revision (commit, gitcfg-runs~3, a date).",
+        ),
+    ] = None,
 ) -> None:
     """Print one run: metadata, config and summary.
 
@@ -85,26 +93,37 @@ def show(
     from gitcfg.cache import resolve_run
 
     store = _store()
-    run_id = resolve_run(store, run)  # from the query cache: no scan of the runs branch
-    if follow:
-        if as_recorded or config_only or summary_only:
+    at_commit = None
+    if at is not None:  # the run as of a runs-branch revision (removed runs too)
+        from gitcfg.amend import run_at
+
+        if as_recorded or follow:
             raise typer.BadParameter(
-                "--follow prints the metrics as they are logged: use it with --metrics only"
+                "--at shows a past version: not with --as-recorded or --follow", param_hint="--at"
             )
-        _follow_metrics(store, run_id)
-        return
-    if as_recorded:
-        from gitcfg.amend import as_recorded as recorded_version
-
-        record = recorded_version(store, run_id)
+        record, at_commit = run_at(store, run, at)
+        run_id = record.run_id
     else:
-        from gitcfg.live import current_record
+        run_id = resolve_run(store, run)  # from the query cache: no scan of the runs branch
+        if follow:
+            if as_recorded or config_only or summary_only:
+                raise typer.BadParameter(
+                    "--follow prints the metrics as they are logged: use it with --metrics only"
+                )
+            _follow_metrics(store, run_id)
+            return
+        if as_recorded:
+            from gitcfg.amend import as_recorded as recorded_version
 
-        record = current_record(store, store.read_run(run_id))  # a running run: as of now
+            record = recorded_version(store, run_id)
+        else:
+            from gitcfg.live import current_record
+
+            record = current_record(store, store.read_run(run_id))  # a running run: as of now
     if metrics:
         from gitcfg.query import Api
 
-        rows = Api(store=store).read_metrics([run_id])[run_id]  # a torn last line is skipped
+        rows = Api(store=store).read_metrics([run_id], at_commit)[run_id]  # torn last line skipped
         if output == "json":
             typer.echo(json.dumps(rows, indent=2))
         else:
@@ -204,44 +223,91 @@ def demo(
 # --- amend, history, rm ------------------------------------------------------------------------
 
 
+_RUNS_HELP = "Run ids, unique prefixes or names (or select them with --where)."
+_WHERE_HELP = "Select the runs by a filter, as in `gitcfg log --where`."
+_DRY_RUN_HELP = "List what would change; write nothing."
+
+
 @app.command()
 def amend(
-    run: Annotated[str, typer.Argument(help="Run id, unique prefix or name.")],
+    runs: Annotated[
+        Optional[list[str]], typer.Argument(help=_RUNS_HELP, show_default=False)
+    ] = None,
     set_: Annotated[
         Optional[list[str]],
-        typer.Option("--set", help="Config KEY=VALUE (dotted keys; VALUE typed as in YAML).",
-                     metavar="KEY=VALUE"),
+        typer.Option(
+            "--set",
+            help="Config KEY=VALUE (dotted keys; VALUE typed as in YAML).",
+            metavar="KEY=VALUE",
+        ),
     ] = None,
-    unset: Annotated[Optional[list[str]], typer.Option("--unset", help="Delete a config key.")] = None,
+    unset: Annotated[
+        Optional[list[str]], typer.Option("--unset", help="Delete a config key.")
+    ] = None,
     summary: Annotated[
         Optional[list[str]],
         typer.Option("--summary", help="Summary KEY=VALUE.", metavar="KEY=VALUE"),
+    ] = None,
+    unset_summary: Annotated[
+        Optional[list[str]], typer.Option("--unset-summary", help="Delete a summary key.")
     ] = None,
     tag: Annotated[Optional[list[str]], typer.Option("--tag", help="Add a tag.")] = None,
     untag: Annotated[Optional[list[str]], typer.Option("--untag", help="Remove a tag.")] = None,
     note: Annotated[Optional[str], typer.Option("--note", help="Replace the run's notes.")] = None,
     name: Annotated[Optional[str], typer.Option("--name", help="Rename the run.")] = None,
+    group: Annotated[
+        Optional[str], typer.Option("--group", help='Set the group ("" clears).')
+    ] = None,
+    job_type: Annotated[
+        Optional[str], typer.Option("--job-type", help='Set the job type ("" clears).')
+    ] = None,
+    project: Annotated[
+        Optional[str], typer.Option("--project", help='Set the project ("" clears).')
+    ] = None,
     message: Annotated[
         Optional[str], typer.Option("--message", "-m", help="Why: kept in the commit and run.yaml.")
     ] = None,
+    where: Annotated[Optional[str], typer.Option("--where", "-w", help=_WHERE_HELP)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help=_DRY_RUN_HELP)] = False,
 ) -> None:
-    """Change a finished run's config, summary, tags, notes or name in one new commit.
+    """Change finished runs' config, summary, tags, notes, name or group in one new commit.
 
     The original stays in history (gitcfg history RUN, gitcfg show RUN --as-recorded).
     Example: gitcfg amend 06fq7yhg --set dataset=imagenet-v2 --tag leak -m "val split overlapped train"
     """
-    from gitcfg.amend import amend_run, parse_assignment
+    from gitcfg.amend import Amendment, amend_runs, choose_runs, parse_assignment
 
-    result = amend_run(
-        _store(), run,
+    amendment = Amendment(
         set=dict(parse_assignment(text, "--set") for text in set_ or ()),
-        unset=unset or (),
+        unset=tuple(unset or ()),
         summary=dict(parse_assignment(text, "--summary") for text in summary or ()),
-        tags=tag or (), untags=untag or (), note=note, name=name, reason=message,
+        summary_unset=tuple(unset_summary or ()),
+        tags=tuple(tag or ()), untags=tuple(untag or ()), note=note, name=name, group=group,
+        job_type=job_type, project=project, reason=message,
     )  # fmt: skip
-    for key in result.masked:
+    if amendment.is_empty():
+        raise GitcfgError("nothing to amend: give --set, --unset, --summary, --tag, --note, ...")
+    store = _store()
+    result = amend_runs(store, choose_runs(store, runs or [], where), amendment, dry_run=dry_run)
+    for key in dict.fromkeys(key for change in result.changed for key in change.masked):
         typer.echo(f"gitcfg: warning: {key} is stored masked (its name looks secret)", err=True)
-    typer.echo(f"amended {result.run_id} in {result.runs_commit[:10]}: {'; '.join(result.changes)}")
+    if dry_run:
+        for change in result.changed:
+            typer.echo(f"would amend {change.run_id}: {'; '.join(change.details)}")
+        for run_id in result.unchanged:
+            typer.echo(f"unchanged {run_id}: already holds these values")
+        typer.echo("dry run: nothing written")
+        return
+    commit = (result.runs_commit or "")[:10]
+    if len(result.changed) == 1 and not result.unchanged:
+        change = result.changed[0]
+        typer.echo(f"amended {change.run_id} in {commit}: {'; '.join(change.changes)}")
+        return
+    typer.echo(f"amended {_runs(result.changed)} in {commit}:")
+    for change in result.changed:
+        typer.echo(f"  {change.run_id}: {'; '.join(change.changes)}")
+    for run_id in result.unchanged:
+        typer.echo(f"  {run_id}: unchanged (already holds these values)")
 
 
 @app.command()
@@ -277,22 +343,55 @@ def _fields(record: Any) -> dict[str, Any]:
 
 @app.command("rm")
 def rm_command(
-    run: Annotated[str, typer.Argument(help="Run id, unique prefix or name.")],
+    runs: Annotated[
+        Optional[list[str]], typer.Argument(help=_RUNS_HELP, show_default=False)
+    ] = None,
+    message: Annotated[
+        Optional[str], typer.Option("--message", "-m", help="Why: kept in the commit.")
+    ] = None,
+    where: Annotated[Optional[str], typer.Option("--where", "-w", help=_WHERE_HELP)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help=_DRY_RUN_HELP)] = False,
+) -> None:
+    """Remove runs from the runs branch in one commit; history keeps every version.
+
+    `gitcfg restore RUN` brings one back. Example: gitcfg rm 06fq7yhg 06fq7z2k -m "smoke tests"
+    """
+    from gitcfg.amend import choose_runs, remove_runs
+
+    store = _store()
+    result = remove_runs(store, choose_runs(store, runs or [], where), reason=message,
+                         dry_run=dry_run)  # fmt: skip
+    if dry_run:
+        for change in result.changed:
+            typer.echo(f"would {change.details[0]}")
+        typer.echo("dry run: nothing written")
+        return
+    commit = (result.runs_commit or "")[:10]
+    run_ids = [change.run_id for change in result.changed]
+    if len(run_ids) == 1:
+        typer.echo(
+            f"removed run {run_ids[0]} in {commit} (`gitcfg history {run_ids[0][:10]}` still lists it)"
+        )
+    else:
+        typer.echo(f"removed {_runs(run_ids)} in {commit}: {', '.join(run_ids)}")
+        typer.echo("(`gitcfg history RUN` still lists them; `gitcfg restore RUN` brings one back)")
+
+
+@app.command()
+def restore(
+    run: Annotated[str, typer.Argument(help="A removed run's id or unique prefix.")],
     message: Annotated[
         Optional[str], typer.Option("--message", "-m", help="Why: kept in the commit.")
     ] = None,
 ) -> None:
-    """Remove a run from the runs branch in one commit; its history keeps every version.
+    """Bring a removed run back, as it was before its removal, in one commit.
 
-    Example: gitcfg rm 06fq7yhg -m "smoke test, not a real run"
+    Example: gitcfg restore 06fq7yhg -m "it was a real run after all"
     """
-    from gitcfg.amend import remove_run
-    from gitcfg.cache import resolve_run
+    from gitcfg.amend import restore_run
 
-    store = _store()
-    run_id = resolve_run(store, run)
-    runs_commit = remove_run(store, run_id, reason=message)
-    typer.echo(f"removed run {run_id} in {runs_commit[:10]} (`gitcfg history {run_id[:10]}` still lists it)")
+    run_id, runs_commit = restore_run(_store(), run, reason=message)
+    typer.echo(f"restored run {run_id} in {runs_commit[:10]}")
 
 
 # --- push, pull ----------------------------------------------------------------------------------
@@ -317,7 +416,9 @@ def push(
     result = sync.push(store, remote)
     _echo_incoming(result, quiet)
     if result.pushed:
-        typer.echo(f"pushed {store.runs_branch} to {result.remote}: {_runs(result.sent)} new or changed")
+        typer.echo(
+            f"pushed {store.runs_branch} to {result.remote}: {_runs(result.sent)} new or changed"
+        )
     elif not quiet:
         what = "no runs recorded yet" if result.merge.tip is None else "already up to date"
         typer.echo(f"nothing to push to {result.remote}: {what}")
@@ -338,7 +439,9 @@ def pull(
     result = sync.pull(store, remote)
     if not result.remote_had_branch:
         if not quiet:
-            typer.echo(f"{result.remote} has no {store.runs_branch} branch yet (`gitcfg push` creates it)")
+            typer.echo(
+                f"{result.remote} has no {store.runs_branch} branch yet (`gitcfg push` creates it)"
+            )
         return
     _echo_incoming(result, quiet)
     if result.merge.kind == "up to date" and not quiet:
@@ -356,7 +459,8 @@ def _echo_incoming(result: Any, quiet: bool) -> None:
     how = {"created": "new branch", "fast-forward": "fast-forward", "merged": "merge commit"}
     typer.echo(f"from {result.remote}: {_runs(merge.received)} new or changed ({how[merge.kind]})")
     for reconciled in merge.reconciled:
-        typer.echo("  " + reconciled.describe().removeprefix("Reconciled "))
+        for line in reconciled.describe().removeprefix("Reconciled ").splitlines():
+            typer.echo("  " + line)
 
 
 # --- checkout ------------------------------------------------------------------------------------
@@ -396,7 +500,9 @@ def checkout(
         typer.echo("note: the config was amended after the run; the command re-runs it as it ran, "
                    f"{result.config_path.name} holds the amended values")  # fmt: skip
     if result.not_stored:
-        typer.echo(f"note: not in the run's patch (binary or over 1 MB): {', '.join(result.not_stored)}")
+        typer.echo(
+            f"note: not in the run's patch (binary or over 1 MB): {', '.join(result.not_stored)}"
+        )
     if result.masked:
         typer.echo(f"note: recorded masked, fill in before re-running: {', '.join(result.masked)}")
     typer.echo(f"remove it with: git worktree remove {_quote(result.path)}")
@@ -407,11 +513,15 @@ def rerun(
     run: Annotated[str, typer.Argument(help="Run id, unique prefix or name.")],
     extra_args: Annotated[
         Optional[list[str]],
-        typer.Argument(help="Appended to the recorded command line (after --).", metavar="[-- ARGS]"),
+        typer.Argument(
+            help="Appended to the recorded command line (after --).", metavar="[-- ARGS]"
+        ),
     ] = None,
     directory: Annotated[
         Optional[Path],
-        typer.Option("--dir", help="Where to create the worktree (default: <repo>-<id> beside it)."),
+        typer.Option(
+            "--dir", help="Where to create the worktree (default: <repo>-<id> beside it)."
+        ),
     ] = None,
 ) -> None:
     """Re-run a run: check out its code, run its command there with this Python, record a new run.

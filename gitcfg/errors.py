@@ -214,6 +214,31 @@ class BadAmendment(GitcfgError):
     """An amendment that cannot be applied as asked (a missing key, a non-mapping parent, nothing to do)."""
 
 
+class NothingToAmend(BadAmendment):
+    """The run already holds every value the amendment sets (`Run.update()` then commits nothing)."""
+
+
+class RunRemoved(GitcfgError):
+    """A run that is in history but not on the runs branch now (`rm` of a removed run)."""
+
+    def __init__(self, run_id: str, removed_in: str | None = None) -> None:
+        self.run_id, self.removed_in = run_id, removed_in
+        where = f" in {removed_in[:10]}" if removed_in else ""
+        super().__init__(
+            f"run {run_id} was already removed{where}; `gitcfg restore {run_id[:10]}` brings it back"
+        )
+
+
+class RunNotRemoved(GitcfgError):
+    """`restore` of a run that is on the runs branch."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        super().__init__(
+            f"run {run_id} is not removed (it is on the runs branch); nothing to restore"
+        )
+
+
 class RemoteNotFound(GitcfgError):
     def __init__(self, remote: str, defaulted: bool = False, command: str = "push") -> None:
         self.remote, self.command = remote, command

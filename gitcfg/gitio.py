@@ -205,6 +205,11 @@ def _rev_parse(repo: Repo, ref: str) -> str | None:
     return out.stdout.decode().strip() or None
 
 
+def resolve_commit(repo: Repo, rev: str) -> str | None:
+    """The commit any revision `git rev-parse` takes names (`gitcfg-runs~3`), None if none."""
+    return _rev_parse(repo, rev)
+
+
 def head_branch(repo: Repo) -> str | None:
     """Return the branch HEAD points at (short name), or None when detached."""
     try:

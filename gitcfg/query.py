@@ -123,20 +123,82 @@ MISSING: Any = _Missing()
 # --- runs ----------------------------------------------------------------------------------------
 
 
+class RunDict(dict[str, Any]):
+    """A run's config or summary as the Api hands it out: a plain dict, whose dotted keys also
+    reach nested values (`run.config["model.depth"]`) as they do in `gitcfg amend --set`.
+
+    A dotted key writes through to a nested mapping its leading part names; otherwise it is kept
+    as given, and `update()` treats it as `--set` would (making the missing mappings).
+    """
+
+    def __getitem__(self, key: str) -> Any:
+        if dict.__contains__(self, key):
+            return dict.__getitem__(self, key)
+        from gitcfg.configuration import find_key
+
+        found = find_key(dict(self), key)
+        if found is None:
+            raise KeyError(key)
+        return found[1]
+
+    def __contains__(self, key: object) -> bool:
+        from gitcfg.configuration import find_key
+
+        return dict.__contains__(self, key) or find_key(dict(self), key) is not None
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if not isinstance(key, str) or "." not in key or dict.__contains__(self, key):
+            dict.__setitem__(self, key, value)
+            return
+        from gitcfg.configuration import write_target
+
+        view = dict(self)  # the nested mappings are shared: a write lands in them
+        parent, leaf, path = write_target(view, key)
+        parent[leaf] = value
+        dict.__setitem__(self, path[0], view[path[0]])
+
+    def __delitem__(self, key: str) -> None:
+        if dict.__contains__(self, key):
+            dict.__delitem__(self, key)
+            return
+        from gitcfg.configuration import find_key
+
+        found = find_key(dict(self), key)
+        if found is None:
+            raise KeyError(key)
+        parent: Any = self
+        for name in found[0][:-1]:
+            parent = parent[name]
+        del parent[found[0][-1]]
+
+
+_EDITABLE_FIELDS = ("name", "notes", "group", "job_type", "project")
+
+
 class StoredRun:
     """One recorded run as stored on the runs branch: `.id .name .status .config .summary ...`.
 
-    `.config` and `.summary` are plain nested dicts (a copy: changing them changes nothing);
-    `.meta` is run.yaml; `.row` the flat row queries see; `.metrics()` reads metrics.jsonl.
+    `.config` and `.summary` are nested dicts, `.tags` a list; they and `.name`, `.notes`,
+    `.group`, `.job_type`, `.project` may be changed, and `update(reason)` then records the changes
+    as one amendment (`gitcfg amend`); until then they change nothing on the branch. `.meta` is
+    run.yaml; `.row` the flat row queries see; `.metrics()` reads metrics.jsonl.
     """
 
-    __slots__ = ("_stored", "_api", "_tip", "_meta", "_config", "_summary")
+    __slots__ = ("_stored", "_api", "_tip", "_meta", "_config", "_summary", "_tags", "_fields")
 
     def __init__(self, stored: StoredRow, api: Api, tip: str) -> None:
         self._stored, self._api, self._tip = stored, api, tip
         self._meta: dict[str, Any] | None = None
-        self._config: dict[str, Any] | None = None
-        self._summary: dict[str, Any] | None = None
+        self._config: RunDict | None = None
+        self._summary: RunDict | None = None
+        self._tags: list[str] | None = None
+        self._fields: dict[str, str | None] = {}  # run.yaml fields assigned since the last update
 
     @property
     def id(self) -> str:
@@ -144,7 +206,11 @@ class StoredRun:
 
     @property
     def name(self) -> str | None:
-        return self._stored.name
+        return self._fields["name"] if "name" in self._fields else self._stored.name
+
+    @name.setter
+    def name(self, value: str | None) -> None:
+        self._fields["name"] = value
 
     @property
     def status(self) -> str:
@@ -165,13 +231,13 @@ class StoredRun:
     @property
     def config(self) -> dict[str, Any]:
         if self._config is None:
-            self._config = json.loads(self._stored.config)
+            self._config = RunDict(json.loads(self._stored.config))
         return self._config
 
     @property
     def summary(self) -> dict[str, Any]:
         if self._summary is None:
-            self._summary = json.loads(self._stored.summary)
+            self._summary = RunDict(json.loads(self._stored.summary))
         return self._summary
 
     @property
@@ -198,23 +264,25 @@ class StoredRun:
 
     @property
     def tags(self) -> list[str]:
-        return list(self.meta.get("tags") or [])
+        if self._tags is None:
+            self._tags = [str(tag) for tag in self.meta.get("tags") or []]
+        return self._tags
+
+    @tags.setter
+    def tags(self, value: Iterable[str]) -> None:
+        self._tags = [str(tag) for tag in value]
 
     @property
     def group(self) -> str | None:
-        return self.meta.get("group")
+        return self._field("group")
 
-    @property
-    def project(self) -> str | None:
-        return self.meta.get("project")
+    @group.setter
+    def group(self, value: str | None) -> None:
+        self._fields["group"] = value
 
     @property
     def entity(self) -> str | None:
         return self.meta.get("entity")
-
-    @property
-    def job_type(self) -> str | None:
-        return self.meta.get("job_type")
 
     @property
     def script(self) -> str | None:
@@ -223,7 +291,30 @@ class StoredRun:
 
     @property
     def notes(self) -> str | None:
-        return self.meta.get("notes")
+        return self._field("notes")
+
+    @notes.setter
+    def notes(self, value: str | None) -> None:
+        self._fields["notes"] = value
+
+    @property
+    def job_type(self) -> str | None:
+        return self._field("job_type")
+
+    @job_type.setter
+    def job_type(self, value: str | None) -> None:
+        self._fields["job_type"] = value
+
+    @property
+    def project(self) -> str | None:
+        return self._field("project")
+
+    @project.setter
+    def project(self, value: str | None) -> None:
+        self._fields["project"] = value
+
+    def _field(self, name: str) -> Any:
+        return self._fields[name] if name in self._fields else self.meta.get(name)
 
     @property
     def host(self) -> str | None:
@@ -268,6 +359,62 @@ class StoredRun:
     def config_yaml(self) -> bytes:
         """config.yaml exactly as recorded: a valid `--configs` file to re-run the run."""
         return self._api.read_run_file(self.id, "config.yaml", self._tip) or b"{}\n"
+
+    # --- amending through the Api (wandb's `run.update()`) ---
+
+    def update(self, reason: str | None = None) -> Any:
+        """Record the changes made to this object as one amendment commit, exactly as `gitcfg
+        amend` would; then the object shows the run as amended. Returns the ChangeResult, or None
+        when nothing changed (no commit). RunStillRunning for a running run, BadAmendment (the
+        edits stay pending) for a change that cannot apply."""
+        from gitcfg.amend import amend_runs, amendment_from_edits
+        from gitcfg.errors import NothingToAmend
+
+        stored_meta = json.loads(self._stored.meta)
+        before = {
+            "config": json.loads(self._stored.config),
+            "summary": json.loads(self._stored.summary),
+            "tags": [str(tag) for tag in stored_meta.get("tags") or []],
+            **{name: stored_meta.get(name) for name in _EDITABLE_FIELDS},
+        }
+        after = {
+            "config": self.config, "summary": self.summary, "tags": self.tags,
+            **{name: getattr(self, name) for name in _EDITABLE_FIELDS},
+        }  # fmt: skip
+        amendment = amendment_from_edits(before, after, reason)
+        if amendment.is_empty():
+            return None
+        try:
+            result = amend_runs(self._api.store, [self.id], amendment)
+        except NothingToAmend:  # another writer made the same change meanwhile
+            result = None
+        self._reload()
+        return result
+
+    def save(self, reason: str | None = None) -> Any:
+        """`update()` (wandb's alias)."""
+        return self.update(reason)
+
+    def delete(self, reason: str | None = None, delete_artifacts: bool = False) -> str:
+        """Remove the run from the runs branch in one commit (`gitcfg rm`); return that commit.
+
+        History keeps it: `gitcfg restore` brings it back. `delete_artifacts` is wandb's and
+        changes nothing here (a run's files go with its directory)."""
+        from gitcfg.amend import remove_runs
+
+        result = remove_runs(self._api.store, [self.id], reason=reason)
+        assert result.runs_commit is not None
+        return result.runs_commit
+
+    def _reload(self) -> None:
+        """Read the run again at the runs branch's tip, dropping edits not yet recorded."""
+        with self._api._snapshot() as snapshot:
+            stored = snapshot.record(self.id)
+            if stored is None:  # removed meanwhile: keep showing the last version read
+                return
+            self._stored, self._tip = stored, snapshot.tip
+        self._meta = self._config = self._summary = self._tags = None
+        self._fields = {}
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, StoredRun) and (self.id, self._tip) == (other.id, other._tip)
@@ -598,9 +745,10 @@ class Api:
             raise
 
     def run(self, run_id_prefix: str) -> StoredRun:
-        """The run whose id starts with `run_id_prefix` (or whose name it is)."""
+        """The run whose id starts with `run_id_prefix` (or whose name it is). wandb's path form
+        `entity/project/run_id` resolves by its last part."""
         with self._snapshot() as snapshot:
-            run_id = snapshot.resolve(run_id_prefix)
+            run_id = snapshot.resolve(run_id_prefix.rsplit("/", 1)[-1])
             stored = snapshot.record(run_id)
             assert stored is not None
             return StoredRun(stored, self, snapshot.tip)

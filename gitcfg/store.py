@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -189,18 +189,26 @@ def parse_iso(text: str | None) -> datetime | None:
 
 
 def commit_message(
-    subject: str, body: str | None = None, trailers: Mapping[str, str | None] = {}
+    subject: str,
+    body: str | None = None,
+    trailers: Mapping[str, str | Sequence[str] | None] = {},
 ) -> str:
-    """`subject`, the body as its own paragraph, then `Key: value` trailers (empty ones left out).
+    """`subject`, the body as its own paragraph, then `Key: value` trailers (empty ones left out;
+    a list value repeats its key, one line per item, as git trailers do).
 
     Every runs-branch commit message is built here (`run <id>: finished (exit 0)`, `amend <id>:
-    ...`, `rm <id>: removed`, `merge runs from ...`); history, `--grep` and parse_message read
-    them, so their bytes must not change.
+    ...`, `rm <id>: removed`, `restore <id>: restored`, `merge runs from ...`); history, `--grep`
+    and parse_message read them, so their bytes must not change.
     """
     parts = [subject]
     if body and body.strip():
         parts.append(body.strip())
-    trailer_lines = "\n".join(f"{k}: {v}" for k, v in trailers.items() if v)
+    trailer_lines = "\n".join(
+        f"{k}: {item}"
+        for k, v in trailers.items()
+        if v
+        for item in ([v] if isinstance(v, str) else v)
+    )
     if trailer_lines:
         parts.append(trailer_lines)
     return "\n\n".join(parts) + "\n"
@@ -213,12 +221,16 @@ def run_event_message(run_id: str, event: str, code_commit: str | None) -> str:
     )
 
 
+RUN_VERBS = ("run", "amend", "rm", "restore")  # `<verb> <id>: ...` subjects gitcfg writes
+
+
 class ParsedMessage(NamedTuple):
-    verb: str  # "run" (recording), "amend", "rm", "merge", or "" for a message gitcfg did not write
-    run_id: str | None
-    what: str  # the subject after `<verb> <id>: `
+    verb: str  # "run", "amend", "rm", "restore", "merge", or "" for a message gitcfg did not write
+    run_id: str | None  # None for a merge, and for a commit that changed several runs
+    what: str  # the subject after `<verb> <id>: ` (or `<verb> <n> runs: `)
     why: str  # the body without trailers
-    trailers: dict[str, str]
+    trailers: dict[str, str]  # a repeated key keeps its last value
+    run_ids: tuple[str, ...] = ()  # every `Run-Id:` trailer (several when one commit changed many)
 
 
 def parse_message(message: str) -> ParsedMessage:
@@ -227,17 +239,28 @@ def parse_message(message: str) -> ParsedMessage:
     verb, run_id, what = "", None, subject
     head, sep, rest = subject.partition(": ")
     words = head.split(" ")
-    if sep and len(words) == 2 and words[0] in ("run", "amend", "rm"):
+    if sep and len(words) == 2 and words[0] in RUN_VERBS:
         verb, run_id, what = words[0], words[1], rest
+    elif (
+        sep
+        and len(words) == 3
+        and words[0] in RUN_VERBS
+        and words[1].isdigit()
+        and words[2] == "runs"
+    ):
+        verb, what = words[0], rest  # `amend 3 runs: tag leak`: the ids are in the trailers
     elif subject.startswith("merge "):
         verb = "merge"
     paragraphs = [p.strip("\n") for p in body.strip("\n").split("\n\n") if p.strip()]
     trailers: dict[str, str] = {}
+    run_ids: list[str] = []
     if paragraphs and all(_is_trailer(line) for line in paragraphs[-1].splitlines()):
         for line in paragraphs.pop().splitlines():
             key, _, value = line.partition(": ")
             trailers[key] = value
-    return ParsedMessage(verb, run_id, what, "\n\n".join(paragraphs), trailers)
+            if key == "Run-Id":
+                run_ids.append(value)
+    return ParsedMessage(verb, run_id, what, "\n\n".join(paragraphs), trailers, tuple(run_ids))
 
 
 def _is_trailer(line: str) -> bool:

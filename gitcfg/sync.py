@@ -16,7 +16,7 @@ when the two branches were started on two machines independently):
   differently, the side whose newest commit touching the run is later wins (ties: the greater
   commit id, so every machine resolves alike). Other files, and a run removed on one side and
   changed on the other, go whole to the later side. The merge commit message names each
-  reconciled run and the keys the later side won.
+  reconciled run and, per key both sides changed, both values and which side won.
 """
 
 from __future__ import annotations
@@ -57,11 +57,13 @@ def merge_mappings(
     theirs_wins: bool,
     conflicts: list[str] | None = None,
     prefix: str = "",
+    values: dict[str, tuple[Any, Any]] | None = None,
 ) -> dict[str, Any]:
     """Three-way merge of YAML mappings, key by key; nested mappings merge recursively.
 
     A key changed (or deleted) on one side only takes that side's value; a key changed on both
-    sides to different values takes the winner's, and its dotted name is appended to `conflicts`.
+    sides to different values takes the winner's, and its dotted name is appended to `conflicts`
+    (and `values[name] = (ours, theirs)`, for the merge message).
     Keys follow the winner's order, then the other side's new keys, so the result is the same
     whichever side computes it.
     """
@@ -70,7 +72,7 @@ def merge_mappings(
     for key in [*first, *(k for k in second if k not in first)]:
         value = _merge_value(
             base.get(key, _MISSING), ours.get(key, _MISSING), theirs.get(key, _MISSING),
-            theirs_wins, conflicts, f"{prefix}{key}",
+            theirs_wins, conflicts, f"{prefix}{key}", values,
         )  # fmt: skip
         if value is not _MISSING:
             merged[key] = value
@@ -78,7 +80,13 @@ def merge_mappings(
 
 
 def _merge_value(
-    base: Any, ours: Any, theirs: Any, theirs_wins: bool, conflicts: list[str] | None, path: str
+    base: Any,
+    ours: Any,
+    theirs: Any,
+    theirs_wins: bool,
+    conflicts: list[str] | None,
+    path: str,
+    values: dict[str, tuple[Any, Any]] | None,
 ) -> Any:
     if _same(ours, theirs):
         return theirs if theirs_wins else ours  # equal, perhaps in another key order
@@ -89,9 +97,11 @@ def _merge_value(
     if isinstance(ours, dict) and isinstance(theirs, dict):
         nested_base = base if isinstance(base, dict) else {}
         return merge_mappings(nested_base, ours, theirs, theirs_wins=theirs_wins,
-                              conflicts=conflicts, prefix=path + ".")  # fmt: skip
+                              conflicts=conflicts, prefix=path + ".", values=values)  # fmt: skip
     if conflicts is not None:
         conflicts.append(path)
+    if values is not None:
+        values[path] = (ours, theirs)
     return theirs if theirs_wins else ours
 
 
@@ -120,11 +130,11 @@ def merge_set_list(base: Sequence[Any], earlier: Sequence[Any], later: Sequence[
 
 def merge_run_yaml(
     base: Mapping[str, Any], ours: Mapping[str, Any], theirs: Mapping[str, Any], *,
-    theirs_wins: bool, conflicts: list[str],
+    theirs_wins: bool, conflicts: list[str], values: dict[str, tuple[Any, Any]] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """merge_mappings for run.yaml, with tags merged as a set and both amendment lists kept."""
     merged = merge_mappings(base, ours, theirs, theirs_wins=theirs_wins, conflicts=conflicts,
-                            prefix="run.")  # fmt: skip
+                            prefix="run.", values=values)  # fmt: skip
     if "tags" in merged:
         earlier, later = (ours, theirs) if theirs_wins else (theirs, ours)
         merged["tags"] = merge_set_list(
@@ -157,14 +167,30 @@ class Reconciled:
         str, ...
     ]  # keys (config.lr, run.notes) or whole files both sides changed: later's kept
     removed_on_one_side: bool = False  # then the later side's version (or absence) was kept whole
+    # Each key in `won` with both sides' values, as YAML text: (key, local's, the remote's).
+    values: tuple[tuple[str, str, str], ...] = ()
+    remote: str = "remote"  # the other side's name, for the per-key lines
 
     def describe(self) -> str:
+        """One line naming the run and what won, then one indented line per key both sides
+        changed: `  config.lr: local 0.4, origin 0.3; origin's won (later)`."""
         head = f"Reconciled {self.unit}:"
         if self.removed_on_one_side:
             return f"{head} removed on one side, changed on the other; kept {self.later}'s (later)"
-        if self.won:
-            return f"{head} changed on both sides; {self.later}'s later change won {', '.join(self.won)}"
-        return f"{head} changed on both sides, in different keys; kept both"
+        if not self.won:
+            return f"{head} changed on both sides, in different keys; kept both"
+        lines = [
+            f"{head} changed on both sides; {self.later}'s later change won {', '.join(self.won)}"
+        ]
+        shown = {key: (mine, theirs) for key, mine, theirs in self.values}
+        for key in self.won:
+            if key in shown:
+                mine, theirs = shown[key]
+                both = f"local {mine}, {self.remote} {theirs}"
+            else:  # a whole file (metrics.jsonl): no single value to show
+                both = "whole file changed on both sides"
+            lines.append(f"  {key}: {both}; {self.later}'s won (later)")
+        return "\n".join(lines)
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,12 +303,15 @@ def _merge_unit(
             files.update({p: gitio.BlobRef(e.mode, e.oid) for p, e in sides["theirs"].items()})
         return files, Reconciled(name, later, (), removed_on_one_side=True)
     won: list[str] = []
+    values: dict[str, tuple[Any, Any]] = {}
     for path in sorted(set().union(*sides.values())):
         b, o, t = (_blob_key(sides[side].get(path)) for side in ("base", "ours", "theirs"))
         if o == t or t == b:
             continue
         if o != b:  # both changed this file: by keys when it is one of the run's YAML files
-            merged = _merge_yaml(store, path, b, o, t, theirs_later, won) if o and t else None
+            merged = (
+                _merge_yaml(store, path, b, o, t, theirs_later, won, values) if o and t else None
+            )
             if merged is not None:
                 files[path] = merged
                 continue
@@ -291,7 +320,15 @@ def _merge_unit(
                 continue
         taken = sides["theirs"].get(path)
         files[path] = gitio.BlobRef(taken.mode, taken.oid) if taken else None
-    return files, Reconciled(name, later, tuple(won))
+    from gitcfg.amend import render_value
+
+    shown = tuple((key, _short(render_value(mine)), _short(render_value(theirs)))
+                  for key, (mine, theirs) in values.items() if key in won)  # fmt: skip
+    return files, Reconciled(name, later, tuple(won), values=shown, remote=label)
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _blob_key(entry: gitio.TreeEntry | None) -> tuple[str, str] | None:
@@ -312,6 +349,7 @@ def _merge_yaml(
     theirs: tuple[str, str],
     theirs_wins: bool,
     won: list[str],
+    values: dict[str, tuple[Any, Any]],
 ) -> bytes | None:
     """Merge one of a run's YAML files key by key; None when it is not YAML mappings."""
     file_name = path.rsplit("/", 1)[-1]
@@ -327,11 +365,12 @@ def _merge_yaml(
         return None
     conflicts: list[str] = []
     if file_name == "run.yaml":
-        merged = merge_run_yaml(*documents, theirs_wins=theirs_wins, conflicts=conflicts)
+        merged = merge_run_yaml(*documents, theirs_wins=theirs_wins, conflicts=conflicts,
+                                values=values)  # fmt: skip
     else:
         prefix = file_name.removesuffix(".yaml") + "."
         merged = merge_mappings(*documents, theirs_wins=theirs_wins, conflicts=conflicts,
-                                prefix=prefix)  # fmt: skip
+                                prefix=prefix, values=values)  # fmt: skip
     won.extend(conflicts)
     return dump_yaml(merged).encode()
 
@@ -342,7 +381,9 @@ def _merge_message(
     counts = f"{len(received)} run{'s' if len(received) != 1 else ''} new or changed"
     if reconciled:
         counts += f", {len(reconciled)} reconciled"
-    body = "\n".join([f"Merged {label}'s runs branch at {theirs}.", *(r.describe() for r in reconciled)])
+    body = "\n".join(
+        [f"Merged {label}'s runs branch at {theirs}.", *(r.describe() for r in reconciled)]
+    )
     return commit_message(f"merge runs from {label}: {counts}", body, {"Merged-From": label})
 
 

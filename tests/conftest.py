@@ -93,6 +93,20 @@ def dirty_repo(repo: Path) -> Path:
     return repo
 
 
+@pytest.fixture
+def remote(tmp_path: Path) -> Path:
+    """A bare remote holding a `main` branch with one commit."""
+    bare = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(bare))
+    seed = tmp_path / "seed"
+    git(tmp_path, "init", "-q", "-b", "main", str(seed))
+    (seed / "train.py").write_text("print('train')\n")
+    git(seed, "add", ".")
+    git(seed, "commit", "-q", "-m", "initial")
+    git(seed, "push", "-q", str(bare), "main")
+    return bare
+
+
 def write_script(path: Path, body: str) -> Path:
     path.write_text(textwrap.dedent(body))
     return path

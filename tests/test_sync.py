@@ -29,20 +29,6 @@ print(run.id)
 T0 = 1_800_000_000  # commit times for amendments, so "later" is decided, not raced
 
 
-@pytest.fixture
-def remote(tmp_path: Path) -> Path:
-    """A bare remote holding a `main` branch with one commit."""
-    bare = tmp_path / "remote.git"
-    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(bare))
-    seed = tmp_path / "seed"
-    git(tmp_path, "init", "-q", "-b", "main", str(seed))
-    (seed / "train.py").write_text("print('train')\n")
-    git(seed, "add", ".")
-    git(seed, "commit", "-q", "-m", "initial")
-    git(seed, "push", "-q", str(bare), "main")
-    return bare
-
-
 def clone(remote: Path, name: str) -> Path:
     path = remote.parent / name
     git(remote.parent, "clone", "-q", str(remote), str(path))
@@ -166,7 +152,7 @@ def test_one_run_amended_on_two_machines_merges_key_by_key(cli, remote: Path) ->
     assert message == (  # exact bytes: history and --grep read them
         f"merge runs from origin: 1 run new or changed, 1 reconciled\n\nMerged origin's runs branch "
         f"at {a_tip}.\nReconciled {run_id}: changed on both sides; local's later change won "
-        "config.lr\n\nMerged-From: origin"
+        "config.lr\n  config.lr: local 0.4, origin 0.3; local's won (later)\n\nMerged-From: origin"
     )
 
     assert doc(b, run_id, "config.yaml") == {"lr": 0.4, "model": {"depth": 50}}
