@@ -531,6 +531,9 @@ class Run:
             "config_sources": dict(self.config._sources),
             "config_changed": [],
         }
+        module = getattr(getattr(sys.modules.get("__main__"), "__spec__", None), "name", None)
+        if script and module:  # `python -m pkg.train`: re-run the same way (relative imports)
+            self._meta["module"] = module
         rerun_of = os.environ.get(RERUN_OF_VARIABLE, "").strip()
         if rerun_of:  # started by `gitcfg rerun`
             self._meta["rerun_of"] = rerun_of
