@@ -40,7 +40,15 @@ _KEEP_GIT_ENV = (
     "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT",
 )  # fmt: skip
 _KEEP_GIT_ENV_PREFIXES = ("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_")
+# fast-import writes an import of fewer than 100 objects as loose objects, unreferenced until the ref
+# moves: a concurrent `git gc --prune=now` deleted them and left the branch pointing at a missing
+# tree. With unpackLimit=0 every import is a pack that fast-import marks `.keep` until it has moved
+# the ref, which no gc or repack deletes. (Many small packs: see maintain_packs.)
+_PACKED_IMPORT = ("-c", "fastimport.unpackLimit=0")
 MAX_RETRIES = 50
+IMPORT_ATTEMPTS = 8  # fast-import failures with the ref unmoved before the error is raised
+STALE_KEEP_S = 600.0
+PACK_LIMIT = 24  # packs under objects/pack before a geometric repack (gc.autoPackLimit is 50)
 _NO_GIT = "git is not installed or not on PATH"
 
 
@@ -427,8 +435,13 @@ def commit_files(
     raised; otherwise a lost race is retried on the new tip (run directories are disjoint).
     `merge` adds parents after the tip: a merge commit whose tree is the tip's plus `files`.
     """
+    failures, failed_since = 0, 0.0
     for attempt in range(MAX_RETRIES):
         with write_lock(repo):
+            if failures:
+                _remove_import_keeps(repo, failed_since)
+            else:
+                failed_since = time.time() - 1  # mtimes may be a second coarse
             old_tip = read_ref(repo, runs_ref)
             if not isinstance(expected, _AnyTip) and old_tip != expected:
                 raise RunsBranchMoved(runs_ref)
@@ -436,6 +449,7 @@ def commit_files(
             proc = run_git(
                 repo.cwd,
                 *_NO_HOOKS,
+                *_PACKED_IMPORT,
                 "fast-import",
                 "--quiet",
                 "--done",
@@ -445,13 +459,72 @@ def commit_files(
                 ok_codes=(0, 1, 128),
             )
         if proc.returncode == 0:
+            _maintain_packs(repo)
             return proc.stdout.decode().strip()
         if read_ref(repo, runs_ref) == old_tip:  # decide by re-reading, not by parsing stderr
-            raise GitError(["fast-import"], proc.returncode, proc.stderr.decode(errors="replace"))
+            # Nothing moved, so trying again is safe. A concurrent `git gc --prune=now` deletes
+            # fast-import's tmp_pack_* file mid-import ("unable to write file"): the next try works.
+            # A lasting cause (disk full, permissions) fails every try.
+            failures += 1
+            if failures >= IMPORT_ATTEMPTS:
+                raise GitError(
+                    ["fast-import"], proc.returncode, proc.stderr.decode(errors="replace")
+                )
+            time.sleep(0.01 * failures)
+            continue
         if not isinstance(expected, _AnyTip):
             raise RunsBranchMoved(runs_ref)
         time.sleep(0.005 * (attempt + 1))
     raise RunsBranchMoved(runs_ref)
+
+
+def _maintain_packs(repo: Repo) -> None:
+    """Keep the number of packs small: a geometric repack once PACK_LIMIT packs have piled up.
+
+    Each commit is a pack of its own (see _PACKED_IMPORT). Past git's gc.autoPackLimit (50) the
+    user's next `git commit` would start a full auto gc, and reads slow down with every pack.
+    `repack --geometric=2 -d` rolls the small packs into one so that sizes double: the count stays
+    logarithmic and each object is rewritten about log2(N) times. Kept packs (an import that has
+    not moved its ref yet) are left alone, so this never loses an object; a failure is ignored:
+    the next commit tries again. Runs outside the write lock: repack takes its own care.
+    """
+    pack_dir = repo.common_dir / "objects" / "pack"
+    try:
+        with os.scandir(pack_dir) as entries:
+            packs = sum(1 for e in entries if e.name.endswith(".pack"))
+    except OSError:
+        return
+    if packs < PACK_LIMIT:
+        return
+    try:
+        run_git(repo.cwd, *_NO_HOOKS, "repack", "-d", "-q", "--geometric=2", "--no-write-bitmap-index")
+    except GitError:
+        pass
+
+
+def _remove_import_keeps(repo: Repo, failed_since: float) -> None:
+    """Remove the `.keep` marks of fast-imports that failed before moving their ref.
+
+    fast-import marks its pack `.keep` ("fast-import") until its refs are updated; one that fails
+    or is killed in between leaves the mark: the pack would never be repacked, and a retry of the
+    same import (the same pack name) fails with "cannot create keep file". Called under the write
+    lock, so no gitcfg import is running: the marks made since our first failed try are ours, and
+    older ones past STALE_KEEP_S are dead imports' (the age spares a user's own fast-import).
+    """
+    pack_dir = repo.common_dir / "objects" / "pack"
+    stale = time.time() - STALE_KEEP_S
+    try:
+        keeps = list(pack_dir.glob("pack-*.keep"))
+    except OSError:
+        return
+    for keep in keeps:
+        try:
+            mtime = keep.stat().st_mtime
+            ours = mtime >= failed_since or mtime < stale
+            if ours and keep.read_bytes().startswith(b"fast-import"):
+                keep.unlink()
+        except OSError:
+            continue
 
 
 def _fast_import_stream(
