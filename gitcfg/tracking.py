@@ -861,9 +861,15 @@ class Run:
             except OSError as e:
                 _warn(f"could not remove the journal {journal.path}: {e}")
         if not self._quiet and os.environ.get("GITCFG_SILENT", "").strip() in ("", "0"):
-            print(
-                f"gitcfg: {end_line(self.id, self.name, self._meta)}", file=sys.stderr, flush=True
-            )
+            try:
+                print(f"gitcfg: {end_line(self.id, self.name, self._meta)}", file=sys.stderr)
+                sys.stderr.flush()
+            except (
+                OSError,
+                ValueError,
+                AttributeError,
+            ):  # stderr closed or None: the run is recorded
+                pass
 
     def _finish_from_exception(
         self, kind: type[BaseException] | None, exc: BaseException, tb: TracebackType | None
