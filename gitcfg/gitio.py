@@ -7,6 +7,7 @@ disabled, never touch the index, HEAD or the worktree, and move one ref with com
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from gitcfg.errors import (
+    GitcfgError,
     GitError,
     NotARepo,
     RunsBranchMoved,
@@ -251,18 +253,64 @@ class WorktreeChanges(NamedTuple):
 
     is_dirty: bool
     patch: bytes  # tracked changes and untracked text files; b"" when clean
-    skipped: tuple[str, ...]  # untracked files too large or binary to store in the patch
+    skipped: tuple[str, ...]  # every changed file left out of the patch (the kinds below included)
+    secret: tuple[str, ...] = ()  # left out: a credential's name or a secret shape inside
+    over_limit: tuple[str, ...] = ()  # untracked files left out by CapturePolicy's byte limits
 
 
-MAX_UNTRACKED_BYTES = 1_000_000
+class CapturePolicy(NamedTuple):
+    """What of the worktree goes into diff.patch: git config gitcfg.captureUntracked,
+    gitcfg.untrackedFileLimit and gitcfg.untrackedTotalLimit (sizes as git reads them: 1m, 500k)."""
+
+    untracked: bool = True
+    max_file_bytes: int = 1_000_000
+    max_total_bytes: int = 10_000_000
+
+
+def capture_policy(git_config: Mapping[str, str]) -> CapturePolicy:
+    """The CapturePolicy the repository's git config sets (keys lower-cased, as config -l gives)."""
+    default = CapturePolicy()
+    untracked = git_config.get("gitcfg.captureuntracked")
+    return CapturePolicy(
+        _git_bool("gitcfg.captureUntracked", untracked) if untracked is not None else True,
+        _git_size("gitcfg.untrackedFileLimit", git_config, default.max_file_bytes),
+        _git_size("gitcfg.untrackedTotalLimit", git_config, default.max_total_bytes),
+    )
+
+
+def _git_bool(key: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("true", "yes", "on", "1", ""):
+        return True
+    if lowered in ("false", "no", "off", "0"):
+        return False
+    raise GitcfgError(f"git config {key} is {value!r}: use true or false")
+
+
+def _git_size(key: str, git_config: Mapping[str, str], default: int) -> int:
+    value = git_config.get(key.lower())
+    if value is None:
+        return default
+    text = value.strip().lower()
+    scale = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}.get(text[-1:], 1)
+    digits = text[:-1] if scale > 1 else text
+    if not digits.isdigit() or len(digits) > 15:
+        raise GitcfgError(f"git config {key} is {value!r}: use a size in bytes such as 1m or 500k")
+    return int(digits) * scale
 
 
 def worktree_changes(
-    repo: Repo, code_commit: str | None, status: bytes | None = None
+    repo: Repo,
+    code_commit: str | None,
+    status: bytes | None = None,
+    policy: CapturePolicy = CapturePolicy(),  # noqa: B008 - a NamedTuple: immutable
 ) -> WorktreeChanges:
     """Capture the worktree's changes against `code_commit`; never writes to the repo.
 
     `status` is `git status --porcelain=v1 -z` output when the caller already has it (probe()).
+    Files whose names look like credentials, or whose text holds a secret shape (secrets.py),
+    are left out, tracked or untracked; untracked files also by `policy`. Ignored files are
+    never listed by git status, so never captured.
     """
     if repo.worktree is None:
         return WorktreeChanges(False, b"", ())
@@ -285,9 +333,9 @@ def worktree_changes(
         else:
             tracked_changed = True
             skip_next = code[0:1] in (b"R", b"C")
-    patch = b""
+    patch, secret = b"", []
     if tracked_changed:
-        patch = run_git(
+        diff = run_git(
             repo.worktree,
             "--no-optional-locks",
             "diff",
@@ -298,17 +346,71 @@ def worktree_changes(
             code_commit or EMPTY_TREE,
             "--",
         ).stdout
-    added, skipped = _untracked_patch(repo.worktree, untracked)
-    return WorktreeChanges(True, patch + added, tuple(skipped))
+        patch = _without_secret_files(diff, secret)
+    skipped, over_limit = list(secret), []
+    if policy.untracked:
+        added = _untracked_patch(repo.worktree, untracked, policy, skipped, secret, over_limit)
+    else:
+        added, skipped = b"", skipped + untracked
+    return WorktreeChanges(True, patch + added, tuple(skipped), tuple(secret), tuple(over_limit))
 
 
-def _untracked_patch(worktree: Path, paths: Iterable[str]) -> tuple[bytes, list[str]]:
-    """Format untracked text files as `new file` hunks that `git apply` accepts."""
-    parts, skipped = [], []
+def _without_secret_files(diff: bytes, secret: list[str]) -> bytes:
+    """`git diff` output without the files whose names look like credentials or whose hunks
+    (added, removed or context lines) hold a secret shape; their paths go to `secret`."""
+    from gitcfg.secrets import credential_file, secret_shape
+
+    chunks = re.split(rb"(?m)^(?=diff --git )", diff)
+    kept = []
+    for chunk in chunks:
+        if not chunk:
+            continue
+        path = _diff_path(chunk)
+        binary = b"\nGIT binary patch\n" in chunk
+        if credential_file(path) or (not binary and secret_shape(chunk)):
+            secret.append(path)
+        else:
+            kept.append(chunk)
+    return b"".join(kept)
+
+
+def _diff_path(chunk: bytes) -> str:
+    """The path of one file's `git diff` chunk (its new name; the old one when deleted)."""
+    header = chunk.split(b"\n", 1)[0].decode(errors="surrogateescape")
+    for line in chunk.split(b"\n", 8)[1:8]:
+        for prefix in (b"+++ b/", b"rename to ", b"--- a/"):
+            if line.startswith(prefix):
+                return line[len(prefix) :].decode(errors="surrogateescape")
+    half = header[len("diff --git ") :]
+    return half[len(half) // 2 + 3 :] if half.startswith("a/") else half  # `a/x b/x`: x
+
+
+def _untracked_patch(
+    worktree: Path,
+    paths: Iterable[str],
+    policy: CapturePolicy,
+    skipped: list[str],
+    secret: list[str],
+    over_limit: list[str],
+) -> bytes:
+    """Format untracked text files as `new file` hunks that `git apply` accepts; the files left
+    out are appended to `skipped` and, by kind, to `secret` and `over_limit`."""
+    from gitcfg.secrets import credential_file, secret_shape
+
+    parts, total = [], 0
     for path in paths:
+        if credential_file(path):
+            secret.append(path)
+            skipped.append(path)
+            continue
         file = worktree / path
         try:
-            if file.is_symlink() or file.stat().st_size > MAX_UNTRACKED_BYTES:
+            if file.is_symlink():
+                skipped.append(path)
+                continue
+            size = file.stat().st_size
+            if size > policy.max_file_bytes or total + size > policy.max_total_bytes:
+                over_limit.append(path)
                 skipped.append(path)
                 continue
             data = file.read_bytes()
@@ -318,6 +420,11 @@ def _untracked_patch(worktree: Path, paths: Iterable[str]) -> tuple[bytes, list[
         if b"\0" in data[:8000]:
             skipped.append(path)
             continue
+        if secret_shape(data):
+            secret.append(path)
+            skipped.append(path)
+            continue
+        total += len(data)
         mode = "100755" if os.access(file, os.X_OK) else "100644"
         quoted = path.encode(errors="surrogateescape")
         lines = data.splitlines(keepends=True)
@@ -331,7 +438,7 @@ def _untracked_patch(worktree: Path, paths: Iterable[str]) -> tuple[bytes, list[
         if not data.endswith(b"\n"):
             body.append(b"\n\\ No newline at end of file\n")
         parts.append(head + b"".join(body))
-    return b"".join(parts), skipped
+    return b"".join(parts)
 
 
 # --- worktrees ---------------------------------------------------------------------------------
