@@ -26,6 +26,7 @@ from gitcfg import gitio
 from gitcfg.cache import resolve_run
 from gitcfg.errors import (
     BadAmendment,
+    BadQuery,
     GitcfgError,
     NothingToAmend,
     RunNotFound,
@@ -596,7 +597,7 @@ def choose_runs(
 ) -> list[str]:
     """The runs a command names: the ids given, or those `--where EXPR` selects (newest first).
 
-    A GitcfgError for both at once, or a filter that selects no run.
+    A GitcfgError for both at once, a filter that selects no run, or one naming a key no run has.
     """
     if where is None:
         return list(run_id_prefixes)
@@ -605,7 +606,9 @@ def choose_runs(
     from gitcfg.query import Api
 
     with Api(store=store).runs(where=where) as runs:
-        run_ids = runs.ids
+        run_ids, warnings = runs.ids, runs.warnings
+    if warnings:  # `log --where` warns; a write must not act on a filter with a typo in it
+        raise BadQuery(f"{warnings[0]} in --where {where!r}; nothing changed")
     if not run_ids:
         raise GitcfgError(f"no run matches --where {where!r}; nothing to do")
     return run_ids

@@ -139,7 +139,16 @@ def resolve_run(store: Store, run_id_prefix: str) -> str:
     """The full id of the run `run_id_prefix` names (a unique id prefix, or a run's name), read
     from the cache: no scan of the runs branch. RunNotFound / AmbiguousRun (listing candidates)."""
     with RunCache.open(store.repo, store.runs_ref).snapshot() as snapshot:
-        return snapshot.resolve(run_id_prefix)
+        try:
+            return snapshot.resolve(run_id_prefix)
+        except RunNotFound:  # a name given during the run is in its journal only (live.py)
+            from gitcfg.live import live_views
+
+            views = live_views(store, with_rows=False).values()
+            named = [v.run_id for v in views if (v.meta or {}).get("name") == run_id_prefix.strip()]
+            if len(named) == 1 and snapshot.record(named[0]) is not None:
+                return named[0]
+            raise
 
 
 class RunCache:

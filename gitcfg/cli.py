@@ -501,7 +501,8 @@ def checkout(
                    f"{result.config_path.name} holds the amended values")  # fmt: skip
     if result.not_stored:
         typer.echo(
-            f"note: not in the run's patch (binary or over 1 MB): {', '.join(result.not_stored)}"
+            "note: not in the run's patch (binary, over the size limits, or secret-looking): "
+            + ", ".join(result.not_stored)
         )
     if result.masked:
         typer.echo(f"note: recorded masked, fill in before re-running: {', '.join(result.masked)}")

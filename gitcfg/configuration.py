@@ -40,6 +40,7 @@ from gitcfg.errors import (
     UnsupportedValue,
     YamlLimitExceeded,
 )
+from gitcfg.secrets import MASKED, mask_url_passwords
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -60,7 +61,6 @@ __all__ = [
 ]
 
 DEFAULTS_FILE = "config-defaults.yaml"
-MASKED = "***"
 # Whole words of a key (split on _ - . space and camelCase); a pattern of several words must appear
 # as consecutive words: `api_key` matches OPENAI_API_KEY and apiKey. `token` must end the key and
 # not follow a tokenizer word: hf_token and authToken are secrets; tokenizer, max_tokens, pad_token
@@ -74,6 +74,13 @@ DEFAULT_SECRET_PATTERNS = (
     "apikey",
     "access_key",
     "private_key",
+    "passphrase",
+    "credential",
+    "credentials",
+    "cookie",
+    "cookies",
+    "pwd",
+    "auth",
 )
 # Words before "token" that make it a tokenizer setting (pad_token), not a credential (hf_token).
 _TOKENIZER_WORDS = frozenset(
@@ -1368,7 +1375,33 @@ def _mask_tree(value: Any, path: KeyPath, patterns: Sequence[str], masked: list[
             _mask_tree(item, (*head, f"{last}[{i}]"), patterns, masked)
             for i, item in enumerate(value)
         ]
+    if isinstance(value, str) and "@" in value:  # a URL with a password, under any key
+        shown = mask_url_passwords(value)
+        if shown != value:
+            masked.append(".".join(path))
+        return shown
     return value
+
+
+def secret_values(config: Config, mask: bool | Sequence[str] = True) -> list[Any]:
+    """The real values that recorded_config masks (leaves of masked mappings and lists included):
+    a failed run's error message is cleaned of them."""
+    patterns = _secret_patterns(mask)
+    found: list[Any] = []
+
+    def walk(value: Any, path: KeyPath, secret: bool) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                child = (*path, str(key))
+                walk(item, child, secret or _is_secret(child, patterns))
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item, path, secret)
+        elif secret:
+            found.append(value)
+
+    walk(config.as_dict(), config._path, False)
+    return found
 
 
 def recorded_config(
@@ -1413,6 +1446,12 @@ def mask_command_line(
         index += 1
         if arg == "--":
             break
+        if "@" in arg:  # a URL with a password, in any argument
+            shown = mask_url_passwords(arg)
+            if shown != arg:
+                masked_args[index - 1] = shown
+                names.append(shown.split("=", 1)[0] if shown.startswith("-") else "a URL")
+                continue
         match = option.match(arg)
         if match is None:
             continue

@@ -7,6 +7,7 @@ disabled, never touch the index, HEAD or the worktree, and move one ref with com
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from gitcfg.errors import (
+    GitcfgError,
     GitError,
     NotARepo,
     RunsBranchMoved,
@@ -40,7 +42,15 @@ _KEEP_GIT_ENV = (
     "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT",
 )  # fmt: skip
 _KEEP_GIT_ENV_PREFIXES = ("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_")
+# fast-import writes an import of fewer than 100 objects as loose objects, unreferenced until the ref
+# moves: a concurrent `git gc --prune=now` deleted them and left the branch pointing at a missing
+# tree. With unpackLimit=0 every import is a pack that fast-import marks `.keep` until it has moved
+# the ref, which no gc or repack deletes. (Many small packs: see maintain_packs.)
+_PACKED_IMPORT = ("-c", "fastimport.unpackLimit=0")
 MAX_RETRIES = 50
+IMPORT_ATTEMPTS = 8  # fast-import failures with the ref unmoved before the error is raised
+STALE_KEEP_S = 600.0
+PACK_LIMIT = 24  # packs under objects/pack before a geometric repack (gc.autoPackLimit is 50)
 _NO_GIT = "git is not installed or not on PATH"
 
 
@@ -243,18 +253,64 @@ class WorktreeChanges(NamedTuple):
 
     is_dirty: bool
     patch: bytes  # tracked changes and untracked text files; b"" when clean
-    skipped: tuple[str, ...]  # untracked files too large or binary to store in the patch
+    skipped: tuple[str, ...]  # every changed file left out of the patch (the kinds below included)
+    secret: tuple[str, ...] = ()  # left out: a credential's name or a secret shape inside
+    over_limit: tuple[str, ...] = ()  # untracked files left out by CapturePolicy's byte limits
 
 
-MAX_UNTRACKED_BYTES = 1_000_000
+class CapturePolicy(NamedTuple):
+    """What of the worktree goes into diff.patch: git config gitcfg.captureUntracked,
+    gitcfg.untrackedFileLimit and gitcfg.untrackedTotalLimit (sizes as git reads them: 1m, 500k)."""
+
+    untracked: bool = True
+    max_file_bytes: int = 1_000_000
+    max_total_bytes: int = 10_000_000
+
+
+def capture_policy(git_config: Mapping[str, str]) -> CapturePolicy:
+    """The CapturePolicy the repository's git config sets (keys lower-cased, as config -l gives)."""
+    default = CapturePolicy()
+    untracked = git_config.get("gitcfg.captureuntracked")
+    return CapturePolicy(
+        _git_bool("gitcfg.captureUntracked", untracked) if untracked is not None else True,
+        _git_size("gitcfg.untrackedFileLimit", git_config, default.max_file_bytes),
+        _git_size("gitcfg.untrackedTotalLimit", git_config, default.max_total_bytes),
+    )
+
+
+def _git_bool(key: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("true", "yes", "on", "1", ""):
+        return True
+    if lowered in ("false", "no", "off", "0"):
+        return False
+    raise GitcfgError(f"git config {key} is {value!r}: use true or false")
+
+
+def _git_size(key: str, git_config: Mapping[str, str], default: int) -> int:
+    value = git_config.get(key.lower())
+    if value is None:
+        return default
+    text = value.strip().lower()
+    scale = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}.get(text[-1:], 1)
+    digits = text[:-1] if scale > 1 else text
+    if not digits.isdigit() or len(digits) > 15:
+        raise GitcfgError(f"git config {key} is {value!r}: use a size in bytes such as 1m or 500k")
+    return int(digits) * scale
 
 
 def worktree_changes(
-    repo: Repo, code_commit: str | None, status: bytes | None = None
+    repo: Repo,
+    code_commit: str | None,
+    status: bytes | None = None,
+    policy: CapturePolicy = CapturePolicy(),  # noqa: B008 - a NamedTuple: immutable
 ) -> WorktreeChanges:
     """Capture the worktree's changes against `code_commit`; never writes to the repo.
 
     `status` is `git status --porcelain=v1 -z` output when the caller already has it (probe()).
+    Files whose names look like credentials, or whose text holds a secret shape (secrets.py),
+    are left out, tracked or untracked; untracked files also by `policy`. Ignored files are
+    never listed by git status, so never captured.
     """
     if repo.worktree is None:
         return WorktreeChanges(False, b"", ())
@@ -277,9 +333,9 @@ def worktree_changes(
         else:
             tracked_changed = True
             skip_next = code[0:1] in (b"R", b"C")
-    patch = b""
+    patch, secret = b"", []
     if tracked_changed:
-        patch = run_git(
+        diff = run_git(
             repo.worktree,
             "--no-optional-locks",
             "diff",
@@ -290,17 +346,71 @@ def worktree_changes(
             code_commit or EMPTY_TREE,
             "--",
         ).stdout
-    added, skipped = _untracked_patch(repo.worktree, untracked)
-    return WorktreeChanges(True, patch + added, tuple(skipped))
+        patch = _without_secret_files(diff, secret)
+    skipped, over_limit = list(secret), []
+    if policy.untracked:
+        added = _untracked_patch(repo.worktree, untracked, policy, skipped, secret, over_limit)
+    else:
+        added, skipped = b"", skipped + untracked
+    return WorktreeChanges(True, patch + added, tuple(skipped), tuple(secret), tuple(over_limit))
 
 
-def _untracked_patch(worktree: Path, paths: Iterable[str]) -> tuple[bytes, list[str]]:
-    """Format untracked text files as `new file` hunks that `git apply` accepts."""
-    parts, skipped = [], []
+def _without_secret_files(diff: bytes, secret: list[str]) -> bytes:
+    """`git diff` output without the files whose names look like credentials or whose hunks
+    (added, removed or context lines) hold a secret shape; their paths go to `secret`."""
+    from gitcfg.secrets import credential_file, secret_shape
+
+    chunks = re.split(rb"(?m)^(?=diff --git )", diff)
+    kept = []
+    for chunk in chunks:
+        if not chunk:
+            continue
+        path = _diff_path(chunk)
+        binary = b"\nGIT binary patch\n" in chunk
+        if credential_file(path) or (not binary and secret_shape(chunk)):
+            secret.append(path)
+        else:
+            kept.append(chunk)
+    return b"".join(kept)
+
+
+def _diff_path(chunk: bytes) -> str:
+    """The path of one file's `git diff` chunk (its new name; the old one when deleted)."""
+    header = chunk.split(b"\n", 1)[0].decode(errors="surrogateescape")
+    for line in chunk.split(b"\n", 8)[1:8]:
+        for prefix in (b"+++ b/", b"rename to ", b"--- a/"):
+            if line.startswith(prefix):
+                return line[len(prefix) :].decode(errors="surrogateescape")
+    half = header[len("diff --git ") :]
+    return half[len(half) // 2 + 3 :] if half.startswith("a/") else half  # `a/x b/x`: x
+
+
+def _untracked_patch(
+    worktree: Path,
+    paths: Iterable[str],
+    policy: CapturePolicy,
+    skipped: list[str],
+    secret: list[str],
+    over_limit: list[str],
+) -> bytes:
+    """Format untracked text files as `new file` hunks that `git apply` accepts; the files left
+    out are appended to `skipped` and, by kind, to `secret` and `over_limit`."""
+    from gitcfg.secrets import credential_file, secret_shape
+
+    parts, total = [], 0
     for path in paths:
+        if credential_file(path):
+            secret.append(path)
+            skipped.append(path)
+            continue
         file = worktree / path
         try:
-            if file.is_symlink() or file.stat().st_size > MAX_UNTRACKED_BYTES:
+            if file.is_symlink():
+                skipped.append(path)
+                continue
+            size = file.stat().st_size
+            if size > policy.max_file_bytes or total + size > policy.max_total_bytes:
+                over_limit.append(path)
                 skipped.append(path)
                 continue
             data = file.read_bytes()
@@ -310,6 +420,11 @@ def _untracked_patch(worktree: Path, paths: Iterable[str]) -> tuple[bytes, list[
         if b"\0" in data[:8000]:
             skipped.append(path)
             continue
+        if secret_shape(data):
+            secret.append(path)
+            skipped.append(path)
+            continue
+        total += len(data)
         mode = "100755" if os.access(file, os.X_OK) else "100644"
         quoted = path.encode(errors="surrogateescape")
         lines = data.splitlines(keepends=True)
@@ -323,7 +438,7 @@ def _untracked_patch(worktree: Path, paths: Iterable[str]) -> tuple[bytes, list[
         if not data.endswith(b"\n"):
             body.append(b"\n\\ No newline at end of file\n")
         parts.append(head + b"".join(body))
-    return b"".join(parts), skipped
+    return b"".join(parts)
 
 
 # --- worktrees ---------------------------------------------------------------------------------
@@ -427,8 +542,13 @@ def commit_files(
     raised; otherwise a lost race is retried on the new tip (run directories are disjoint).
     `merge` adds parents after the tip: a merge commit whose tree is the tip's plus `files`.
     """
+    failures, failed_since = 0, 0.0
     for attempt in range(MAX_RETRIES):
         with write_lock(repo):
+            if failures:
+                _remove_import_keeps(repo, failed_since)
+            else:
+                failed_since = time.time() - 1  # mtimes may be a second coarse
             old_tip = read_ref(repo, runs_ref)
             if not isinstance(expected, _AnyTip) and old_tip != expected:
                 raise RunsBranchMoved(runs_ref)
@@ -436,6 +556,7 @@ def commit_files(
             proc = run_git(
                 repo.cwd,
                 *_NO_HOOKS,
+                *_PACKED_IMPORT,
                 "fast-import",
                 "--quiet",
                 "--done",
@@ -445,13 +566,72 @@ def commit_files(
                 ok_codes=(0, 1, 128),
             )
         if proc.returncode == 0:
+            _maintain_packs(repo)
             return proc.stdout.decode().strip()
         if read_ref(repo, runs_ref) == old_tip:  # decide by re-reading, not by parsing stderr
-            raise GitError(["fast-import"], proc.returncode, proc.stderr.decode(errors="replace"))
+            # Nothing moved, so trying again is safe. A concurrent `git gc --prune=now` deletes
+            # fast-import's tmp_pack_* file mid-import ("unable to write file"): the next try works.
+            # A lasting cause (disk full, permissions) fails every try.
+            failures += 1
+            if failures >= IMPORT_ATTEMPTS:
+                raise GitError(
+                    ["fast-import"], proc.returncode, proc.stderr.decode(errors="replace")
+                )
+            time.sleep(0.01 * failures)
+            continue
         if not isinstance(expected, _AnyTip):
             raise RunsBranchMoved(runs_ref)
         time.sleep(0.005 * (attempt + 1))
     raise RunsBranchMoved(runs_ref)
+
+
+def _maintain_packs(repo: Repo) -> None:
+    """Keep the number of packs small: a geometric repack once PACK_LIMIT packs have piled up.
+
+    Each commit is a pack of its own (see _PACKED_IMPORT). Past git's gc.autoPackLimit (50) the
+    user's next `git commit` would start a full auto gc, and reads slow down with every pack.
+    `repack --geometric=2 -d` rolls the small packs into one so that sizes double: the count stays
+    logarithmic and each object is rewritten about log2(N) times. Kept packs (an import that has
+    not moved its ref yet) are left alone, so this never loses an object; a failure is ignored:
+    the next commit tries again. Runs outside the write lock: repack takes its own care.
+    """
+    pack_dir = repo.common_dir / "objects" / "pack"
+    try:
+        with os.scandir(pack_dir) as entries:
+            packs = sum(1 for e in entries if e.name.endswith(".pack"))
+    except OSError:
+        return
+    if packs < PACK_LIMIT:
+        return
+    try:
+        run_git(repo.cwd, *_NO_HOOKS, "repack", "-d", "-q", "--geometric=2", "--no-write-bitmap-index")
+    except GitError:
+        pass
+
+
+def _remove_import_keeps(repo: Repo, failed_since: float) -> None:
+    """Remove the `.keep` marks of fast-imports that failed before moving their ref.
+
+    fast-import marks its pack `.keep` ("fast-import") until its refs are updated; one that fails
+    or is killed in between leaves the mark: the pack would never be repacked, and a retry of the
+    same import (the same pack name) fails with "cannot create keep file". Called under the write
+    lock, so no gitcfg import is running: the marks made since our first failed try are ours, and
+    older ones past STALE_KEEP_S are dead imports' (the age spares a user's own fast-import).
+    """
+    pack_dir = repo.common_dir / "objects" / "pack"
+    stale = time.time() - STALE_KEEP_S
+    try:
+        keeps = list(pack_dir.glob("pack-*.keep"))
+    except OSError:
+        return
+    for keep in keeps:
+        try:
+            mtime = keep.stat().st_mtime
+            ours = mtime >= failed_since or mtime < stale
+            if ours and keep.read_bytes().startswith(b"fast-import"):
+                keep.unlink()
+        except OSError:
+            continue
 
 
 def _fast_import_stream(

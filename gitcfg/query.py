@@ -15,6 +15,7 @@ aggregate.py, so the Python API and the CLI give the same answers by constructio
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -131,6 +132,16 @@ class RunDict(dict[str, Any]):
     as given, and `update()` treats it as `--set` would (making the missing mappings).
     """
 
+    @classmethod
+    def of(cls, mapping: dict[str, Any]) -> RunDict:
+        """Wrap `mapping`; yaml.safe_dump then writes it as a plain mapping (when yaml is loaded:
+        gitcfg does not import it for this)."""
+        yaml = sys.modules.get("yaml")
+        if yaml is not None and cls not in yaml.representer.SafeRepresenter.yaml_representers:
+            for representer in (yaml.representer.SafeRepresenter, yaml.representer.Representer):
+                representer.add_representer(cls, representer.represent_dict)
+        return cls(mapping)
+
     def __getitem__(self, key: str) -> Any:
         if dict.__contains__(self, key):
             return dict.__getitem__(self, key)
@@ -231,13 +242,13 @@ class StoredRun:
     @property
     def config(self) -> dict[str, Any]:
         if self._config is None:
-            self._config = RunDict(json.loads(self._stored.config))
+            self._config = RunDict.of(json.loads(self._stored.config))
         return self._config
 
     @property
     def summary(self) -> dict[str, Any]:
         if self._summary is None:
-            self._summary = RunDict(json.loads(self._stored.summary))
+            self._summary = RunDict.of(json.loads(self._stored.summary))
         return self._summary
 
     @property

@@ -200,7 +200,8 @@ def rerun_argv(meta: Mapping[str, Any], worktree: Path) -> tuple[Path, list[str]
     """(directory to run in, argv after `python`) for re-running a run inside `worktree`.
 
     The recorded cwd and any absolute argument under the recorded worktree are moved into the
-    new one; relative arguments stay as typed. Interactive sessions give an empty argv.
+    new one; relative arguments stay as typed. A run started with `python -m pkg.train` (run.yaml
+    `module`) re-runs as `-m pkg.train ARGS`. Interactive sessions give an empty argv.
     """
     code = meta.get("code") or {}
     recorded_top = code.get("worktree")
@@ -221,6 +222,9 @@ def rerun_argv(meta: Mapping[str, Any], worktree: Path) -> tuple[Path, list[str]
             )
             moved.append(str(worktree / inside) if inside is not None else arg)
         argv = moved
+    module = meta.get("module")
+    if isinstance(module, str) and module:
+        argv = ["-m", module, *argv[1:]]
     return cwd, argv
 
 

@@ -29,10 +29,12 @@ from gitcfg.configuration import (
     hydra_overrides,
     mask_command_line,
     recorded_config,
+    secret_values,
 )
 from gitcfg.errors import GitcfgError, NoActiveRun
 from gitcfg.journal import Journal, final_commit, recover_quietly, rows_to_jsonl
 from gitcfg.resuming import Resume, load_resume, next_step, resume_mode, run_to_resume, runtime_s
+from gitcfg.secrets import MASKED, mask_text, strip_url_credentials
 from gitcfg.store import (
     FORMAT_VERSION,
     ID_CHARS,
@@ -491,13 +493,16 @@ class Run:
             code_commit = gitio.read_ref(repo, "HEAD")
             if code_commit is None:
                 _warn("this repository has no commits yet; recording code commit: null")
-            changes = gitio.worktree_changes(repo, code_commit, status)
+            policy = gitio.capture_policy(store.git_config)
+            changes = gitio.worktree_changes(repo, code_commit, status, policy)
             patch = changes.patch
+            _warn_left_out(changes, policy)
+            remote_url = store.git_config.get("remote.origin.url")
             code = {
                 "commit": code_commit,
                 "branch": gitio.head_branch(repo),
                 "dirty": changes.is_dirty,
-                "remote_url": store.git_config.get("remote.origin.url"),
+                "remote_url": strip_url_credentials(remote_url) if remote_url else None,
                 "worktree": str(repo.worktree) if repo.worktree else None,
             }
             if changes.skipped:
@@ -531,6 +536,9 @@ class Run:
             "config_sources": dict(self.config._sources),
             "config_changed": [],
         }
+        module = getattr(getattr(sys.modules.get("__main__"), "__spec__", None), "name", None)
+        if script and module:  # `python -m pkg.train`: re-run the same way (relative imports)
+            self._meta["module"] = module
         rerun_of = os.environ.get(RERUN_OF_VARIABLE, "").strip()
         if rerun_of:  # started by `gitcfg rerun`
             self._meta["rerun_of"] = rerun_of
@@ -858,9 +866,15 @@ class Run:
             except OSError as e:
                 _warn(f"could not remove the journal {journal.path}: {e}")
         if not self._quiet and os.environ.get("GITCFG_SILENT", "").strip() in ("", "0"):
-            print(
-                f"gitcfg: {end_line(self.id, self.name, self._meta)}", file=sys.stderr, flush=True
-            )
+            try:
+                print(f"gitcfg: {end_line(self.id, self.name, self._meta)}", file=sys.stderr)
+                sys.stderr.flush()
+            except (
+                OSError,
+                ValueError,
+                AttributeError,
+            ):  # stderr closed or None: the run is recorded
+                pass
 
     def _finish_from_exception(
         self, kind: type[BaseException] | None, exc: BaseException, tb: TracebackType | None
@@ -883,12 +897,22 @@ class Run:
         import traceback
 
         frames = traceback.format_exception(kind, exc, tb)
+        secrets = self._secret_values()
         error = {
             "type": type(exc).__qualname__,
-            "message": str(exc),
-            "traceback": "".join(frames[-8:]),
+            "message": mask_text(str(exc), secrets),
+            "traceback": mask_text("".join(frames[-8:]), secrets),
         }
         self._finish("failed", 1, error)
+
+    def _secret_values(self) -> list[str]:
+        """The values masked in the record (config keys, command-line options), as text."""
+        values = [str(v) for v in secret_values(self.config, self._mask) if v not in (None, "")]
+        recorded = self._meta.get("argv") or []
+        for raw, shown in zip(sys.argv, recorded, strict=False):
+            if raw != shown:  # `--token=X` recorded as `--token=***`, or X as ***
+                values.append(raw.split("=", 1)[1] if shown.endswith("=" + MASKED) else raw)
+        return values
 
     def _detach_after_fork(self) -> None:
         """In a forked child: the parent records this run; the child's copy writes nothing."""
@@ -924,6 +948,26 @@ def format_duration(seconds: float) -> str:
     if whole < 3600:
         return f"{whole // 60}m{whole % 60:02d}s"
     return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
+
+
+def _warn_left_out(changes: gitio.WorktreeChanges, policy: gitio.CapturePolicy) -> None:
+    """One warning for the files left out of diff.patch as secrets, one for the byte limits."""
+    if changes.secret:
+        _warn(
+            "left out of the run's diff.patch, they look like credentials or hold a secret: "
+            + _names(changes.secret)
+        )
+    if changes.over_limit:
+        _warn(
+            f"left out of the run's diff.patch, over the untracked-file limits "
+            f"({policy.max_file_bytes:,} bytes a file, {policy.max_total_bytes:,} a run; "
+            f"git config gitcfg.untrackedFileLimit/untrackedTotalLimit): {_names(changes.over_limit)}"
+        )
+
+
+def _names(paths: Sequence[str], shown: int = 10) -> str:
+    more = f" and {len(paths) - shown} more" if len(paths) > shown else ""
+    return ", ".join(paths[:shown]) + more
 
 
 def _discard(row: dict[str, Any]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import subprocess
 import sys
 import textwrap
@@ -209,3 +210,14 @@ def held_script(cwd: Path, script: Path) -> Iterator[str]:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture
+def gitcfg_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hooks call `gitcfg`: make it this checkout's, whatever else is installed."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    shim = bin_dir / "gitcfg"
+    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m gitcfg "$@"\n')
+    shim.chmod(shim.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")

@@ -140,6 +140,7 @@ def test_update_with_nothing_changed_writes_nothing(repo: Path) -> None:
     run_id = record_run(repo)
     run = gitcfg.Api(repo).run(run_id)
     old_tip = tip(repo)
+    assert yaml.safe_load(yaml.safe_dump(run.config)) == run.config  # still a plain mapping to yaml
     assert run.update("nothing") is None
     run.config["lr"] = 3e-4  # the value it has
     run.tags.append("baseline")  # a tag it carries

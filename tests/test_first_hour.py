@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import run_python, write_script
+from conftest import git, one_error_line, run_python, write_script
 from runs_branch import make_run, write_runs
 
 from gitcfg.query import Api
@@ -316,3 +316,15 @@ def test_the_real_command_at_200_columns_keeps_a_long_metric_name_whole(long_met
     assert proc.returncode == 0, proc.stderr
     assert LONG in proc.stdout and "…" not in proc.stdout
     assert max(len(line) for line in proc.stdout.splitlines()) <= 200
+
+
+@pytest.mark.parametrize("command", [["amend", "--tag", "x"], ["rm", "-m", "why"]])
+def test_a_write_with_a_misspelled_where_key_is_refused_and_writes_nothing(
+    cli, four_runs: Path, command
+) -> None:
+    tip = git(four_runs, "rev-parse", "gitcfg-runs")
+    # `not (sed == 1)` selects every run: acting on it would touch all four.
+    result = cli(four_runs, *command, "--where", "not (sed == 1)")
+    line = one_error_line(result)
+    assert "no run has key 'sed' (did you mean 'seed'" in line and "nothing changed" in line
+    assert git(four_runs, "rev-parse", "gitcfg-runs") == tip

@@ -33,6 +33,10 @@ for line in sys.stdin:
     word = line.strip()
     if word == "end":
         break
+    if word.startswith("name="):
+        run.name = word[5:]
+        print("logged", flush=True)
+        continue
     loss = float(word)
     run.log({"loss": loss, "acc": round(1 - loss, 6)})
     print("logged", flush=True)
@@ -318,3 +322,16 @@ def test_the_in_memory_cache_overlays_each_snapshot_on_its_shared_connection(rep
         assert runs.rows(["status", "summary.loss"]) == [
             {"status": "finished", "summary.loss": 0.8}
         ]
+
+
+def test_a_name_given_during_the_run_shows_at_once(cli, repo, trainer):
+    trainer.log(0.9)
+    trainer.send("name=warm-start")
+    assert trainer.out.next() == "logged"
+    (row,) = json_out(cli(repo, "log", "-f", "json"))
+    assert (row["name"], row["status"]) == ("warm-start", "running")
+    shown = json_out(cli(repo, "show", "warm-start", "--summary", "-f", "json"))
+    assert shown["loss"] == 0.9
+    assert Api(repo).run("warm-start").id == trainer.run_id
+    trainer.end()
+    assert Api(repo).run("warm-start").status == "finished"

@@ -143,3 +143,39 @@ def test_runs_of_two_scripts_in_one_repo_are_told_apart(cli, repo):
     assert [row["script"] for row in table] == ["train.py", "evaluate.py", "train.py"]
     grouped = rows(cli(repo, "log", "-g", "script", "-f", "json"))
     assert {(g["script"], g["runs"]) for g in grouped} == {("train.py", 2), ("evaluate.py", 1)}
+
+
+def test_track_records_project_entity_and_job_type_for_every_query(cli, repo):
+    write_script(
+        repo / "train.py",
+        """
+        import sys
+        import gitcfg
+        project, job_type = sys.argv[1], sys.argv[2]
+        with gitcfg.track({"lr": 0.1}, project=project, entity="lab", job_type=job_type) as run:
+            run.log({"acc": 0.5})
+        """,
+    )
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "train")
+    for args in (("vision", "train"), ("vision", "eval"), ("speech", "train")):
+        result = run_python(repo, "train.py", *args)
+        assert result.returncode == 0, result.stderr
+    table = rows(cli(repo, "log", "-f", "json"))
+    assert [(r["project"], r["job_type"]) for r in table] == [
+        ("speech", "train"),
+        ("vision", "eval"),
+        ("vision", "train"),
+    ]
+    assert "entity" not in table[0] and "script" not in table[0]  # the same in every run
+    assert len(rows(cli(repo, "log", "--where", 'project == "vision"', "-f", "json"))) == 2
+    grouped = rows(cli(repo, "log", "--group-by", "job_type", "-f", "json"))
+    assert {(g["job_type"], g["runs"]) for g in grouped} == {("train", 2), ("eval", 1)}
+    with Api(repo).runs(where="job_type == 'eval'") as runs:
+        (run,) = runs
+        assert (run.project, run.entity, run.job_type, run.script) == (
+            "vision",
+            "lab",
+            "eval",
+            "train.py",
+        )

@@ -207,3 +207,37 @@ def test_reruns_are_found_by_rerun_of_and_diff_shows_the_link(cli, project: Path
     assert Api(project).run(new).row["rerun_of"] == original
     diff = json.loads(cli(project, "diff", original, new, "-f", "json").output)
     assert {"key": "rerun_of", "a": None, "b": original} in diff["run"]
+
+
+def test_a_run_started_with_dash_m_reruns_as_a_module(project: Path, tmp_path) -> None:
+    # `python -m pkg.train` with a relative import: run as a file, it would fail to import.
+    commit_script(project, "pkg/__init__.py", "")
+    commit_script(project, "pkg/helpers.py", "RATE = 0.25\n")
+    commit_script(
+        project,
+        "pkg/train.py",
+        """
+        import sys
+        import gitcfg
+        from .helpers import RATE
+        run = gitcfg.track({"rate": RATE, "args": sys.argv[1:]})
+        run.finish()
+        print(run.id)
+        """,
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "pkg.train", "--x", "1"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=os.environ["PYTHONPATH"]),
+    )
+    assert proc.returncode == 0, proc.stderr
+    original = proc.stdout.strip().splitlines()[-1]
+    assert run_meta(project, original)["module"] == "pkg.train"
+
+    rerun = gitcfg_cli(project, "rerun", original, "--dir", str(tmp_path / "r"), "--", "--y")
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"&& {sys.executable} -m pkg.train --x 1 --y" in rerun.stderr
+    meta = run_meta(project, rerun_id(rerun))
+    assert meta["rerun_of"] == original and meta["module"] == "pkg.train"

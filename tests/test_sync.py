@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import stat
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import yaml
 from conftest import git, one_error_line, read_branch_file, run_python, snapshot, write_script
 from hypothesis import given
@@ -53,17 +50,6 @@ def doc(repo: Path, run_id: str, name: str, ref: str = "gitcfg-runs") -> dict:
 
 def tip(repo: Path, ref: str = "gitcfg-runs") -> str:
     return git(repo, "rev-parse", ref)
-
-
-@pytest.fixture
-def gitcfg_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Hooks call `gitcfg`: make it this checkout's, whatever else is installed."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    shim = bin_dir / "gitcfg"
-    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m gitcfg "$@"\n')
-    shim.chmod(shim.stat().st_mode | stat.S_IXUSR)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
 
 
 # --- push and pull -------------------------------------------------------------------------------

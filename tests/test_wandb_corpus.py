@@ -62,7 +62,15 @@ _spec.loader.exec_module(record_expected)
 flatten = record_expected.flatten  # the same dotted keys on both sides
 
 # Scripts that do not run or do not match yet, each with the reason (none is hidden as xfail).
-LEFT_OUT: dict[str, str] = {}
+LEFT_OUT: dict[str, str] = {
+    "convnext": "define_metric(step_metric=...) is not accepted yet (issue 16, Module and Run surface)",
+    "docs_define_metric": "define_metric(step_metric=...) is not accepted yet",
+    "examples_launch_quickstart": "gitcfg.Histogram, Table and Image are not there yet",
+    "examples_numpy_housing": "gitcfg.save() is not there yet",
+    "examples_pytorch_ddp": "run.watch() is not there yet",
+    "examples_pytorch_mnist": "gitcfg.watch() and gitcfg.Image are not there yet",
+    "open_clip": "gitcfg.save() is not there yet",
+}
 
 NAMES = [name for name in record_expected.corpus_names() if name not in LEFT_OUT]
 MEDIA_KINDS = {"image-file": "image", "table-file": "table"}  # wandb _type -> gitcfg _type
