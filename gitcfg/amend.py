@@ -782,11 +782,16 @@ def _resolve_in_history(store: Store, run_id_prefix: str) -> str:
     try:
         return resolve_run(store, run_id_prefix)
     except RunNotFound:
-        prefix = run_id_prefix.strip().lower()
-        if not is_run_id_prefix(prefix) or not store.exists():
+        prefix = run_id_prefix.strip()
+        if is_run_id_prefix(prefix.lower()):
+            prefix = prefix.lower()
+        elif not all(c.isalnum() or c in "_.-" for c in prefix):  # not an id track(id=) takes
+            raise
+        if not prefix or not store.exists():
             raise
     # Every commit gitcfg writes about a run carries `Run-Id: <id>` (one per run it changed).
-    mentioned = gitio.log_entries(store.repo, store.runs_ref, grep=f"^Run-Id: {prefix}")
+    pattern = "^Run-Id: " + prefix.replace(".", "[.]")  # a chosen id may hold a `.`
+    mentioned = gitio.log_entries(store.repo, store.runs_ref, grep=pattern)
     matches = sorted(
         {r for e in mentioned for r in parse_message(e.message).run_ids if r.startswith(prefix)}
     )

@@ -133,6 +133,17 @@ def test_a_chosen_id_names_the_run_and_resolves_in_the_cli(repo: Path, tmp_path:
     assert "Exp-1.a" in result.output
 
 
+def test_a_removed_run_with_a_chosen_id_is_restored_by_it(repo: Path, tmp_path: Path, cli) -> None:
+    script = _script(tmp_path, "import gitcfg\ngitcfg.track(id='Exp-2.a')\n")
+    assert run_python(repo, script).returncode == 0
+    result = cli(repo, "rm", "Exp-2.a", "-m", "by mistake")
+    assert result.exit_code == 0, result.output
+    assert _runs(repo) == []
+    result = cli(repo, "restore", "Exp-2.a")
+    assert result.exit_code == 0, result.output
+    assert _runs(repo) == ["Exp-2.a"]
+
+
 def test_an_id_in_use_without_resume_is_an_error_naming_resume(repo: Path, tmp_path: Path) -> None:
     script = _script(tmp_path, "import gitcfg\ngitcfg.track(id='exp1').log({'a': 1})\n")
     assert run_python(repo, script).returncode == 0
