@@ -17,11 +17,14 @@ __all__ = [
     # wandb's names (README "Coming from wandb"): init is track; the others are local stand-ins
     "Settings", "alert", "init", "login", "mark_preempting", "require", "setup", "teardown",
     "termerror", "termlog", "termsetup", "termwarn",
+    "save", "watch", "unwatch", "plot",
+    "Image", "Table", "Histogram", "Html", "Audio", "Video", "Object3D", "Molecule", "Plotly",
 ]  # fmt: skip
 
 if TYPE_CHECKING:
     from gitcfg.configuration import Config, config_file_values
     from gitcfg.errors import ConfigError, ConfigValueChanged, GitcfgError, UnsupportedValue
+    from gitcfg.media import Audio, Histogram, Html, Image, Molecule, Object3D, Plotly, Table, Video
     from gitcfg.query import Api
     from gitcfg.shims import (
         Settings,
@@ -74,22 +77,65 @@ _EXPORTS = {
         ),
         "gitcfg.shims",
     ),  # fmt: skip
+    # media values for log(); gitcfg.plot.line(...) and friends live in gitcfg/plot.py
+    **dict.fromkeys(
+        ("Image", "Table", "Histogram", "Html", "Audio", "Video", "Object3D", "Molecule", "Plotly"),
+        "gitcfg.media",
+    ),
 }
 _ALIASES = {"init": "track"}
 
 
-def log(data: Any, step: int | None = None, commit: bool | None = None) -> None:
-    """Log metrics to the current run: `gitcfg.log({"loss": 0.3})`."""
+def log(
+    data: Any = None, step: int | None = None, commit: bool | None = None, sync: bool | None = None
+) -> None:
+    """Log metrics to the current run: `gitcfg.log({"loss": 0.3})`; `gitcfg.log()` commits the
+    open row."""
     from gitcfg import tracking
 
     tracking.log(data, step=step, commit=commit)
 
 
-def define_metric(name: str, summary: str = "last") -> None:
-    """Choose a metric's summary in the current run: `gitcfg.define_metric("loss", summary="min")`."""
+def define_metric(
+    name: str,
+    step_metric: str | None = None,
+    step_sync: bool | None = None,
+    hidden: bool | None = None,
+    summary: str | None = None,
+    goal: str | None = None,
+    overwrite: bool | None = None,
+) -> None:
+    """Define a metric of the current run as wandb does:
+    `gitcfg.define_metric("val_loss", step_metric="epoch", summary="min", goal="minimize")`."""
     from gitcfg import tracking
 
-    tracking.define_metric(name, summary)
+    tracking.define_metric(name, step_metric, step_sync, hidden, summary, goal, overwrite)
+
+
+def save(
+    glob_str: Any = None, base_path: Any = None, policy: str = "live", glob: bool = True
+) -> list[str]:
+    """Record files with the current run (`files/` in its directory): `gitcfg.save("model.pt")`."""
+    from gitcfg import tracking
+
+    return tracking.save(glob_str, base_path, policy, glob)
+
+
+def watch(
+    models: Any = None, criterion: Any = None, log: str | None = "gradients", log_freq: int = 1000,
+    idx: int | None = None, log_graph: bool = False,
+) -> None:  # fmt: skip
+    """Record a model's class and parameter count in run.yaml; gradients are not collected."""
+    from gitcfg import tracking
+
+    tracking.watch(models, criterion, log, log_freq, idx, log_graph)
+
+
+def unwatch(models: Any = None) -> None:
+    """Accepted for wandb compatibility: nothing is collected."""
+    from gitcfg import tracking
+
+    tracking.unwatch(models)
 
 
 def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
@@ -109,6 +155,10 @@ def __getattr__(name: str) -> Any:
         if name == "summary":
             return tracking.current_summary()
         return tracking.current_run()
+    if name == "plot":  # wandb.plot.line(...) -> gitcfg.plot.line(...)
+        import importlib
+
+        return importlib.import_module("gitcfg.plot")
     if name not in _EXPORTS:
         raise AttributeError(f"module 'gitcfg' has no attribute {name!r}")
     import importlib

@@ -82,6 +82,13 @@ def show(
             help="The run as of a runs-branch revision (commit, gitcfg-runs~3, a date).",
         ),
     ] = None,
+    list_files: Annotated[
+        bool, typer.Option("--files", help="List the files the run saved (save(), run.dir).")
+    ] = False,
+    file_name: Annotated[
+        Optional[str],
+        typer.Option("--file", help="Print one saved file's bytes.", metavar="NAME"),
+    ] = None,
 ) -> None:
     """Print one run: metadata, config and summary.
 
@@ -120,6 +127,22 @@ def show(
             from gitcfg.live import current_record
 
             record = current_record(store, store.read_run(run_id))  # a running run: as of now
+    if list_files or file_name is not None:
+        from gitcfg.runfiles import resolve_file, saved_names
+
+        if file_name is None:
+            for name in saved_names(record.files):
+                typer.echo(name)
+            return
+        path = resolve_file(record.files, file_name)
+        content = None if path is None else store.read_run_file(run_id, path, at=at_commit)
+        if content is None:
+            from gitcfg.errors import NoSuchRunFile
+
+            raise NoSuchRunFile(run_id, file_name)
+        sys.stdout.buffer.write(content)
+        sys.stdout.buffer.flush()
+        return
     if metrics:
         from gitcfg.query import Api
 

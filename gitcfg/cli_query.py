@@ -331,7 +331,13 @@ def plot_command(
         Optional[list[str]],
         typer.Option("--where", "-w", help="Filter the runs (as in gitcfg log).", metavar="EXPR"),
     ] = None,
-    x: Annotated[str, typer.Option("--x", help="The logged key on the x axis.")] = "_step",
+    x: Annotated[
+        Optional[str],
+        typer.Option(
+            "--x",
+            help="The logged key on the x axis (default: the metric's step_metric, else _step).",
+        ),
+    ] = None,
     limit: Annotated[
         Optional[int],
         typer.Option(
@@ -369,6 +375,9 @@ def plot_command(
         typer.echo("no runs match" if where else "no runs yet")
         return
     lines, missing = query.metric_lines(api, records, metric, x=x, group_by=group_by)
+    if x is None:  # the axis label: the step_metric the runs share, else _step
+        axes = {query.metric_x(record.meta, metric) for record in records}
+        x = axes.pop() if len(axes) == 1 else "_step"
     if not lines:
         from gitcfg.errors import GitcfgError
 

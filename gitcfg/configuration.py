@@ -807,6 +807,9 @@ def _normalise(value: Any, key: str) -> Any:  # noqa: C901 (one flat dispatch on
     numpy = sys.modules.get("numpy")
     if numpy is not None and isinstance(value, (numpy.generic, numpy.ndarray)):
         return _normalise_numpy(value, key, numpy)
+    text = canonical_text(value)
+    if text is not None:
+        return text
     if isinstance(value, float):  # float subclasses, numpy.float64
         return float(value)
     torch = sys.modules.get("torch")
@@ -836,6 +839,28 @@ def _normalise(value: Any, key: str) -> Any:  # noqa: C901 (one flat dispatch on
         if fields is not None:
             return _normalise_mapping(fields, tuple(key.split(".")), strip_dashes=False)
     raise UnsupportedValue(key, value, _why_unsupported(value))
+
+
+# Types with one canonical text form, stored as that text as wandb does (`config.device =
+# torch.device("cuda")`): (module, class name) -> how the text is made. Matched by name, so torch is
+# never imported for the check.
+_CANONICAL_TEXT_TYPES = {
+    ("torch", "device"): str,  # "cuda:0", "cpu"
+    ("torch", "dtype"): str,  # "torch.float32"
+}
+
+
+def canonical_text(value: object) -> str | None:
+    """The text of a value whose type has one canonical text form (torch.device, torch.dtype,
+    numpy.dtype), else None."""
+    kind = type(value)
+    make = _CANONICAL_TEXT_TYPES.get((kind.__module__, kind.__name__))
+    if make is not None:
+        return make(value)
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and isinstance(value, numpy.dtype):
+        return str(value)  # "float32"
+    return None
 
 
 def _sorted_items(items: list[Any]) -> list[Any]:

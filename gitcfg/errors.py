@@ -114,7 +114,7 @@ class ConfigValueChanged(ConfigError):
 
 class UnsupportedValue(ConfigError):
     def __init__(self, key: str, value: object, why: str = "") -> None:
-        self.key, self.value = key, value
+        self.key, self.value, self.why = key, value, why
         kind = f"{type(value).__module__}.{type(value).__qualname__}".removeprefix("builtins.")
         super().__init__(
             f"config key {key!r} holds a {kind}, which has no faithful YAML form"
@@ -288,4 +288,14 @@ class NothingToRerun(GitcfgError):
         super().__init__(
             f"run {run_id} was started from {script or 'an interactive session'}, so there is no "
             f"command to re-run; `gitcfg checkout {run_id[:10]}` builds its code and config"
+        )
+
+
+class NoSuchRunFile(GitcfgError):
+    """A run has no saved file by the name asked for."""
+
+    def __init__(self, run_id: str, name: str) -> None:
+        self.run_id, self.name = run_id, name
+        super().__init__(
+            f"run {run_id[:8]} has no file {name!r}; `gitcfg show {run_id[:8]} --files` lists them"
         )

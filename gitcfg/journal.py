@@ -12,6 +12,8 @@ While a run is alive, its process journals to `<git common dir>/gitcfg/live/<run
                     `marshal.dumps(row_dict, 4)`. A zero length ends the rows (the file is
                     reserved ahead, zero-filled, and doubled when full)
     heartbeat       an empty file; its mtime is the writer's last sign of life
+    media/          Image and Table values logged, waiting for the final commit (runfiles.py)
+    saves.json      the run's save() globs of policy live/end, matched again by a recovery
 
 Why a memory map: a row written into a MAP_SHARED mapping is in the kernel's page cache as soon
 as the store instruction retires, with no system call, so a process SIGKILLed right after log()
@@ -287,7 +289,10 @@ def _remove_dir(path: Path) -> None:
         return
     for entry in entries:
         try:
-            os.unlink(entry.path)
+            if entry.is_dir(follow_symlinks=False):
+                _remove_dir(Path(entry.path))  # media/<key>/ (runfiles.py)
+            else:
+                os.unlink(entry.path)
         except FileNotFoundError:
             pass
     try:
@@ -539,6 +544,10 @@ def _recover_one(store: Store, live: LiveRun) -> Recovered | None:
         rows = decode_rows(_read_optional(live.path / _METRICS) or b"")
         summary = recovered_summary(_load_json(live.path / _SUMMARY), rows)
         files, message = final_commit(run_meta, config_yaml, summary, rows_to_jsonl(rows))
+        from gitcfg.runfiles import max_file_bytes, recovered_files
+
+        budget = max_file_bytes(runs_store.git_config)  # media and the live/end save() globs
+        files.update(recovered_files(live.path, run_dir(live.run_id), budget))
         runs_store.write(files, message)
         _remove_dir(live.path)
         return Recovered(live.run_id, str(run_meta["status"]), len(rows))

@@ -134,3 +134,17 @@ def axis_label(value: float) -> str:
     if magnitude >= 1e5 or magnitude < 1e-3:
         return f"{value:.2g}"
     return f"{value:.4g}"
+
+
+# --- wandb.plot.* chart values for log(): accepted, not recorded (see media.py) ------------------
+
+
+def _chart(*args: object, **kwargs: object) -> object:
+    """A chart for `log()` as wandb.plot builds; gitcfg skips it with one warning per key."""
+    from gitcfg.media import CustomChart
+
+    return CustomChart(*args, **kwargs)
+
+
+line = scatter = bar = histogram = line_series = _chart
+confusion_matrix = pr_curve = roc_curve = plot_table = _chart

@@ -31,10 +31,12 @@ from gitcfg.errors import (
     GitcfgError,
     GitError,
     MissingExtra,
+    NoSuchRunFile,
     UnknownKey,
     unknown_key_hint,
 )
 from gitcfg.rows import flatten, format_value, run_row, script_in_repo
+from gitcfg.runfiles import RunFile
 from gitcfg.store import Store, parse_iso, run_dir, run_id_time
 
 if TYPE_CHECKING:
@@ -366,6 +368,18 @@ class StoredRun:
         if REQUIREMENTS not in self.files:
             return None
         return self._api.read_run_file(self.id, REQUIREMENTS, self._tip)
+
+    def file(self, name: str) -> RunFile:
+        """The bytes of a file the run saved (`files/<name>` in its directory; a path such as
+        `media/img/3.png` or `config.yaml` names the run directory's own). RunNotFound-style
+        GitcfgError when it has none by that name."""
+        from gitcfg.runfiles import resolve_file
+
+        path = resolve_file(self.files, name)
+        content = None if path is None else self._api.read_run_file(self.id, path, self._tip)
+        if content is None:
+            raise NoSuchRunFile(self.id, name)
+        return RunFile(content, path)
 
     def config_yaml(self) -> bytes:
         """config.yaml exactly as recorded: a valid `--configs` file to re-run the run."""
@@ -917,11 +931,12 @@ def metric_lines(
     api: Api,
     records: Sequence[StoredRun],
     metric: str,
-    x: str = "_step",
+    x: str | None = "_step",
     group_by: str | None = None,
 ) -> tuple[list[Any], list[str]]:
     """The lines `gitcfg plot` draws: one plot.Series per run (or per group: the mean at each x),
-    and the ids of the runs that never logged `metric` (left out)."""
+    and the ids of the runs that never logged `metric` (left out). `x=None`: each run's
+    `step_metric` for the metric (define_metric), else `_step`."""
     from gitcfg.plot import Series, clean_points, mean_series
 
     metric = metric.removeprefix(SUMMARY)
@@ -935,9 +950,8 @@ def metric_lines(
         if not rows:
             missing.append(record.id)
             continue
-        points[record.id] = clean_points(
-            (row.get(x, index), row[metric]) for index, row in enumerate(rows)
-        )
+        run_x = x or metric_x(record.meta, metric)
+        points[record.id] = clean_points(_xy(logged.get(record.id, []), metric, run_x))
     kept = [record for record in records if record.id in points]
     if group_by is None:
         short = short_ids(record.id for record in kept)
@@ -964,6 +978,36 @@ def metric_lines(
         )
         for token in ordered
     ], missing
+
+
+def metric_x(meta: Mapping[str, Any], metric: str) -> str:
+    """The x axis of `metric` in a run: the step_metric its define_metric chose, else `_step`."""
+    definitions = meta.get("metric_definitions")
+    if isinstance(definitions, Mapping):
+        from fnmatch import fnmatchcase
+
+        for pattern in [metric, *definitions]:
+            definition = definitions.get(pattern)
+            if (
+                isinstance(definition, Mapping)
+                and definition.get("step_metric")
+                and (pattern == metric or fnmatchcase(metric, pattern))
+            ):
+                return str(definition["step_metric"])
+    return "_step"
+
+
+def _xy(rows: Sequence[Mapping[str, Any]], metric: str, x: str) -> Iterator[tuple[Any, Any]]:
+    """(x, metric) of each row that logged `metric`; a row without `x` takes the last x logged
+    before it (wandb's step_sync), else its index among the metric's rows."""
+    last_x: Any = None
+    index = 0
+    for row in rows:
+        if x in row:
+            last_x = row[x]
+        if metric in row:
+            yield (last_x if last_x is not None else index), row[metric]
+            index += 1
 
 
 # --- comparing two runs (gitcfg diff) ------------------------------------------------------------

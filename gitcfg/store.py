@@ -9,6 +9,8 @@ Layout on the orphan branch (default `gitcfg-runs`):
                          metrics.jsonl     one JSON object per log() row
                          diff.patch        only when the worktree was dirty
                          requirements.txt  installed distributions (environment.py)
+                         files/...         files the run saved (save(), run.dir; runfiles.py)
+                         media/<key>/...   Image and Table values logged (media.py)
 """
 
 from __future__ import annotations
@@ -280,6 +282,7 @@ code: each commit records one run starting, ending or being amended.
       metrics.jsonl   one JSON object per log() row, with _step and _time
       diff.patch      uncommitted changes at start (apply with `git apply` on code.commit)
       requirements.txt  the installed Python distributions (`pip install -r requirements.txt`)
+      files/          files the run saved; media/ the images and tables it logged
 
 <shard> is the last two characters of the run id. Run ids start with the start time
 (7 base32 characters of seconds since 2020), then 13 random characters.
@@ -409,8 +412,9 @@ class Store:
         if runs_commit is None:
             raise RunNotFound(run_id)
         base = run_dir(run_id)
+        # Names relative to the run directory: `files/run.yaml` (a saved file) is not run.yaml.
         names = {
-            e.path.rsplit("/", 1)[1]: e.oid
+            e.path[len(base) + 1 :]: e.oid
             for e in gitio.ls_tree(self.repo, runs_commit, base + "/")
         }
         if "run.yaml" not in names:
@@ -425,6 +429,14 @@ class Store:
         else:
             meta, config, summary = (load_mapping(blob) for blob in blobs)
         return RunRecord(run_id, meta or {"id": run_id}, config, summary, tuple(names))
+
+    def read_run_file(self, run_id: str, name: str, at: str | None = None) -> bytes | None:
+        """One file of the run's directory (`files/model.txt`) at `at` (default: the tip)."""
+        runs_commit = at or self.tip()
+        if runs_commit is None:
+            return None
+        with gitio.BatchReader(self.repo) as reader:
+            return reader.read(f"{runs_commit}:{run_dir(run_id)}/{name}")
 
 
 def _strict_mapping(run_id: str, name: str, blob: bytes | None) -> dict[str, Any]:

@@ -13,7 +13,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMappin
 from fnmatch import fnmatchcase
 from typing import Any
 
-SUMMARY_KINDS = ("last", "min", "max", "mean")
+# wandb's define_metric(summary=...) values; a comma list ("min,max") keeps several. `best` is the
+# min or max by the metric's goal. A metric with only `last` (the default) has its value as summary;
+# any other choice gives a mapping by kind, as wandb's: {"loss": {"min": 0.1, "last": 0.2}}.
+SUMMARY_KINDS = ("last", "min", "max", "mean", "best", "first", "none")
+GOALS = ("minimize", "maximize")
+_LAST = ("last",)
 ROW_KEYS = ("_step", "_time")  # bookkeeping of a row, not metrics
 SCALARS = frozenset((float, int, str, bool, type(None)))
 
@@ -27,25 +32,30 @@ class Summary(MutableMapping[str, Any]):
         self._stats: dict[str, list[Any]] = {}  # metric -> [kind, value, count] for min/max/mean
         self._explicit: dict[str, Any] = {}
         self._deleted: set[str] = set()
-        self._rules: dict[str, str] = {}  # metric name or glob -> summary kind
-        self._kinds: dict[str, str] = {}  # metric name -> resolved kind (cache of _rules)
+        self._rules: dict[str, str] = {}  # metric name or glob -> summary kinds ("min,max")
+        self._goals: dict[str, str] = {}  # metric name or glob -> minimize/maximize
+        self._kinds: dict[str, tuple[str, ...]] = {}  # metric name -> its kinds (cache of _rules)
         self._sync = sync or (lambda: None)  # folds the rows logged so far in
         self._lock = threading.RLock()
 
     # logging side (called with the run's rows, under the run's lock)
 
-    def _define(self, pattern: str, kind: str) -> None:
-        self._rules[pattern] = kind
+    def _define(self, pattern: str, kinds: str, goal: str | None = None) -> None:
+        self._rules[pattern] = kinds
+        if goal:
+            self._goals[pattern] = goal
         self._kinds.clear()
 
-    def _kind(self, key: str) -> str:
-        kind = self._kinds.get(key)
-        if kind is None:
-            kind = self._rules.get(key) or next(
-                (k for p, k in self._rules.items() if fnmatchcase(key, p)), "last"
-            )
-            self._kinds[key] = kind
-        return kind
+    def _kind(self, key: str) -> tuple[str, ...]:
+        kinds = self._kinds.get(key)
+        if kinds is None:
+            spec = _matching(self._rules, key)
+            kinds = tuple(spec.split(",")) if spec else _LAST
+            if "best" in kinds:
+                goal = _matching(self._goals, key) or "minimize"
+                kinds = tuple(f"best:{goal}" if k == "best" else k for k in kinds)
+            self._kinds[key] = kinds
+        return kinds
 
     def _observe(self, rows: Iterable[Mapping[str, Any]]) -> None:
         last = self._last
@@ -56,9 +66,9 @@ class Summary(MutableMapping[str, Any]):
         for row in rows:
             last.update(row)
             for key, value in row.items():
-                kind = self._kind(key)
-                if kind != "last":
-                    _accumulate(self._stats, key, kind, value)
+                kinds = self._kind(key)
+                if kinds != _LAST:
+                    _accumulate(self._stats, key, kinds, value)
 
     # mapping side
 
@@ -72,10 +82,22 @@ class Summary(MutableMapping[str, Any]):
             return self._explicit[key]
         if key in self._deleted or key in ROW_KEYS:
             raise KeyError(key)
-        stats = self._stats.get(key)
-        if stats is not None and stats[2]:
-            return stats[1] / stats[2] if stats[0] == "mean" else stats[1]
-        return self._last[key]
+        kinds = self._kind(key) if self._rules else _LAST
+        if kinds == _LAST:
+            return self._last[key]
+        stats = self._stats.get(key) or {}
+        out: dict[str, Any] = {}
+        for kind in kinds:
+            name = kind.partition(":")[0]
+            if kind == "last":
+                if key in self._last:
+                    out[name] = self._last[key]
+            elif kind in stats and stats[kind][1]:
+                value, count = stats[kind]
+                out[name] = value / count if kind == "mean" else value
+        if not out:  # `none`, or nothing countable logged
+            raise KeyError(key)
+        return out
 
     def __setitem__(self, key: str, value: Any) -> None:
         with self._lock:
@@ -96,8 +118,17 @@ class Summary(MutableMapping[str, Any]):
 
     def _keys(self) -> list[str]:
         seen = dict.fromkeys(k for k in self._last if k not in self._deleted and k not in ROW_KEYS)
+        if self._rules:  # `none` and metrics with nothing countable have no summary
+            seen = dict.fromkeys(k for k in seen if self._has(k))
         seen.update(dict.fromkeys(self._explicit))
         return list(seen)
+
+    def _has(self, key: str) -> bool:
+        try:
+            self._get(key)
+        except KeyError:
+            return False
+        return True
 
     def __iter__(self) -> Iterator[str]:
         self._sync()
@@ -136,10 +167,11 @@ class Summary(MutableMapping[str, Any]):
         """Everything the summary depends on, as plain JSON values, copied (call with the lock held)."""
         return {
             "last": {str(k): v for k, v in self._last.items() if k not in ROW_KEYS},
-            "stats": {k: list(v) for k, v in self._stats.items()},
+            "stats": {k: {kind: list(e) for kind, e in v.items()} for k, v in self._stats.items()},
             "explicit": {str(k): plain_value(v) for k, v in self._explicit.items()},
             "deleted": sorted(map(str, self._deleted)),
             "rules": dict(self._rules),
+            "goals": dict(self._goals),
         }
 
     @classmethod
@@ -152,10 +184,15 @@ class Summary(MutableMapping[str, Any]):
     def _load(self, state: Mapping[str, Any]) -> None:
         """Replace this summary's contents with what `_state()` described."""
         self._last = dict(state.get("last") or {})
-        self._stats = {k: list(v) for k, v in (state.get("stats") or {}).items()}
+        self._stats = {
+            k: {kind: list(entry) for kind, entry in v.items()}
+            for k, v in (state.get("stats") or {}).items()
+            if isinstance(v, dict)  # a journal of an older gitcfg kept [kind, value, count]
+        }
         self._explicit = dict(state.get("explicit") or {})
         self._deleted = set(state.get("deleted") or ())
         self._rules = dict(state.get("rules") or {})
+        self._goals = dict(state.get("goals") or {})
         self._kinds = {}
 
     @classmethod
@@ -164,13 +201,18 @@ class Summary(MutableMapping[str, Any]):
         rules: Mapping[str, str],
         rows: Iterable[Mapping[str, Any]],
         stored: Mapping[str, Any],
+        goals: Mapping[str, str] | None = None,
     ) -> Summary:
         """The summary of a stored run, to go on from (resume): its rows folded in under its
-        define_metric rules, then each stored value that the rows do not give is an assignment."""
+        define_metric rules (and goals), then each stored value that the rows do not give is an
+        assignment."""
         summary = cls()
-        for pattern, kind in rules.items():
-            if kind in SUMMARY_KINDS:
-                summary._define(str(pattern), kind)
+        goals = goals or {}
+        for pattern, kinds in rules.items():
+            try:
+                summary._define(str(pattern), parse_summary(kinds), goals.get(pattern))
+            except ValueError:
+                continue  # a damaged rule: the stored values stand as assignments
         summary._observe(rows)
         folded = summary._snapshot()
         for key, value in stored.items():
@@ -185,18 +227,53 @@ def _same(a: Any, b: Any) -> bool:
     return a == b or (a != a and b != b)
 
 
-def _accumulate(stats: dict[str, list[Any]], key: str, kind: str, value: Any) -> None:
-    """Fold one logged value into min/max/mean; non-numbers and NaN do not count."""
-    if type(value) is bool or not isinstance(value, (int, float)) or value != value:
-        return
-    entry = stats.get(key)
-    if entry is None:
-        stats[key] = [kind, value, 1]
-    elif kind == "mean":
-        entry[1] += value
-        entry[2] += 1
-    elif (value < entry[1]) if kind == "min" else (value > entry[1]):
-        entry[1] = value
+def _matching(rules: Mapping[str, str], key: str) -> str | None:
+    """The rule for `key`: its own, else the first glob that matches it."""
+    found = rules.get(key)
+    if found is None:
+        found = next((v for p, v in rules.items() if fnmatchcase(key, p)), None)
+    return found
+
+
+def parse_summary(summary: str | None) -> str:
+    """A define_metric summary choice checked and normalised: "min, max" -> "min,max".
+
+    Raises ValueError naming the choices for anything else.
+    """
+    kinds = [k.strip().lower() for k in str(summary or "last").split(",") if k.strip()]
+    bad = [k for k in kinds if k not in SUMMARY_KINDS]
+    if bad or not kinds:
+        raise ValueError(
+            f"summary={summary!r}: choose one of {', '.join(SUMMARY_KINDS)}, or a comma list"
+        )
+    return ",".join(dict.fromkeys(kinds))
+
+
+def _accumulate(stats: dict[str, dict[str, list[Any]]], key: str, kinds: tuple[str, ...],
+                value: Any) -> None:  # fmt: skip
+    """Fold one logged value into its kinds: [value, count] each. first takes any value; min, max,
+    mean and best count numbers only (not NaN)."""
+    entries = stats.get(key)
+    if entries is None:
+        entries = stats[key] = {}
+    number = type(value) is not bool and isinstance(value, (int, float)) and value == value
+    for kind in kinds:
+        if kind == "last" or kind == "none":
+            continue
+        entry = entries.get(kind)
+        if kind == "first":
+            if entry is None:
+                entries[kind] = [value, 1]
+            continue
+        if not number:
+            continue
+        if entry is None:
+            entries[kind] = [value, 1]
+        elif kind == "mean":
+            entry[0] += value
+            entry[1] += 1
+        elif (value < entry[0]) if kind in ("min", "best:minimize") else (value > entry[0]):
+            entry[0] = value
 
 
 def plain_value(value: Any) -> Any:

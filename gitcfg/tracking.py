@@ -33,7 +33,9 @@ from gitcfg.configuration import (
 )
 from gitcfg.errors import GitcfgError, NoActiveRun
 from gitcfg.journal import Journal, final_commit, recover_quietly, rows_to_jsonl
+from gitcfg.logvalues import checked_step, flatten_values
 from gitcfg.resuming import Resume, load_resume, next_step, resume_mode, run_to_resume, runtime_s
+from gitcfg.runfiles import RunFiles, max_file_bytes
 from gitcfg.secrets import MASKED, mask_text, strip_url_credentials
 from gitcfg.store import (
     FORMAT_VERSION,
@@ -50,8 +52,8 @@ from gitcfg.store import (
     run_files,
     utc_iso,
 )
+from gitcfg.summaries import GOALS, parse_summary
 from gitcfg.summaries import SCALARS as _SCALARS
-from gitcfg.summaries import SUMMARY_KINDS
 from gitcfg.summaries import Summary as Summary  # re-exported: gitcfg.tracking.Summary
 from gitcfg.summaries import plain_value as _plain
 from gitcfg.yamlio import dump_yaml
@@ -70,19 +72,6 @@ _MAX_WARNINGS = 3
 
 def _warn(message: str) -> None:
     print(f"gitcfg: warning: {message}", file=sys.stderr, flush=True)
-
-
-# --- rows --------------------------------------------------------------------------------------
-
-
-def _flatten_into(out: dict[str, Any], data: Mapping[str, Any], prefix: str) -> None:
-    """Nested mappings become dotted keys (`{"val": {"acc": 1}}` -> `val.acc`); values plain."""
-    for key, value in data.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            _flatten_into(out, value, name + ".")
-        else:
-            out[name] = value if type(value) in _SCALARS else _plain(value)
 
 
 # --- the run -----------------------------------------------------------------------------------
@@ -231,6 +220,8 @@ class Run:
         # Listed by a thread when the environment cache is cold: committed with the final commit.
         self._requirements_thread: threading.Thread | None = None
         self._late_requirements: bytes | None = None
+        self._warned_once: set[str] = set()
+        self._files: RunFiles | None = None  # saved files and media (recording runs only)
 
     # public API
 
@@ -349,16 +340,28 @@ class Run:
             _warn(f"cannot write the journal of run {self.id} ({e}); keeping metrics in memory")
 
     def log(
-        self, data: Mapping[str, Any], step: int | None = None, commit: bool | None = None
+        self,
+        data: Mapping[str, Any] | None = None,
+        step: int | None = None,
+        commit: bool | None = None,
+        sync: bool | None = None,
     ) -> None:
         """Record metrics as wandb.log does: each call is one step (`_step` counts from 0) unless
         `commit=False` keeps the row open for more keys, or an explicit `step` (which must not go
         backwards; the values are dropped with a warning if it does) groups the calls with that step.
-        Nested mappings become dotted keys; nan and inf are kept.
+        Nested mappings become dotted keys; nan and inf are kept. Values follow the config rules
+        (logvalues.py); one that cannot be stored exactly is dropped with a warning. Image and
+        Table values are stored as files (runfiles.py). `log()` with no data commits the open row.
         """
         # The fast path: a flat dict of plain scalars at the next step. Journaled here (~1 us);
         # the flusher thread summarises.
-        if step is None and self._fast and commit is not False and self._pending_row is None:
+        if (
+            step is None
+            and self._fast
+            and commit is not False
+            and self._pending_row is None
+            and data
+        ):
             try:
                 flat = _SCALARS.issuperset(map(type, data.values()))
             except AttributeError:
@@ -368,9 +371,13 @@ class Run:
                 return
         self._log(data, step, commit)
 
-    def _log(self, data: Mapping[str, Any], step: int | None, commit: bool | None) -> None:
+    def _log(self, data: Mapping[str, Any] | None, step: int | None, commit: bool | None) -> None:
+        if data is None:
+            data = {}
         if not isinstance(data, Mapping):
             raise TypeError(f"run.log() takes a dict of metrics, not {type(data).__name__}")
+        if step is not None:
+            step = checked_step(step)
         if self._finished:
             self._warn_limited("finished", f"run {self.id} is finished; log() ignored")
             return
@@ -380,8 +387,11 @@ class Run:
                 f"this process was forked from the one recording run {self.id}; its log() calls "
                 "are not recorded (call gitcfg.track() here for a run of its own)",
             )
+        if not data and step is None:
+            if commit is not False:  # `log()` / `log({})`: commit the open row, if any
+                self._commit_row()
+            return
         if step is not None:
-            step = int(step)
             if step < self._step:
                 self._warn_limited(
                     "step",
@@ -396,7 +406,17 @@ class Run:
         elif commit is None:
             commit = True
         row = self._pending_row if self._pending_row is not None else {}
-        _flatten_into(row, data, "")
+        media: list[tuple[str, Any]] = []
+        dropped: list[tuple[str, str]] = []
+        flatten_values(row, data, "", media, dropped)
+        for key, why in dropped:
+            self._warn_once(
+                f"value:{key}",
+                f"log(): dropped {key!r}, {why}: it has no exact stored form "
+                "(log a number, str, bool, or a list or dict of them)",
+            )
+        if media:
+            self._log_media(row, media)
         self._pending_row = row
         if commit:
             self._commit_row()
@@ -429,20 +449,124 @@ class Run:
         self._append_row = self._unjournaled.append
         _warn(f"cannot journal the metrics of run {self.id} ({error}); keeping them in memory")
 
-    def define_metric(self, name: str, summary: str = "last") -> None:
-        """Choose what summary.yaml holds for metric `name` (a glob such as `val/*` works too):
-        its `last` logged value (default), `min`, `max` or `mean`. Counts values logged from now on.
+    def _warn_once(self, kind: str, message: str) -> None:
+        if kind not in self._warned_once:
+            self._warned_once.add(kind)
+            _warn(message)
+
+    def _log_media(self, row: dict[str, Any], media: list[tuple[str, Any]]) -> None:
+        """Store Image/Table values as files and put their references in `row`; skip the rest
+        (one warning per key). Never raises: a media value does not fail a run."""
+        for key, value in media:
+            first = value[0] if isinstance(value, (list, tuple)) else value
+            if not first.recorded:
+                self._warn_once(
+                    f"media:{key}",
+                    f"log(): {key!r} is a {type(first).__name__}, which gitcfg does not record; "
+                    "skipped (Image and Table values are recorded)",
+                )
+                continue
+            if self._files is None:
+                continue  # a run that records nothing
+            try:
+                ref = self._files.add_media(key, value, self._step)
+            except Exception as e:  # never fail the script over a media value
+                self._warn_once(f"media:{key}", f"log(): could not record {key!r} ({e}); skipped")
+                continue
+            if ref is not None:
+                row[key] = ref
+
+    def save(
+        self,
+        glob_str: str | os.PathLike[str] | None = None,
+        base_path: str | os.PathLike[str] | None = None,
+        policy: str = "live",
+        glob: bool = True,
+    ) -> list[str]:
+        """Record the files matching `glob_str` under `files/` in the run's directory, named
+        relative to `base_path` (see runfiles.py); return their names. `policy="now"` commits
+        them at once, `"live"` and `"end"` in the final commit."""
+        if glob_str is None:
+            return []
+        glob_str = os.fspath(glob_str)
+        base = None if base_path is None else os.fspath(base_path)
+        if self._files is None or self._finished:
+            from gitcfg.runfiles import POLICIES, match_save
+
+            if policy not in POLICIES:
+                raise ValueError(f"save(policy={policy!r}): choose one of {', '.join(POLICIES)}")
+            match_save(str(glob_str), base, Path.cwd())
+            return []
+        names, now = self._files.save(str(glob_str), base, policy, glob)
+        if now and self._store is not None:
+            try:
+                code_commit = (self._meta.get("code") or {}).get("commit")
+                message = run_event_message(self.id, f"saved {len(now)} files", code_commit)
+                self._store.write(now, message)
+            except (GitcfgError, OSError) as e:
+                _warn(f"could not commit the files saved by run {self.id} now ({e})")
+        return names
+
+    def watch(self, models: Any = None, criterion: Any = None, log: str | None = "gradients",
+              log_freq: int = 1000, idx: int | None = None, log_graph: bool = False) -> None:  # fmt: skip
+        """Record each model's class and parameter count in run.yaml (`watch`); gradients and
+        parameters are not collected."""
+        from gitcfg.logvalues import watched_models
+
+        self._warn_once(
+            "watch",
+            "watch(): gradients and parameters are not collected; run.yaml records each model's "
+            "class and parameter count",
+        )
+        found = watched_models(models)
+        if not found or self._finished:
+            return
+        with self._lock:
+            self._meta.setdefault("watch", []).extend(found)
+            self._journal_meta()
+
+    def unwatch(self, models: Any = None) -> None:
+        """Accepted for wandb compatibility: nothing is collected, so nothing stops."""
+
+    def define_metric(
+        self,
+        name: str,
+        step_metric: str | None = None,
+        step_sync: bool | None = None,
+        hidden: bool | None = None,
+        summary: str | None = None,
+        goal: str | None = None,
+        overwrite: bool | None = None,
+    ) -> None:
+        """Define metric `name` (a glob such as `val/*` works too) as wandb does; run.yaml records
+        it under `metric_definitions`. `summary` chooses what summary.yaml holds: `last` (default:
+        the value), or `min`, `max`, `mean`, `best`, `first`, `none`, or a comma list of them
+        (a mapping by kind: `loss: {min: 0.1}`); counts values logged from now on. `goal`
+        (`minimize`/`maximize`) says which is best. `step_metric` is the x axis `gitcfg plot`
+        draws the metric over.
         """
-        if summary not in SUMMARY_KINDS:
+        kinds = None if summary is None else parse_summary(summary)
+        if goal is not None and goal not in GOALS:
+            raise ValueError(f"define_metric({name!r}, goal={goal!r}): choose minimize or maximize")
+        if kinds is not None and "best" in kinds.split(",") and goal is None:
             raise ValueError(
-                f"define_metric({name!r}, summary={summary!r}): choose one of "
-                + ", ".join(SUMMARY_KINDS)
+                f"define_metric({name!r}, summary={summary!r}): `best` needs goal='minimize' or "
+                "goal='maximize'"
             )
+        fields = {"step_metric": step_metric, "step_sync": step_sync, "hidden": hidden,
+                  "summary": kinds, "goal": goal}  # fmt: skip
+        definition = {k: v for k, v in fields.items() if v is not None}
         with self._lock:
             self._drain()
-            self.summary._define(name, summary)
-            self._meta.setdefault("metric_summary", {})[name] = summary
+            if kinds is not None or goal is not None:
+                self.summary._define(name, kinds or _current_kinds(self.summary, name), goal)
+            if kinds is not None:
+                self._meta.setdefault("metric_summary", {})[name] = kinds
+            definitions = self._meta.setdefault("metric_definitions", {})
+            definitions[name] = {**(definitions.get(name) or {}), **definition}
             self._summary_dirty = True
+            if not self._finished:
+                self._journal_meta()
         if not self._finished:
             # Journaled now, not by the flusher: a crash recovery folds the later rows by this rule.
             self._flush()
@@ -589,6 +713,12 @@ class Run:
             if resume is not None:
                 self._continue_rows(resume)
             event = "resumed" if resume is not None else "started"
+            self._files = RunFiles(
+                run_dir(self.id),
+                self._journal.path if self._journal is not None else None,
+                max_file_bytes(store.git_config),
+                lambda message: _warn(f"run {self.id}: {message}"),
+            )
             try:
                 store.write(files, run_event_message(self.id, event, code["commit"]))
             except BaseException:
@@ -637,8 +767,9 @@ class Run:
                 value = old[key]
                 self._labels[key] = _label_value(key, value)
                 self._meta[key] = list(self._labels[key]) if key == "tags" else value
-        if old.get("metric_summary"):
-            self._meta["metric_summary"] = dict(old["metric_summary"])
+        for key in ("metric_summary", "metric_definitions", "watch"):
+            if old.get(key):
+                self._meta[key] = old[key]
         resumed_at = old.get("resumed_at")
         self._meta["resumed_at"] = [
             *(resumed_at if isinstance(resumed_at, list) else []),
@@ -660,8 +791,10 @@ class Run:
                 self._stop_journaling_rows(e)
                 self._append_row(row)
         self.summary._load(
-            Summary._rebuilt(self._meta.get("metric_summary") or {}, rows, resume.record.summary)
-            ._state()
+            Summary._rebuilt(
+                self._meta.get("metric_summary") or {}, rows, resume.record.summary,
+                _metric_goals(self._meta),
+            )._state()
         )  # fmt: skip
         self._rows_summarised = len(rows)
         self._step = self.starting_step = next_step(rows)
@@ -853,6 +986,8 @@ class Run:
                 self._requirements_thread.join(timeout=30)
                 if self._late_requirements is not None:
                     files.update(run_files(self._meta, requirements=self._late_requirements))
+            if self._files is not None:  # saved files, run.dir, media
+                files.update(self._files.final_files(_run_directory(self)))
             self._store.write(files, message)
         except (GitcfgError, OSError, ValueError, TypeError) as e:  # never kill the script over it
             where = f"; its journal {journal.path} is kept" if journal else ""
@@ -968,6 +1103,30 @@ def _warn_left_out(changes: gitio.WorktreeChanges, policy: gitio.CapturePolicy) 
 def _names(paths: Sequence[str], shown: int = 10) -> str:
     more = f" and {len(paths) - shown} more" if len(paths) > shown else ""
     return ", ".join(paths[:shown]) + more
+
+
+def _metric_goals(meta: Mapping[str, Any]) -> dict[str, str]:
+    """Each defined metric's goal (run.yaml metric_definitions)."""
+    definitions = meta.get("metric_definitions")
+    if not isinstance(definitions, Mapping):
+        return {}
+    return {
+        str(name): str(d["goal"])
+        for name, d in definitions.items()
+        if isinstance(d, Mapping) and d.get("goal") in GOALS
+    }
+
+
+def _current_kinds(summary: Summary, name: str) -> str:
+    return summary._rules.get(name) or "last"
+
+
+def _run_directory(run: Run) -> str | None:
+    """`run.dir` when the script made it (it is created on first use): its files are saved."""
+    directory = getattr(run, "_files_dir", None)
+    if isinstance(directory, (str, os.PathLike)) and os.path.isdir(directory):
+        return os.fspath(directory)
+    return None
 
 
 def _discard(row: dict[str, Any]) -> None:
@@ -1398,18 +1557,43 @@ def current_summary() -> Summary:
     return _current.summary
 
 
-def log(data: Mapping[str, Any], step: int | None = None, commit: bool | None = None) -> None:
+def log(
+    data: Mapping[str, Any] | None = None,
+    step: int | None = None,
+    commit: bool | None = None,
+    sync: bool | None = None,
+) -> None:
     """Log metrics to the current run (see Run.log)."""
     if _current is None:
         raise GitcfgError("no active run; call gitcfg.track(config) before gitcfg.log()")
     _current.log(data, step=step, commit=commit)
 
 
-def define_metric(name: str, summary: str = "last") -> None:
-    """Choose the summary of a metric of the current run (see Run.define_metric)."""
+def define_metric(name: str, *args: Any, **kwargs: Any) -> None:
+    """Define a metric of the current run (see Run.define_metric)."""
     if _current is None:
         raise GitcfgError("no active run; call gitcfg.track(config) before gitcfg.define_metric()")
-    _current.define_metric(name, summary)
+    _current.define_metric(name, *args, **kwargs)
+
+
+def save(*args: Any, **kwargs: Any) -> list[str]:
+    """Save files with the current run (see Run.save)."""
+    if _current is None:
+        raise GitcfgError("no active run; call gitcfg.track(config) before gitcfg.save()")
+    return _current.save(*args, **kwargs)
+
+
+def watch(*args: Any, **kwargs: Any) -> None:
+    """Record a model's class and parameter count in the current run (see Run.watch)."""
+    if _current is None:
+        raise GitcfgError("no active run; call gitcfg.track(config) before gitcfg.watch()")
+    _current.watch(*args, **kwargs)
+
+
+def unwatch(*args: Any, **kwargs: Any) -> None:
+    """Accepted for wandb compatibility (see Run.unwatch)."""
+    if _current is not None:
+        _current.unwatch(*args, **kwargs)
 
 
 def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:

@@ -221,3 +221,17 @@ def gitcfg_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m gitcfg "$@"\n')
     shim.chmod(shim.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+
+
+def start_run(repo: Path, config: dict | None = None):  # -> gitcfg.tracking.Run
+    """A recording Run in this process, started as track() starts one, without its exit hooks."""
+    from gitcfg.configuration import Config
+    from gitcfg.store import Store
+    from gitcfg.tracking import Run
+
+    resolved = Config(config or {"lr": 0.1})
+    run = Run(resolved, store=Store.open(repo))
+    run._start(["train.py"], None)
+    resolved._mark_started()
+    resolved._set_recorder(run._on_config_change)
+    return run

@@ -222,10 +222,12 @@ def test_define_metric_chooses_min_max_mean_or_last(repo: Path) -> None:
     for epoch, (loss, acc, val) in enumerate([(3.0, 0.2, 1.0), (1.0, 0.7, 2.0), (2.0, 0.5, 6.0)]):
         run.log({"loss": loss, "acc": acc, "val/x": val, "epoch": epoch, "other": loss})
     run.log({"loss": float("nan")})  # NaN does not count towards min/max/mean
-    assert run.summary["loss"] == 1.0
+    assert run.summary["loss"] == {"min": 1.0}  # wandb's shape: the kind under the metric
     run.finish()
     summary = _branch_yaml(repo, run.id, "summary.yaml")
-    assert summary == {"loss": 1.0, "acc": 0.7, "val/x": 3.0, "epoch": 2, "other": 2.0}
+    assert summary == {
+        "loss": {"min": 1.0}, "acc": {"max": 0.7}, "val/x": {"mean": 3.0}, "epoch": 2, "other": 2.0,
+    }  # fmt: skip
     assert _branch_yaml(repo, run.id, "run.yaml")["metric_summary"] == {
         "loss": "min", "acc": "max", "val/*": "mean", "epoch": "last",
     }  # fmt: skip
@@ -233,7 +235,9 @@ def test_define_metric_chooses_min_max_mean_or_last(repo: Path) -> None:
 
 def test_define_metric_rejects_an_unknown_summary(repo: Path) -> None:
     run = _start_run(repo)
-    with pytest.raises(ValueError, match="choose one of last, min, max, mean"):
+    with pytest.raises(ValueError, match="choose one of last, min, max, mean, best, first, none"):
+        run.define_metric("loss", summary="median")
+    with pytest.raises(ValueError, match="`best` needs goal='minimize' or goal='maximize'"):
         run.define_metric("loss", summary="best")
     run.finish()
 
@@ -345,7 +349,9 @@ def test_recovery_folds_the_rows_after_the_journaled_summary_by_its_rules() -> N
     rows = [{"loss": 3.0, "acc": 1.0}, {"loss": 1.0, "acc": 2.0}, {"loss": 2.0, "acc": 6.0}]
     summary._observe(rows[:1])  # what the flusher had journaled when the process died
     journaled = json.loads(json.dumps({"rows": 1, "state": summary._state()}))
-    assert recovered_summary(journaled, rows) == {"loss": 1.0, "acc": 3.0, "note": "kept"}
+    assert recovered_summary(journaled, rows) == {
+        "loss": {"min": 1.0}, "acc": {"mean": 3.0}, "note": "kept",
+    }  # fmt: skip
     assert recovered_summary(None, rows) == {"loss": 2.0, "acc": 6.0}  # died before any flush
 
 
@@ -490,7 +496,7 @@ def test_a_run_sigkilled_right_after_logging_keeps_every_step(
     assert {row["id"]: row for row in json.loads(result.stdout)}[run_id]["status"] == "crashed"
     assert [r["_step"] for r in _branch_rows(repo, run_id)] == list(range(1000))
     assert _branch_yaml(repo, run_id, "summary.yaml") == {
-        "loss": 1 / 1000, "step_sq": 999 * 999, "best": 299.0,  # best: max, as defined
+        "loss": 1 / 1000, "step_sq": 999 * 999, "best": {"max": 299.0},  # max, as defined
     }  # fmt: skip
 
 
