@@ -111,12 +111,12 @@ def test_resuming_a_finished_run_goes_on_from_its_summary_config_and_labels(
     started_at = _meta(repo, "fin")["started_at"]
     proc = run_python(repo, script, "second")
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "3 True ['a'] p fin {'loss': 1.0, 'best': 7}"
+    assert proc.stdout.strip() == "3 True ['a'] p fin {'loss': {'min': 1.0}, 'best': 7}"
     meta = _meta(repo, "fin")
     assert meta["status"] == "finished" and meta["started_at"] == started_at
     assert meta["metric_summary"] == {"loss": "min"}
     summary = yaml.safe_load(read_branch_file(repo, f"{_base('fin')}/summary.yaml"))
-    assert summary == {"loss": 0.5, "best": 7}
+    assert summary == {"loss": {"min": 0.5}, "best": 7}  # wandb's shape for summary="min"
     config = yaml.safe_load(read_branch_file(repo, f"{_base('fin')}/config.yaml"))
     assert config == {"lr": 0.2, "depth": 2}
     assert [r["loss"] for r in _rows(repo, "fin")] == [3.0, 1.0, 2.0, 0.5, 4.0]

@@ -148,7 +148,6 @@ def test_save_refuses_a_glob_above_its_base_and_a_bad_policy(repo: Path) -> None
 RUN_DIR = """
 import os, pathlib, gitcfg
 run = gitcfg.track({"lr": 0.1})
-run.dir = os.path.abspath("wandb_dir")
 os.makedirs(run.dir + "/ckpt", exist_ok=True)
 pathlib.Path(run.dir, "model.txt").write_text("weights")
 pathlib.Path(run.dir, "ckpt", "e1.txt").write_text("e1")
