@@ -295,12 +295,14 @@ class StoredRun:
 
     @property
     def entity(self) -> str | None:
-        return self.meta.get("entity")
+        entity = self.meta.get("entity")
+        return None if entity is None else str(entity)
 
     @property
     def script(self) -> str | None:
         """The script that ran, relative to its worktree (`train.py`), as `gitcfg log` shows it."""
-        return script_in_repo(self.meta.get("script"), self.code.get("worktree"))
+        script = script_in_repo(self.meta.get("script"), self.code.get("worktree"))
+        return None if script is None else str(script)
 
     @property
     def notes(self) -> str | None:
