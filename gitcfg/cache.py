@@ -48,11 +48,13 @@ from gitcfg.store import (
     RUNS_DIR,
     Store,
     changed_run_dirs,
-    load_mapping,
     parse_run_path,
+    read_mapping,
 )
 
-SCHEMA = 4  # bump when the tables or what a row holds change: older caches are rebuilt
+SCHEMA = 5  # bump when the tables or what a row holds change: older caches are rebuilt
+# meta rows keyed UNREADABLE + run id: which of the run's YAML files could not be read, and why
+UNREADABLE = "unreadable:"
 FILE_NAME = "query-cache.sqlite"
 MAX_KEY_COLUMNS = 1900  # SQLite allows 2000 columns a table
 _OVERLAYS = itertools.count(1)  # numbers the temporary tables of Snapshot.overlay
@@ -392,6 +394,7 @@ class _Writer:
         self.statements: dict[tuple[int, ...], str] = {}
         self.pending: dict[tuple[int, ...], list[tuple[Any, ...]]] = {}  # key columns -> rows
         self.pending_records: list[tuple[str, str, str, str, str]] = []
+        self.pending_unreadable: list[tuple[str, str]] = []  # meta rows: UNREADABLE + run id
 
     def reset(self) -> None:
         for table in ("meta", "keys", "runs", "records"):
@@ -421,6 +424,9 @@ class _Writer:
                 self.counts.subtract(row.keys())
             self.conn.execute(f"DELETE FROM runs WHERE run_id IN ({marks})", chunk)
             self.conn.execute(f"DELETE FROM records WHERE run_id IN ({marks})", chunk)
+            self.conn.execute(
+                f"DELETE FROM meta WHERE key IN ({marks})", [UNREADABLE + r for r in chunk]
+            )
 
     def insert_runs(
         self, repo: gitio.Repo, dirs: Mapping[str, _RunFiles], progress: Progress | None
@@ -433,7 +439,7 @@ class _Writer:
         # Runs often share a config or summary file: each distinct blob of those is read and
         # parsed once (the mappings are shared between runs, and only read here). Every run.yaml
         # differs (it holds the run's id).
-        shared: dict[str, tuple[dict[str, Any], str]] = {}
+        shared: dict[str, tuple[dict[str, Any], str, str | None]] = {}
         with gitio.BatchReader(repo) as reader:
             for start in range(0, total, _CHUNK):
                 chunk = run_ids[start : start + _CHUNK]
@@ -448,11 +454,16 @@ class _Writer:
                 )
                 blobs = reader.read_many([*metas, *new])
                 for oid, blob in zip(new, blobs[len(metas) :], strict=True):
-                    mapping = load_mapping(blob)
-                    shared[oid] = (mapping, _json(mapping))
+                    mapping, problem = read_mapping(blob)
+                    shared[oid] = (mapping, _json(mapping), problem)
                 for i, run_id in enumerate(chunk):
-                    meta = load_mapping(blobs[i]) or {"id": run_id}
+                    meta, problem = read_mapping(blobs[i])
+                    meta = meta or {"id": run_id}
                     config, summary = shared[oids[3 * i + 1]], shared[oids[3 * i + 2]]
+                    problems = zip(RUN_YAML_FILES, (problem, config[2], summary[2]), strict=True)
+                    unreadable = [(name, why) for name, why in problems if why]
+                    if unreadable:
+                        self.pending_unreadable.append((UNREADABLE + run_id, _json(unreadable)))
                     self.insert(run_id, meta, config[0], summary[0], sorted(dirs[run_id].files),
                                 (_json(meta), config[1], summary[1]))  # fmt: skip
                 self.flush()
@@ -498,8 +509,10 @@ class _Writer:
                 )
             self.conn.executemany(sql, rows)
         self.conn.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?)", self.pending_records)
+        self.conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", self.pending_unreadable)
         self.pending.clear()
         self.pending_records.clear()
+        self.pending_unreadable.clear()
 
     def _add_column(self, key: str) -> int | None:
         col: int | None = None
@@ -859,6 +872,16 @@ class Snapshot:
         parts = ", ".join(f"count(c{self.columns[k]})" for k in keys)
         counts = self.conn.execute(f"SELECT {parts} FROM runs WHERE {condition}", params).fetchone()
         return [key for key, count in zip(keys, counts, strict=True) if count]
+
+    def unreadable(self) -> dict[str, list[tuple[str, str]]]:
+        """Run id -> [(file name, why)] for its YAML files that could not be read; the run is
+        listed without them."""
+        rows = self.conn.execute(
+            "SELECT key, value FROM meta WHERE key >= ? AND key < ?", (UNREADABLE, UNREADABLE + "~")
+        )
+        return {
+            key[len(UNREADABLE) :]: [tuple(p) for p in json.loads(value)] for key, value in rows
+        }
 
     def statuses(self) -> list[str]:
         """The distinct statuses of all runs."""

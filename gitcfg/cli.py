@@ -126,7 +126,7 @@ def show(
         else:
             from gitcfg.live import current_record
 
-            record = current_record(store, store.read_run(run_id))  # a running run: as of now
+            record = current_record(store, store.read_run(run_id, strict=True))  # as of now
     if list_files or file_name is not None:
         from gitcfg.runfiles import resolve_file, saved_names
 

@@ -28,6 +28,7 @@ from gitcfg.environment import REQUIREMENTS, parse_requirements
 from gitcfg.errors import (
     BadQuery,
     CodeCommitMissing,
+    DamagedRunFile,
     GitcfgError,
     GitError,
     MissingExtra,
@@ -497,6 +498,7 @@ class Runs(Sequence[StoredRun]):
             test = where.predicate(resolved)
             self._ids = [run_id for run_id, row in zip(run_ids, rows, strict=True) if test(row)]
             self._condition, self._params = snapshot.where_sql(flt, self._ids)
+        self.warnings += unreadable_warnings(snapshot.unreadable())
 
     # --- the list ---
 
@@ -773,9 +775,15 @@ class Api:
 
     def run(self, run_id_prefix: str) -> StoredRun:
         """The run whose id starts with `run_id_prefix` (or whose name it is). wandb's path form
-        `entity/project/run_id` resolves by its last part."""
+        `entity/project/run_id` resolves by its last part.
+
+        Raises DamagedRunFile when one of its YAML files cannot be read (damaged, an alias bomb,
+        a duplicate key): showing it without the file would show wrong values.
+        """
         with self._snapshot() as snapshot:
             run_id = snapshot.resolve(run_id_prefix.rsplit("/", 1)[-1])
+            for file_name, why in snapshot.unreadable().get(run_id, [])[:1]:
+                raise DamagedRunFile(run_id, file_name, why)
             stored = snapshot.record(run_id)
             assert stored is not None
             return StoredRun(stored, self, snapshot.tip)
@@ -886,6 +894,15 @@ def _running_at(reader: gitio.BatchReader, tip: str, run_ids: Sequence[str]) -> 
         for run_id, blob in zip(run_ids, blobs, strict=True)
         if load_mapping(blob).get("status") == "running"
     }
+
+
+def unreadable_warnings(unreadable: Mapping[str, Sequence[tuple[str, str]]]) -> tuple[str, ...]:
+    """One warning per run with a YAML file that cannot be read: it is listed without it."""
+    return tuple(
+        f"run {run_id}'s {', '.join(f'{name} ({why})' for name, why in files)} cannot be read; "
+        "it is listed without it"
+        for run_id, files in sorted(unreadable.items())
+    )
 
 
 def _where_expr(value: WhereArg) -> where.Expr | None:

@@ -74,7 +74,7 @@ def checkout_run(
     cannot be written; then nothing is left behind).
     """
     run_id = resolve_run(store, run_id_prefix)
-    record = store.read_run(run_id)
+    record = store.read_run(run_id, strict=True)  # a damaged file fails: no wrong config
     code = record.meta.get("code") or {}
     code_commit = record.code_commit
     if not code_commit:

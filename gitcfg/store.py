@@ -457,13 +457,23 @@ def _strict_mapping(run_id: str, name: str, blob: bytes | None) -> dict[str, Any
 
 def load_mapping(blob: bytes | None) -> dict[str, Any]:
     """Parse a run file's YAML mapping; empty for a missing, damaged or non-mapping file."""
+    return read_mapping(blob)[0]
+
+
+def read_mapping(blob: bytes | None) -> tuple[dict[str, Any], str | None]:
+    """(a run file's YAML mapping, None), or ({}, why it cannot be read) for a damaged or
+    hostile file (an alias bomb, a duplicate key) or one that holds no mapping."""
     if not blob:
-        return {}
+        return {}, None
     try:
         value = load_yaml_fast(blob)
-    except Exception:  # a damaged file shows as empty rather than hiding every other run
-        return {}
-    return value if isinstance(value, dict) else {}
+    except Exception as e:  # a damaged file shows as empty rather than hiding every other run
+        return {}, str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    if value is None:
+        return {}, None
+    if not isinstance(value, dict):
+        return {}, f"it holds a {type(value).__name__}, not a mapping"
+    return value, None
 
 
 def format_version_error(found: str) -> GitcfgError:

@@ -239,7 +239,7 @@ def test_warm_reads_run_no_git_and_parse_no_yaml(sweep, monkeypatch) -> None:
         raise AssertionError("a warm query parsed YAML")
 
     for module, name in ((yamlio, "load_yaml"), (yamlio, "load_yaml_fast"), (store, "load_mapping"),
-                         (cache, "load_mapping")):  # fmt: skip
+                         (store, "read_mapping"), (cache, "read_mapping")):  # fmt: skip
         monkeypatch.setattr(module, name, no_yaml)
     runs = api.runs(where="lr < 0.01")
     assert len(runs) == 14 and runs.group_by("lr").groups

@@ -167,12 +167,27 @@ def test_pulled_run_with_a_bomb_is_bounded(repo: Path, tmp_path: Path) -> None:
     tree = git_env("write-tree")
     commit = git(repo, "commit-tree", "-p", "gitcfg-runs", "-m", "hostile", tree)
     git(repo, "update-ref", "refs/heads/gitcfg-runs", commit)
-    for args in (("log",), ("show", bad), ("show", good)):
+    results = {}
+    for args in (("log",), ("show", bad), ("show", good), ("checkout", bad, str(tmp_path / "co"))):
         start = time.monotonic()
-        proc = subprocess.run([sys.executable, "-m", "gitcfg", *args], cwd=repo,
-                              capture_output=True, text=True, timeout=60)  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, "-m", "gitcfg", *args],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert time.monotonic() - start < 5, args
         assert "Traceback" not in proc.stderr
-    log = subprocess.run([sys.executable, "-m", "gitcfg", "log"], cwd=repo,
-                         capture_output=True, text=True, timeout=60)  # fmt: skip
-    assert good[:8] in log.stdout and bad[:8] in log.stdout
+        results[args[0], args[1] if len(args) > 1 else None] = proc
+    log = results["log", None]
+    assert log.returncode == 0 and good[:8] in log.stdout and bad[:8] in log.stdout
+    [warning] = log.stderr.strip().splitlines()
+    assert warning.startswith(f"gitcfg: warning: run {bad}'s config.yaml (line 7: aliases expand")
+    assert results["show", good].returncode == 0
+    for command in ("show", "checkout"):
+        failed = results[command, bad]
+        assert failed.returncode == 1 and failed.stdout == ""
+        [line] = failed.stderr.strip().splitlines()
+        assert line.startswith(f"gitcfg: error: run {bad}'s config.yaml cannot be read"), line
+    assert not (tmp_path / "co").exists()
