@@ -209,3 +209,24 @@ def test_a_bad_resume_value_is_one_line(repo: Path, tmp_path: Path) -> None:
     proc = _train(repo, tmp_path, RUN_ID="x", RESUME="sometimes")
     assert proc.returncode == 1
     assert proc.stderr.startswith("gitcfg: error: track(resume='sometimes'): use True, False")
+
+
+def test_a_requeued_job_continues_its_run_from_the_environment(repo: Path, tmp_path: Path) -> None:
+    script = write_script(
+        tmp_path / "job.py",
+        """
+        import os, signal, gitcfg
+        run = gitcfg.track({"lr": 0.1})  # id and resume come from GITCFG_RUN_ID, GITCFG_RESUME
+        print(run.id, run.step, run.resumed, flush=True)
+        for step in range(run.step, 6):
+            run.log({"step_seen": step})
+            if step == 2 and not run.resumed:
+                os.kill(os.getpid(), signal.SIGKILL)
+        """,
+    )
+    env = {"GITCFG_RUN_ID": "slurm-1234", "GITCFG_RESUME": "allow"}
+    assert run_python(repo, script, env=env).returncode == -signal.SIGKILL
+    proc = run_python(repo, script, env=env)
+    assert proc.stdout.split() == ["slurm-1234", "3", "True"], proc.stderr
+    assert [r["step_seen"] for r in _rows(repo, "slurm-1234")] == list(range(6))
+    assert _meta(repo, "slurm-1234")["status"] == "finished"
