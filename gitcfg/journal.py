@@ -390,9 +390,12 @@ def final_commit(
     config_yaml: bytes | None,
     summary: Mapping[str, Any] | None,
     metrics_jsonl: bytes | None,
+    requirements: bytes | None = None,
 ) -> tuple[dict[str, bytes], str]:
     """The files and the message of a run's last commit (`run <id>: failed (exit 1)`)."""
-    files = run_files(run_meta, summary=summary, metrics_jsonl=metrics_jsonl)
+    files = run_files(
+        run_meta, summary=summary, metrics_jsonl=metrics_jsonl, requirements=requirements
+    )
     if config_yaml is not None:
         files[f"{run_dir(str(run_meta['id']))}/config.yaml"] = config_yaml
     status, exit_code = run_meta.get("status"), run_meta.get("exit_code")

@@ -217,9 +217,8 @@ class Run:
         self._deferred_signal: int | None = None
         self._forked = False
         self._warnings: dict[str, int] = {}
-        # Listed by a thread when the environment cache is cold: committed with the final commit.
-        self._requirements_thread: threading.Thread | None = None
-        self._late_requirements: bytes | None = None
+        # The environment cache was cold at the start: the final commit lists the packages.
+        self._requirements_pending = False
         self._warned_once: set[str] = set()
         self._files: RunFiles | None = None  # saved files and media (recording runs only)
 
@@ -732,8 +731,8 @@ class Run:
         self._flusher.start()
 
     def _capture_requirements(self) -> bytes | None:
-        """The installed distributions (environment.py) when cached (~0.5 ms); else None, and a
-        thread lists them (15-40 ms, cached for the next run) for the final commit."""
+        """The installed distributions (environment.py) when cached (~2 ms); else None, and the
+        final commit lists them (15-300 ms, once per environment: then cached)."""
         try:
             from gitcfg.environment import cached_requirements
 
@@ -741,20 +740,23 @@ class Run:
         except Exception as e:  # never fail a run over the environment record
             _warn(f"could not list the installed packages ({e!r}); requirements.txt not recorded")
             return None
-        if requirements is None:
-            self._requirements_thread = threading.Thread(
-                target=self._list_requirements, name="gitcfg-requirements", daemon=True
-            )
-            self._requirements_thread.start()
+        self._requirements_pending = requirements is None
         return requirements
 
-    def _list_requirements(self) -> None:
+    def _list_requirements(self) -> bytes | None:
+        """The installed distributions, read now (and cached); None on an unreadable one."""
+        # Not at the end of an uncaught KeyboardInterrupt: CPython exits by SIGINT (status 130)
+        # only if no exec()/eval() of a string runs before exit, and importlib.metadata's imports
+        # run some (namedtuple). Such a run (Ctrl-C, cold cache) keeps no package list.
+        if (self._meta.get("error") or {}).get("type") == "KeyboardInterrupt":
+            return None
         try:
             from gitcfg.environment import installed_requirements
 
-            self._late_requirements = installed_requirements()
+            return installed_requirements()
         except Exception as e:
             _warn(f"could not list the installed packages ({e!r}); requirements.txt not recorded")
+            return None
 
     def _resumed_meta(self, resume: Resume) -> None:
         """run.yaml of a resumed run: this process's fields, the run's first start, its metric
@@ -981,11 +983,10 @@ class Run:
                     journal.write_run_meta(self._meta)
                 rows = journal.rows()
             metrics = rows_to_jsonl(rows + self._unjournaled)
-            files, message = final_commit(self._meta, config_yaml, self.summary.as_dict(), metrics)
-            if self._requirements_thread is not None:
-                self._requirements_thread.join(timeout=30)
-                if self._late_requirements is not None:
-                    files.update(run_files(self._meta, requirements=self._late_requirements))
+            late = self._list_requirements() if self._requirements_pending else None
+            files, message = final_commit(
+                self._meta, config_yaml, self.summary.as_dict(), metrics, late
+            )
             if self._files is not None:  # saved files, run.dir, media
                 files.update(self._files.final_files(_run_directory(self)))
             self._store.write(files, message)

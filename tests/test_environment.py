@@ -330,9 +330,11 @@ def test_a_run_recorded_before_the_list_checks_out_with_a_note(
     assert as_json["env"]["unrecorded"] == [old_run] and as_json["env"]["packages"] == []
 
 
-def test_a_cold_cache_is_listed_in_a_thread_and_committed_at_the_end(project: Path) -> None:
+def test_a_cold_cache_is_listed_at_the_end_and_the_next_run_has_it_at_the_start(
+    project: Path,
+) -> None:
     # A fresh HOME: the first run finds no cache, so track() does not wait for the listing; the
-    # run's final commit has it. The second run finds the cache: its start commit has it.
+    # run's final commit lists the packages. The second run finds the cache: its start commit has it.
     def start_commit_has_list(run_id: str) -> bool:
         start = git(
             project, "log", "gitcfg-runs", "--format=%H", "--grep", f"run {run_id}: started"

@@ -5,8 +5,8 @@
 Each measurement is a new interpreter (importlib.metadata caches directory listings per process),
 after the imports track() has made. `track() warm`: what track() waits for with the cache filled
 (every run but the first after an install): import gitcfg.environment, stat + listdir the path,
-read the cache. `track() cold`: the same with an empty cache, after which track() starts a thread.
-`listing`: until that thread has the list (importlib.metadata import + every METADATA header).
+read the cache. `track() cold`: the same with an empty cache (track() goes on without the list).
+`listing`: what the end of that run adds (importlib.metadata import + every METADATA header).
 Measured on this interpreter's environment, then with 1,000 more distributions on sys.path.
 """
 
@@ -32,7 +32,7 @@ t0 = time.perf_counter()
 from gitcfg.environment import cached_requirements, installed_requirements
 hit = cached_requirements(Path(sys.argv[1]))  # what track() waits for
 t1 = time.perf_counter()
-text = hit if hit is not None else installed_requirements(Path(sys.argv[1]))  # the thread's work
+text = hit if hit is not None else installed_requirements(Path(sys.argv[1]))  # at the end
 t2 = time.perf_counter()
 print((t1 - t0) * 1000, (t2 - t0) * 1000, text.count(b"\\n"))
 """
@@ -96,7 +96,7 @@ def main() -> None:
         env_big = dict(env, PYTHONPATH=os.pathsep.join([str(ROOT), str(site)]))
         results["+1,000 distributions"] = bench(env_big, args.repeat, base)
     print(f"{'environment':<22} {'dists':>6} {'track() warm':>13} {'track() cold':>13} "
-          f"{'listing (thread)':>17}")  # fmt: skip
+          f"{'listing (at end)':>17}")  # fmt: skip
     for name, row in results.items():
         print(f"{name:<22} {row['distributions']:>6} {row['track_warm_ms']:>11.2f}ms "
               f"{row['track_cold_ms']:>11.2f}ms {row['listing_cold_ms']:>15.1f}ms")  # fmt: skip
