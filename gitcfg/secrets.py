@@ -60,7 +60,11 @@ _PASSWORD_LINE = (
     # an unquoted literal with a digit or a symbol in it (not `args.password`, `get_pw()`, `None`)
     rb"|(?![A-Za-z_]+(?:\.\w+)*[ \t]*(?:#.*)?$)[^\s'\"$%{<(\[][^\s'\"()\[\]]{3,}[ \t]*(?:#.*)?$)"
 )
-_SECRET_SHAPE = re.compile(_TOKEN + rb"|" + _PASSWORD_LINE.removeprefix(rb"(?im)"), re.M | re.I)
+_TOKEN_SHAPE = re.compile(_TOKEN)
+_PASSWORD_SHAPE = re.compile(_PASSWORD_LINE)
+# Literals one of which every token shape holds: most text has none, and is not searched further.
+_TOKEN_MARKS = (b"PRIVATE KEY", b"AKIA", b"ASIA", b"AGPA", b"AIDA", b"AROA", b"AIza", b"sk-", b"hf_",
+                b"gh", b"github_pat_", b"glpat-", b"xox", b"k_live_", b"npm_", b"pypi-")  # fmt: skip
 _TOKEN_TEXT = re.compile(_TOKEN.decode())
 # scheme://user:password@host, or scheme://token@host when the user part is a token
 _URL_USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.\-]*://)([^/@\s:]*)(?::([^/@\s]*))?@")
@@ -68,7 +72,12 @@ _URL_USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.\-]*://)([^/@\s:]*)(?::([^/@
 
 def secret_shape(data: bytes) -> bool:
     """Whether `data` holds a private key, a well-known token shape or a `password=` literal."""
-    return _SECRET_SHAPE.search(data) is not None
+    if any(mark in data for mark in _TOKEN_MARKS) and _TOKEN_SHAPE.search(data):
+        return True
+    lowered = data.lower()
+    if b"pass" not in lowered and b"pwd" not in lowered:
+        return False
+    return _PASSWORD_SHAPE.search(data) is not None
 
 
 def strip_url_credentials(url: str) -> str:
