@@ -15,7 +15,8 @@ __all__ = [
     "Api", "Config", "ConfigError", "ConfigValueChanged", "GitcfgError", "Run", "UnsupportedValue",
     "config", "config_file_values", "define_metric", "finish", "log", "run", "summary", "track",
     # wandb's names (README "Coming from wandb"): init is track; the others are local stand-ins
-    "Settings", "alert", "init", "login", "mark_preempting", "require", "setup", "teardown",
+    "AlertLevel", "Error", "Settings", "alert", "init", "login", "mark_preempting", "require",
+    "setup", "teardown",
     "termerror", "termlog", "termsetup", "termwarn",
     "save", "watch", "unwatch", "plot",
     "Image", "Table", "Histogram", "Html", "Audio", "Video", "Object3D", "Molecule", "Plotly",
@@ -24,9 +25,11 @@ __all__ = [
 if TYPE_CHECKING:
     from gitcfg.configuration import Config, config_file_values
     from gitcfg.errors import ConfigError, ConfigValueChanged, GitcfgError, UnsupportedValue
+    from gitcfg.errors import GitcfgError as Error
     from gitcfg.media import Audio, Histogram, Html, Image, Molecule, Object3D, Plotly, Table, Video
     from gitcfg.query import Api
     from gitcfg.shims import (
+        AlertLevel,
         Settings,
         alert,
         login,
@@ -63,6 +66,7 @@ _EXPORTS = {
     "init": "gitcfg.tracking",  # wandb.init -> gitcfg.init is gitcfg.track
     **dict.fromkeys(
         (
+            "AlertLevel",
             "Settings",
             "alert",
             "login",
@@ -83,7 +87,8 @@ _EXPORTS = {
         "gitcfg.media",
     ),
 }
-_ALIASES = {"init": "track"}
+_EXPORTS["Error"] = "gitcfg.errors"  # wandb.Error: the root of the errors it raises
+_ALIASES = {"init": "track", "Error": "GitcfgError"}
 
 
 def log(

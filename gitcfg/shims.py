@@ -8,7 +8,16 @@ record on the current run; `Settings` holds its keywords (recorded when passed t
 from __future__ import annotations
 
 import sys
+from enum import Enum
 from typing import Any
+
+
+class AlertLevel(str, Enum):
+    """wandb.AlertLevel, for `alert(..., level=gitcfg.AlertLevel.WARN)`."""
+
+    INFO = "INFO"
+    WARN = "WARN"
+    ERROR = "ERROR"
 
 
 def login(*args: Any, **kwargs: Any) -> bool:
