@@ -6,6 +6,7 @@ YAML: a pulled run's config.yaml, config-defaults.yaml, a --configs file, an `am
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -146,40 +147,37 @@ def test_amend_set_flow_value_bomb(repo: Path, cli) -> None:
     assert git(repo, "rev-parse", "gitcfg-runs") == tip
 
 
+def plant(repo: Path, run_id: str, name: str, text: str) -> None:
+    """Replace run `run_id`'s file `name` on the runs branch with `text`, in a new commit."""
+    env = {**os.environ, "GIT_INDEX_FILE": str(repo / ".git" / "plant-index")}
+
+    def plumbing(*args: str, stdin: str | None = None) -> str:
+        return subprocess.run(["git", *args], cwd=repo, input=stdin, capture_output=True,
+                              text=True, check=True, env=env).stdout.strip()  # fmt: skip
+
+    blob = plumbing("hash-object", "-w", "--stdin", stdin=text)
+    plumbing("read-tree", "gitcfg-runs")
+    plumbing("update-index", "--cacheinfo", f"100644,{blob},runs/{run_id[-2:]}/{run_id}/{name}")
+    commit = plumbing("commit-tree", "-p", "gitcfg-runs", "-m", "hostile", plumbing("write-tree"))
+    plumbing("update-ref", "refs/heads/gitcfg-runs", commit)
+
+
+def gitcfg_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "gitcfg", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=60)  # fmt: skip
+    assert time.monotonic() - start < 5, args
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc
+
+
 def test_pulled_run_with_a_bomb_is_bounded(repo: Path, tmp_path: Path) -> None:
     """A bomb in a run's config.yaml on the runs branch: log, show and checkout stay bounded."""
     good, bad = _recorded_run(repo), _recorded_run(repo)
-    path = f"runs/{bad[-2:]}/{bad}/config.yaml"
-    blob = subprocess.run(["git", "hash-object", "-w", "--stdin"], cwd=repo, input=BOMB,
-                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
-    index = tmp_path / "index"
-    env = {"GIT_INDEX_FILE": str(index)}
-    git_env = lambda *a: subprocess.run(  # noqa: E731
-        ["git", *a],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**__import__("os").environ, **env},
-    ).stdout.strip()
-    git_env("read-tree", "gitcfg-runs")
-    git_env("update-index", "--cacheinfo", f"100644,{blob},{path}")
-    tree = git_env("write-tree")
-    commit = git(repo, "commit-tree", "-p", "gitcfg-runs", "-m", "hostile", tree)
-    git(repo, "update-ref", "refs/heads/gitcfg-runs", commit)
+    plant(repo, bad, "config.yaml", BOMB)
     results = {}
     for args in (("log",), ("show", bad), ("show", good), ("checkout", bad, str(tmp_path / "co"))):
-        start = time.monotonic()
-        proc = subprocess.run(
-            [sys.executable, "-m", "gitcfg", *args],
-            cwd=repo,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert time.monotonic() - start < 5, args
-        assert "Traceback" not in proc.stderr
-        results[args[0], args[1] if len(args) > 1 else None] = proc
+        results[args[0], args[1] if len(args) > 1 else None] = gitcfg_cli(repo, *args)
     log = results["log", None]
     assert log.returncode == 0 and good[:8] in log.stdout and bad[:8] in log.stdout
     [warning] = log.stderr.strip().splitlines()
@@ -191,3 +189,29 @@ def test_pulled_run_with_a_bomb_is_bounded(repo: Path, tmp_path: Path) -> None:
         [line] = failed.stderr.strip().splitlines()
         assert line.startswith(f"gitcfg: error: run {bad}'s config.yaml cannot be read"), line
     assert not (tmp_path / "co").exists()
+
+
+def test_a_hostile_run_pulled_from_a_remote(repo: Path, tmp_path: Path) -> None:
+    """Someone pushes a run whose summary.yaml has a duplicate key and whose config.yaml is deep:
+    `gitcfg pull` takes it, log lists it with one warning, show refuses it, other runs are fine."""
+    bare = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    git(repo, "remote", "add", "origin", str(bare))
+    git(repo, "push", "-q", "origin", "HEAD:refs/heads/main")
+    theirs = tmp_path / "theirs"
+    git(tmp_path, "clone", "-q", str(bare), str(theirs))
+    hostile = _recorded_run(theirs)
+    plant(theirs, hostile, "summary.yaml", "loss: 1\nacc: 2\nloss: 3\n")
+    plant(theirs, hostile, "config.yaml", "a: " + "[" * 5000 + "]" * 5000 + "\n")
+    git(theirs, "push", "-q", "origin", "gitcfg-runs")
+    mine = _recorded_run(repo)
+
+    assert gitcfg_cli(repo, "pull").returncode == 0
+    log = gitcfg_cli(repo, "log")
+    assert log.returncode == 0 and hostile[:8] in log.stdout and mine[:8] in log.stdout
+    [warning] = log.stderr.strip().splitlines()
+    assert f"run {hostile}'s config.yaml (line 1: nesting deeper than 100 levels), " in warning
+    assert "summary.yaml (line 3: duplicate key 'loss' (first on line 1)) cannot be read" in warning
+    show = gitcfg_cli(repo, "show", hostile)
+    assert show.returncode == 1 and f"run {hostile}'s config.yaml cannot be read" in show.stderr
+    assert gitcfg_cli(repo, "show", mine).returncode == 0
