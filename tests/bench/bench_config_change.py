@@ -53,7 +53,7 @@ def main() -> None:
 
         config = {f"setting_{i}": i * 0.5 for i in range(args.keys)}
         config.update(model={"depth": 18, "width": 64}, betas=[0.9, 0.999])
-        run = gitcfg.track(config)
+        run = gitcfg.track(config, path=".")  # the temporary repo, not this script's
         grid = gitcfg.Config({"grid": list(range(1000))})
         cfg = run.config
         r = {

@@ -93,7 +93,7 @@ def time_log(calls: int) -> tuple[float, float, float]:
     """(seconds for the log loop alone, for loop + draining into the journal, for finish())."""
     import gitcfg
 
-    run = gitcfg.track({"lr": 3e-4, "bench": "lifecycle"})
+    run = gitcfg.track({"lr": 3e-4, "bench": "lifecycle"}, path=".")  # the temporary repo
     log = run.log
     start = time.perf_counter()
     for i in range(calls):
@@ -112,7 +112,7 @@ def time_finish_paced(calls: int) -> float:
     """finish() of a run that logged at a training loop's pace: the flusher drained as it went."""
     import gitcfg
 
-    run = gitcfg.track({"lr": 3e-4, "bench": "paced"})
+    run = gitcfg.track({"lr": 3e-4, "bench": "paced"}, path=".")
     for i in range(calls):
         run.log({"loss": 1.0 / (i + 1), "acc": i * 1e-5, "lr": 3e-4})
         if i % 1000 == 999:
