@@ -550,7 +550,9 @@ def _recover_one(store: Store, live: LiveRun) -> Recovered | None:
         from gitcfg.runfiles import max_file_bytes, recovered_files
 
         budget = max_file_bytes(runs_store.git_config)  # media and the live/end save() globs
-        files.update(recovered_files(live.path, run_dir(live.run_id), budget))
+        # run.dir's default place, <state dir>/files/<run-id> (tracking.Run; track(dir=) moves it)
+        default_dir = live.path.parent.parent / "files" / live.run_id
+        files.update(recovered_files(live.path, run_dir(live.run_id), budget, default_dir))
         runs_store.write(files, message)
         _remove_dir(live.path)
         return Recovered(live.run_id, str(run_meta["status"]), len(rows))

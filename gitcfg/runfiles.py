@@ -312,16 +312,19 @@ def journal_media(journal_dir: Path, run_dir: str) -> dict[str, bytes]:
     return files
 
 
-def recovered_files(journal_dir: Path, run_dir: str, budget: int) -> dict[str, bytes]:
-    """The files a crashed run's final commit records: its journaled media and its live/end
-    globs as they match now (best effort: what cannot be read is left out)."""
+def recovered_files(
+    journal_dir: Path, run_dir: str, budget: int, run_directory: Path | None = None
+) -> dict[str, bytes]:
+    """The files a crashed run's final commit records: its journaled media, its live/end globs
+    as they match now, and `run_directory` (run.dir's default place) if the script made it.
+    Best effort: what cannot be read is left out."""
     files = RunFiles(run_dir, journal_dir, budget, lambda message: None)
     try:
         saves = json.loads((journal_dir / SAVES_FILE).read_bytes())
         files._saves = [(str(p), str(b), bool(g)) for p, b, g in saves]
     except (OSError, ValueError, TypeError):
         pass
-    return files.final_files(None)
+    return files.final_files(str(run_directory) if run_directory is not None else None)
 
 
 def _write_json(path: Path, value: Any) -> None:

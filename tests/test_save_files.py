@@ -165,7 +165,7 @@ def test_what_the_script_writes_to_run_dir_is_saved_at_finish_without_escaping(
     assert _files(repo, run_id) == ["ckpt/e1.txt", "model.txt"]  # symlinks out are not followed
 
 
-def test_files_saved_live_and_media_are_committed_when_the_run_crashes(
+def test_saved_files_run_dir_and_media_are_committed_when_the_run_crashes(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     script = write_script(
@@ -175,6 +175,7 @@ def test_files_saved_live_and_media_are_committed_when_the_run_crashes(
         pathlib.Path("ckpt.txt").write_text("c1")
         run = gitcfg.track({"lr": 0.1})
         gitcfg.save("ckpt.txt")
+        pathlib.Path(run.dir, "model.txt").write_text("m1")
         gitcfg.log({"loss": 1.0, "samples": gitcfg.Table(columns=["x"], data=[[1], [2]])})
         print(run.id, flush=True)
         time.sleep(60)
@@ -191,7 +192,7 @@ def test_files_saved_live_and_media_are_committed_when_the_run_crashes(
     result = CliRunner().invoke(app, ["log"])  # every command first records crashed runs
     assert result.exit_code == 0, result.output
     assert Api(repo).run(run_id).status == "crashed"
-    assert _files(repo, run_id) == ["ckpt.txt"]
+    assert _files(repo, run_id) == ["ckpt.txt", "model.txt"]  # run.dir's too
     table = read_branch_file(repo, f"{run_dir(run_id)}/media/samples/0.json")
     assert yaml.safe_load(table) == {"columns": ["x"], "data": [[1], [2]]}
     assert not (repo / ".git" / "gitcfg" / "live" / run_id).exists()
