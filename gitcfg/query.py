@@ -39,6 +39,7 @@ from gitcfg.errors import (
 from gitcfg.rows import flatten, format_value, run_row, script_in_repo
 from gitcfg.runfiles import RunFile
 from gitcfg.store import Store, parse_iso, run_dir, run_id_time
+from gitcfg.summaries import GOALS, SUMMARY_KINDS
 
 if TYPE_CHECKING:
     pass
@@ -999,21 +1000,46 @@ def metric_lines(
     ], missing
 
 
-def metric_x(meta: Mapping[str, Any], metric: str) -> str:
-    """The x axis of `metric` in a run: the step_metric its define_metric chose, else `_step`."""
+def metric_definition(meta: Mapping[str, Any], metric: str) -> Mapping[str, Any]:
+    """The define_metric definition that applies to `metric` in a run (run.yaml
+    metric_definitions): its own, else the first glob that matches it; {} when none."""
     definitions = meta.get("metric_definitions")
-    if isinstance(definitions, Mapping):
+    if not isinstance(definitions, Mapping):
+        return {}
+    found = definitions.get(metric)
+    if not isinstance(found, Mapping):
         from fnmatch import fnmatchcase
 
-        for pattern in [metric, *definitions]:
-            definition = definitions.get(pattern)
-            if (
-                isinstance(definition, Mapping)
-                and definition.get("step_metric")
-                and (pattern == metric or fnmatchcase(metric, pattern))
-            ):
-                return str(definition["step_metric"])
-    return "_step"
+        found = next(
+            (
+                d
+                for p, d in definitions.items()
+                if isinstance(d, Mapping) and fnmatchcase(metric, p)
+            ),
+            None,
+        )
+    return found if isinstance(found, Mapping) else {}
+
+
+def metric_x(meta: Mapping[str, Any], metric: str) -> str:
+    """The x axis of `metric` in a run: the step_metric its define_metric chose, else `_step`."""
+    return str(metric_definition(meta, metric).get("step_metric") or "_step")
+
+
+def summary_goal(records: Iterable[StoredRun], key: str) -> str | None:
+    """`minimize`/`maximize` for a summary key (`summary.val_loss`, `summary.val_loss.min`): the
+    goal the first run that defined one gave its metric; None for other keys or without one."""
+    if not key.startswith(SUMMARY):
+        return None
+    metric = key.removeprefix(SUMMARY)
+    head, _, kind = metric.rpartition(".")
+    names = [metric, head] if head and kind in SUMMARY_KINDS else [metric]
+    for record in records:
+        for name in names:
+            goal = metric_definition(record.meta, name).get("goal")
+            if goal in GOALS:
+                return str(goal)
+    return None
 
 
 def _xy(rows: Sequence[Mapping[str, Any]], metric: str, x: str) -> Iterator[tuple[Any, Any]]:

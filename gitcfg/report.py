@@ -187,6 +187,8 @@ def _sort_spec(runs: Runs, spec: str, resolve: Any) -> str:
         raise UnknownKey(name, e.suggestions, "--sort") from None
     if key == "age":  # youngest first, as ages grow
         return ("" if descending else "-") + "started"
+    if spec[:1] not in ("-", "+") and query.summary_goal(runs, key) == "maximize":
+        descending = True  # define_metric(goal="maximize"): best first; `+KEY` sorts ascending
     return ("-" if descending else "") + DERIVED.get(key, key)
 
 

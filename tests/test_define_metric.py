@@ -4,6 +4,7 @@ summary shape (`loss: {min: 0.1}`)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,31 @@ def test_plot_draws_a_metric_over_its_step_metric_by_default(
     lines = result.output.splitlines()
     axis = next(i for i, line in enumerate(lines) if "└" in line)
     assert lines[axis].split()[0] == "_step" and lines[axis + 1].split() == ["10", "21"]
+
+
+GOAL = """
+import sys, gitcfg
+run = gitcfg.track({"seed": int(sys.argv[1])})
+gitcfg.define_metric("val_acc", goal="maximize")
+gitcfg.define_metric("val_loss", summary="min", goal="minimize")
+gitcfg.log({"val_acc": float(sys.argv[2]), "val_loss": 1 - float(sys.argv[2])})
+"""
+
+
+def test_log_sort_puts_the_best_first_by_the_metrics_goal(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = write_script(repo / "goal.py", GOAL)
+    for seed, acc in [(0, "0.5"), (1, "0.9"), (2, "0.7")]:
+        assert run_python(repo, script, str(seed), acc).returncode == 0
+    monkeypatch.chdir(repo)
+
+    def seeds(*sort: str) -> list[int]:
+        result = CliRunner().invoke(app, ["log", "--format", "json", *sort])
+        assert result.exit_code == 0, result.output
+        return [row["seed"] for row in json.loads(result.stdout)]
+
+    assert seeds("--sort", "val_acc") == [1, 2, 0]  # maximize: best first
+    assert seeds("--sort", "+val_acc") == [0, 2, 1]  # `+` asks for ascending
+    assert seeds("--sort", "-val_acc") == [1, 2, 0]
+    assert seeds("--sort", "val_loss.min") == [1, 2, 0]  # minimize: ascending, as before
