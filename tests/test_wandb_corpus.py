@@ -8,7 +8,7 @@ script after the mechanical port only (ported.py: `wandb` -> `gitcfg`, `wandb.in
 does not). Here each ported.py runs as a real process in a real git repository; what gitcfg
 recorded is read back through `gitcfg.Api()` and the runs branch, and compared with expected.json:
 config (nested and typed), summary, every metric row, name, group, tags, notes, project, entity,
-job_type, a run id the script chose, and the files it saved.
+job_type, a run id the script chose, define_metric (x axis, summary kinds) and the files it saved.
 
 Where gitcfg records a thing differently from wandb by design, the comparison translates, it does
 not loosen; every such rule is below, with its reason:
@@ -28,8 +28,9 @@ not loosen; every such rule is below, with its reason:
   gitcfg `{"_type": "image" | "table", "path": ...}` with the file on the runs branch. The kind is
   compared, the file must exist, and a table's columns and rows must match, except a media cell
   (an Image in a table), which wandb writes as the string "Image" and gitcfg as null. A list of
-  images (wandb's `images/separated`) is compared item by item. `wandb.Histogram` values are accepted and skipped by gitcfg (issue 16: stored media are
-  Image and Table), so a histogram key is absent from gitcfg's rows and summary.
+  images (wandb's `images/separated`) is compared item by item. `wandb.Histogram` values are
+  accepted and skipped by gitcfg (issue 16: stored media are Image and Table), so a histogram key
+  is absent from gitcfg's rows and summary.
 - wandb's own run files (requirements.txt, wandb-metadata.json, ...) are not compared; the files
   a script saved with `save()` are, under `files/` in the run's directory.
 - A run name wandb leaves empty offline (the server names runs) is not compared; gitcfg names
@@ -59,15 +60,7 @@ _spec.loader.exec_module(record_expected)
 flatten = record_expected.flatten  # the same dotted keys on both sides
 
 # Scripts that do not run or do not match yet, each with the reason (none is hidden as xfail).
-LEFT_OUT: dict[str, str] = {
-    "convnext": "define_metric(step_metric=...) is not accepted yet (issue 16, Module and Run surface)",
-    "docs_define_metric": "define_metric(step_metric=...) is not accepted yet",
-    "examples_launch_quickstart": "gitcfg.Histogram, Table and Image are not there yet",
-    "examples_numpy_housing": "gitcfg.save() is not there yet",
-    "examples_pytorch_ddp": "run.watch() is not there yet",
-    "examples_pytorch_mnist": "gitcfg.watch() and gitcfg.Image are not there yet",
-    "open_clip": "gitcfg.save() is not there yet",
-}
+LEFT_OUT: dict[str, str] = {}
 
 NAMES = [name for name in record_expected.corpus_names() if name not in LEFT_OUT]
 MEDIA_KINDS = {"image-file": "image", "table-file": "table"}  # wandb _type -> gitcfg _type
@@ -272,8 +265,7 @@ def test_ported_script_records_what_wandb_records(name: str, repo: Path) -> None
     if not same_value(expected["config"], run.config):
         problems.append(f"config {run.config!r}\n   wandb: {expected['config']!r}")
 
-    # summary
-    # define_metric(name, summary="min") gives {name: {"min": v}} in both: compared flattened
+    # summary (define_metric(name, summary="min") gives {name: {"min": v}} in both: flattened)
     problems += compare_values("summary", expected["summary"], flatten(run.summary), recorded)
 
     # metric rows, one for one
@@ -282,6 +274,17 @@ def test_ported_script_records_what_wandb_records(name: str, repo: Path) -> None
         problems.append(f"{len(rows)} metric rows, wandb: {len(expected['history'])}")
     for index, (want_row, row) in enumerate(zip(expected["history"], rows, strict=False)):
         problems += compare_values(f"row {index}", want_row, flatten(row), recorded)
+
+    # define_metric: the x axis and summary kinds of each metric or glob the script defined
+    definitions = run.meta.get("metric_definitions") or {}
+    for metric in expected["metrics"]:
+        name = metric.get("name") or metric["glob_name"]
+        got_definition = definitions.get(name) or {}
+        if got_definition.get("step_metric") != metric.get("step_metric"):
+            problems.append(f"define_metric {name!r}: {got_definition}, wandb: {metric}")
+        kinds = sorted(metric.get("summary", {}))
+        if kinds and sorted(got_definition.get("summary", "").split(",")) != kinds:
+            problems.append(f"define_metric {name!r} summary: {got_definition}, wandb: {kinds}")
 
     # files the script saved
     for path in expected["files"]:

@@ -242,7 +242,9 @@ def read_run(path: Path) -> dict[str, Any]:
             history.append({k: v for k, v in flatten(row).items() if k not in INTERNAL_ROW_KEYS})
         elif kind == "files":
             files.extend(f.path for f in record.files.files)
-        elif kind == "metric":
+        elif kind == "metric" and not record.metric.expanded_from_glob:
+            # the script's define_metric calls (wandb-core adds one per key a glob matches, in no
+            # fixed order: left out)
             metrics.append(MessageToDict(record.metric, preserving_proto_field_name=True))
     for row in history:
         _attach_tables(row, path.parent / "files")
@@ -321,7 +323,7 @@ def record(name: str) -> dict[str, Any]:
 
 def _source_url(script: Path) -> str:
     first = script.read_text().splitlines()[0]
-    return first.removeprefix("# Source:").strip()
+    return first.removeprefix("# Source:").split()[0]
 
 
 def main(names: list[str]) -> None:
