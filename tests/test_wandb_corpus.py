@@ -26,13 +26,14 @@ not loosen; every such rule is below, with its reason:
   project then.
 - Media: wandb writes `{"_type": "image-file", ...}` / `"table-file"` with its own file names;
   gitcfg `{"_type": "image" | "table", "path": ...}` with the file on the runs branch. The kind is
-  compared, the file must exist, and a table's columns and rows must match, except a media cell
+  compared, the file must exist (an image a PNG), and a table's columns and rows must match, except a media cell
   (an Image in a table), which wandb writes as the string "Image" and gitcfg as null. A list of
   images (wandb's `images/separated`) is compared item by item. `wandb.Histogram` values are
   accepted and skipped by gitcfg (issue 16: stored media are Image and Table), so a histogram key
   is absent from gitcfg's rows and summary.
 - wandb's own run files (requirements.txt, wandb-metadata.json, ...) are not compared; the files
-  a script saved with `save()` are, under `files/` in the run's directory.
+  a script saved with `save()` are: under `files/` in the run's directory, with the bytes the
+  script wrote.
 - A run name wandb leaves empty offline (the server names runs) is not compared; gitcfg names
   every run itself.
 """
@@ -145,17 +146,17 @@ def same_value(expected: Any, actual: Any) -> bool:
 
 
 class RecordedRun:
-    """The run's directory on the runs branch: its file paths, and a reader."""
+    """The run's directory on the runs branch (`git ls-tree`), and its files' bytes (the Api)."""
 
-    def __init__(self, repo: Path, run_id: str) -> None:
+    def __init__(self, repo: Path, run: Any) -> None:
         listing = git(repo, "ls-tree", "-r", "--name-only", "gitcfg-runs", "runs/").splitlines()
-        marker = f"/{run_id}/"
-        self.repo = repo
-        self.directory = next(p.split(marker)[0] + marker for p in listing if marker in p)
-        self.files = {p[len(self.directory) :] for p in listing if p.startswith(self.directory)}
+        marker = f"/{run.id}/"
+        directory = next(p.split(marker)[0] + marker for p in listing if marker in p)
+        self.files = {p[len(directory) :] for p in listing if p.startswith(directory)}
+        self.run = run
 
-    def read(self, path: str) -> str:
-        return git(self.repo, "show", f"gitcfg-runs:{self.directory}{path}")
+    def read(self, path: str) -> bytes:
+        return bytes(self.run.file(path))
 
 
 def _table_problem(expected: dict[str, Any], document: dict[str, Any]) -> str | None:
@@ -192,6 +193,8 @@ def _media_problem(expected: dict[str, Any], actual: Any, run: RecordedRun) -> s
         return f"{actual.get('path')!r} is not among the run's files on the runs branch"
     if "columns" in expected:
         return _table_problem(expected, json.loads(run.read(actual["path"])))
+    if want == "image" and not run.read(actual["path"]).startswith(b"\x89PNG\r\n"):
+        return f"{actual['path']} is not a PNG file"
     return None
 
 
@@ -237,7 +240,7 @@ def test_ported_script_records_what_wandb_records(name: str, repo: Path) -> None
     assert len(runs) == 1, [r.id for r in runs]
     run = runs[0]
     assert run.status == "finished"
-    recorded = RecordedRun(repo, run.id)
+    recorded = RecordedRun(repo, run)
     problems: list[str] = []
 
     # run fields
@@ -290,5 +293,7 @@ def test_ported_script_records_what_wandb_records(name: str, repo: Path) -> None
     for path in expected["files"]:
         if f"files/{path}" not in recorded.files:
             problems.append(f"saved file {path!r} not under files/ on the runs branch")
+        elif recorded.read(path) != (repo / path).read_bytes():
+            problems.append(f"saved file {path!r} differs from what the script wrote")
 
     assert not problems, f"{name} ({expected['source']}):\n  " + "\n  ".join(problems)
