@@ -48,6 +48,7 @@ from gitcfg.store import (
     RUNS_DIR,
     Store,
     changed_run_dirs,
+    missing_run_file,
     parse_run_path,
     read_mapping,
 )
@@ -208,13 +209,29 @@ class RunCache:
         if self._memory is not None:
             return Snapshot(self._memory, own=False)
         assert self.path is not None
-        try:
-            conn = self._connect()
-            return Snapshot(conn, own=True)
-        except sqlite3.DatabaseError:  # deleted or damaged since refresh(): rebuild it in memory
-            self._fall_back_to_memory(gitio.read_ref(self.repo, self.runs_ref) or "", None)
-            assert self._memory is not None
-            return Snapshot(self._memory, own=False)
+        # The file may be deleted (or replaced) between refresh() and here: sqlite then opens a
+        # new, empty file ("no such table: runs" at the first query). Refresh once more; should
+        # that race again, the cache is built in memory for this command.
+        for attempt in range(2):
+            try:
+                conn = self._connect()
+            except sqlite3.DatabaseError:  # damaged since refresh()
+                break
+            try:
+                snapshot = Snapshot(conn, own=True)
+            except sqlite3.DatabaseError:
+                conn.close()
+                break
+            if _state(conn) is not None:
+                return snapshot
+            snapshot.close()
+            if attempt == 0:
+                self.refresh()
+                if self.path is None:  # refresh() fell back to memory
+                    break
+        self._fall_back_to_memory(gitio.read_ref(self.repo, self.runs_ref) or "", None)
+        assert self._memory is not None
+        return Snapshot(self._memory, own=False)
 
     # --- opening ---
 
@@ -455,6 +472,8 @@ class _Writer:
                 blobs = reader.read_many([*metas, *new])
                 for oid, blob in zip(new, blobs[len(metas) :], strict=True):
                     mapping, problem = read_mapping(blob)
+                    if blob is None and oid != gitio.ZERO_OID:
+                        problem = missing_run_file("config.yaml", oid, blob)
                     shared[oid] = (mapping, _json(mapping), problem)
                 for i, run_id in enumerate(chunk):
                     meta, problem = read_mapping(blobs[i])
@@ -462,6 +481,9 @@ class _Writer:
                     config, summary = shared[oids[3 * i + 1]], shared[oids[3 * i + 2]]
                     problems = zip(RUN_YAML_FILES, (problem, config[2], summary[2]), strict=True)
                     unreadable = [(name, why) for name, why in problems if why]
+                    if "config.yaml" not in dirs[run_id].files:
+                        why = missing_run_file("config.yaml", None, None)
+                        unreadable.append(("config.yaml", str(why)))
                     if unreadable:
                         self.pending_unreadable.append((UNREADABLE + run_id, _json(unreadable)))
                     self.insert(run_id, meta, config[0], summary[0], sorted(dirs[run_id].files),

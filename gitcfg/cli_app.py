@@ -97,6 +97,9 @@ class _Group(TyperGroup):
         except _CLICK_EXCEPTIONS:
             raise
         except Exception as e:  # a bug: keep a traceback, without locals (configs hold secrets)
+            if type(e).__module__ == "sqlite3":  # the query cache raced a deletion twice (cache.py)
+                typer.echo(f"gitcfg: error: the query cache failed ({e}); run it again", err=True)
+                raise typer.Exit(EXIT_ERROR) from None
             import traceback
 
             typer.echo("gitcfg: internal error (please report it):", err=True)

@@ -201,6 +201,18 @@ class RunStillRunning(RunStateError):
         )
 
 
+class JournalFull(GitcfgError, OSError):
+    """log() could not journal a row (disk full, file size limit): the row is not recorded, every
+    earlier one is. Also an OSError, which is what it is to a script catching those."""
+
+    def __init__(self, run_id: str, step: int, error: OSError) -> None:
+        self.run_id, self.step = run_id, step
+        super().__init__(
+            f"cannot record step {step} of run {run_id}: {error.strerror or error} (disk full?); "
+            f"its {step} earlier steps are kept"
+        )
+
+
 class DamagedRunFile(GitcfgError):
     def __init__(self, run_id: str, file_name: str, reason: str) -> None:
         self.run_id, self.file_name, self.reason = run_id, file_name, reason

@@ -643,7 +643,9 @@ def _fast_import_stream(
     when: float | None,
     merge: Sequence[str] = (),
 ) -> bytes:
-    stamp = int(when if when is not None else time.time())
+    # A clock before 1970 would write a negative date, which `git fsck` (and a remote enforcing
+    # it) refuses: the epoch is the earliest date a commit gets.
+    stamp = max(int(when if when is not None else time.time()), 0)
     who = f"{identity.name} <{identity.email}> {stamp} +0000".encode()
     msg = message.encode()
     out = [

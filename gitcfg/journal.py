@@ -5,6 +5,8 @@ While a run is alive, its process journals to `<git common dir>/gitcfg/live/<run
     meta.json       {"format", "run_id", "runs_ref", "owner": {host, pid, start, boot_id}, "run": run.yaml}
                     rewritten atomically when run.yaml changes (config changes, the final status)
     config.yaml     the recorded (masked) config, rewritten atomically when it changes
+    diff.patch      the run's uncommitted changes (when it has any), there from the start: a run
+                    killed before its start commit is recovered with its exact code
     summary.json    {"rows": n, "state": Summary._state()}: the summary of the first n rows,
                     rewritten atomically by the flusher thread when it changes
     metrics.rows    the logged rows, one frame per row, written by log() itself through a shared
@@ -54,6 +56,7 @@ JOURNAL_FORMAT = 2
 _META, _CONFIG, _SUMMARY, _METRICS, _HEARTBEAT = (
     "meta.json", "config.yaml", "summary.json", "metrics.rows", "heartbeat",
 )  # fmt: skip
+_PATCH = "diff.patch"
 MARSHAL_VERSION = 4
 ROWS_RESERVED = 1 << 20  # bytes reserved for metrics.rows at first (~14,000 rows of 3 scalars)
 _LENGTH = struct.Struct("<I")
@@ -148,9 +151,10 @@ class Journal:
     @classmethod
     def create(
         cls, state_dir: Path, run_id: str, runs_ref: str, run_meta: Mapping[str, Any],
-        config_yaml: bytes,
+        config_yaml: bytes, patch: bytes | None = None,
     ) -> Journal:  # fmt: skip
-        """Create the journal directory complete (built under a dot name, then renamed)."""
+        """Create the journal directory complete (built under a dot name, then renamed): it
+        holds the run's diff.patch before the run exists anywhere else."""
         live = state_dir / LIVE_DIR
         live.mkdir(parents=True, exist_ok=True)
         building = live / f".new-{run_id}"
@@ -161,9 +165,12 @@ class Journal:
             "runs_ref": runs_ref,
             "owner": process_identity(),
             "run": dict(run_meta),
+            "patch": bool(patch),  # diff.patch is here (a journal without this key: unknown)
         }
         (building / _META).write_bytes(_json_bytes(meta))
         (building / _CONFIG).write_bytes(config_yaml)
+        if patch:
+            (building / _PATCH).write_bytes(patch)
         (building / _HEARTBEAT).write_bytes(b"")
         flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
         fd = os.open(building / _METRICS, flags, 0o644)
@@ -541,11 +548,12 @@ def _recover_one(store: Store, live: LiveRun) -> Recovered | None:
         if _committed_status(runs_store, live.run_id) not in (None, "running"):
             _remove_dir(live.path)  # the owner committed, then died before cleaning up
             return None
-        if run_meta.get("status") == "running":
-            _mark_crashed(run_meta, live.heartbeat)
         config_yaml = _read_optional(live.path / _CONFIG)
         rows = decode_rows(_read_optional(live.path / _METRICS) or b"")
+        if run_meta.get("status") == "running":
+            _mark_crashed(run_meta, live.heartbeat, rows)
         summary = recovered_summary(_load_json(live.path / _SUMMARY), rows)
+        patch = _recovered_patch(live.path, meta, run_meta, runs_store)  # before run.yaml
         files, message = final_commit(run_meta, config_yaml, summary, rows_to_jsonl(rows))
         from gitcfg.runfiles import max_file_bytes, recovered_files
 
@@ -553,11 +561,36 @@ def _recover_one(store: Store, live: LiveRun) -> Recovered | None:
         # run.dir's default place, <state dir>/files/<run-id> (tracking.Run; track(dir=) moves it)
         default_dir = live.path.parent.parent / "files" / live.run_id
         files.update(recovered_files(live.path, run_dir(live.run_id), budget, default_dir))
-        runs_store.write(files, message)
+        runs_store.write({**files, **patch}, message)
         _remove_dir(live.path)
         return Recovered(live.run_id, str(run_meta["status"]), len(rows))
     finally:
         os.close(fd)
+
+
+def _recovered_patch(
+    path: Path, journal_meta: Mapping[str, Any], run_meta: dict[str, Any], store: Store
+) -> dict[str, bytes | None]:
+    """The run's diff.patch from its journal. A dirty run whose patch is neither there nor on
+    the branch (a journal written before gitcfg kept it there) is marked `code.patch_lost`:
+    its exact code is unknown, and checkout refuses it rather than build other code."""
+    run_id = str(run_meta["id"])
+    name = f"{run_dir(run_id)}/{_PATCH}"
+    patch = _read_optional(path / _PATCH)
+    code = run_meta.get("code")
+    if patch:
+        return {name: patch}
+    if isinstance(code, dict) and code.get("dirty") is False:
+        return {name: None}  # resumed clean: an earlier patch goes (as the start commit does)
+    kept = journal_meta.get("patch") is not None  # this journal says whether it has one
+    if isinstance(code, dict) and code.get("dirty") and not kept:
+        try:
+            on_branch = _PATCH in store.read_run(run_id).files
+        except RunNotFound:
+            on_branch = False
+        if not on_branch:
+            run_meta["code"] = {**code, "patch_lost": True}
+    return {}
 
 
 def recovered_summary(
@@ -572,17 +605,29 @@ def recovered_summary(
     return summary._snapshot()
 
 
-def _mark_crashed(run_meta: MutableMapping[str, Any], heartbeat: float | None) -> None:
-    """The process died without finishing: its last heartbeat is the best guess of its end."""
+def _mark_crashed(
+    run_meta: MutableMapping[str, Any], heartbeat: float | None,
+    rows: Sequence[Mapping[str, Any]] = (),
+) -> None:  # fmt: skip
+    """The process died without finishing: its last heartbeat is the best guess of its end.
+
+    `killed` when the run had noted a signal (SIGTERM) before its script's own handler ended the
+    process; `crashed` otherwise. The duration is at least the last row's `_time` (monotonic), and
+    never negative, whatever the wall clock did.
+    """
     from gitcfg.store import parse_iso
 
     ended = heartbeat if heartbeat is not None else time.time()
     started = parse_iso(run_meta.get("started_at"))
+    last = rows[-1].get("_time") if rows else None
+    duration = max(ended - started.timestamp(), 0.0) if started else None
+    if isinstance(last, (int, float)) and (duration is None or last > duration):
+        duration = float(last)
     run_meta.update(
-        status="crashed",
+        status="killed" if run_meta.get("signal") else "crashed",
         exit_code=None,
         ended_at=utc_iso(ended),
-        duration_s=round(ended - started.timestamp(), 3) if started else None,
+        duration_s=None if duration is None else round(duration, 3),
     )
 
 

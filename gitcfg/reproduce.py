@@ -81,6 +81,11 @@ def checkout_run(
         raise RunWithoutCommit(run_id)
     if not gitio.commit_exists(store.repo, code_commit):
         raise CodeCommitMissing(run_id, code_commit, code.get("remote_url"))
+    if code.get("patch_lost"):  # recovered after a crash without its patch (journal.py)
+        raise CheckoutFailed(
+            f"run {run_id} had uncommitted changes but its diff.patch was lost (it was recovered "
+            "after a crash): its exact code is unknown; nothing was created"
+        )
     target = (path or default_path(store, run_id)).absolute()
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise CheckoutFailed(

@@ -422,6 +422,10 @@ class Store:
         with gitio.BatchReader(self.repo) as reader:
             blobs = reader.read_many([names.get(n, gitio.ZERO_OID) for n in RUN_YAML_FILES])
         if strict:
+            for name, blob in zip(RUN_YAML_FILES, blobs, strict=True):
+                missing = missing_run_file(name, names.get(name), blob)
+                if missing:  # amend would write a config holding only the amended key
+                    raise DamagedRunFile(run_id, name, missing)
             meta, config, summary = (
                 _strict_mapping(run_id, name, blob)
                 for name, blob in zip(RUN_YAML_FILES, blobs, strict=True)
@@ -437,6 +441,16 @@ class Store:
             return None
         with gitio.BatchReader(self.repo) as reader:
             return reader.read(f"{runs_commit}:{run_dir(run_id)}/{name}")
+
+
+def missing_run_file(name: str, oid: str | None, blob: bytes | None) -> str | None:
+    """Why run.yaml or config.yaml (every run has both) cannot be read at all, or None: absent
+    from the run's directory, or its blob absent from the object database."""
+    if name == "summary.yaml" or blob is not None:
+        return None
+    if oid is None or oid == gitio.ZERO_OID:
+        return "it is missing from the run's directory"
+    return f"its blob {oid[:12]} is missing from the object database"
 
 
 def _strict_mapping(run_id: str, name: str, blob: bytes | None) -> dict[str, Any]:

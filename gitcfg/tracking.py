@@ -31,7 +31,7 @@ from gitcfg.configuration import (
     recorded_config,
     secret_values,
 )
-from gitcfg.errors import GitcfgError, NoActiveRun
+from gitcfg.errors import GitcfgError, JournalFull, NoActiveRun
 from gitcfg.journal import Journal, final_commit, recover_quietly, rows_to_jsonl
 from gitcfg.logvalues import checked_step, flatten_values
 from gitcfg.resuming import Resume, load_resume, next_step, resume_mode, run_to_resume, runtime_s
@@ -155,6 +155,9 @@ class Run:
         resume: Resume | None = None,
     ) -> None:
         self._started = time.time()
+        # `_time` and `duration_s` count on the monotonic clock: a wall clock stepped back (or set
+        # before 1970) never makes them negative. started_at and ended_at stay wall-clock times.
+        self._clock0 = time.monotonic()
         self.start_time = self._started  # wandb's run.start_time (the first start when resumed)
         self.id = run_id or new_run_id(self._started)
         self._meta: dict[str, Any] = {}
@@ -435,12 +438,12 @@ class Run:
         # Under the lock: two threads logging at once must not write into the same place.
         with self._lock:
             row["_step"] = self._step
-            row["_time"] = time.time() - self._started
+            row["_time"] = time.monotonic() - self._clock0
             try:
                 self._append_row(row)
-            except OSError as e:  # the journal could not grow (disk full)
-                self._stop_journaling_rows(e)
-                self._append_row(row)
+            except OSError as e:  # the journal cannot grow (disk full): this row is not taken
+                del row["_step"], row["_time"]
+                raise JournalFull(self.id, self._step, e) from None
             self._queue.append(row)
             self._step += 1
 
@@ -701,7 +704,7 @@ class Run:
             # The journal exists before the start commit: a crash right after it is recoverable.
             try:
                 self._journal = Journal.create(
-                    store.repo.state_dir, self.id, store.runs_ref, self._meta, config_yaml
+                    store.repo.state_dir, self.id, store.runs_ref, self._meta, config_yaml, patch
                 )
             except OSError as e:
                 _warn(
@@ -801,7 +804,8 @@ class Run:
         self._rows_summarised = len(rows)
         self._step = self.starting_step = next_step(rows)
         # _time goes on from the run's runtime so far: the journal's rows keep their order in time.
-        self._started = time.time() - runtime_s(resume.record, rows)
+        so_far = runtime_s(resume.record, rows)
+        self._started, self._clock0 = time.time() - so_far, time.monotonic() - so_far
         self._summary_dirty = True
         self._flush()
 
@@ -901,6 +905,20 @@ class Run:
         if persist:
             self._commit_persisted(meta, config_yaml)
 
+    def _journal_signal(self, signum: int) -> None:
+        """Note the signal in the journal before the script's own handler runs: should that
+        handler end the process (os._exit), the next gitcfg command records the run `killed` with
+        every row so far; should it return, the run goes on and ends `killed` at exit."""
+        with self._lock:
+            self._meta["signal"] = signal.Signals(signum).name
+            journal = None if self._journal_failed else self._journal
+        if journal is not None:
+            with self._journal_io:
+                try:
+                    journal.write_run_meta(self._meta)
+                except OSError:
+                    pass  # then recovery records `crashed`, with the same rows
+
     def _commit_persisted(self, meta: Mapping[str, Any], config_yaml: bytes) -> None:
         """config.persist(): the run's config.yaml and run.yaml (still `running`), committed now."""
         assert self._store is not None
@@ -940,7 +958,7 @@ class Run:
                 status=status,
                 exit_code=exit_code,
                 ended_at=utc_iso(ended),
-                duration_s=round(ended - self._started, 3),
+                duration_s=round(time.monotonic() - self._clock0, 3),
                 config_changed=list(self.config._changed_after_start),
                 config_sources=dict(self.config._sources),
                 tags=list(self._labels["tags"]),  # run.tags.append() is no assignment
@@ -1233,7 +1251,7 @@ def _install_exit_hooks() -> None:
         at_prompt = hasattr(sys, "ps1")
         if run is not None and not run._finished and run._pid == os.getpid() and not at_prompt:
             run._finish_from_exception(kind, exc, tb)
-        if isinstance(exc, GitcfgError) and _raised_in_track(tb):
+        if isinstance(exc, JournalFull) or (isinstance(exc, GitcfgError) and _raised_in_track(tb)):
             # Setup errors (not a repo, a bad config file) are one line: the script's code is not
             # at fault. A later config write the script makes keeps its traceback, to find the line.
             print(f"gitcfg: error: {exc}", file=sys.stderr)
@@ -1259,6 +1277,10 @@ def _install_signal_handlers() -> None:
     A handler the script installed runs after ours, unchanged. Where the signal's action is the
     default one, we commit and then die of the same signal, so the exit status is preserved.
     Python's own SIGINT handler (KeyboardInterrupt) is left alone: the exit hooks see the exception.
+
+    A handler the script installs later (`signal.signal(SIGTERM, h)` after track()) takes the
+    place of the one ours hands on to, and `signal.getsignal` returns it: ours stays first, so a
+    handler ending the process with os._exit() still leaves the run `killed` (see _on_signal).
     """
     if threading.current_thread() is not threading.main_thread():
         return  # signal.signal only works in the main thread
@@ -1270,12 +1292,41 @@ def _install_signal_handlers() -> None:
         if previous in (None, signal.SIG_IGN, _on_signal, signal.default_int_handler):
             continue  # installed outside Python, ignored on purpose, ours, or KeyboardInterrupt
         _previous_handlers[signum] = previous
-        signal.signal(signum, _on_signal)
+        _real_signal(signum, _on_signal)
+    if _previous_handlers and signal.signal is _real_signal:
+        signal.signal, signal.getsignal = _chained_signal, _chained_getsignal  # type: ignore[assignment]
+
+
+_real_signal, _real_getsignal = signal.signal, signal.getsignal
+
+
+def _chained_signal(signalnum: int, handler: Any) -> Any:
+    """signal.signal once ours is installed: the script's handler for SIGTERM/SIGINT is chained
+    after ours; the handler it replaces is returned, as signal.signal does."""
+    if (
+        signalnum in _previous_handlers
+        and handler is not _on_signal
+        and _real_getsignal(signalnum) is _on_signal
+        and threading.current_thread() is threading.main_thread()
+    ):
+        old = _previous_handlers[signalnum]
+        _previous_handlers[signalnum] = handler
+        return old
+    return _real_signal(signalnum, handler)
+
+
+def _chained_getsignal(signalnum: int) -> Any:
+    current = _real_getsignal(signalnum)
+    if current is _on_signal and signalnum in _previous_handlers:
+        return _previous_handlers[signalnum]
+    return current
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
     run = _current
     previous = _previous_handlers.get(signum, signal.SIG_DFL)
+    if previous is signal.SIG_IGN:  # the script ignores it (set after track())
+        return
     if run is not None and run._pid == os.getpid():
         if run._finishing:  # committing right now: let it end, then act on the signal
             run._deferred_signal = signum
@@ -1284,6 +1335,8 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
             run._signal = signum
             if not callable(previous):
                 run._finish("killed", 128 + signum)
+            else:
+                run._journal_signal(signum)
     if callable(previous):
         previous(signum, frame)
         return
@@ -1293,7 +1346,7 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
 def _die_of(signum: int) -> None:
     """Act on `signum` as if no handler were installed (SIG_DFL terminates: exit status kept)."""
     sys.stderr.flush()
-    signal.signal(signum, signal.SIG_DFL)
+    _real_signal(signum, signal.SIG_DFL)
     os.kill(os.getpid(), signum)
 
 
