@@ -301,20 +301,27 @@ def test_the_journal_grows_past_its_reserved_size(repo: Path) -> None:
     assert len(_finished_rows(repo, run)) == 30_000
 
 
-def test_when_the_journal_cannot_grow_the_rows_stay_in_memory_with_a_warning(
-    repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_when_the_journal_cannot_grow_log_raises_and_every_earlier_row_is_kept(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Disk full (issue 17): a row that cannot be journaled is not acknowledged (log() raises);
+    no row is held in memory only, where a failed final commit would lose it."""
+    from gitcfg.errors import JournalFull
+
     run = _start_run(repo)
 
     def disk_full(fd: int, offset: int, length: int) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(journal, "_reserve", disk_full)
-    for i in range(15_000):  # past the first 1 MiB
-        run.log({"loss": 1.0 / (i + 1), "acc": i * 1e-5, "lr": 3e-4})
-    assert "keeping them in memory" in capsys.readouterr().err
+    logged = 0
+    with pytest.raises(JournalFull, match=r"cannot record step \d+ of run .*No space left"):
+        for i in range(15_000):  # past the first 1 MiB
+            run.log({"loss": 1.0 / (i + 1), "acc": i * 1e-5, "lr": 3e-4})
+            logged += 1
+    assert 10_000 < logged < 15_000
     rows = _finished_rows(repo, run)
-    assert [r["_step"] for r in rows] == list(range(15_000))
+    assert [r["_step"] for r in rows] == list(range(logged))
 
 
 def test_threads_logging_at_once_journal_every_row_once(repo: Path) -> None:
