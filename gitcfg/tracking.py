@@ -665,7 +665,8 @@ class Run:
         module = getattr(getattr(sys.modules.get("__main__"), "__spec__", None), "name", None)
         if script and module:  # `python -m pkg.train`: re-run the same way (relative imports)
             self._meta["module"] = module
-        rerun_of = os.environ.get(RERUN_OF_VARIABLE, "").strip()
+        # Taken, not read: the script's later runs and child processes are not the rerun.
+        rerun_of = os.environ.pop(RERUN_OF_VARIABLE, "").strip()
         if rerun_of:  # started by `gitcfg rerun`
             self._meta["rerun_of"] = rerun_of
         if self._init_args:

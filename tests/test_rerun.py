@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import commit_script, git, read_branch_file, run_python, snapshot
+from conftest import commit_script, git, read_branch_file, run_python, snapshot, write_script
 
 TRAIN = """
 import argparse, sys
@@ -241,3 +241,28 @@ def test_a_run_started_with_dash_m_reruns_as_a_module(project: Path, tmp_path) -
     assert f"&& {sys.executable} -m pkg.train --x 1 --y" in rerun.stderr
     meta = run_meta(project, rerun_id(rerun))
     assert meta["rerun_of"] == original and meta["module"] == "pkg.train"
+
+
+def test_only_the_first_run_of_the_rerun_process_is_the_rerun(project: Path) -> None:
+    write_script(
+        project / "two.py",
+        """
+        import subprocess, sys
+        import gitcfg
+        first = gitcfg.track({"a": 1})
+        first.finish()
+        second = gitcfg.track({"a": 2})
+        second.finish()
+        child = subprocess.run(
+            [sys.executable, "-c", "import os; print(os.environ.get('GITCFG_RERUN_OF'))"],
+            capture_output=True, text=True, check=True,
+        )
+        print(first.id, second.id, child.stdout.strip())
+        """,
+    )
+    proc = run_python(project, "two.py", env={"GITCFG_RERUN_OF": "06abc"})
+    assert proc.returncode == 0, proc.stderr
+    first, second, child_sees = proc.stdout.split()
+    assert run_meta(project, first)["rerun_of"] == "06abc"
+    assert "rerun_of" not in run_meta(project, second)
+    assert child_sees == "None"
