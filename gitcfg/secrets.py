@@ -19,7 +19,7 @@ _CREDENTIAL_NAMES = re.compile(
         \.env.* | .*\.env
       | .*\.(?:pem|key|p12|pfx|jks|keystore|ppk|tfvars|tfstate)
       | id_(?:rsa|dsa|ecdsa|ed25519)(?:_sk)?
-      | credentials.* | secrets? (?:[._-].*)? | .*[._-]credentials\..* | client_secret.*\.json
+      | credentials.* | secrets (?:[._-].*)? | .*[._-]credentials\..* | client_secret.*\.json
       | service[-_]account.*\.json | kubeconfig.*
       | [._]netrc | \.npmrc | \.pypirc | \.git-credentials | \.pgpass | \.my\.cnf | \.htpasswd
       | \.dockercfg
