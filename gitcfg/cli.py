@@ -21,6 +21,7 @@ from gitcfg.cli_app import (
     app,
     check_format,
     closed_pipe_exit,
+    echo,
 )
 from gitcfg.errors import GitcfgError
 
@@ -38,16 +39,16 @@ def init() -> None:
     store = _store()
     result = init_repo(store)
     if not result.changed:
-        typer.echo(f"gitcfg: already initialised (runs branch {store.runs_branch})")
+        echo(f"gitcfg: already initialised (runs branch {store.runs_branch})")
         return
     if result.created_branch:
-        typer.echo(f"created orphan branch {store.runs_branch} (README.md, FORMAT)")
+        echo(f"created orphan branch {store.runs_branch} (README.md, FORMAT)")
     if result.set_config:
-        typer.echo(f"set git config gitcfg.branch = {store.runs_branch}")
+        echo(f"set git config gitcfg.branch = {store.runs_branch}")
     for name in result.hooks_installed:
         chained = " (your existing hook still runs first)" if name in result.hooks_chained else ""
-        typer.echo(f"installed {name} hook in {result.hooks_dir}{chained}")
-    typer.echo("next: call gitcfg.track(config) in your training script, then `gitcfg log`")
+        echo(f"installed {name} hook in {result.hooks_dir}{chained}")
+    echo("next: call gitcfg.track(config) in your training script, then `gitcfg log`")
 
 
 # --- show --------------------------------------------------------------------------------------
@@ -132,7 +133,7 @@ def show(
 
         if file_name is None:
             for name in saved_names(record.files):
-                typer.echo(name)
+                echo(name)
             return
         path = resolve_file(record.files, file_name)
         content = None if path is None else store.read_run_file(run_id, path, at=at_commit)
@@ -148,10 +149,10 @@ def show(
 
         rows = Api(store=store).read_metrics([run_id], at_commit)[run_id]  # torn last line skipped
         if output == "json":
-            typer.echo(json.dumps(rows, indent=2))
+            echo(json.dumps(rows, indent=2))
         else:
             for row in rows:
-                typer.echo(json.dumps(row))
+                echo(json.dumps(row))
         return
     if config_only or summary_only:
         parts: dict[str, Any] = {}
@@ -163,7 +164,7 @@ def show(
     else:
         document = {"run": record.meta, "config": record.config, "summary": record.summary}
     if output == "json":
-        typer.echo(json.dumps(document, indent=2, default=str))
+        echo(json.dumps(document, indent=2, default=str))
     elif output is None and "run" in document:  # for people: a failed run's traceback as one
         _echo_with_traceback(document)
     else:
@@ -173,7 +174,7 @@ def show(
 def _echo_with_traceback(document: dict[str, Any]) -> None:
     """The run as YAML, then its traceback (if it failed) as Python prints one, not as a YAML
     string of escapes; `--format yaml|json` keep it in run.error.traceback."""
-    from gitcfg.report import printable_lines
+    from gitcfg.rows import inert_lines
     from gitcfg.yamlio import dump_yaml
 
     meta, traceback = document["run"], None
@@ -184,17 +185,18 @@ def _echo_with_traceback(document: dict[str, Any]) -> None:
         document = {**document, "run": {**meta, "error": error}}
     typer.echo(dump_yaml(document), nl=False)
     if traceback:  # control characters escaped: a traceback may quote any string
-        typer.echo("\n" + printable_lines(traceback).rstrip("\n"))
+        echo("\n" + inert_lines(traceback).rstrip("\n"))
 
 
 def _follow_metrics(store: Any, run_id: str) -> None:
     """`show RUN --metrics --follow`: one JSON line per row as it is logged; Ctrl-C exits 130."""
     from gitcfg.journal import encode_row
     from gitcfg.query import Api
+    from gitcfg.rows import inert_json
 
     try:
         for row in Api(store=store).follow_metrics(run_id):
-            typer.echo(encode_row(row))
+            echo(inert_json(encode_row(row)))
     except KeyboardInterrupt:
         raise typer.Exit(EXIT_INTERRUPTED) from None  # quietly: stopping is what Ctrl-C is for
 
@@ -313,24 +315,24 @@ def amend(
     store = _store()
     result = amend_runs(store, choose_runs(store, runs or [], where), amendment, dry_run=dry_run)
     for key in dict.fromkeys(key for change in result.changed for key in change.masked):
-        typer.echo(f"gitcfg: warning: {key} is stored masked (its name looks secret)", err=True)
+        echo(f"gitcfg: warning: {key} is stored masked (its name looks secret)", err=True)
     if dry_run:
         for change in result.changed:
-            typer.echo(f"would amend {change.run_id}: {'; '.join(change.details)}")
+            echo(f"would amend {change.run_id}: {'; '.join(change.details)}")
         for run_id in result.unchanged:
-            typer.echo(f"unchanged {run_id}: already holds these values")
-        typer.echo("dry run: nothing written")
+            echo(f"unchanged {run_id}: already holds these values")
+        echo("dry run: nothing written")
         return
     commit = (result.runs_commit or "")[:10]
     if len(result.changed) == 1 and not result.unchanged:
         change = result.changed[0]
-        typer.echo(f"amended {change.run_id} in {commit}: {'; '.join(change.changes)}")
+        echo(f"amended {change.run_id} in {commit}: {'; '.join(change.changes)}")
         return
-    typer.echo(f"amended {_runs(result.changed)} in {commit}:")
+    echo(f"amended {_runs(result.changed)} in {commit}:")
     for change in result.changed:
-        typer.echo(f"  {change.run_id}: {'; '.join(change.changes)}")
+        echo(f"  {change.run_id}: {'; '.join(change.changes)}")
     for run_id in result.unchanged:
-        typer.echo(f"  {run_id}: unchanged (already holds these values)")
+        echo(f"  {run_id}: unchanged (already holds these values)")
 
 
 @app.command()
@@ -343,19 +345,21 @@ def history(
     Example: gitcfg history 06fq7yhg
     """
     from gitcfg.amend import run_history
+    from gitcfg.rows import inert
 
     check_format(output, ("text", "json"))
     run_id, entries = run_history(_store(), run)
     if output == "json":
-        typer.echo(json.dumps([{"run_id": run_id, **_fields(e)} for e in entries], indent=2))
+        echo(json.dumps([{"run_id": run_id, **_fields(e)} for e in entries], indent=2))
         return
-    typer.echo(f"run {run_id}, oldest first:")
+    echo(f"run {run_id}, oldest first:")
     for entry in entries:
-        date = entry.date[:16].replace("T", " ")
-        author = entry.author.split(" <")[0]
-        typer.echo(f"{date}  {entry.runs_commit[:10]}  {author}  {entry.action:<5}  {entry.what}")
+        date = inert(entry.date[:16].replace("T", " "))
+        author = inert(entry.author.split(" <")[0])
+        what = f"{inert(entry.action):<5}  {inert(entry.what)}"
+        echo(f"{date}  {entry.runs_commit[:10]}  {author}  {what}")
         for i, line in enumerate(entry.why.splitlines()):
-            typer.echo(("    why: " if i == 0 else "         ") + line)
+            echo(("    why: " if i == 0 else "         ") + inert(line))
 
 
 def _fields(record: Any) -> dict[str, Any]:
@@ -386,18 +390,18 @@ def rm_command(
                          dry_run=dry_run)  # fmt: skip
     if dry_run:
         for change in result.changed:
-            typer.echo(f"would {change.details[0]}")
-        typer.echo("dry run: nothing written")
+            echo(f"would {change.details[0]}")
+        echo("dry run: nothing written")
         return
     commit = (result.runs_commit or "")[:10]
     run_ids = [change.run_id for change in result.changed]
     if len(run_ids) == 1:
-        typer.echo(
+        echo(
             f"removed run {run_ids[0]} in {commit} (`gitcfg history {run_ids[0][:10]}` still lists it)"
         )
     else:
-        typer.echo(f"removed {_runs(run_ids)} in {commit}: {', '.join(run_ids)}")
-        typer.echo("(`gitcfg history RUN` still lists them; `gitcfg restore RUN` brings one back)")
+        echo(f"removed {_runs(run_ids)} in {commit}: {', '.join(run_ids)}")
+        echo("(`gitcfg history RUN` still lists them; `gitcfg restore RUN` brings one back)")
 
 
 @app.command()
@@ -414,7 +418,7 @@ def restore(
     from gitcfg.amend import restore_run
 
     run_id, runs_commit = restore_run(_store(), run, reason=message)
-    typer.echo(f"restored run {run_id} in {runs_commit[:10]}")
+    echo(f"restored run {run_id} in {runs_commit[:10]}")
 
 
 # --- push, pull ----------------------------------------------------------------------------------
@@ -439,12 +443,10 @@ def push(
     result = sync.push(store, remote)
     _echo_incoming(result, quiet)
     if result.pushed:
-        typer.echo(
-            f"pushed {store.runs_branch} to {result.remote}: {_runs(result.sent)} new or changed"
-        )
+        echo(f"pushed {store.runs_branch} to {result.remote}: {_runs(result.sent)} new or changed")
     elif not quiet:
         what = "no runs recorded yet" if result.merge.tip is None else "already up to date"
-        typer.echo(f"nothing to push to {result.remote}: {what}")
+        echo(f"nothing to push to {result.remote}: {what}")
 
 
 @app.command()
@@ -462,13 +464,13 @@ def pull(
     result = sync.pull(store, remote)
     if not result.remote_had_branch:
         if not quiet:
-            typer.echo(
+            echo(
                 f"{result.remote} has no {store.runs_branch} branch yet (`gitcfg push` creates it)"
             )
         return
     _echo_incoming(result, quiet)
     if result.merge.kind == "up to date" and not quiet:
-        typer.echo(f"already up to date with {result.remote}")
+        echo(f"already up to date with {result.remote}")
 
 
 def _runs(run_ids: Any) -> str:
@@ -480,10 +482,10 @@ def _echo_incoming(result: Any, quiet: bool) -> None:
     if merge.kind == "up to date":
         return
     how = {"created": "new branch", "fast-forward": "fast-forward", "merged": "merge commit"}
-    typer.echo(f"from {result.remote}: {_runs(merge.received)} new or changed ({how[merge.kind]})")
+    echo(f"from {result.remote}: {_runs(merge.received)} new or changed ({how[merge.kind]})")
     for reconciled in merge.reconciled:
         for line in reconciled.describe().removeprefix("Reconciled ").splitlines():
-            typer.echo("  " + line)
+            echo("  " + line)
 
 
 # --- checkout ------------------------------------------------------------------------------------
@@ -505,31 +507,31 @@ def checkout(
 
     result = checkout_run(_store(), run, directory)
     patched = ", with the run's uncommitted changes (diff.patch)" if result.patch_applied else ""
-    typer.echo(f"created worktree {result.path} at {result.code_commit[:10]} (detached){patched}")
-    typer.echo(f"wrote {result.config_path}: the run's config (a valid --configs file)")
+    echo(f"created worktree {result.path} at {result.code_commit[:10]} (detached){patched}")
+    echo(f"wrote {result.config_path}: the run's config (a valid --configs file)")
     if result.requirements_path is not None:
         python = f", recorded with Python {result.python}" if result.python else ""
-        typer.echo(f"wrote {result.requirements_path}: the run's installed packages{python}; "
+        echo(f"wrote {result.requirements_path}: the run's installed packages{python}; "
                    f"install them with:\n  pip install -r {_quote(result.requirements_path)}")  # fmt: skip
     else:
-        typer.echo("note: the run has no list of installed packages "
+        echo("note: the run has no list of installed packages "
                    "(it was recorded before gitcfg recorded them)")  # fmt: skip
     if result.command:
         python = f" (recorded with Python {result.python})" if result.python else ""
-        typer.echo(f"re-run it{python}:\n  cd {_quote(result.cwd)} && {result.command}")
+        echo(f"re-run it{python}:\n  cd {_quote(result.cwd)} && {result.command}")
     else:
-        typer.echo("the run was started from an interactive session: no command line to re-run")
+        echo("the run was started from an interactive session: no command line to re-run")
     if result.amended:
-        typer.echo("note: the config was amended after the run; the command re-runs it as it ran, "
+        echo("note: the config was amended after the run; the command re-runs it as it ran, "
                    f"{result.config_path.name} holds the amended values")  # fmt: skip
     if result.not_stored:
-        typer.echo(
+        echo(
             "note: not in the run's patch (binary, over the size limits, or secret-looking): "
             + ", ".join(result.not_stored)
         )
     if result.masked:
-        typer.echo(f"note: recorded masked, fill in before re-running: {', '.join(result.masked)}")
-    typer.echo(f"remove it with: git worktree remove {_quote(result.path)}")
+        echo(f"note: recorded masked, fill in before re-running: {', '.join(result.masked)}")
+    echo(f"remove it with: git worktree remove {_quote(result.path)}")
 
 
 @app.command()
@@ -561,19 +563,19 @@ def rerun(
     plan = prepare_rerun(store, run, extra_args or (), directory)
     checkout = plan.checkout
     original = checkout.run_id[:10]
-    typer.echo(f"gitcfg: re-running run {checkout.run_id} in worktree {checkout.path} "
+    echo(f"gitcfg: re-running run {checkout.run_id} in worktree {checkout.path} "
                f"at {checkout.code_commit[:10]}:", err=True)  # fmt: skip
-    typer.echo(f"  cd {_quote(checkout.cwd)} && {shlex.join(plan.argv)}", err=True)
+    echo(f"  cd {_quote(checkout.cwd)} && {shlex.join(plan.argv)}", err=True)
     if checkout.masked:
-        typer.echo(f"gitcfg: warning: recorded masked, passed as '***': {', '.join(checkout.masked)}",
+        echo(f"gitcfg: warning: recorded masked, passed as '***': {', '.join(checkout.masked)}",
                    err=True)  # fmt: skip
     result = run_rerun(store, plan)
     for new_run_id in result.new_run_ids:
-        typer.echo(f"gitcfg: recorded run {new_run_id} (rerun_of {original}); "
+        echo(f"gitcfg: recorded run {new_run_id} (rerun_of {original}); "
                    f"compare: gitcfg diff {original} {new_run_id[:10]}", err=True)  # fmt: skip
     if not result.new_run_ids:
-        typer.echo("gitcfg: the script recorded no run", err=True)
-    typer.echo(f"gitcfg: exit code {result.exit_code}; the worktree stays: "
+        echo("gitcfg: the script recorded no run", err=True)
+    echo(f"gitcfg: exit code {result.exit_code}; the worktree stays: "
                f"git worktree remove {_quote(checkout.path)}", err=True)  # fmt: skip
     raise typer.Exit(result.exit_code)
 

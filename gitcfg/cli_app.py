@@ -84,10 +84,12 @@ class _Group(TyperGroup):
             return super().invoke(ctx)
         except GitcfgError as e:
             # One line; a filter syntax error adds its text with a caret under the position.
-            typer.echo(f"gitcfg: error: {e}", err=True)
+            from gitcfg.rows import inert
+
+            echo(f"gitcfg: error: {inert(str(e))}", err=True)
             caret = getattr(e, "caret_text", None)
             for line in caret().splitlines() if callable(caret) else ():
-                typer.echo(f"  {line}", err=True)
+                echo(f"  {line}", err=True)
             raise typer.Exit(EXIT_ERROR) from None
         except KeyboardInterrupt:
             typer.echo("gitcfg: interrupted", err=True)
@@ -121,6 +123,19 @@ def closed_pipe_exit() -> int:
     except (OSError, ValueError):
         pass
     return EXIT_CLOSED_PIPE
+
+
+MAX_LIMIT = 1_000_000_000  # --limit: rows or runs (more than any branch holds; -1 means all)
+MAX_HEIGHT = 500  # plot --height: lines
+
+
+def check_bound(value: int | None, option: str, most: int, what: str) -> None:
+    """GitcfgError naming `option` when `value` is past `most` (either sign): a 30-digit --limit
+    would overflow SQLite, a --height of 100000 would draw for minutes."""
+    if value is not None and abs(value) > most:
+        text = str(value)
+        shown = text if len(text) <= 20 else f"{text[:12]}… ({len(text)} digits)"
+        raise GitcfgError(f"{option} {shown} is too large: at most {most:,} {what}")
 
 
 def check_format(output: str | None, formats: Sequence[str], option: str = "--format") -> None:
@@ -164,14 +179,23 @@ def _store(path: Path | None = None) -> Any:
 
     store = Store.open(path or Path.cwd())
     for line in recover_quietly(store):
-        typer.echo(f"gitcfg: {line}", err=True)
+        echo(f"gitcfg: {line}", err=True)
     return store
+
+
+def echo(text: str = "", err: bool = False, nl: bool = True) -> None:
+    """typer.echo for text that quotes run data (ids, keys, authors, reasons, paths): every
+    control character but line breaks and tabs written as an escape (rows.inert_lines), so no
+    string from a run, pulled or not, can drive the terminal (OSC 52, cursor moves)."""
+    from gitcfg.rows import inert_lines
+
+    typer.echo(inert_lines(text), err=err, nl=nl)
 
 
 def _warn(warnings: Any) -> None:
     """Print each warning as one line on stderr: `gitcfg: warning: ...` (a query's `.warnings`)."""
     for warning in warnings:
-        typer.echo(f"gitcfg: warning: {warning}", err=True)
+        echo(f"gitcfg: warning: {warning}", err=True)
 
 
 def _console(stderr: bool = False) -> Any:

@@ -12,8 +12,18 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from gitcfg.cli_app import _console, _store, _warn, app, check_format
-from gitcfg.rows import format_value
+from gitcfg.cli_app import (
+    MAX_HEIGHT,
+    MAX_LIMIT,
+    _console,
+    _store,
+    _warn,
+    app,
+    check_bound,
+    check_format,
+    echo,
+)
+from gitcfg.rows import format_value, inert, inert_json
 
 _COLOURS = ("cyan", "magenta", "yellow", "green", "blue", "red", "bright_cyan", "bright_magenta",
             "bright_yellow", "bright_green", "bright_blue", "bright_red")  # fmt: skip
@@ -56,11 +66,11 @@ def _split(values: list[str] | None) -> list[str]:
 def _say_empty(message: str, output: str) -> None:
     """An empty result: the message for people, an empty document for pipes."""
     if output == "json":
-        typer.echo("[]")
+        echo("[]")
     if output == "table":
-        typer.echo(message)
+        echo(message)
     else:
-        typer.echo(f"gitcfg: {message}", err=True)
+        echo(f"gitcfg: {message}", err=True)
 
 
 # --- log ---------------------------------------------------------------------------------------
@@ -147,6 +157,7 @@ def log_command(
     from gitcfg import report
 
     check_format(output, report.FORMATS)
+    check_bound(limit, "--limit", MAX_LIMIT, "rows (-1: all)")
     api = _api()
     with api.runs(where=where or None, rev=rev_range, status=_split(status) or None) as runs:
         _warn(runs.warnings)
@@ -214,7 +225,7 @@ def diff_command(
             document["code"] = patch.decode(errors="replace")
         if environment is not None:
             document["env"] = _json_env(environment)
-        typer.echo(json.dumps(document, indent=2, ensure_ascii=False, default=str))
+        echo(inert_json(json.dumps(document, indent=2, ensure_ascii=False, default=str)))
         return
     from rich.markup import escape
     from rich.table import Table
@@ -222,7 +233,8 @@ def diff_command(
     table = Table(box=None, header_style="bold", pad_edge=False)
     table.add_column("", overflow="fold")
     for record in (a, b):
-        table.add_column(escape(f"{record.id[:10]} {record.name or ''}".strip()), overflow="fold")
+        header = f"{record.id[:10]} {record.name or ''}".strip()
+        table.add_column(escape(inert(header)), overflow="fold")
     sections = [("config", changes.config), ("summary", changes.summary), ("run", changes.run)]
     if environment is not None:
         sections.append(("environment", environment.run + environment.packages))
@@ -231,7 +243,7 @@ def diff_command(
             continue
         table.add_row(f"[bold]{title}[/bold]", "", "")
         for key, left, right in changed:
-            table.add_row(f"  {escape(key)}", _side(left), _side(right))
+            table.add_row(f"  {escape(inert(key))}", _side(left), _side(right))
     if not any(changed for _, changed in sections):
         console.print("same config, summary and run fields")
     else:
@@ -256,11 +268,10 @@ def _side(value: object) -> str:
     from rich.markup import escape
 
     from gitcfg.query import MISSING
-    from gitcfg.report import printable
 
     if value is MISSING:
         return "[dim](missing)[/dim]"
-    return escape(printable(format_value(value, None)))
+    return escape(inert(format_value(value, None)))
 
 
 def _env_summary(environment: Any) -> str:
@@ -360,6 +371,8 @@ def plot_command(
 
     from gitcfg import plot, query
 
+    check_bound(limit, "--limit", MAX_LIMIT, "runs (-1: all)")
+    check_bound(height, "--height", MAX_HEIGHT, "lines")
     api = _api()
     if run_ids:
         records = [api.run(run_id) for run_id in run_ids]
@@ -372,7 +385,7 @@ def plot_command(
     if limit is not None and limit >= 0:
         records = records[:limit]
     if not records:
-        typer.echo("no runs match" if where else "no runs yet")
+        echo("no runs match" if where else "no runs yet")
         return
     lines, missing = query.metric_lines(api, records, metric, x=x, group_by=group_by)
     if x is None:  # the axis label: the step_metric the runs share, else _step
@@ -409,17 +422,18 @@ def plot_command(
         console.print(f"{label:>{label_width}} ┤{text}", highlight=False, soft_wrap=True)
     x_low, x_high = chart.x_range
     left, right = plot.axis_label(x_low), plot.axis_label(x_high)
-    console.print(f"{x[:label_width]:>{label_width}} └" + "─" * width, highlight=False)
+    axis = escape(f"{inert(x)[:label_width]:>{label_width}}")
+    console.print(f"{axis} └" + "─" * width, highlight=False)
     gap = max(width - len(left) - len(right), 1)
     console.print(" " * (label_width + 2) + left + " " * gap + right, highlight=False)
     for index, line in enumerate(lines):
         if markers:
             console.print(
-                f"  {markers[index % len(markers)]} {escape(line.label)}", highlight=False
+                f"  {markers[index % len(markers)]} {escape(inert(line.label))}", highlight=False
             )
         else:
             colour_name = _COLOURS[index % len(_COLOURS)]
-            console.print(f"  [{colour_name}]━━[/] {escape(line.label)}", highlight=False)
+            console.print(f"  [{colour_name}]━━[/] {escape(inert(line.label))}", highlight=False)
     if missing:
         console.print(
             f"[dim]{query.runs_phrase(len(missing))} did not log {metric}: left out[/dim]",

@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -755,7 +756,42 @@ def normalise_value(value: object, key: str) -> object:
     return _normalise(value, key)
 
 
+# Nested dicts and lists in a config or logged value: at most this deep (a YAML file gitcfg reads
+# may nest up to yamlio.MAX_YAML_DEPTH; a dict or list that contains itself reaches this limit).
+MAX_VALUE_DEPTH = 64
+_nesting = threading.local()  # the depth of the normalisation under way in this thread
+
+
+def _enter(prefix: str) -> int:
+    """One level deeper: the depth before it. ConfigError past MAX_VALUE_DEPTH."""
+    depth: int = getattr(_nesting, "depth", 0)
+    if depth >= MAX_VALUE_DEPTH:
+        shown = prefix if len(prefix) <= 60 else prefix[:40] + "…"
+        raise ConfigError(
+            f"config key {shown!r} nests dicts and lists deeper than {MAX_VALUE_DEPTH} levels "
+            "(a dict or list that contains itself?)"
+        )
+    _nesting.depth = depth + 1
+    return depth
+
+
+def _normalise_items(value: Any, key: str) -> list[Any]:
+    depth = _enter(key)
+    try:
+        return [_normalise(v, f"{key}[{i}]") for i, v in enumerate(value)]
+    finally:
+        _nesting.depth = depth
+
+
 def _normalise_mapping(mapping: Mapping[Any, Any], prefix: KeyPath, *, strip_dashes: bool) -> Tree:
+    depth = _enter(".".join(prefix))
+    try:
+        return _normalise_entries(mapping, prefix, strip_dashes)
+    finally:
+        _nesting.depth = depth
+
+
+def _normalise_entries(mapping: Mapping[Any, Any], prefix: KeyPath, strip_dashes: bool) -> Tree:
     result: Tree = {}
     for raw_key, value in mapping.items():
         where = f" under {'.'.join(prefix)!r}" if prefix else ""
@@ -773,6 +809,20 @@ def _normalise_mapping(mapping: Mapping[Any, Any], prefix: KeyPath, *, strip_das
     return result
 
 
+_INT_BITS = 4000  # ints this long always print; longer ones are checked against Python's limit
+
+
+def _checked_int(value: int, key: str) -> int:
+    """`value`, or UnsupportedValue when Python will not write it out (more digits than
+    sys.get_int_max_str_digits(), 4300 by default): YAML and JSON could not store it."""
+    try:
+        str(value)
+    except ValueError:
+        limit = sys.get_int_max_str_digits()
+        raise UnsupportedValue(key, value, f"an int of more than {limit} digits") from None
+    return value
+
+
 def _check_text(text: str, key: str) -> None:
     try:
         text.encode("utf-8")
@@ -784,15 +834,17 @@ def _check_text(text: str, key: str) -> None:
 
 def _normalise(value: Any, key: str) -> Any:  # noqa: C901 (one flat dispatch on type)
     kind = type(value)
-    if value is None or kind is bool or kind is int or kind is float:
+    if value is None or kind is bool or kind is float:
         return value
+    if kind is int:
+        return value if value.bit_length() <= _INT_BITS else _checked_int(value, key)
     if kind is str:
         _check_text(value, key)
         return value
     if kind is dict:
         return _normalise_mapping(value, tuple(key.split(".")), strip_dashes=False)
     if kind is list or kind is tuple:
-        return [_normalise(v, f"{key}[{i}]") for i, v in enumerate(value)]
+        return _normalise_items(value, key)
 
     enum = sys.modules.get("enum")
     if enum is not None and isinstance(value, enum.Enum):
@@ -802,7 +854,7 @@ def _normalise(value: Any, key: str) -> Any:  # noqa: C901 (one flat dispatch on
     if isinstance(value, str):  # str subclasses, numpy.str_
         return _normalise(str(value), key)
     if isinstance(value, int):  # int subclasses (not bool, not IntEnum: handled above)
-        return int(value)
+        return _normalise(int(value), key)
 
     numpy = sys.modules.get("numpy")
     if numpy is not None and isinstance(value, (numpy.generic, numpy.ndarray)):
@@ -825,9 +877,9 @@ def _normalise(value: Any, key: str) -> Any:  # noqa: C901 (one flat dispatch on
     if isinstance(value, Mapping):
         return _normalise_mapping(value, tuple(key.split(".")), strip_dashes=False)
     if isinstance(value, (list, tuple)):  # subclasses, namedtuples
-        return [_normalise(v, f"{key}[{i}]") for i, v in enumerate(value)]
+        return _normalise_items(value, key)
     if isinstance(value, (set, frozenset)):
-        return _sorted_items([_normalise(v, f"{key}[{i}]") for i, v in enumerate(value)])
+        return _sorted_items(_normalise_items(value, key))
     if isinstance(value, os.PathLike):
         path = os.fspath(value)
         if isinstance(path, str):
@@ -940,7 +992,7 @@ def _normalise_numpy(value: Any, key: str, numpy: Any) -> object:
         if value.size > _MAX_ARRAY_ELEMENTS:
             why = f"an array of {value.size} elements is data: log it or store its path"
             raise UnsupportedValue(key, value, why)
-        return [_normalise(v, f"{key}[{i}]") for i, v in enumerate(value)]
+        return _normalise_items(value, key)
     if isinstance(value, numpy.datetime64):
         return str(numpy.datetime_as_string(value))
     if isinstance(value, numpy.floating) and value.dtype.itemsize in (2, 4):

@@ -60,9 +60,14 @@ def sweep_grid() -> list[dict[str, float | int]]:
 def create_demo_repo(path: Path | None) -> Path:
     """A new git repository holding train.py in one commit; `path` must be new or empty."""
     repo = Path(tempfile.mkdtemp(prefix="gitcfg-demo-")) if path is None else path.resolve()
+    if repo.exists() and not repo.is_dir():
+        raise GitcfgError(f"{repo} is a file, not a directory; give `gitcfg demo` a new directory")
     if repo.exists() and any(repo.iterdir()):
         raise GitcfgError(f"{repo} is not empty; give `gitcfg demo` a new directory")
-    repo.mkdir(parents=True, exist_ok=True)
+    try:
+        repo.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise GitcfgError(f"cannot create the demo directory {repo}: {e.strerror}") from None
     gitio.run_git(repo, "init", "-q")
     (repo / "train.py").write_text(TRAIN_SCRIPT)
     (repo / ".gitignore").write_text("__pycache__/\n")

@@ -155,11 +155,15 @@ class WhereSyntaxError(BadQuery):
         super().__init__(f"cannot parse filter {text!r} at column {position + 1}: {reason}")
 
     def caret_text(self) -> str:
-        """Return the filter's line with a caret under the fault and the reason beside it."""
+        """Return the filter's line with a caret under the fault and the reason beside it
+        (control characters escaped, the caret still under the fault)."""
+        from gitcfg.rows import inert
+
         line_start = self.text.rfind("\n", 0, self.position) + 1
         line_end = self.text.find("\n", self.position)
         line = self.text[line_start : line_end if line_end != -1 else len(self.text)]
-        return f"{line}\n{' ' * (self.position - line_start)}^ {self.reason}"
+        indent = len(inert(self.text[line_start : self.position]))
+        return f"{inert(line)}\n{' ' * indent}^ {inert(self.reason)}"
 
 
 class UnknownKey(BadQuery):

@@ -14,6 +14,7 @@ import operator
 from collections.abc import Mapping
 from typing import Any
 
+from gitcfg.configuration import MAX_VALUE_DEPTH
 from gitcfg.errors import ConfigError
 from gitcfg.summaries import SCALARS
 
@@ -24,6 +25,7 @@ def flatten_values(
     prefix: str,
     media: list[tuple[str, Any]],
     dropped: list[tuple[str, str]],
+    depth: int = 0,
 ) -> None:
     """Put `data`'s values into `out` under dotted keys (`{"val": {"acc": 1}}` -> `val.acc`).
 
@@ -32,10 +34,13 @@ def flatten_values(
     """
     for key, value in data.items():
         name = f"{prefix}{key}"
-        if type(value) in SCALARS:
+        if type(value) in SCALARS and (type(value) is not int or value.bit_length() <= 4000):
             out[name] = value
         elif isinstance(value, Mapping):
-            flatten_values(out, value, name + ".", media, dropped)
+            if depth >= MAX_VALUE_DEPTH:  # a dict that contains itself ends here
+                dropped.append((name, f"a dict nested deeper than {MAX_VALUE_DEPTH} levels"))
+            else:
+                flatten_values(out, value, name + ".", media, dropped, depth + 1)
         elif _is_media(value):
             media.append((name, value))
         else:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from gitcfg import aggregate, query
 from gitcfg.errors import BadQuery, UnknownKey
-from gitcfg.rows import LABEL_FIELDS, format_value
+from gitcfg.rows import LABEL_FIELDS, format_value, inert, inert_json
 from gitcfg.where import close_keys, resolve_key
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ FORMATS = ("table", "json", "csv", "md")
 RUN_COLUMNS = ("id", "name", "status", "age", "commit")
 DERIVED = {"age": "started", "commit": "code_commit"}  # report columns computed from row keys
 TABLE_ROWS = 100  # rows a table shows without --limit (a terminal, not a pipe)
+HIDDEN_NAMED = 50  # columns the `not shown at this width` line names; the rest are counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,27 +341,7 @@ def _cell(table_column: _TableColumn, row: Mapping[str, Any]) -> str:
             return aggregate.format_mean_std(aggs.get("mean"), aggs.get("std"))
         return format_value(aggs.get(table_column.agg[0]))
     # Config values and group labels are shown exactly: they are columns because they differ.
-    return printable(format_value(value, 4 if column.kind == "metric" else None))
-
-
-# Control characters shown as escapes, so that a value stays on its line: `a\nb`.
-_ESCAPES = {i: f"\\x{i:02x}" for i in (*range(32), 127)} | {9: "\\t", 10: "\\n", 13: "\\r"}
-
-
-def printable(text: str) -> str:
-    """`text` with line breaks, tabs and other control characters written as escapes."""
-    return text.translate(_ESCAPES) if not text.isprintable() else text
-
-
-# For a block of lines (a traceback): the C0 and C1 controls but newline and tab, as escapes.
-_BLOCK_ESCAPES = {i: e for i, e in _ESCAPES.items() if i not in (9, 10)} | {
-    i: f"\\x{i:02x}" for i in range(0x80, 0xA0)
-}
-
-
-def printable_lines(text: str) -> str:
-    """`text` with its line breaks and tabs kept and every other control character escaped."""
-    return text.translate(_BLOCK_ESCAPES)
+    return format_value(value, 4 if column.kind == "metric" else None)
 
 
 def _plain_value(column: Column, row: Mapping[str, Any]) -> Any:
@@ -380,10 +361,10 @@ def emit(report: Report, output: str, console: Any, err_console: Any | None = No
 
     warn_to = err_console or console
     for warning in report.warnings:
-        warn_to.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
+        warn_to.print(f"[yellow]warning:[/yellow] {escape(inert(warning))}", highlight=False)
     if output == "json":
         data = [{c.header: _plain_value(c, r) for c in report.columns} for r in report.rows]
-        text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+        text = inert_json(json.dumps(data, indent=2, ensure_ascii=False, default=str))
         console.file.write(text + "\n")
         return
     if output in ("csv", "md"):
@@ -391,8 +372,8 @@ def emit(report: Report, output: str, console: Any, err_console: Any | None = No
         if output == "csv":
             buffer = io.StringIO()
             writer = csv.writer(buffer, lineterminator="\n")  # quotes cells holding \n, ", ","
-            writer.writerow(headers)
-            writer.writerows(matrix)
+            writer.writerow(inert(header, "\r\n\t") for header in headers)
+            writer.writerows([inert(cell, "\r\n\t") for cell in line] for line in matrix)
             console.file.write(buffer.getvalue())
         else:
             lines = [_md_row(headers), "|" + "---|" * len(headers)]
@@ -401,7 +382,7 @@ def emit(report: Report, output: str, console: Any, err_console: Any | None = No
         return
     if report.constants:
         same = ", ".join(
-            f"{k.removeprefix('config.')}={printable(format_value(v, None))}"
+            inert(f"{k.removeprefix('config.')}={format_value(v, None)}")
             for k, v in report.constants.items()
         )
         console.print(f"[dim]same in every run: {escape(same)}[/dim]", highlight=False)
@@ -416,9 +397,12 @@ def emit(report: Report, output: str, console: Any, err_console: Any | None = No
             highlight=False,
         )
     if hidden:
+        named = ", ".join(hidden[:HIDDEN_NAMED])
+        if len(hidden) > HIDDEN_NAMED:
+            named += f" and {len(hidden) - HIDDEN_NAMED:,} more"
         # Wrapped at spaces only: `--format=json|csv|md` is one word, so it is never split.
         console.print(
-            f"[dim]not shown at this width: {escape(', '.join(hidden))} "
+            f"[dim]not shown at this width: {escape(inert(named))} "
             "(widen the terminal or use --format=json|csv|md)[/dim]",
             highlight=False,
         )
@@ -427,7 +411,11 @@ def emit(report: Report, output: str, console: Any, err_console: Any | None = No
 def _md_row(cells: Sequence[str]) -> str:
     """One Markdown table row: `|` escaped, line breaks as <br> (a raw one would end the table)."""
     escaped = (
-        cell.replace("|", "\\|").replace("\r\n", "<br>").replace("\r", "<br>").replace("\n", "<br>")
+        inert(cell, "\r\n")
+        .replace("|", "\\|")
+        .replace("\r\n", "<br>")
+        .replace("\r", "<br>")
+        .replace("\n", "<br>")
         for cell in cells
     )
     return "| " + " | ".join(escaped) + " |"
@@ -439,7 +427,7 @@ def _print_table(report: Report, console: Any) -> list[str]:
     from rich.text import Text
 
     table_columns = _table_columns(report)
-    cells = [[_cell(c, row) for c in table_columns] for row in report.rows]
+    cells = [[inert(_cell(c, row)) for c in table_columns] for row in report.rows]
     keep: list[int] = []
     for key in report.keep:  # an aggregated metric keeps its first table column
         keep += [i for i, c in enumerate(table_columns) if c.column.key == key][:1]
@@ -448,7 +436,7 @@ def _print_table(report: Report, console: Any) -> list[str]:
     # column, a long metric name had to be cut to `train… min` even at 200 columns.
     keys = [c.column.key for c in table_columns if c.column.kind == "agg"]
     grouped = any(keys.count(key) > 1 for key in keys)
-    headers = [_sub_header(c) if grouped else c.header for c in table_columns]
+    headers = [inert(_sub_header(c) if grouped else c.header) for c in table_columns]
     if grouped and keep:  # the metric that matters keeps its whole name over its columns
         headers = _room_for_kept_metric(table_columns, headers, cells, keep)
     layout = fit_columns([c.column for c in table_columns], headers, cells, console.width, keep)
@@ -457,17 +445,18 @@ def _print_table(report: Report, console: Any) -> list[str]:
         widths, spans = _metric_spans(table_columns, layout, console.width)
         layout = replace(layout, widths=widths)
     hidden: dict[str, None] = {}  # an aggregated metric left out whole is named once
+    shown = set(layout.shown)
+    columns_shown = {table_columns[i].column for i in shown}
     for i, table_column in enumerate(table_columns):
-        if i not in layout.shown:
-            siblings = [j for j, c in enumerate(table_columns) if c.column == table_column.column]
-            whole = not any(j in layout.shown for j in siblings)
+        if i not in shown:
+            whole = table_column.column not in columns_shown
             hidden[table_column.column.header if whole else table_column.header] = None
     table = Table(box=None, header_style="bold", pad_edge=False)
     for i, header, width in zip(layout.shown, layout.headers, layout.widths, strict=True):
         column = table_columns[i].column
         numeric = column.kind in ("metric", "agg") or column.key == "runs"
         table.add_column(
-            Text(printable(header)),
+            Text(header),
             justify="right" if numeric else "left",
             overflow="ellipsis",
             no_wrap=True,
@@ -544,7 +533,7 @@ def _span_line(spans: Sequence[tuple[int, int, str]]) -> str:
     """The line over the table: each metric's name centred over its columns, `── name ──`."""
     line = ""
     for start, width, header in spans:
-        label = shorten(printable(header), width)
+        label = shorten(inert(header), width)
         fill = "─" if width - len(label) >= 4 else " "  # a rule only where it shows the span
         if fill == "─":
             label = f" {label} "
@@ -625,36 +614,47 @@ def fit_columns(
             floor.append(natural[i])
         else:
             floor.append(max(cell, min(len(headers[i]), MIN_HEADER)))
-    shown = list(range(count))
+    shown = set(range(count))
+    # Running sums of the shown columns' natural and floor widths: each drop is O(1), so that
+    # fitting 100,000 config keys is linear (a sum per drop made it quadratic: 10k keys, 50 s).
+    sums = [sum(natural), sum(floor)]
 
-    def total(widths: Sequence[int]) -> int:
-        return sum(widths[i] for i in shown) + GAP * (len(shown) - 1)
+    def total(which: int) -> int:
+        return sums[which] + GAP * (len(shown) - 1)
+
+    def drop(index: int) -> None:
+        shown.discard(index)
+        sums[0] -= natural[index]
+        sums[1] -= floor[index]
 
     kept = set(keep)
     first = [i for name in _DROP_FIRST for i, c in enumerate(columns) if c.key == name]
     metrics = [i for i in reversed(range(count)) if columns[i].kind in ("metric", "agg")]
-    others = [i for i in reversed(range(count)) if i not in first and i not in metrics]
+    skip = set(first) | set(metrics)
+    others = [i for i in reversed(range(count)) if i not in skip]
     for index in first:
-        if total(natural) <= width:
+        if total(0) <= width:
             break
         if index not in kept:
-            shown.remove(index)
+            drop(index)
     for index in (*metrics, *others):
-        if total(floor) <= width:
+        if total(1) <= width:
             break
         if index not in kept and index in shown:
-            shown.remove(index)
+            drop(index)
     # The widest columns give way first: every shown column is capped at the largest cap that
     # fits, and none goes below its floor.
     low, high = 0, max((natural[i] for i in shown), default=0)
     while low < high:
         cap = (low + high + 1) // 2
-        if total([max(floor[i], min(natural[i], cap)) for i in range(count)]) <= width:
+        capped = sum(max(floor[i], min(natural[i], cap)) for i in shown)
+        if capped + GAP * (len(shown) - 1) <= width:
             low = cap
         else:
             high = cap - 1
-    widths = [max(floor[i], min(natural[i], low)) for i in shown]
-    return Layout(shown, widths, _fit_headers([headers[i] for i in shown], widths))
+    order = sorted(shown)
+    widths = [max(floor[i], min(natural[i], low)) for i in order]
+    return Layout(order, widths, _fit_headers([headers[i] for i in order], widths))
 
 
 def _fit_headers(headers: Sequence[str], widths: Sequence[int]) -> list[str]:

@@ -8,6 +8,7 @@ run's summary.)
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from fnmatch import fnmatchcase
@@ -100,6 +101,8 @@ class Summary(MutableMapping[str, Any]):
         return out
 
     def __setitem__(self, key: str, value: Any) -> None:
+        if type(value) not in SCALARS or type(value) is int:
+            check_storable(value, f"summary[{key!r}]")
         with self._lock:
             self._explicit[key] = value
             self._deleted.discard(key)
@@ -274,6 +277,29 @@ def _accumulate(stats: dict[str, dict[str, list[Any]]], key: str, kinds: tuple[s
             entry[1] += 1
         elif (value < entry[0]) if kind in ("min", "best:minimize") else (value > entry[0]):
             entry[0] = value
+
+
+def check_storable(value: Any, what: str, depth: int = 0) -> None:
+    """ValueError naming `what` when `value` could not be written out: dicts and lists nested
+    past configuration.MAX_VALUE_DEPTH (or containing themselves), an int of more digits than
+    Python prints (sys.get_int_max_str_digits())."""
+    from gitcfg.configuration import MAX_VALUE_DEPTH
+
+    if type(value) is int and value.bit_length() > 4000:
+        try:
+            str(value)
+        except ValueError:
+            limit = sys.get_int_max_str_digits()
+            why = f"an int of more than {limit} digits cannot be stored"
+            raise ValueError(f"{what}: {why}") from None
+    elif isinstance(value, (Mapping, list, tuple)):
+        if depth >= MAX_VALUE_DEPTH:
+            raise ValueError(
+                f"{what}: dicts and lists nested deeper than {MAX_VALUE_DEPTH} levels "
+                "(a dict or list that contains itself?)"
+            )
+        for item in value.values() if isinstance(value, Mapping) else value:
+            check_storable(item, what, depth + 1)
 
 
 def plain_value(value: Any) -> Any:

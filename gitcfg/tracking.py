@@ -70,8 +70,14 @@ NODE_RANK_VARIABLES = ("NODE_RANK", "GROUP_RANK")
 _MAX_WARNINGS = 3
 
 
+def _short_ints(data: Mapping[str, Any]) -> bool:
+    return all(v.bit_length() <= 4000 for v in data.values() if type(v) is int)
+
+
 def _warn(message: str) -> None:
-    print(f"gitcfg: warning: {message}", file=sys.stderr, flush=True)
+    from gitcfg.rows import inert_lines
+
+    print(f"gitcfg: warning: {inert_lines(message)}", file=sys.stderr, flush=True)
 
 
 # --- the run -----------------------------------------------------------------------------------
@@ -365,9 +371,11 @@ class Run:
             and data
         ):
             try:
-                flat = _SCALARS.issuperset(map(type, data.values()))
+                types = set(map(type, data.values()))
             except AttributeError:
-                flat = False
+                types = {object}
+            # An int too long to write out (10**5000) goes the slow way: dropped with a warning.
+            flat = _SCALARS.issuperset(types) and (int not in types or _short_ints(data))
             if flat:
                 self._add_row(dict(data))
                 return
@@ -1255,7 +1263,9 @@ def _install_exit_hooks() -> None:
         if isinstance(exc, JournalFull) or (isinstance(exc, GitcfgError) and _raised_in_track(tb)):
             # Setup errors (not a repo, a bad config file) are one line: the script's code is not
             # at fault. A later config write the script makes keeps its traceback, to find the line.
-            print(f"gitcfg: error: {exc}", file=sys.stderr)
+            from gitcfg.rows import inert
+
+            print(f"gitcfg: error: {inert(str(exc))}", file=sys.stderr)
             return
         previous_hook(kind, exc, tb)
 

@@ -144,14 +144,43 @@ def dump_yaml(data: Any) -> str:
 
     if data == {}:
         return "{}\n"
-    return yaml.dump(
-        data,
-        Dumper=_dumper(),
-        sort_keys=False,
-        allow_unicode=True,
-        default_flow_style=False,
-        width=1_000_000,
-    )
+    options = dict(sort_keys=False, allow_unicode=True, default_flow_style=False, width=1_000_000)
+    text = yaml.dump(data, Dumper=_dumper(), **options)
+    if text.replace("\n", " ").isprintable():
+        return text
+    # YAML escapes C0, C1 and DEL in quoted scalars but writes format characters (bidi
+    # overrides, U+202E) raw: strings holding one are double-quoted and the character escaped,
+    # so the document reads back the same and prints inert.
+    return _escape_format_characters(yaml.dump(data, Dumper=_quoting_dumper(), **options))
+
+
+def _quoting_dumper() -> Any:
+    base = _dumper()
+
+    def represent(dumper: Any, value: str) -> Any:
+        style = '"' if any(_is_format(char) for char in value) else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    dumper = type("QuotingDumper", (base,), {})
+    dumper.add_representer(str, represent)
+    return dumper
+
+
+def _is_format(char: str) -> bool:
+    import unicodedata
+
+    return not char.isprintable() and unicodedata.category(char) == "Cf"
+
+
+def _escape_format_characters(text: str) -> str:
+    out = []
+    for char in text:
+        code = ord(char)
+        if not _is_format(char):
+            out.append(char)
+        else:
+            out.append(f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+    return "".join(out)
 
 
 def load_yaml(text: str | bytes) -> Any:
