@@ -152,7 +152,8 @@ class WhereSyntaxError(BadQuery):
 
     def __init__(self, text: str, position: int, reason: str) -> None:
         self.text, self.position, self.reason = text, position, reason
-        super().__init__(f"cannot parse filter {text!r} at column {position + 1}: {reason}")
+        shown = repr(text) if len(text) <= 200 else repr(text[:100]) + "…"  # the caret shows where
+        super().__init__(f"cannot parse filter {shown} at column {position + 1}: {reason}")
 
     def caret_text(self) -> str:
         """Return the filter's line with a caret under the fault and the reason beside it

@@ -385,6 +385,27 @@ def _diff_path(chunk: bytes) -> str:
     return half[len(half) // 2 + 3 :] if half.startswith("a/") else half  # `a/x b/x`: x
 
 
+_C_ESCAPES = {7: b"\\a", 8: b"\\b", 9: b"\\t", 10: b"\\n", 11: b"\\v", 12: b"\\f", 13: b"\\r",
+              34: b'\\"', 92: b"\\\\"}  # fmt: skip
+
+
+def _quote_path(name: bytes) -> bytes:
+    """`name` as git writes a path in a patch header: C-quoted ("a/x\\ty") when it holds a
+    control character, a double quote or a backslash; a tab or newline left raw would make
+    `git apply` reject the whole patch."""
+    if not any(byte < 32 or byte in (34, 92, 127) for byte in name):
+        return name
+    out = bytearray(b'"')
+    for byte in name:
+        if byte in _C_ESCAPES:
+            out += _C_ESCAPES[byte]
+        elif byte < 32 or byte == 127:
+            out += b"\\%03o" % byte
+        else:
+            out.append(byte)
+    return bytes(out + b'"')
+
+
 def _untracked_patch(
     worktree: Path,
     paths: Iterable[str],
@@ -426,13 +447,14 @@ def _untracked_patch(
             continue
         total += len(data)
         mode = "100755" if os.access(file, os.X_OK) else "100644"
-        quoted = path.encode(errors="surrogateescape")
+        name = path.encode(errors="surrogateescape")
+        a_name, b_name = _quote_path(b"a/" + name), _quote_path(b"b/" + name)
         lines = data.splitlines(keepends=True)
-        head = b"diff --git a/%s b/%s\nnew file mode %s\n" % (quoted, quoted, mode.encode())
+        head = b"diff --git %s %s\nnew file mode %s\n" % (a_name, b_name, mode.encode())
         if not lines:
             parts.append(head)
             continue
-        body = [b"--- /dev/null\n+++ b/%s\n@@ -0,0 +1,%d @@\n" % (quoted, len(lines))]
+        body = [b"--- /dev/null\n+++ %s\n@@ -0,0 +1,%d @@\n" % (b_name, len(lines))]
         for line in lines:
             body.append(b"+" + line)
         if not data.endswith(b"\n"):

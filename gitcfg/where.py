@@ -50,6 +50,7 @@ Value = Scalar | tuple[Scalar, ...]
 PREFIXES = ("config.", "summary.")
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=", "in", "not in", "contains")
 _KEYWORDS = frozenset({"and", "or", "not", "in", "contains"})
+MAX_WHERE_DEPTH = 100  # nested '(' and 'not' in one filter
 
 
 def _typed(value: Value) -> object:
@@ -228,6 +229,7 @@ class _Parser:
         self.text = text
         self.tokens = _tokenize(text)
         self.index = 0
+        self.depth = 0  # '(' and 'not' open at this point
 
     @property
     def token(self) -> _Token:
@@ -268,17 +270,28 @@ class _Parser:
         return operands[0] if len(operands) == 1 else node(tuple(operands))
 
     def unary(self) -> Expr:
-        if self.at("keyword", "not"):
-            self.advance()
-            return Not(self.unary())
-        if self.at("lparen"):
+        if not self.at("keyword", "not") and not self.at("lparen"):
+            return self.comparison()
+        self.depth += 1
+        if self.depth > MAX_WHERE_DEPTH:
+            raise WhereSyntaxError(
+                self.text,
+                self.token.position,
+                f"more than {MAX_WHERE_DEPTH} nested '(' and 'not' (a filter this deep is not "
+                "supported)",
+            )
+        try:
+            if self.at("keyword", "not"):
+                self.advance()
+                return Not(self.unary())
             opening = self.advance()
             expr = self.or_expr()
             if not self.at("rparen"):
                 raise self.fail(f"')' to close the '(' at column {opening.position + 1}")
             self.advance()
             return expr
-        return self.comparison()
+        finally:
+            self.depth -= 1
 
     def comparison(self) -> Compare:
         token = self.token

@@ -121,7 +121,28 @@ def _bounded_loader() -> Any:
             sizes[id(node)] = total
             return node
 
+    BoundedSafeLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
     return BoundedSafeLoader
+
+
+def _construct_int(loader: Any, node: Any) -> int:
+    """An int, or YamlLimitExceeded when Python will not write it out (more digits than
+    sys.get_int_max_str_digits(), 4300 by default; `0x` ints are checked once built)."""
+    import sys
+
+    import yaml
+
+    try:
+        value: int = yaml.constructor.SafeConstructor.construct_yaml_int(loader, node)
+        if value.bit_length() > 4000:
+            str(value)
+    except ValueError:
+        limit = sys.get_int_max_str_digits()
+        raise YamlLimitExceeded(
+            f"an int of {len(node.value):,} characters, over Python's limit of {limit:,} digits",
+            node.start_mark.line + 1,
+        ) from None
+    return value
 
 
 def _duplicate_key(loader: Any, key_node: Any) -> Any:
@@ -464,7 +485,12 @@ def _plain(text: str) -> Any:
         value: Any = text
     elif tag in _CONSTRUCTED:
         constructor = _safe_constructor()
-        value = constructor.yaml_constructors[tag](constructor, yaml.ScalarNode(tag, text))
+        try:
+            value = constructor.yaml_constructors[tag](constructor, yaml.ScalarNode(tag, text))
+        except ValueError:  # an int over Python's digit limit: load_yaml's error names it
+            raise _NotBlock from None
+        if type(value) is int and value.bit_length() > 4000:
+            raise _NotBlock
     else:  # `<<` (merge), `=` (value): libyaml's path handles them
         raise _NotBlock
     if len(_plain_values) > 50_000:
