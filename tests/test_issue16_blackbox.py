@@ -1645,3 +1645,147 @@ def test_resume_auto_without_id_continues_a_killed_run_of_the_same_script(repo: 
     assert (run_id, resumed, step) == (first_id, "True", "3")
     assert [r["_step"] for r in branch_rows(repo, run_id)] == list(range(10))
     assert branch_yaml(repo, run_id, "run.yaml")["status"] == "finished"
+
+
+def test_a_job_killed_twice_and_requeued_continues_one_run_with_every_row(repo: Path) -> None:
+    _sigkill_script(repo, 'id="job-9", resume="allow"')
+    assert _run_until_signal(repo, stop=2) == "job-9"
+    assert _run_until_signal(repo, stop=5) == "job-9"
+    proc = run_python(repo, "preempt.py", "-1")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split()[:3] == ["job-9", "True", "6"]
+    assert [r["loss"] for r in branch_rows(repo, "job-9")] == [float(i) for i in range(10)]
+    assert branch_yaml(repo, "job-9", "run.yaml")["status"] == "finished"
+    subjects = git(repo, "log", "--format=%s", "gitcfg-runs").splitlines()
+    assert len([s for s in subjects if "resumed" in s]) == 2, subjects
+
+
+def test_resume_auto_picks_the_most_recent_crashed_run_of_the_script(repo: Path) -> None:
+    commit_script(
+        repo, "pick.py",
+        """
+        import os, signal, sys
+        import gitcfg
+        run = gitcfg.track({"lr": 0.1}, resume="auto" if sys.argv[1] == "resume" else None)
+        print(run.id, run.resumed, flush=True)
+        if sys.argv[1] == "crash":
+            os.kill(os.getpid(), signal.SIGKILL)
+        """,
+    )  # fmt: skip
+    older = run_python(repo, "pick.py", "crash").stdout.split()[0]
+    newer = run_python(repo, "pick.py", "crash").stdout.split()[0]
+    assert older != newer
+    proc = run_python(repo, "pick.py", "resume")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == [newer, "True"]
+    assert branch_yaml(repo, older, "run.yaml")["status"] == "crashed"
+
+
+def test_show_at_a_revision_before_the_run_was_removed(repo: Path, driver: Path) -> None:
+    run_id = drive(repo, {"config": {"lr": 0.1}})
+    ok(gc(repo, "rm", run_id, "-m", "gone"))
+    one_line_error(gc(repo, "show", run_id))
+    shown = yaml.safe_load(ok(gc(repo, "show", run_id, "--at", "gitcfg-runs~1", "--config")))
+    assert shown == {"lr": 0.1}
+    started = git(repo, "log", "--format=%H", "--grep", f"run {run_id}: started", "gitcfg-runs")
+    text = ok(gc(repo, "show", run_id, "--at", started))
+    assert "running" in text
+
+
+def test_a_running_run_in_the_api_dataframe(repo: Path) -> None:
+    commit_script(repo, "hold.py", HOLD)
+    proc = subprocess.Popen(
+        [sys.executable, "hold.py"], cwd=repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout.readline().strip()
+        api = run_python(
+            repo, "-c",
+            "import gitcfg\ndf = gitcfg.Api().runs().to_dataframe()\n"
+            "col = [c for c in df.columns if c.split('.')[-1] == 'loss'][0]\n"
+            "print(df[col].iloc[0])\n",
+        )  # fmt: skip
+        assert api.returncode == 0, api.stderr
+        assert float(api.stdout) == pytest.approx(1 / 3)
+        for _ in range(2):
+            proc.stdin.write("\n")
+            proc.stdin.flush()
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_api_amends_on_both_sides_merge_with_a_message_per_key(
+    repo: Path, driver: Path, tmp_path: Path
+) -> None:
+    bare = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    git(repo, "remote", "add", "origin", str(bare))
+    git(repo, "push", "-q", "origin", "main")
+    run_id = drive(repo, {"config": {"lr": 0.1}})
+    ok(gc(repo, "push"))
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(bare), str(other))
+    ok(gc(other, "pull"))
+    amend = "import gitcfg\nr = gitcfg.Api().run({!r})\nr.summary['test_acc'] = {}\nr.update(reason='{}')\n"
+    proc = run_python(other, "-c", amend.format(run_id, 0.5, "theirs"))
+    assert proc.returncode == 0, proc.stderr
+    ok(gc(other, "push"))
+    proc = run_python(repo, "-c", amend.format(run_id, 0.7, "ours"))
+    assert proc.returncode == 0, proc.stderr
+    ok(gc(repo, "pull"))
+    message = git(repo, "log", "-1", "--format=%B", "gitcfg-runs")
+    assert "test_acc" in message and "0.5" in message and "0.7" in message, message
+    history = ok(gc(repo, "history", run_id))
+    assert "ours" in history and "theirs" in history, history
+
+
+def test_goal_maximize_decides_best_for_log_sort(repo: Path) -> None:
+    commit_script(
+        repo, "goal.py",
+        """
+        import sys
+        import gitcfg
+        run = gitcfg.track({"lr": float(sys.argv[1])})
+        run.define_metric("acc", goal="maximize")
+        run.define_metric("err", goal="minimize")
+        run.log({"acc": float(sys.argv[1]), "err": 1 - float(sys.argv[1])})
+        print(run.id)
+        """,
+    )  # fmt: skip
+    ids = {lr: run_python(repo, "goal.py", lr).stdout.strip() for lr in ("0.5", "0.9", "0.1")}
+    assert [r["id"] for r in log_json(repo, "--sort", "acc")] == [
+        ids["0.9"],
+        ids["0.5"],
+        ids["0.1"],
+    ]
+    assert [r["id"] for r in log_json(repo, "--sort", "err")] == [
+        ids["0.9"],
+        ids["0.5"],
+        ids["0.1"],
+    ]
+
+
+def test_tags_idioms_during_the_run(repo: Path) -> None:
+    commit_script(
+        repo, "tags.py",
+        """
+        import gitcfg
+        run = gitcfg.track({"lr": 0.1}, tags=["a"])
+        run.tags += ("b",)
+        run.tags = run.tags + ("c",)
+        print(run.id)
+        """,
+    )  # fmt: skip
+    proc = run_python(repo, "tags.py")
+    assert proc.returncode == 0, proc.stderr
+    assert list(branch_yaml(repo, proc.stdout.strip(), "run.yaml")["tags"]) == ["a", "b", "c"]
+
+
+def test_follow_of_an_ended_run_prints_its_rows_and_exits(repo: Path, driver: Path) -> None:
+    run_id = drive(repo, steps=4)
+    out = ok(gc(repo, "show", run_id, "--metrics", "--follow", timeout=30))
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["_step"] for r in rows] == [0, 1, 2, 3]
