@@ -72,8 +72,9 @@ def parse_value(text: str) -> Any:
             return load_yaml(stripped)
         except Exception as e:  # yaml.YAMLError; yaml itself is imported lazily by yamlio
             reason = str(e).splitlines()[0]
+            shown = repr(text) if len(text) <= 100 else f"{text[:60]!r}… ({len(text):,} characters)"
             raise BadAmendment(
-                f"cannot read {text!r} as a YAML value ({reason}); quote it"
+                f"cannot read {shown} as a YAML value ({reason}); quote it"
             ) from None
     return type_literal(text)
 
