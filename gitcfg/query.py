@@ -870,17 +870,9 @@ def _branch_metrics(
 ) -> dict[str, list[dict[str, Any]]]:
     """Each run's rows in metrics.jsonl at the runs commit `tip` (none when it has no file)."""
     blobs = reader.read_many([f"{tip}:{run_dir(run_id)}/metrics.jsonl" for run_id in run_ids])
-    out: dict[str, list[dict[str, Any]]] = {}
-    for run_id, blob in zip(run_ids, blobs, strict=True):
-        rows = []
-        for line in (blob or b"").splitlines():
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except ValueError:  # a torn last line of a crashed run
-                    continue
-        out[run_id] = rows
-    return out
+    from gitcfg.resuming import parse_rows
+
+    return {run_id: parse_rows(blob or b"") for run_id, blob in zip(run_ids, blobs, strict=True)}
 
 
 def _running_at(reader: gitio.BatchReader, tip: str, run_ids: Sequence[str]) -> set[str]:

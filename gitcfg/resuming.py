@@ -119,14 +119,16 @@ def load_resume(store: Store, record: RunRecord) -> Resume:
 
 
 def parse_rows(metrics_jsonl: bytes) -> list[dict[str, Any]]:
-    """The rows of a metrics.jsonl (a damaged line is skipped)."""
+    """The rows of a metrics.jsonl; a damaged line (a crashed run's torn last line, an int past
+    Python's digit limit, nesting deeper than json's recursion allows), or one that is not an
+    object, is skipped."""
     rows = []
     for line in metrics_jsonl.splitlines():
         if not line.strip():
             continue
         try:
             row = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         if isinstance(row, dict):
             rows.append(row)

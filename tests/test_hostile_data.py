@@ -4,6 +4,7 @@ warning, and untracked files with tabs or newlines in their names kept in a usab
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,29 @@ def test_untracked_names_with_tabs_and_newlines_are_quoted_as_git_does(
     assert applied.returncode == 0, applied.stderr
     for name in NAMES:
         assert (target / name).read_text() == f"content of {name!r}\n"
+
+
+def test_metrics_lines_too_deep_or_too_long_are_skipped(repo: Path) -> None:
+    """A pulled run's metrics.jsonl with a 5000-digit number, 100,000 nested `[` and a line
+    that is not an object: show --metrics and plot read the other rows, no traceback."""
+    from runs_branch import commit, make_run, run_files
+
+    run = make_run(0)
+    files = run_files(run)
+    files[next(k for k in files if k.endswith("metrics.jsonl"))] = b"\n".join(
+        [
+            b'{"_step": 0, "a": 1}',
+            b'{"_step": 1, "a": ' + b"9" * 5000 + b"}",
+            b'{"_step": 2, "a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+            b"[1, 2]",
+            b'{"_step": 3, "a": 3}',
+        ]
+    )
+    commit(repo, files)
+    for args in (("show", run["id"], "--metrics"), ("plot", "a", run["id"])):
+        proc = subprocess.run([sys.executable, "-m", "gitcfg", *args], cwd=repo,
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    shown = subprocess.run([sys.executable, "-m", "gitcfg", "show", run["id"], "--metrics"],
+                           cwd=repo, capture_output=True, text=True, timeout=60).stdout  # fmt: skip
+    assert shown.splitlines() == ['{"_step": 0, "a": 1}', '{"_step": 3, "a": 3}']
