@@ -2,10 +2,13 @@
 
 Needs wandb (not run by CI, not a gitcfg dependency): in a separate virtual environment,
 
-    python -m venv /tmp/wbvenv && /tmp/wbvenv/bin/pip install wandb==0.30.0 numpy pillow "torch==2.13.0+cpu"
+    python -m venv /tmp/wbvenv
+    /tmp/wbvenv/bin/pip install wandb==0.30.0 numpy pillow "torch==2.13.0+cpu" gymnasium tensorboard
     /tmp/wbvenv/bin/python tests/wandb_corpus/record_expected.py [NAME ...]
 
-For each directory here holding an orig_wandb.py (or the NAMEs given), it
+(pillow: wandb.Image of an array; torch: wandb.watch needs a torch module; gymnasium and
+tensorboard: wandb.init(monitor_gym=True, sync_tensorboard=True) import them.) For each directory
+here holding an orig_wandb.py (or the NAMEs given), it
 
 1. writes ported.py: orig_wandb.py with the mechanical change only (`port()`: the module name
    `wandb` becomes `gitcfg`, and `wandb.init(` becomes `gitcfg.track(`; other things named wandb,
@@ -15,8 +18,8 @@ For each directory here holding an orig_wandb.py (or the NAMEs given), it
 3. reads the run's transaction log (`wandb/offline-run-*/run-*.wandb`: LevelDB log blocks, each
    record a `wandb_internal_pb2.Record`, parsed with wandb's own protobuf classes) and writes
    expected.json: run fields, config, summary, history rows, saved files, metric definitions.
-   wandb 0.30 writes files/config.yaml and files/wandb-summary.json only when it syncs, so the log
-   is the record of an offline run.
+   An offline run of wandb 0.30 leaves no files/config.yaml or files/wandb-summary.json (only
+   requirements.txt), and 0.30 has no Python reader of the log: the log is the record.
 
 `port()` and `script_argv()` need no wandb: tests/test_wandb_corpus.py uses them too.
 """
