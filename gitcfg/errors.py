@@ -316,3 +316,19 @@ class NoSuchRunFile(GitcfgError):
         super().__init__(
             f"run {run_id[:8]} has no file {name!r}; `gitcfg show {run_id[:8]} --files` lists them"
         )
+
+
+class RunsBranchRefused(GitcfgError):
+    """gitcfg will not write to the configured runs branch: its name is invalid, it is checked out
+    in a worktree, it holds the code's history, or its FORMAT is newer than this gitcfg."""
+
+
+class UnsafeRunPath(CheckoutFailed):
+    """A path taken from a run's data (its cwd, a file to write) leads outside the worktree."""
+
+    def __init__(self, run_id: str, what: str, path: object, worktree: object) -> None:
+        self.run_id, self.what, self.path = run_id, what, path
+        super().__init__(
+            f"run {run_id}'s {what} {str(path)!r} leads outside the worktree {worktree}; "
+            "refusing to write there (nothing was created)"
+        )

@@ -12,6 +12,7 @@ directory's place in the new worktree: what the script was given, at the code it
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -30,10 +31,12 @@ from gitcfg.errors import (
     GitError,
     NothingToRerun,
     RunWithoutCommit,
+    UnsafeRunPath,
 )
 from gitcfg.store import RERUN_OF_VARIABLE, Store, changed_run_dirs, run_dir
 from gitcfg.yamlio import dump_yaml
 
+_COMMIT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 CONFIG_NAMES = ("config.yaml", "gitcfg-config.yaml")  # the first name not taken by the code
 REQUIREMENTS_NAMES = ("requirements.txt", "gitcfg-requirements.txt")
 
@@ -79,6 +82,10 @@ def checkout_run(
     code_commit = record.code_commit
     if not code_commit:
         raise RunWithoutCommit(run_id)
+    if not isinstance(code_commit, str) or not _COMMIT_ID.fullmatch(code_commit):
+        raise CheckoutFailed(
+            f"run {run_id}'s code.commit {str(code_commit)[:80]!r} is not a commit id"
+        )
     if not gitio.commit_exists(store.repo, code_commit):
         raise CodeCommitMissing(run_id, code_commit, code.get("remote_url"))
     if code.get("patch_lost"):  # recovered after a crash without its patch (journal.py)
@@ -112,17 +119,24 @@ def checkout_run(
                 "nothing was created"
             ) from None
     meta = record.meta
-    cwd, argv = rerun_argv(meta, target)
+    recorded_cwd, argv = rerun_argv(meta, target)
+    cwd = recorded_cwd
     config_path = requirements_path = None
     try:
+        # The run's cwd may climb out (`../..`) or pass a symlink its patch made: resolved first.
+        cwd = inside_worktree(run_id, "cwd", target, recorded_cwd)
+        cwd.mkdir(parents=True, exist_ok=True)  # the run's cwd may have been an untracked dir
         if write_files:
-            config_path = _free_path(cwd, CONFIG_NAMES)
-            config_path.write_text(_config_text(run_id, meta, record.config))
+            config_text = _config_text(run_id, meta, record.config).encode()
+            config_path = write_new_file(run_id, target, cwd, CONFIG_NAMES, config_text)
         if write_files and requirements is not None:
-            requirements_path = _free_path(cwd, REQUIREMENTS_NAMES)
-            requirements_path.write_bytes(_requirements_header(run_id, meta) + requirements)
-        elif not write_files:
-            cwd.mkdir(parents=True, exist_ok=True)  # the run's cwd may have been an untracked dir
+            requirements_text = _requirements_header(run_id, meta) + requirements
+            requirements_path = write_new_file(
+                run_id, target, cwd, REQUIREMENTS_NAMES, requirements_text
+            )
+    except UnsafeRunPath:
+        gitio.remove_worktree(store.repo, target)
+        raise
     except OSError as e:
         gitio.remove_worktree(store.repo, target)
         raise CheckoutFailed(
@@ -225,7 +239,8 @@ def rerun_argv(meta: Mapping[str, Any], worktree: Path) -> tuple[Path, list[str]
             inside = (
                 _relative_to(PurePath(arg), PurePath(recorded_top)) if arg.startswith("/") else None
             )
-            moved.append(str(worktree / inside) if inside is not None else arg)
+            # `/top/../x` is not under the worktree: left as recorded, not moved out of the new one
+            moved.append(str(worktree / inside) if inside and ".." not in inside.parts else arg)
         argv = moved
     module = meta.get("module")
     if isinstance(module, str) and module:
@@ -240,16 +255,47 @@ def _relative_to(path: PurePath, top: PurePath) -> PurePath | None:
         return None
 
 
-def _free_path(directory: Path, names: Sequence[str]) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)  # the run's cwd may have been an untracked dir
-    for name in names:
-        if not (directory / name).exists():
-            return directory / name
+def inside_worktree(run_id: str, what: str, worktree: Path, path: Path) -> Path:
+    """`path` with every symlink under `worktree` resolved, if it stays inside; else UnsafeRunPath.
+
+    Every path gitcfg derives from run data (a pulled run is someone else's) goes through this
+    before anything is written there: `..`, absolute paths and symlinks (the run's patch can
+    create them) that lead out are refused, naming the run and the path.
+    """
+    top = os.path.realpath(worktree)
+    real = os.path.realpath(path)
+    if real != top and not real.startswith(top.rstrip(os.sep) + os.sep):
+        raise UnsafeRunPath(run_id, what, path, worktree)
+    return worktree / os.path.relpath(real, top)
+
+
+def write_new_file(
+    run_id: str, worktree: Path, directory: Path, names: Sequence[str], data: bytes
+) -> Path:
+    """Create the first of `names` not taken in `directory` (then `<last>-2`, ...) holding `data`.
+
+    `directory` is checked with inside_worktree; the file is created with O_EXCL and O_NOFOLLOW
+    relative to the directory's descriptor, so a symlink in its place (dangling ones too) is
+    never written through: it counts as taken.
+    """
+    real = inside_worktree(run_id, "directory", worktree, directory)
     last = Path(names[-1])
-    index = 2
-    while (directory / f"{last.stem}-{index}{last.suffix}").exists():
-        index += 1
-    return directory / f"{last.stem}-{index}{last.suffix}"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    dir_fd = os.open(real, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        index = 1
+        while True:
+            for name in names if index == 1 else [f"{last.stem}-{index}{last.suffix}"]:
+                try:
+                    fd = os.open(name, flags, 0o644, dir_fd=dir_fd)
+                except FileExistsError:
+                    continue
+                with os.fdopen(fd, "wb") as file:
+                    file.write(data)
+                return real / name
+            index += 1
+    finally:
+        os.close(dir_fd)
 
 
 def _requirements_header(run_id: str, meta: Mapping[str, Any]) -> bytes:
