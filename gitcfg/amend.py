@@ -647,6 +647,8 @@ def _commit_change(
 ) -> tuple[str | None, T]:
     """Build one commit from the runs at the tip and CAS it onto that tip; retry from a fresh read
     when another writer moved the branch. Returns (runs commit, or None for a dry run; extra)."""
+    if not dry_run:
+        store.check_writable()
     identity = store.identity
     by = f"{identity.name} <{identity.email}>"
     for _ in range(gitio.MAX_RETRIES):

@@ -50,6 +50,7 @@ def hooks_dir(store: Store) -> Path:
 
 def init_repo(store: Store) -> InitResult:
     """Create the runs branch, record gitcfg.branch, install hooks; idempotent."""
+    store.check_writable()  # never adopt a branch holding the code, or one checked out
     created = False if store.exists() else store.create_branch()
     set_config = store.git_config.get("gitcfg.branch") != store.runs_branch
     if set_config:

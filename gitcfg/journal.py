@@ -48,7 +48,15 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from gitcfg.errors import GitcfgError, RunNotFound
-from gitcfg.store import Store, hostname, run_dir, run_event_message, run_files, utc_iso
+from gitcfg.store import (
+    Store,
+    check_run_id,
+    hostname,
+    run_dir,
+    run_event_message,
+    run_files,
+    utc_iso,
+)
 from gitcfg.summaries import Summary
 
 LIVE_DIR = "live"
@@ -498,7 +506,19 @@ class Recovered(NamedTuple):
         return f"recorded run {self.run_id} as {self.status} ({self.steps} steps) from its journal"
 
 
-def recover(store: Store) -> list[Recovered]:
+class SkippedJournal(NamedTuple):
+    """A journal recovery does not trust: its directory is not named for the run it holds."""
+
+    name: str  # the journal directory's name
+    reason: str
+    moved_to: Path | None  # where it was moved aside (a dot name recovery never reads again)
+
+    def note(self) -> str:
+        where = f"; moved it aside to {self.moved_to}" if self.moved_to else ""
+        return f"warning: skipped the journal live/{self.name!r}: {self.reason}{where}"
+
+
+def recover(store: Store) -> list[Recovered | SkippedJournal]:
     """Commit every journal on this machine whose process is gone; return what was committed.
 
     A journal whose run already holds a final status on the branch is only removed. Another
@@ -528,7 +548,7 @@ def recover_quietly(store: Store) -> list[str]:
         return [f"warning: could not recover a crashed run's journal: {e}"]
 
 
-def _recover_one(store: Store, live: LiveRun) -> Recovered | None:
+def _recover_one(store: Store, live: LiveRun) -> Recovered | SkippedJournal | None:
     import fcntl
 
     try:
@@ -544,6 +564,9 @@ def _recover_one(store: Store, live: LiveRun) -> Recovered | None:
             return None  # recovered and removed while we waited
         meta = json.loads((live.path / _META).read_bytes())
         run_meta: dict[str, Any] = dict(meta["run"])
+        reason = _untrusted(live.run_id, meta, run_meta)
+        if reason is not None:
+            return SkippedJournal(live.run_id, reason, _move_aside(live.path))
         runs_store = _store_for(store, str(meta.get("runs_ref") or store.runs_ref))
         if _committed_status(runs_store, live.run_id) not in (None, "running"):
             _remove_dir(live.path)  # the owner committed, then died before cleaning up
@@ -591,6 +614,31 @@ def _recovered_patch(
         if not on_branch:
             run_meta["code"] = {**code, "patch_lost": True}
     return {}
+
+
+def _untrusted(name: str, meta: Mapping[str, Any], run_meta: Mapping[str, Any]) -> str | None:
+    """Why a journal must not be committed: its directory name is not a run id, or the run it
+    holds is another (it would overwrite that run's directory on the branch); None if trusted."""
+    try:
+        check_run_id(name)
+    except GitcfgError:
+        return "its directory name is not a valid run id"
+    for where, held in (
+        ("meta.json run_id", meta.get("run_id", name)),
+        ("run id", run_meta.get("id")),
+    ):
+        if held != name:
+            return f"its {where} is {str(held)[:80]!r}, not the directory's {name!r}"
+    return None
+
+
+def _move_aside(path: Path) -> Path | None:
+    target = path.with_name(f".untrusted-{path.name}-{os.getpid()}")
+    try:
+        os.rename(path, target)
+    except OSError:
+        return None
+    return target
 
 
 def recovered_summary(

@@ -23,7 +23,13 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from gitcfg import gitio
-from gitcfg.errors import DamagedRunFile, GitcfgError, RunNotFound, RunsBranchMoved
+from gitcfg.errors import (
+    DamagedRunFile,
+    GitcfgError,
+    RunNotFound,
+    RunsBranchMoved,
+    RunsBranchRefused,
+)
 from gitcfg.yamlio import dump_yaml, load_yaml_fast
 
 FORMAT_VERSION = 1
@@ -355,6 +361,12 @@ class Store:
         self.repo = repo
         self.git_config = dict(git_config)
         self.runs_branch = self.git_config.get("gitcfg.branch") or DEFAULT_BRANCH
+        problem = branch_name_problem(self.runs_branch)
+        if problem:
+            raise RunsBranchRefused(
+                f"git config gitcfg.branch is {self.runs_branch!r}, not a valid branch name "
+                f"({problem}); set another: git config gitcfg.branch {DEFAULT_BRANCH}"
+            )
         self.runs_ref = f"refs/heads/{self.runs_branch}"
 
     @classmethod
@@ -383,21 +395,48 @@ class Store:
 
     def create_branch(self) -> bool:
         """Create the orphan runs branch with README.md and FORMAT; False if it already exists."""
+        self.check_writable()
         files = {"README.md": BRANCH_README.encode(), "FORMAT": f"{FORMAT_VERSION}\n".encode()}
         try:
-            gitio.commit_files(
+            runs_commit = gitio.commit_files(
                 self.repo, self.runs_ref, files, "gitcfg: start the runs branch\n",
                 self.identity, expected=None,
             )  # fmt: skip
         except RunsBranchMoved:
             return False
+        _CHECKED_TIPS.add((self.repo.common_dir, runs_commit))
         return True
+
+    def check_writable(self) -> None:
+        """Raise RunsBranchRefused unless gitcfg may commit onto the runs branch.
+
+        Refused: a branch checked out in any worktree (committing would move it under the user's
+        feet), a branch that is not a runs branch (the code's history: `gitcfg.branch=main`, a
+        `gitcfg-runs` made with `git branch`), and one whose FORMAT is newer than this gitcfg.
+        Every write calls this before writing anything. The worktree test reads HEAD files
+        (no git process); the tip's tree is listed once per tip a process sees (one `git ls-tree`;
+        the commits this process writes count as seen).
+        """
+        bare = self.git_config.get("core.bare") == "true"
+        where = gitio.checked_out_branches(self.repo, bare).get(self.runs_ref)
+        if where is not None:
+            raise RunsBranchRefused(
+                f"the runs branch {self.runs_branch} is checked out in {where}; gitcfg never "
+                "commits onto a checked-out branch: switch that worktree to another branch first"
+            )
+        tip = self.tip()
+        if tip is not None and (self.repo.common_dir, tip) not in _CHECKED_TIPS:
+            check_runs_tree(self.repo, tip, f"branch {self.runs_branch}")
+            _CHECKED_TIPS.add((self.repo.common_dir, tip))
 
     def write(self, files: Mapping[str, bytes | None], message: str) -> str:
         """Commit `files` on the runs branch (creating it if needed); return the runs commit."""
+        self.check_writable()
         if not self.exists():
             self.create_branch()
-        return gitio.commit_files(self.repo, self.runs_ref, files, message, self.identity)
+        runs_commit = gitio.commit_files(self.repo, self.runs_ref, files, message, self.identity)
+        _CHECKED_TIPS.add((self.repo.common_dir, runs_commit))  # built on a checked tip
+        return runs_commit
 
     # reading
 
@@ -490,8 +529,70 @@ def read_mapping(blob: bytes | None) -> tuple[dict[str, Any], str | None]:
     return value, None
 
 
+_CHECKED_TIPS: set[tuple[Path, str]] = set()  # (common dir, runs commit) found writable
+RUNS_BRANCH_TOP = frozenset(("README.md", "FORMAT", RUNS_DIR))  # all a runs branch holds at its top
+
+
+def check_runs_tree(repo: gitio.Repo, runs_commit: str, what: str) -> None:
+    """Raise RunsBranchRefused unless `runs_commit`'s tree is a runs branch's this gitcfg can write.
+
+    A runs branch holds README.md, FORMAT (a number) and runs/ at its top, and nothing else;
+    a branch with the code's history holds the code (or no FORMAT). One `git ls-tree`; FORMAT
+    `1` is recognised by its blob id, so its content is read only when it differs.
+    """
+    entries = {e.path: e for e in gitio.ls_tree(repo, runs_commit, recursive=False)}
+    format_entry = entries.get("FORMAT")
+    text = None
+    if format_entry is not None and format_entry.kind == "blob":
+        text = str(FORMAT_VERSION)
+        if format_entry.oid != _blob_oid(f"{text}\n".encode(), len(format_entry.oid)):
+            with gitio.BatchReader(repo) as reader:
+                text = (reader.read(format_entry.oid) or b"").decode(errors="replace").strip()
+        if text.isdigit() and int(text) > FORMAT_VERSION:
+            raise format_version_error(text)
+    foreign = sorted(set(entries) - RUNS_BRANCH_TOP)
+    if foreign or text is None or not text.isdigit():
+        holds = ", ".join(foreign[:4]) + (", ..." if len(foreign) > 4 else "")
+        raise RunsBranchRefused(
+            f"{what} is not a gitcfg runs branch (it holds "
+            + (holds or ("no FORMAT file" if text is None else f"FORMAT {text[:20]!r}"))
+            + "); gitcfg never commits onto a branch that may share history with your code: "
+            f"name another with `git config gitcfg.branch NAME` (default {DEFAULT_BRANCH})"
+        )
+
+
+def _blob_oid(content: bytes, oid_chars: int) -> str:
+    """The id git gives a blob (SHA-1, or SHA-256 in a repository of 64-char ids)."""
+    import hashlib
+
+    digest = hashlib.sha256 if oid_chars == 64 else hashlib.sha1
+    return digest(b"blob %d\0" % len(content) + content).hexdigest()
+
+
+_BRANCH_FORBIDDEN = frozenset(" ~^:?*[\\\x7f")
+
+
+def branch_name_problem(name: str) -> str | None:
+    """Why `name` is not a valid branch name by `git check-ref-format --branch`, None if it is."""
+    if name.startswith("-") or name == "HEAD":
+        return "it starts with `-`" if name.startswith("-") else "it is HEAD"
+    if name.startswith("/") or name.endswith("/") or "//" in name:
+        return "it has an empty path component"
+    if ".." in name or "@{" in name:
+        return "it contains `..`" if ".." in name else "it contains `@{`"
+    bad = sorted({c for c in name if c in _BRANCH_FORBIDDEN or ord(c) < 32})
+    if bad:
+        return "it contains " + " ".join(repr(c) for c in bad[:5])
+    if name.endswith("."):
+        return "it ends with `.`"
+    for part in name.split("/"):
+        if part.startswith(".") or part.endswith(".lock"):
+            return "a component starts with `.`" if part.startswith(".") else "it ends with `.lock`"
+    return None
+
+
 def format_version_error(found: str) -> GitcfgError:
-    return GitcfgError(
+    return RunsBranchRefused(
         f"the runs branch uses format {found}, newer than this gitcfg understands "
-        f"({FORMAT_VERSION}); upgrade gitcfg"
+        f"({FORMAT_VERSION}); reading works, but upgrade gitcfg to write to it"
     )

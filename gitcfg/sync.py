@@ -30,13 +30,12 @@ from gitcfg import gitio
 from gitcfg.configuration import same_value
 from gitcfg.errors import GitError, RemoteNotFound, RemoteUnreachable, RunsBranchMoved
 from gitcfg.store import (
-    FORMAT_VERSION,
     RUN_YAML_FILES,
     RUNS_DIR,
     Store,
     changed_run_dirs,
+    check_runs_tree,
     commit_message,
-    format_version_error,
     parse_run_path,
 )
 from gitcfg.yamlio import dump_yaml, load_yaml
@@ -206,18 +205,23 @@ def merge_runs(store: Store, theirs: str, label: str, now: float | None = None) 
 
     Fast-forwards when it can; otherwise one merge commit with both parents, CAS-moved onto the
     tip it was computed from and recomputed when a local writer moved the branch meanwhile.
-    Raises a GitcfgError when `theirs` uses a newer branch format.
+    Raises RunsBranchRefused before writing when either side is not a runs branch this gitcfg
+    can write (a newer FORMAT, the code's history) or ours is checked out in a worktree.
     """
-    _check_format(store, theirs)
     repo = store.repo
+    checked = False
     for _ in range(gitio.MAX_RETRIES):
         ours = store.tip()
         try:
+            if ours is not None and (ours == theirs or gitio.is_ancestor(repo, theirs, ours)):
+                return MergeOutcome("up to date", ours, ())
+            if not checked:  # ours and theirs are runs branches this gitcfg writes, ours not in use
+                store.check_writable()
+                check_runs_tree(repo, theirs, f"{label}'s {store.runs_branch}")
+                checked = True
             if ours is None:
                 gitio.move_ref(repo, store.runs_ref, theirs, None, f"gitcfg: runs from {label}")
                 return MergeOutcome("created", theirs, _changed_runs(store, None, theirs))
-            if ours == theirs or gitio.is_ancestor(repo, theirs, ours):
-                return MergeOutcome("up to date", ours, ())
             if gitio.is_ancestor(repo, ours, theirs):
                 gitio.move_ref(repo, store.runs_ref, theirs, ours, f"gitcfg: runs from {label}")
                 return MergeOutcome("fast-forward", theirs, _changed_runs(store, ours, theirs))
@@ -229,13 +233,6 @@ def merge_runs(store: Store, theirs: str, label: str, now: float | None = None) 
         except RunsBranchMoved:
             continue
     raise RunsBranchMoved(store.runs_ref)
-
-
-def _check_format(store: Store, theirs: str) -> None:
-    with gitio.BatchReader(store.repo) as reader:
-        text = (reader.read(f"{theirs}:FORMAT") or b"").decode(errors="replace").strip()
-    if text.isdigit() and int(text) > FORMAT_VERSION:
-        raise format_version_error(text)
 
 
 def _unit(path: str) -> str:

@@ -1483,6 +1483,7 @@ def track(
     if recording:
         found = _probe_recording_repo(script, cwd, explicit=path is not None)
         store, status = Store(found.repo, found.config), found.status
+        store.check_writable()  # before anything is written: a code branch is never the runs one
         _recover_crashed(store)  # first: a dead process's run becomes resumable
         if run_id is not None or resume_as is not None:
             script_recorded = str(script) if script else _session_kind()
