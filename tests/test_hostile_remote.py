@@ -169,9 +169,6 @@ def test_an_alias_bomb_in_a_pulled_run_is_refused_in_bounded_time(hostile: dict)
     _outside_untouched(hostile)
 
 
-@pytest.mark.xfail(
-    reason="terminal escaping (issue 17, another part) not on main yet", strict=False
-)
 def test_escape_sequences_in_pulled_names_never_reach_the_terminal_raw(hostile: dict) -> None:
     victim, ansi = hostile["victim"], hostile["ids"]["ansi"]
     outputs = {"pull": hostile["pull"].stdout + hostile["pull"].stderr}
