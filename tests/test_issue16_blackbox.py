@@ -1789,3 +1789,108 @@ def test_follow_of_an_ended_run_prints_its_rows_and_exits(repo: Path, driver: Pa
     out = ok(gc(repo, "show", run_id, "--metrics", "--follow", timeout=30))
     rows = [json.loads(line) for line in out.splitlines()]
     assert [r["_step"] for r in rows] == [0, 1, 2, 3]
+
+
+def test_follow_ends_when_the_followed_process_is_killed(repo: Path) -> None:
+    commit_script(repo, "hold.py", HOLD)
+    proc = subprocess.Popen(
+        [sys.executable, "hold.py"], cwd=repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    follow = None
+    try:
+        run_id = proc.stdout.readline().strip()
+        follow = subprocess.Popen(
+            [sys.executable, "-m", "gitcfg", "show", run_id, "--metrics", "--follow"], cwd=repo,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert [json.loads(follow.stdout.readline())["_step"] for _ in range(3)] == [0, 1, 2]
+        proc.kill()
+        proc.wait(timeout=30)
+        follow.wait(timeout=60)  # ends on its own
+        assert follow.stdout.read().strip() == ""
+    finally:
+        for p in (proc, follow):
+            if p is not None and p.poll() is None:
+                p.kill()
+    assert branch_yaml(repo, run_id, "run.yaml")["status"] == "crashed"
+    assert len(branch_rows(repo, run_id)) == 3
+
+
+def test_a_mechanically_ported_script(repo: Path) -> None:
+    commit_script(
+        repo, "ported.py",
+        """
+        import argparse
+        import numpy as np
+        import gitcfg
+
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--lr", type=float, default=0.01)
+        parser.add_argument("--epochs", type=int, default=3)
+        args = parser.parse_args()
+
+        gitcfg.init(project="mnist", entity="lab", config=args, job_type="train", group="sweep-1",
+                    tags=["baseline"], name="first", notes="n", save_code=True, reinit=True)
+        gitcfg.config.update({"batch_size": 32})
+        config = gitcfg.config
+        gitcfg.define_metric("epoch")
+        gitcfg.define_metric("val/*", step_metric="epoch")
+        best = 0.0
+        for epoch in range(config.epochs):
+            acc = 0.5 + 0.1 * epoch
+            gitcfg.log({"epoch": epoch, "train/loss": np.float32(1.0 / (epoch + 1)), "val/acc": acc})
+            best = max(best, acc)
+        gitcfg.run.summary["best_acc"] = best
+        gitcfg.summary["final"] = True
+        print(gitcfg.run.id, gitcfg.run.name, gitcfg.run.project)
+        gitcfg.finish()
+        """,
+    )  # fmt: skip
+    proc = run_python(repo, "ported.py", "--lr", "0.1")
+    assert proc.returncode == 0, proc.stderr
+    run_id, name, project = proc.stdout.split()
+    assert (name, project) == ("first", "mnist")
+    config = branch_yaml(repo, run_id, "config.yaml")
+    assert config == {"lr": 0.1, "epochs": 3, "batch_size": 32}
+    summary = branch_yaml(repo, run_id, "summary.yaml")
+    assert summary["best_acc"] == pytest.approx(0.7) and summary["final"] is True
+    assert summary["train/loss"] == pytest.approx(1 / 3) and summary["epoch"] == 2
+    rows = branch_rows(repo, run_id)
+    assert [r["train/loss"] for r in rows] == [1.0, 0.5, 0.33333334]
+    meta = branch_yaml(repo, run_id, "run.yaml")
+    assert (meta["entity"], meta["job_type"], meta["group"], list(meta["tags"])) == (
+        "lab", "train", "sweep-1", ["baseline"],
+    )  # fmt: skip
+
+
+def test_with_block_and_track_without_arguments(repo: Path) -> None:
+    commit_script(
+        repo, "withblock.py",
+        """
+        import gitcfg
+        with gitcfg.track() as run:
+            gitcfg.config.lr = 0.3
+            run.log({"x": 1})
+            rid = run.id
+        print(rid, gitcfg.run is None)
+        """,
+    )  # fmt: skip
+    proc = run_python(repo, "withblock.py")
+    assert proc.returncode == 0, proc.stderr
+    run_id, no_run = proc.stdout.split()
+    assert no_run == "True"
+    assert branch_yaml(repo, run_id, "config.yaml") == {"lr": 0.3}
+    assert branch_yaml(repo, run_id, "run.yaml")["status"] == "finished"
+
+
+def test_a_failed_run_in_show_json_and_yaml_stays_machine_readable(repo: Path) -> None:
+    commit_script(
+        repo, "fail2.py", "import gitcfg\nrun = gitcfg.track({'lr': 0.1})\nraise ValueError('x')\n"
+    )
+    assert run_python(repo, "fail2.py").returncode == 1
+    run_id = log_json(repo)[0]["id"]
+    as_json = json.loads(ok(gc(repo, "show", run_id, "-f", "json")))
+    assert "ValueError" in as_json["run"]["error"]["traceback"]
+    as_yaml = yaml.safe_load(ok(gc(repo, "show", run_id, "-f", "yaml")))
+    assert as_yaml["run"]["status"] == "failed"
