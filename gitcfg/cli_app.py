@@ -194,8 +194,10 @@ def echo(text: str = "", err: bool = False, nl: bool = True) -> None:
 
 def _warn(warnings: Any) -> None:
     """Print each warning as one line on stderr: `gitcfg: warning: ...` (a query's `.warnings`)."""
-    for warning in warnings:
-        echo(f"gitcfg: warning: {warning}", err=True)
+    from gitcfg.rows import inert
+
+    for warning in warnings:  # one line each, whatever key or run name it quotes
+        echo(f"gitcfg: warning: {inert(warning)}", err=True)
 
 
 def _console(stderr: bool = False) -> Any:

@@ -436,6 +436,6 @@ def plot_command(
             console.print(f"  [{colour_name}]━━[/] {escape(inert(line.label))}", highlight=False)
     if missing:
         console.print(
-            f"[dim]{query.runs_phrase(len(missing))} did not log {metric}: left out[/dim]",
+            f"[dim]{query.runs_phrase(len(missing))} did not log {escape(inert(metric))}: left out[/dim]",
             highlight=False,
         )

@@ -99,3 +99,29 @@ def test_same_in_every_run_line_and_headers_are_inert(hostile) -> None:
     assert "same in every run: same\\x1b]52;c;aGk=\\x07\\x1b[2J\\x9b31m" in out
     md = _gitcfg(repo, "log", "-f", "md").stdout.decode()
     assert "lr\\x1b]52" in md.splitlines()[0]
+
+
+def test_runs_pulled_from_a_hostile_remote_print_inert(hostile, tmp_path: Path) -> None:
+    """The same runs, plus a run directory named with an escape sequence, pushed to a bare
+    remote by an author whose name holds one: pull, log, show, history and diff are inert."""
+    from conftest import git
+
+    repo, a, b = hostile
+    odd = make_run(5, {"lr" + EVIL: 0.3, "same" + EVIL: "v" + EVIL, "seed": 3})
+    odd_id = "05yqgg\x1b]52;c;aGk=\x07x"
+    odd["id"] = odd["meta"]["id"] = odd_id
+    write_runs(repo, [odd])
+    bare = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    git(repo, "push", "-q", str(bare), "gitcfg-runs", "HEAD:refs/heads/main")
+    mine = tmp_path / "mine"
+    git(tmp_path, "clone", "-q", str(bare), str(mine))
+    git(mine, "branch", "-q", "-D", "gitcfg-runs", check=False)
+    commands = [("pull",), ("log",), ("log", "-f", "csv"), ("log", "-f", "md"), ("log", "-f", "json"),
+                ("show", a), ("history", a), ("diff", a, b), ("plot", "val_acc" + EVIL)]  # fmt: skip
+    for args in commands:
+        proc = _gitcfg(mine, *args)
+        out = (proc.stdout + proc.stderr).decode()
+        assert proc.returncode == 0 and "Traceback" not in out, (args, out)
+        assert not any(c in out for c in CONTROLS), (args, ascii(out))
+    assert "05yqgg\\x1b]" in _gitcfg(mine, "log", "-f", "csv").stdout.decode()
