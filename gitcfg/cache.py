@@ -240,6 +240,7 @@ class RunCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         try:
+            gitio.share(self.path.parent, self.path)  # -wal and -shm take the file's mode
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(
                 "PRAGMA synchronous=NORMAL"

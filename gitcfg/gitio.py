@@ -529,6 +529,65 @@ def write_lock(repo: Repo) -> Iterator[None]:
         yield
 
 
+# --- core.sharedRepository: gitcfg's own files follow it, as git's do ---------------------------
+
+_shared: dict[str, int] = {}  # a state dir (with a trailing separator) -> _shared_bits()
+
+
+def note_shared_repository(repo: Repo, value: str | None) -> None:
+    """Remember the repository's core.sharedRepository: files made under its state dir
+    (`.git/gitcfg`: lock, journals, cache) then get the modes git gives its own (see share)."""
+    bits = _shared_bits(value)
+    key = os.path.join(repo.state_dir, "")
+    if bits:
+        _shared[key] = bits
+        share(repo.state_dir)
+    else:
+        _shared.pop(key, None)
+
+
+def _shared_bits(value: str | None) -> int:
+    """git's reading of core.sharedRepository: 0 (umask), bits to add (group: 0660, all: 0664),
+    or minus an exact file mode (octal, `0640`)."""
+    text = (value or "").strip().lower()
+    if text in ("group", "true", "1", "yes", "on"):
+        return 0o660
+    if text in ("all", "world", "everybody", "2"):
+        return 0o664
+    if text.isdigit() and len(text) > 1:
+        mode = int(text, 8) if set(text) <= set("01234567") else 0
+        return -(mode & 0o777) if mode & 0o600 == 0o600 else 0
+    return 0
+
+
+def share(*paths: Path | str) -> None:
+    """Give each path under a shared repository's state dir the mode git gives a file or directory
+    it makes there (group-writable for `group`; directories also setgid and searchable), whatever
+    the umask, so another user of the group can take the lock and recover journals. A no-op (one
+    dict test) in a repository that is not shared; failures are ignored (not our file)."""
+    if not _shared:
+        return
+    import stat
+
+    for path in paths:
+        text = os.fspath(path)
+        bits = next((b for k, b in _shared.items() if text.startswith(k) or text + os.sep == k), 0)
+        if not bits:
+            continue
+        try:
+            st = os.stat(text)
+            mode = st.st_mode & 0o7777
+            new = (mode & ~0o777) | -bits if bits < 0 else mode | bits
+            if stat.S_ISDIR(st.st_mode):
+                new |= (new & 0o444) >> 2 | stat.S_ISGID
+            elif mode & stat.S_IXUSR:
+                new |= (new & 0o444) >> 2
+            if new != mode:
+                os.chmod(text, new)
+        except OSError:
+            pass
+
+
 @contextmanager
 def flock(path: Path, blocking: bool = True) -> Iterator[bool]:
     """Hold an exclusive flock on `path`, made with its directory if missing; yield whether it is held.
@@ -541,6 +600,7 @@ def flock(path: Path, blocking: bool = True) -> Iterator[bool]:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        share(path.parent, path)
     except OSError as e:
         # mkdir(exist_ok=True) raises FileExistsError when a file stands where the directory goes
         reason = "it is not a directory" if isinstance(e, FileExistsError) else e.strerror or str(e)

@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from gitcfg.errors import GitcfgError, RunNotFound
+from gitcfg.gitio import share
 from gitcfg.store import (
     Store,
     check_run_id,
@@ -165,8 +166,9 @@ class Journal:
         holds the run's diff.patch before the run exists anywhere else."""
         live = state_dir / LIVE_DIR
         live.mkdir(parents=True, exist_ok=True)
-        building = live / f".new-{run_id}"
+        building = live / f".new-{run_id}-{os.getpid()}"  # pid: sweep_leftovers
         building.mkdir()
+        share(state_dir, live, building)  # core.sharedRepository
         meta = {
             "format": JOURNAL_FORMAT,
             "run_id": run_id,
@@ -184,6 +186,7 @@ class Journal:
         fd = os.open(building / _METRICS, flags, 0o644)
         try:
             _reserve(fd, 0, ROWS_RESERVED)
+            share(*building.iterdir())
             journal = cls(live / run_id, fd, meta)
         except BaseException:
             os.close(fd)
@@ -262,7 +265,7 @@ class Journal:
     def remove(self) -> None:
         """Delete the journal (after its final commit)."""
         self.close()
-        _remove_dir(self.path)
+        discard(self.path)
 
 
 def _reserve(fd: int, offset: int, length: int) -> None:
@@ -294,7 +297,52 @@ def _write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as f:
         f.write(data)
+    share(tmp)
     os.replace(tmp, path)
+
+
+def discard(path: Path) -> None:
+    """Delete a journal directory, renamed out of sight first: a process killed while deleting
+    leaves a `.gone-*` directory that the next recovery sweeps, never a half journal."""
+    gone = path.with_name(f".gone-{path.name}")
+    try:
+        os.rename(path, gone)
+    except FileNotFoundError:
+        return
+    except OSError:  # a `.gone-` of an earlier, interrupted removal stands there
+        _remove_dir(gone)
+        try:
+            os.rename(path, gone)
+        except OSError:
+            gone = path
+    _remove_dir(gone)
+
+
+def sweep_leftovers(state_dir: Path) -> None:
+    """Remove what killed processes left under live/: `.gone-*` (an interrupted removal) and
+    `.new-*` (a journal being built, before the run existed anywhere) whose owner is gone."""
+    try:
+        entries = list(os.scandir(state_dir / LIVE_DIR))
+    except OSError:
+        return
+    for entry in entries:
+        path = Path(entry.path)
+        if entry.name.startswith(".gone-"):
+            _remove_dir(path)
+        elif entry.name.startswith(".new-"):
+            meta = _load_json(path / _META)
+            owner = meta.get("owner") if meta else None
+            if isinstance(owner, dict):
+                if process_gone(owner):
+                    _remove_dir(path)
+            else:  # killed before meta.json was written, unless it is being written now
+                pid = entry.name.rsplit("-", 1)[-1]
+                try:
+                    old = abs(time.time() - entry.stat().st_mtime) > 60
+                    if old or (pid.isdigit() and process_gone({"host": hostname(), "pid": pid})):
+                        _remove_dir(path)
+                except OSError:
+                    pass
 
 
 def _remove_dir(path: Path) -> None:
@@ -526,6 +574,7 @@ def recover(store: Store) -> list[Recovered | SkippedJournal]:
     loser skips it. Runs from other hosts and live processes are left alone.
     """
     done = []
+    sweep_leftovers(store.repo.state_dir)
     for live in live_runs(store.repo.state_dir):
         # A live owner is either running or committing its final state right now: leave it.
         if not process_gone(live.meta.get("owner") or {}):
@@ -569,7 +618,7 @@ def _recover_one(store: Store, live: LiveRun) -> Recovered | SkippedJournal | No
             return SkippedJournal(live.run_id, reason, _move_aside(live.path))
         runs_store = _store_for(store, str(meta.get("runs_ref") or store.runs_ref))
         if _committed_status(runs_store, live.run_id) not in (None, "running"):
-            _remove_dir(live.path)  # the owner committed, then died before cleaning up
+            discard(live.path)  # the owner committed, then died before cleaning up
             return None
         config_yaml = _read_optional(live.path / _CONFIG)
         rows = decode_rows(_read_optional(live.path / _METRICS) or b"")
@@ -585,7 +634,7 @@ def _recover_one(store: Store, live: LiveRun) -> Recovered | SkippedJournal | No
         default_dir = live.path.parent.parent / "files" / live.run_id
         files.update(recovered_files(live.path, run_dir(live.run_id), budget, default_dir))
         runs_store.write({**files, **patch}, message)
-        _remove_dir(live.path)
+        discard(live.path)
         return Recovered(live.run_id, str(run_meta["status"]), len(rows))
     finally:
         os.close(fd)

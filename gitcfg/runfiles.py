@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from gitcfg.gitio import share
+
 FILES_DIR = "files"
 MEDIA_DIR = "media"
 SAVES_FILE = "saves.json"  # in the journal: the live/end globs, for crash recovery
@@ -241,6 +243,7 @@ class RunFiles:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 tmp = target.with_name(target.name + ".tmp")
                 tmp.write_bytes(content)
+                share(target.parent, tmp)  # core.sharedRepository
                 os.replace(tmp, target)
             except OSError:
                 self._media[branch_path] = content  # the final commit still has it
@@ -330,6 +333,7 @@ def recovered_files(
 def _write_json(path: Path, value: Any) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(value))
+    share(tmp)
     os.replace(tmp, path)
 
 

@@ -360,6 +360,7 @@ class Store:
     def __init__(self, repo: gitio.Repo, git_config: Mapping[str, str]) -> None:
         self.repo = repo
         self.git_config = dict(git_config)
+        gitio.note_shared_repository(repo, self.git_config.get("core.sharedrepository"))
         self.runs_branch = self.git_config.get("gitcfg.branch") or DEFAULT_BRANCH
         problem = branch_name_problem(self.runs_branch)
         if problem:

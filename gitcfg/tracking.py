@@ -252,6 +252,7 @@ class Run:
         """A directory for the run's files (created on first use): `track(dir=D)` puts it at
         D/gitcfg/<run-id>, else .git/gitcfg/files/<run-id> (a temporary one when not recording)."""
         self._files_dir.mkdir(parents=True, exist_ok=True)
+        gitio.share(self._files_dir.parent, self._files_dir)  # core.sharedRepository
         return str(self._files_dir)
 
     @property

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -414,3 +415,180 @@ def test_log_racing_a_cache_deletion_never_fails(repo: Path, tmp_path: Path) -> 
         deleter.kill()
         deleter.wait()
     assert tries >= 10
+
+
+# --- group-shared repositories -----------------------------------------------------------------
+
+HELD = """
+import os, sys, gitcfg
+os.umask(0o022)
+run = gitcfg.track({"lr": 0.1})
+run.log({"loss": 1.0})
+open(os.path.join(run.dir, "note.txt"), "w").close()
+print(run.id, flush=True)
+sys.stdin.readline()
+"""
+
+
+def _modes(root: Path) -> dict[str, int]:
+    found = {".": root.stat().st_mode}
+    for path in root.rglob("*"):
+        found[str(path.relative_to(root))] = path.stat().st_mode
+    return found
+
+
+@pytest.mark.parametrize(
+    ("setting", "file_bits", "dir_bits"),
+    [
+        ("group", 0o660, 0o2770),
+        ("true", 0o660, 0o2770),
+        ("all", 0o664, 0o2775),
+        ("0660", 0o660, 0o2770),
+    ],
+)
+def test_a_shared_repository_makes_gitcfgs_own_files_group_writable(
+    repo: Path, tmp_path: Path, setting: str, file_bits: int, dir_bits: int
+) -> None:
+    git(repo, "config", "core.sharedRepository", setting)
+    script = write_script(tmp_path / "t.py", HELD)
+    proc = subprocess.Popen([sys.executable, str(script)], cwd=repo, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    assert proc.stdout is not None and proc.stdin is not None
+    try:
+        assert proc.stdout.readline().strip(), proc.stderr.read() if proc.stderr else ""
+        assert _gitcfg(repo, "log").returncode == 0  # the query cache too
+        state = repo / ".git" / "gitcfg"
+        modes = _modes(state)
+        assert any(name.startswith("live/") for name in modes) and "write.lock" in modes
+        assert any(name.startswith("files/") for name in modes)
+        assert any(name.startswith("query-cache") for name in modes)
+        for name, mode in modes.items():
+            if name.endswith("note.txt"):
+                continue  # the script's own file in run.dir: its umask's
+            bits = dir_bits if os.path.isdir(state / name) else file_bits
+            assert mode & bits == bits, f"{name}: {oct(mode)} lacks {oct(bits)}"
+    finally:
+        proc.stdin.write("\n")
+        proc.stdin.close()
+        proc.wait(timeout=60)
+    assert proc.returncode == 0
+
+
+# --- SIGKILLs at random moments ----------------------------------------------------------------
+
+TRAINER = """
+import sys, gitcfg
+run = gitcfg.track({"lr": 0.1, "layers": [64, 64]})
+print("id", run.id, flush=True)
+for step in range(1000):
+    work = sum(i * i for i in range(3000))  # a training step's compute
+    run.log({"loss": 1.0 / (step + 1), "acc": step / 1000, "work": work})
+    print(step, flush=True)  # after log() returns: the row is acknowledged
+    if step % 300 == 50:
+        run.config.update({"phase": step}, allow_val_change=True)
+"""
+
+
+def _kill_after(repo: Path, script: Path, delay: float) -> tuple[str | None, list[int], bool]:
+    """Start the trainer, SIGKILL it `delay` s later; (run id, steps printed, whether a journal
+    was left whose run is not on the branch yet: killed before its start commit)."""
+    proc = subprocess.Popen([sys.executable, str(script)], cwd=repo, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    time.sleep(delay)  # the moment of the kill is what is random here
+    proc.kill()
+    out, _ = proc.communicate(timeout=60)
+    run_id, steps = None, []
+    for line in out.splitlines():
+        if line.startswith("id "):
+            run_id = line.split()[1]
+        elif line.strip():
+            steps.append(int(line))
+    on_branch = set(_run_ids(repo)) if git(repo, "branch", "--list", "gitcfg-runs") else set()
+    before_start = any(j not in on_branch for j in _live(repo))
+    return run_id, steps, before_start
+
+
+def _start_window(repo: Path, script: Path) -> tuple[float, float, float]:
+    """Seconds from start until the journal appears, until track() returned (its start commit
+    made), and until the script ended: one run, watched."""
+    import threading
+
+    start = time.monotonic()
+    proc = subprocess.Popen([sys.executable, str(script)], cwd=repo, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    ready: list[float] = []
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("id ") and not ready:
+                ready.append(time.monotonic() - start)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    journal = None
+    while proc.poll() is None and journal is None:
+        if any(not name.startswith(".") for name in _live(repo)):
+            journal = time.monotonic() - start
+        time.sleep(0.002)
+    reader.join(timeout=60)
+    assert proc.wait(timeout=60) == 0
+    end = time.monotonic() - start
+    assert ready, "the trainer never got ready"
+    return journal if journal is not None else ready[0], ready[0], end
+
+
+@pytest.mark.slow
+def test_sigkills_at_random_moments_lose_no_acknowledged_row(
+    dirty_repo: Path, tmp_path: Path
+) -> None:
+    """60 SIGKILLs from process start (import, track(), before and after the start commit) to
+    the end of training; after each, the next gitcfg command records every run `crashed` (or
+    `finished`) with every row it acknowledged, the branch passes `git fsck --strict`, and no
+    journal is left behind."""
+    repo = dirty_repo
+    # An untracked 900 kB text file goes into every run's diff.patch: the start commit takes
+    # longer, so more kills land between the journal and the start commit.
+    lines = (f"{i:08d} {random.Random(i).random():.17f}\n" for i in range(30_000))
+    (repo / "data.txt").write_text("".join(lines))
+    script = write_script(tmp_path / "train.py", TRAINER)
+    journaled, ready, whole = _start_window(repo, script)
+    rng = random.Random(17)
+    kills, before_start, acknowledged, finished = 60, 0, 0, 0
+    for i in range(kills):
+        # A third around track()'s start commit (journal made, commit not yet), the rest
+        # anywhere from interpreter start to the end of training.
+        if i % 3 == 0:
+            delay = rng.uniform(max(journaled - 0.03, 0.0), ready + 0.01)
+        else:
+            delay = rng.uniform(0.0, whole * 1.05)
+        run_id, steps, early = _kill_after(repo, script, delay)
+        before_start += early
+        log = _gitcfg(repo, "log", "--limit", "1")  # recovers the killed run
+        assert log.returncode == 0, log.stderr
+        assert _live(repo) == [], f"kill {i}: a journal was left behind"
+        assert steps == list(range(len(steps)))
+        if run_id is None:
+            assert not steps
+            continue
+        meta = _meta(repo, run_id)
+        assert meta["status"] in ("crashed", "finished"), (i, meta["status"])
+        finished += meta["status"] == "finished"
+        rows = _rows(repo, run_id)
+        assert [row["_step"] for row in rows] == list(range(len(rows)))
+        assert len(rows) >= len(steps), f"kill {i}: {len(steps)} acknowledged, {len(rows)} kept"
+        assert all(row["_time"] >= 0 for row in rows)
+        acknowledged += len(steps)
+    _fsck(repo)
+    git(repo, "rev-parse", "--verify", "gitcfg-runs^{commit}")
+    for run_id in _run_ids(repo):
+        assert _meta(repo, run_id)["status"] in ("crashed", "finished")
+        if _meta(repo, run_id)["code"]["dirty"]:
+            assert "diff.patch" in runs_branch_files(repo) or any(
+                p.endswith(f"{run_id}/diff.patch") for p in runs_branch_files(repo)
+            )
+    assert before_start >= 1, "no kill landed between the journal and the start commit"
+    print(
+        f"{kills} SIGKILLs ({journaled:.2f}/{ready:.2f}/{whole:.2f} s), {before_start} before "
+        f"the start commit, {finished} finished, {acknowledged} acknowledged rows kept"
+    )
