@@ -51,8 +51,8 @@ from gitcfg.errors import GitcfgError, RunNotFound
 from gitcfg.gitio import share
 from gitcfg.store import (
     Store,
-    check_run_id,
     hostname,
+    is_valid_run_id,
     run_dir,
     run_event_message,
     run_files,
@@ -668,9 +668,7 @@ def _recovered_patch(
 def _untrusted(name: str, meta: Mapping[str, Any], run_meta: Mapping[str, Any]) -> str | None:
     """Why a journal must not be committed: its directory name is not a run id, or the run it
     holds is another (it would overwrite that run's directory on the branch); None if trusted."""
-    try:
-        check_run_id(name)
-    except GitcfgError:
+    if not is_valid_run_id(name):
         return "its directory name is not a valid run id"
     for where, held in (
         ("meta.json run_id", meta.get("run_id", name)),

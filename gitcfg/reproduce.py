@@ -262,11 +262,12 @@ def inside_worktree(run_id: str, what: str, worktree: Path, path: Path) -> Path:
     before anything is written there: `..`, absolute paths and symlinks (the run's patch can
     create them) that lead out are refused, naming the run and the path.
     """
-    top = os.path.realpath(worktree)
-    real = os.path.realpath(path)
-    if real != top and not real.startswith(top.rstrip(os.sep) + os.sep):
+    from gitcfg.runfiles import resolved_inside
+
+    inside = resolved_inside(worktree, path)
+    if inside is None:
         raise UnsafeRunPath(run_id, what, path, worktree)
-    return worktree / os.path.relpath(real, top)
+    return inside
 
 
 def write_new_file(

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from gitcfg import gitio
 from gitcfg.errors import GitcfgError, RunNotFound
-from gitcfg.store import RunRecord, Store, hostname, parse_message, run_dir
+from gitcfg.store import RunRecord, Store, hostname, is_valid_run_id, parse_message, run_dir
 
 RESUME_MODES = ("allow", "must", "never", "auto")
 RESUMABLE = ("finished", "failed", "killed", "crashed")
@@ -87,7 +87,8 @@ def latest_interrupted_run(store: Store, script: str) -> RunRecord | None:
     host, seen = hostname(), set()
     for entry in entries:
         run_id = parse_message(entry.message).run_id
-        if run_id is None or run_id in seen:
+        # a pulled commit's message is data: its id names a journal directory once resumed
+        if run_id is None or run_id in seen or not is_valid_run_id(run_id):
             continue
         seen.add(run_id)
         record = _read_run(store, run_id)

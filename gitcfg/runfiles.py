@@ -64,11 +64,17 @@ def safe_name(name: str) -> str | None:
 
 
 def _inside(path: Path, base: Path) -> bool:
-    try:
-        path.resolve().relative_to(base.resolve())
-    except (ValueError, OSError):
-        return False
-    return True
+    return resolved_inside(base, path) is not None
+
+
+def resolved_inside(base: Path, path: Path) -> Path | None:
+    """`path` with every symlink resolved, spelled under `base`, if it stays inside `base`; else
+    None. Paths taken from run data (a pulled run is someone else's) pass here before a write."""
+    top = os.path.realpath(base)
+    real = os.path.realpath(path)
+    if real != top and not real.startswith(top.rstrip(os.sep) + os.sep):
+        return None
+    return base / os.path.relpath(real, top)
 
 
 def match_save(glob_str: str, base_path: str | None, cwd: Path) -> tuple[Path, str]:
@@ -270,13 +276,31 @@ class RunFile(bytes):
         return self
 
     def download(self, root: str = ".", replace: bool = False, exist_ok: bool = False) -> Path:
-        """Write the file under `root` (as `root/<name>`); return its path."""
+        """Write the file under `root` (as `root/<name>`); return its path.
+
+        Never through a symlink: a directory on the way that leads out of `root`, or a symlink
+        in the file's place, raises a GitcfgError and nothing is written.
+        """
+        from gitcfg.errors import GitcfgError
+
         target = Path(root, self.name.removeprefix(FILES_DIR + "/"))
-        if target.exists() and not (replace or exist_ok):
+        if os.path.lexists(target) and not (replace or exist_ok):
             raise FileExistsError(f"{target} exists; pass replace=True to overwrite it")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if not target.exists() or replace:
-            target.write_bytes(bytes(self))
+        directory = resolved_inside(Path(root), target.parent)
+        if directory is None:
+            raise GitcfgError(f"{target.parent} leads outside {root} (a symlink); not written")
+        directory.mkdir(parents=True, exist_ok=True)
+        if os.path.lexists(target) and not replace:
+            return target
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+        try:
+            fd = os.open(directory / target.name, flags, 0o644)
+        except OSError:
+            if os.path.islink(directory / target.name):
+                raise GitcfgError(f"{target} is a symlink; not written through") from None
+            raise
+        with os.fdopen(fd, "wb") as file:
+            file.write(bytes(self))
         return target
 
 

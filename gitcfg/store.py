@@ -123,6 +123,15 @@ def check_run_id(run_id: object) -> str:
     return run_id
 
 
+def is_valid_run_id(run_id: str) -> bool:
+    """Whether `run_id` (read from a runs commit or a directory name) may name a run directory."""
+    try:
+        check_run_id(run_id)
+    except GitcfgError:
+        return False
+    return True
+
+
 def shard(run_id: str) -> str:
     """The shard directory: the id's last two (random) characters, so shards fill evenly.
 

@@ -179,3 +179,19 @@ def test_escape_sequences_in_pulled_names_never_reach_the_terminal_raw(hostile: 
         outputs[" ".join(args[:3])] = proc.stdout + proc.stderr
     raw = sorted(name for name, text in outputs.items() if "\x1b" in text or "\x07" in text)
     assert raw == [], f"raw escape sequences in: {raw}"
+
+
+def test_a_run_file_download_never_writes_through_a_symlink(tmp_path: Path) -> None:
+    from gitcfg.errors import GitcfgError
+    from gitcfg.runfiles import RunFile
+
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    (root / "sub").symlink_to(outside)  # a directory on the way leads out
+    (root / "model.txt").symlink_to(outside / "model.txt")  # the file's place is a symlink
+    for name in ("files/sub/model.txt", "files/model.txt"):
+        with pytest.raises(GitcfgError, match="symlink"):
+            RunFile(b"weights", name).download(str(root), replace=True)
+    assert list(outside.iterdir()) == []
+    assert RunFile(b"weights", "files/a/b.txt").download(str(root)).read_bytes() == b"weights"
