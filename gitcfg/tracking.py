@@ -450,9 +450,11 @@ class Run:
             row["_time"] = time.monotonic() - self._clock0
             try:
                 self._append_row(row)
-            except OSError as e:  # the journal cannot grow (disk full): this row is not taken
-                del row["_step"], row["_time"]
-                raise JournalFull(self.id, self._step, e) from None
+            except OSError as e:  # the journal cannot grow (disk full): this row is not taken,
+                if not self._finishing:  # unless finish() commits it right now
+                    del row["_step"], row["_time"]
+                    raise JournalFull(self.id, self._step, e) from None
+                self._unjournaled.append(row)
             self._queue.append(row)
             self._step += 1
 

@@ -320,8 +320,10 @@ def test_when_the_journal_cannot_grow_log_raises_and_every_earlier_row_is_kept(
             run.log({"loss": 1.0 / (i + 1), "acc": i * 1e-5, "lr": 3e-4})
             logged += 1
     assert 10_000 < logged < 15_000
+    run.log({"last": 1.0}, commit=False)  # an open row: finish() commits it all the same
     rows = _finished_rows(repo, run)
-    assert [r["_step"] for r in rows] == list(range(logged))
+    assert [r["_step"] for r in rows] == list(range(logged + 1))
+    assert rows[-1]["last"] == 1.0
 
 
 def test_threads_logging_at_once_journal_every_row_once(repo: Path) -> None:
