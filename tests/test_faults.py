@@ -592,3 +592,52 @@ def test_sigkills_at_random_moments_lose_no_acknowledged_row(
         f"{kills} SIGKILLs ({journaled:.2f}/{ready:.2f}/{whole:.2f} s), {before_start} before "
         f"the start commit, {finished} finished, {acknowledged} acknowledged rows kept"
     )
+
+
+PEER = """
+import fcntl, os, sys
+state = sys.argv[1]
+fd = os.open(os.path.join(state, "write.lock"), os.O_RDWR)
+fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the lock gitcfg writers take
+live = os.path.join(state, "live")
+for name in os.listdir(live):  # what a recovery does to a dead run's journal
+    journal = os.path.join(live, name)
+    for entry in os.listdir(journal):
+        with open(os.path.join(journal, entry), "ab"):
+            pass
+    os.rename(journal, os.path.join(live, ".gone-" + name))
+print("ok")
+"""
+
+
+def test_another_user_of_the_group_can_take_the_lock_and_clear_a_journal(tmp_path: Path) -> None:
+    """A second user (nobody, in the repository's group) opens the write lock and rewrites and
+    moves a dead run's journal, as its gitcfg would; root ignores modes, nobody does not."""
+    import shutil
+    import tempfile
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root to run a process as another user")
+    peer_python = shutil.which("python3", path="/usr/bin:/bin")
+    if peer_python is None:
+        pytest.skip("no system python3 another user can run")
+    top = Path(tempfile.mkdtemp(dir="/tmp"))  # /tmp/pytest-of-root is closed to other users
+    try:
+        top.chmod(0o755)
+        repo = top / "repo"
+        git(top, "init", "-q", "--shared=group", str(repo))
+        (repo / "train.py").write_text("print('train')\n")
+        git(repo, "add", ".")
+        git(repo, "commit", "-q", "-m", "initial")
+        first = "import gitcfg\ngitcfg.track({'lr': 0.2}).finish()\n"  # makes write.lock
+        script = write_script(tmp_path / "t.py", first + KILLED_AT_START)
+        assert run_python(repo, script).returncode == -signal.SIGKILL
+        assert len(_live(repo)) == 1  # a dead run's journal, made under umask 022
+        state = repo / ".git" / "gitcfg"
+        peer = subprocess.run(
+            [peer_python, "-c", PEER, str(state)], capture_output=True, text=True, timeout=60,
+            user=65534, group=os.getgid(), extra_groups=[os.getgid()], umask=0o022, env={},
+        )  # fmt: skip
+        assert peer.returncode == 0 and peer.stdout.strip() == "ok", peer.stderr
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
