@@ -543,12 +543,13 @@ _CHECKED_TIPS: set[tuple[Path, str]] = set()  # (common dir, runs commit) found 
 RUNS_BRANCH_TOP = frozenset(("README.md", "FORMAT", RUNS_DIR))  # all a runs branch holds at its top
 
 
-def check_runs_tree(repo: gitio.Repo, runs_commit: str, what: str) -> None:
+def check_runs_tree(repo: gitio.Repo, runs_commit: str, what: str, remedy: str = "") -> None:
     """Raise RunsBranchRefused unless `runs_commit`'s tree is a runs branch's this gitcfg can write.
 
     A runs branch holds README.md, FORMAT (a number) and runs/ at its top, and nothing else;
     a branch with the code's history holds the code (or no FORMAT). One `git ls-tree`; FORMAT
-    `1` is recognised by its blob id, so its content is read only when it differs.
+    `1` is recognised by its blob id, so its content is read only when it differs. `remedy`
+    ends the message (default: name another branch in git config).
     """
     entries = {e.path: e for e in gitio.ls_tree(repo, runs_commit, recursive=False)}
     format_entry = entries.get("FORMAT")
@@ -567,7 +568,10 @@ def check_runs_tree(repo: gitio.Repo, runs_commit: str, what: str) -> None:
             f"{what} is not a gitcfg runs branch (it holds "
             + (holds or ("no FORMAT file" if text is None else f"FORMAT {text[:20]!r}"))
             + "); gitcfg never commits onto a branch that may share history with your code: "
-            f"name another with `git config gitcfg.branch NAME` (default {DEFAULT_BRANCH})"
+            + (
+                remedy
+                or f"name another with `git config gitcfg.branch NAME` (default {DEFAULT_BRANCH})"
+            )
         )
 
 

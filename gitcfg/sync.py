@@ -217,7 +217,9 @@ def merge_runs(store: Store, theirs: str, label: str, now: float | None = None) 
                 return MergeOutcome("up to date", ours, ())
             if not checked:  # ours and theirs are runs branches this gitcfg writes, ours not in use
                 store.check_writable()
-                check_runs_tree(repo, theirs, f"{label}'s {store.runs_branch}")
+                check_runs_tree(
+                    repo, theirs, f"{label}'s {store.runs_branch}", "nothing was merged"
+                )
                 checked = True
             if ours is None:
                 gitio.move_ref(repo, store.runs_ref, theirs, None, f"gitcfg: runs from {label}")

@@ -214,7 +214,9 @@ def test_a_pulled_branch_holding_code_is_refused(
     git(remote, "branch", "gitcfg-runs", "main")  # the remote's "runs" are the code's history
     refs = _refs(repo)
     line = one_error_line(cli(repo, "pull", "origin"))
-    assert "origin's gitcfg-runs is not a gitcfg runs branch" in line
+    assert (
+        "origin's gitcfg-runs is not a gitcfg runs branch" in line and "nothing was merged" in line
+    )
     assert (
         "refs/heads/gitcfg-runs" not in _refs(repo)
         and _refs(repo).count("\n") <= refs.count("\n") + 1
