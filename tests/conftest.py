@@ -8,13 +8,16 @@ import stat
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 
 
 # No per-example deadline: on a busy shared 2-core machine a slow example is load, not a bug
@@ -235,3 +238,27 @@ def start_run(repo: Path, config: dict | None = None):  # -> gitcfg.tracking.Run
     resolved._mark_started()
     resolved._set_recorder(run._on_config_change)
     return run
+
+
+def wait_for(condition: Callable[[], T], what: str, timeout: float = 30.0) -> T:
+    """Poll `condition` until it returns something truthy, and return that; fail after `timeout` s.
+
+    Tests wait for the event, never a fixed time: quick on an idle machine, patient on a loaded
+    one. A condition that raises OSError or ValueError (a file not there yet, half-written JSON)
+    is not met yet.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value = condition()
+        except (OSError, ValueError) as error:
+            value, last = None, error
+        else:
+            last = None
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"waited {timeout:g} s for {what}" + (f" ({last!r})" if last else "")
+            )
+        time.sleep(0.01)

@@ -12,13 +12,20 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from conftest import git, read_branch_file, run_python, runs_branch_files, snapshot, write_script
+from conftest import (
+    git,
+    read_branch_file,
+    run_python,
+    runs_branch_files,
+    snapshot,
+    wait_for,
+    write_script,
+)
 from typer.testing import CliRunner
 
 from gitcfg import journal
@@ -261,7 +268,15 @@ def test_the_journal_holds_rows_summary_and_config_within_a_second_and_goes_at_f
     assert [(r["loss"], r["_step"]) for r in rows] == [(1.0, 0), (0.5, 1)]
     run.config.update({"epochs": 3})
     heartbeat = (live / "heartbeat").stat().st_mtime
-    time.sleep(1.0)
+    # The flusher writes the summary, the config and a fresh heartbeat by itself (every 0.5 s).
+    wait_for(
+        lambda: (
+            json.loads((live / "summary.json").read_text())["rows"] == 2
+            and "epochs" in yaml.safe_load((live / "config.yaml").read_text())
+            and (live / "heartbeat").stat().st_mtime > heartbeat
+        ),
+        "the flusher to journal the summary, the config and a heartbeat",
+    )
     journaled = json.loads((live / "summary.json").read_text())
     assert journaled["rows"] == 2 and recovered_summary(journaled, rows) == {"loss": 0.5}
     assert yaml.safe_load((live / "config.yaml").read_text()) == {"lr": 0.1, "epochs": 3}
@@ -474,7 +489,9 @@ def test_a_sigterm_handler_the_script_installed_still_runs(repo: Path, tmp_path:
 def _sigkilled_run(repo: Path, tmp_path: Path, steps: int = 1000) -> str:
     script = write_script(tmp_path / "crash.py", SLEEPER.format(setup="", steps=steps))
     proc, run_id = _start_child(repo, script)
-    time.sleep(1.5)  # the journal is flushed at least once a second (every 0.5 s)
+    summary = _live_dir(repo, run_id) / "summary.json"
+    # Killed after the flusher journaled every row (the next test kills before it could).
+    wait_for(lambda: json.loads(summary.read_text())["rows"] == steps, "a flushed journal")
     proc.kill()
     proc.wait(timeout=30)
     return run_id
@@ -631,10 +648,18 @@ def test_log_shows_a_running_runs_heartbeat(
     script = write_script(tmp_path / "t.py", SLEEPER.format(setup="", steps=3))
     proc, run_id = _start_child(repo, script)
     try:
-        time.sleep(0.7)
-        result = _gitcfg_log(repo, monkeypatch)
-        line = next(line for line in result.stdout.splitlines() if run_id[:8] in line)
-        assert "running (hb " in line and "s ago)" in line
+        line = wait_for(
+            lambda: next(
+                (
+                    line
+                    for line in _gitcfg_log(repo, monkeypatch).stdout.splitlines()
+                    if run_id[:8] in line and "running (hb " in line
+                ),
+                None,
+            ),
+            "gitcfg log to show the heartbeat",
+        )
+        assert "s ago)" in line
         assert _log_rows(repo, monkeypatch)[run_id]["status"] == "running"
     finally:
         proc.terminate()
