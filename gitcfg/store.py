@@ -16,6 +16,7 @@ Layout on the orphan branch (default `gitcfg-runs`):
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
@@ -46,20 +47,35 @@ _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 
 
 ID_EPOCH = 1_577_836_800  # 2020-01-01T00:00:00Z
-ID_TIME_CHARS, ID_RANDOM_CHARS = 7, 13
-ID_CHARS = ID_TIME_CHARS + ID_RANDOM_CHARS  # a generated id; one chosen with track(id=) may differ
+ID_TIME_CHARS, ID_MS_CHARS, ID_RANDOM_CHARS = 7, 2, 11
+# A generated id; one chosen with track(id=) may differ.
+ID_CHARS = ID_TIME_CHARS + ID_MS_CHARS + ID_RANDOM_CHARS
+# A new id's seconds are offset by 32**6, so its first character is never `0`; an id of the first
+# format (7 chars of seconds, 13 random) starts with `0` until 2054 and none is made any more.
+_ID_SECONDS_OFFSET = 32**6
+_RANDOM_BITS = 5 * ID_RANDOM_CHARS
+_last_id_value = 0
+_id_lock = threading.Lock()
 
 
 def new_run_id(now: float | None = None) -> str:
-    """Return a 20-char id: 7 base32 chars of whole seconds since 2020, then 13 random (65 bits).
+    """Return a 20-char id: 7 base32 chars of seconds since 2020, 2 of milliseconds, 11 random.
 
-    Ids sort by start second and need no coordination between machines. Whole seconds (not ms, as in
-    a ULID) keep the shared prefix of a sweep's runs short, so 8-9 typed characters name a run.
+    Ids sort by start millisecond and need no coordination between machines. Within a process they
+    are monotonic, as ULIDs are: an id made in the same millisecond as the previous one is that id's
+    random part plus one, so it sorts after it. Whole seconds first keep the shared prefix of a
+    sweep's runs short, so 8-9 typed characters name a run.
     """
-    seconds = int((time.time() if now is None else now) - ID_EPOCH)
-    value = (max(seconds, 0) << (5 * ID_RANDOM_CHARS)) | _random_bits(5 * ID_RANDOM_CHARS)
+    global _last_id_value
+    seconds, fraction = divmod(max((time.time() if now is None else now) - ID_EPOCH, 0.0), 1.0)
+    stamp = (int(seconds) + _ID_SECONDS_OFFSET) * 1024 + min(int(fraction * 1000), 999)
+    with _id_lock:
+        value = (stamp << _RANDOM_BITS) | _random_bits(_RANDOM_BITS)
+        if _last_id_value >> _RANDOM_BITS == stamp:  # same millisecond: after the previous id
+            value = _last_id_value + 1
+        _last_id_value = value
     chars = []
-    for _ in range(ID_TIME_CHARS + ID_RANDOM_CHARS):
+    for _ in range(ID_CHARS):
         chars.append(_CROCKFORD[value & 31])
         value >>= 5
     return "".join(reversed(chars))
@@ -75,14 +91,23 @@ def hostname() -> str:
 
 
 def run_id_time(run_id: str) -> datetime:
-    """Start time (to the second) encoded in a run id (2020-01-01 for an id the user chose)."""
-    seconds = 0
-    for char in run_id[:ID_TIME_CHARS]:
+    """Start time encoded in a run id: to the ms, or to the second for an id of the first format.
+
+    2020-01-01 for an id the user chose. A generated id's first 7 characters below 32**6 (first
+    character `0`) are the first format's whole seconds; from 32**6 on, seconds offset by 32**6,
+    followed by 2 characters of milliseconds.
+    """
+    value = 0
+    for char in run_id[: ID_TIME_CHARS + ID_MS_CHARS]:
         digit = _CROCKFORD.find(char)
         if digit < 0:  # not a generated id: no time in it
             return datetime.fromtimestamp(ID_EPOCH, tz=timezone.utc)
-        seconds = seconds * 32 + digit
-    return datetime.fromtimestamp(ID_EPOCH + seconds, tz=timezone.utc)
+        value = value * 32 + digit
+    seconds, ms = divmod(value, 1024)
+    if len(run_id) != ID_CHARS or seconds < _ID_SECONDS_OFFSET:  # first format: seconds only
+        return datetime.fromtimestamp(ID_EPOCH + seconds, tz=timezone.utc)
+    since_epoch = seconds - _ID_SECONDS_OFFSET + min(ms, 999) / 1000
+    return datetime.fromtimestamp(ID_EPOCH + since_epoch, tz=timezone.utc)
 
 
 def is_run_id_prefix(text: str) -> bool:
