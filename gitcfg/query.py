@@ -36,7 +36,7 @@ from gitcfg.errors import (
     UnknownKey,
     unknown_key_hint,
 )
-from gitcfg.rows import flatten, format_value, run_row, script_in_repo
+from gitcfg.rows import flatten, format_value, run_row, runs_phrase, script_in_repo
 from gitcfg.runfiles import RunFile
 from gitcfg.store import Store, parse_iso, run_dir, run_id_time
 from gitcfg.summaries import GOALS, SUMMARY_KINDS
@@ -929,11 +929,6 @@ def _check_statuses(statuses: Sequence[str], snapshot: Snapshot) -> None:
             close = difflib.get_close_matches(status, known, n=1, cutoff=0.5)
             hint = f"did you mean {close[0]!r}?" if close else "choose from " + ", ".join(known)
             raise BadQuery(f"unknown status {status!r}; {hint}")
-
-
-def runs_phrase(count: int) -> str:
-    """`1 run`, `3 runs`."""
-    return f"{count} run" if count == 1 else f"{count} runs"
 
 
 # --- metrics over steps (gitcfg plot) ------------------------------------------------------------

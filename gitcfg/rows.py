@@ -83,6 +83,11 @@ def script_in_repo(script: Any, worktree: Any) -> Any:
     return script
 
 
+def runs_phrase(count: int) -> str:
+    """`1 run`, `3 runs`."""
+    return f"{count} run" if count == 1 else f"{count} runs"
+
+
 def inert(text: str, keep: str = "") -> str:
     """`text` as one inert line: every control character (C0, DEL, C1, line and paragraph
     separators, bidi and other format characters, lone surrogates) written as a visible escape,

@@ -332,7 +332,7 @@ def test_a_narrow_table_cuts_long_values_in_the_middle_keeping_what_differs(cli,
 
 
 def test_shorten_all_moves_the_cut_until_values_differ() -> None:
-    from gitcfg.report import shorten, shorten_all
+    from gitcfg.cli.tables import shorten, shorten_all
 
     assert shorten("abcdefghij", 10) == "abcdefghij"
     assert shorten("abcdefghijkl", 7) == "ab…ijkl"  # a third in front, the rest from the tail
@@ -342,7 +342,7 @@ def test_shorten_all_moves_the_cut_until_values_differ() -> None:
 
 
 def test_fit_columns_keeps_a_metric_and_drops_config_columns_first() -> None:
-    from gitcfg.report import Column, fit_columns
+    from gitcfg.cli.tables import Column, fit_columns
 
     columns = [Column("id", "id"), Column("status", "status")]
     columns += [Column(f"config.hp_{i}", f"hyperparameter_number_{i}", "config") for i in range(12)]

@@ -11,7 +11,7 @@ import yaml
 from conftest import git, run_python, snapshot, write_script
 from runs_branch import commit, make_run, run_dir, write_runs
 
-from gitcfg.plot import MARKERS
+from gitcfg.cli.chart import MARKERS
 from gitcfg.query import Api
 
 FROM_CONFIGS = """

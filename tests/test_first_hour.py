@@ -85,7 +85,7 @@ def test_a_command_missing_from_the_order_is_listed_after_the_known_ones() -> No
     import typer
     from typer.main import get_command
 
-    from gitcfg.cli_app import _Group
+    from gitcfg.cli.app import _Group
 
     app = typer.Typer(cls=_Group, add_completion=False)
     for name in ("zeta", "init", "show", "log"):

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from runs_branch import make_run, write_runs
 
-from gitcfg import query, report
-from gitcfg.report import Column, fit_columns
+from gitcfg import query
+from gitcfg.cli import tables as report
+from gitcfg.cli.tables import Column, fit_columns
 
 
 def test_fitting_100k_columns_is_linear() -> None:

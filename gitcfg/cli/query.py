@@ -1,6 +1,6 @@
 """The reading commands of `gitcfg`: log, diff, plot (registered on cli.app).
 
-Each parses its options, makes one library call (query, report), and renders the result.
+Each parses its options, makes one library call (query), and renders the result (tables, chart).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from gitcfg.cli_app import (
+from gitcfg.cli.app import (
     MAX_HEIGHT,
     MAX_LIMIT,
     _console,
@@ -23,7 +23,7 @@ from gitcfg.cli_app import (
     check_format,
     echo,
 )
-from gitcfg.rows import format_value, inert, inert_json
+from gitcfg.rows import format_value, inert, inert_json, runs_phrase
 
 _COLOURS = ("cyan", "magenta", "yellow", "green", "blue", "red", "bright_cyan", "bright_magenta",
             "bright_yellow", "bright_green", "bright_blue", "bright_red")  # fmt: skip
@@ -154,7 +154,7 @@ def log_command(
     Examples: gitcfg log main~10.. --group-by lr --over seed;
     gitcfg log --where 'model.depth >= 18 and status == finished' --sort -val_acc -n 5
     """
-    from gitcfg import report
+    from gitcfg.cli import tables as report
 
     check_format(output, report.FORMATS)
     check_bound(limit, "--limit", MAX_LIMIT, "rows (-1: all)")
@@ -369,7 +369,8 @@ def plot_command(
     """
     from rich.markup import escape
 
-    from gitcfg import plot, query
+    from gitcfg import query
+    from gitcfg.cli import chart as plot
 
     check_bound(limit, "--limit", MAX_LIMIT, "runs (-1: all)")
     check_bound(height, "--height", MAX_HEIGHT, "lines")
@@ -436,6 +437,6 @@ def plot_command(
             console.print(f"  [{colour_name}]━━[/] {escape(inert(line.label))}", highlight=False)
     if missing:
         console.print(
-            f"[dim]{query.runs_phrase(len(missing))} did not log {escape(inert(metric))}: left out[/dim]",
+            f"[dim]{runs_phrase(len(missing))} did not log {escape(inert(metric))}: left out[/dim]",
             highlight=False,
         )

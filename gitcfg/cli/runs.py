@@ -1,8 +1,6 @@
-"""The `gitcfg` command: typer options over the library, rendered with rich.
+"""The commands on runs: init, show, amend, history, rm, restore, checkout, rerun.
 
-The app, its error translation (one line and exit 1 for a GitcfgError) and the helpers every
-command shares live in cli_app.py; the reading commands in cli_query.py. `gitcfg.cli:main` is the
-console script.
+Each parses its options, makes one library call and prints the result (app.echo).
 """
 
 from __future__ import annotations
@@ -14,16 +12,9 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from gitcfg.cli_app import (
-    EXIT_INTERRUPTED,
-    _console,
-    _store,
-    app,
-    check_format,
-    closed_pipe_exit,
-    echo,
-)
+from gitcfg.cli.app import EXIT_INTERRUPTED, _store, app, check_format, echo
 from gitcfg.errors import GitcfgError
+from gitcfg.rows import runs_phrase
 
 # --- init --------------------------------------------------------------------------------------
 
@@ -201,50 +192,6 @@ def _follow_metrics(store: Any, run_id: str) -> None:
         raise typer.Exit(EXIT_INTERRUPTED) from None  # quietly: stopping is what Ctrl-C is for
 
 
-# --- demo --------------------------------------------------------------------------------------
-
-
-@app.command()
-def demo(
-    path: Annotated[
-        Optional[Path],
-        typer.Argument(help="Where to create the demo repo (default: a new temporary directory)."),
-    ] = None,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Runs at once.")] = 4,
-) -> None:
-    """Create a scratch repo, run a 12-run sweep (lr x seed) of a small script, group it by lr.
-
-    Example: gitcfg demo /tmp/gitcfg-demo
-    """
-    from gitcfg import demo as demo_lib
-
-    console = _console()
-    repo = demo_lib.create_demo_repo(path)
-    console.print(f"demo repo: {repo}")
-    from rich.progress import Progress
-
-    grid = demo_lib.sweep_grid()
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("sweep", total=len(grid))
-        failures = demo_lib.run_sweep(repo, grid, jobs, lambda: progress.advance(task))
-    if failures:
-        raise GitcfgError(f"{len(failures)} demo runs failed; first error: {failures[0]}")
-    console.print(f"recorded {len(grid)} runs on branch gitcfg-runs\n")
-    console.print(f"$ gitcfg log --group-by lr   (in {repo})")
-    from gitcfg import query, report
-
-    with query.Api(repo).runs() as runs:
-        report.emit(report.log_report(runs, group_by=["lr"]), "table", console)
-    console.print("val_acc is the last epoch's, best_val_acc the best: lr=0.1 peaks, then overfits")
-    console.print("\nTry next:")
-    console.print(f"  cd {repo}")
-    console.print("  gitcfg log                         # every run, the keys that differ")
-    console.print("  gitcfg log --where 'lr < 0.1' --sort -best_val_acc")
-    console.print("  gitcfg plot val_acc --group-by lr  # the curves, in the terminal")
-    console.print("  gitcfg show <id-prefix>            # one run: metadata, config, summary")
-    console.print("  git log --oneline gitcfg-runs      # it is all plain git")
-
-
 # --- amend, history, rm ------------------------------------------------------------------------
 
 
@@ -328,7 +275,7 @@ def amend(
         change = result.changed[0]
         echo(f"amended {change.run_id} in {commit}: {'; '.join(change.changes)}")
         return
-    echo(f"amended {_runs(result.changed)} in {commit}:")
+    echo(f"amended {runs_phrase(len(result.changed))} in {commit}:")
     for change in result.changed:
         echo(f"  {change.run_id}: {'; '.join(change.changes)}")
     for run_id in result.unchanged:
@@ -400,7 +347,7 @@ def rm_command(
             f"removed run {run_ids[0]} in {commit} (`gitcfg history {run_ids[0][:10]}` still lists it)"
         )
     else:
-        echo(f"removed {_runs(run_ids)} in {commit}: {', '.join(run_ids)}")
+        echo(f"removed {runs_phrase(len(run_ids))} in {commit}: {', '.join(run_ids)}")
         echo("(`gitcfg history RUN` still lists them; `gitcfg restore RUN` brings one back)")
 
 
@@ -419,73 +366,6 @@ def restore(
 
     run_id, runs_commit = restore_run(_store(), run, reason=message)
     echo(f"restored run {run_id} in {runs_commit[:10]}")
-
-
-# --- push, pull ----------------------------------------------------------------------------------
-
-
-_REMOTE_HELP = "A git remote (default: the current branch's upstream remote, else origin)."
-_QUIET_HELP = "Print nothing when there is nothing to do (for hooks)."
-
-
-@app.command()
-def push(
-    remote: Annotated[Optional[str], typer.Argument(help=_REMOTE_HELP)] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help=_QUIET_HELP)] = False,
-) -> None:
-    """Share runs: merge the remote's runs branch into yours, then push yours (never forced).
-
-    Example: gitcfg push origin
-    """
-    from gitcfg import sync
-
-    store = _store()
-    result = sync.push(store, remote)
-    _echo_incoming(result, quiet)
-    if result.pushed:
-        echo(f"pushed {store.runs_branch} to {result.remote}: {_runs(result.sent)} new or changed")
-    elif not quiet:
-        what = "no runs recorded yet" if result.merge.tip is None else "already up to date"
-        echo(f"nothing to push to {result.remote}: {what}")
-
-
-@app.command()
-def pull(
-    remote: Annotated[Optional[str], typer.Argument(help=_REMOTE_HELP)] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help=_QUIET_HELP)] = False,
-) -> None:
-    """Fetch the remote's runs and merge them into your runs branch (your worktree is untouched).
-
-    Example: gitcfg pull origin
-    """
-    from gitcfg import sync
-
-    store = _store()
-    result = sync.pull(store, remote)
-    if not result.remote_had_branch:
-        if not quiet:
-            echo(
-                f"{result.remote} has no {store.runs_branch} branch yet (`gitcfg push` creates it)"
-            )
-        return
-    _echo_incoming(result, quiet)
-    if result.merge.kind == "up to date" and not quiet:
-        echo(f"already up to date with {result.remote}")
-
-
-def _runs(run_ids: Any) -> str:
-    return f"{len(run_ids)} run{'' if len(run_ids) == 1 else 's'}"
-
-
-def _echo_incoming(result: Any, quiet: bool) -> None:
-    merge = result.merge
-    if merge.kind == "up to date":
-        return
-    how = {"created": "new branch", "fast-forward": "fast-forward", "merged": "merge commit"}
-    echo(f"from {result.remote}: {_runs(merge.received)} new or changed ({how[merge.kind]})")
-    for reconciled in merge.reconciled:
-        for line in reconciled.describe().removeprefix("Reconciled ").splitlines():
-            echo("  " + line)
 
 
 # --- checkout ------------------------------------------------------------------------------------
@@ -584,18 +464,3 @@ def _quote(path: Path) -> str:
     import shlex
 
     return shlex.quote(str(path))
-
-
-# log, diff and plot live in cli_query.py; importing it registers them on `app`. Imported here,
-# after this module's commands, because registration order is the order `gitcfg --help` lists.
-from gitcfg import cli_query  # noqa: E402,F401
-
-
-def main() -> None:
-    """Console-script entry point."""
-    try:
-        app()
-    except KeyboardInterrupt:
-        sys.exit(EXIT_INTERRUPTED)
-    except BrokenPipeError:  # output closed outside a command (e.g. while printing --help)
-        sys.exit(closed_pipe_exit())

@@ -1,7 +1,7 @@
 """The `gitcfg` Typer app that every command module registers on, and what they share.
 
-cli.py (writing and per-run commands) and cli_query.py (log, diff, plot) both import this module,
-and cli.py imports cli_query: imports run one way. Errors the library raises on purpose
+Every command module of the package (runs, share, query, demo) imports this module, and
+cli/__init__.py imports them: imports run one way. Errors the library raises on purpose
 (GitcfgError) print one line and exit 1; usage errors exit 2 (typer's); anything unexpected exits
 3 with a short traceback; Ctrl-C exits 130.
 """
