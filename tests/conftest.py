@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -42,7 +43,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(autouse=True)
 def hermetic_seal(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """No user or system git config, a fixed identity, no inherited GIT_DIR/GIT_INDEX_FILE."""
-    home = tmp_path_factory.mktemp("home")
+    seal_environment(monkeypatch, tmp_path_factory.mktemp("home"))
+
+
+@contextlib.contextmanager
+def sealed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """hermetic_seal for a fixture wider than one test (scope="module"), which runs before it."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        seal_environment(monkeypatch, tmp_path_factory.mktemp("home"))
+        yield
+
+
+def seal_environment(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
+    """Through `monkeypatch`: `home` as HOME with a fixed identity, no GIT_*/GITCFG_*/rank vars."""
     for key in list(os.environ):
         if key.startswith(("GIT_", "GITCFG_")) or key in (
             "RANK", "LOCAL_RANK", "SLURM_PROCID", "NODE_RANK", "GROUP_RANK",
@@ -71,21 +84,35 @@ def git(cwd: Path, *args: str, check: bool = True) -> str:
     return proc.stdout.strip()
 
 
-@pytest.fixture
-def unborn_repo(tmp_path: Path) -> Path:
-    path = tmp_path / "repo"
+def init_repo(path: Path) -> Path:
     path.mkdir()
     git(path, "init", "-q")
     return path
 
 
+def commit_initial(path: Path) -> Path:
+    """The `repo` fixture's first commit: README.md and train.py."""
+    (path / "README.md").write_text("# project\n")
+    (path / "train.py").write_text("print('train')\n")
+    git(path, "add", ".")
+    git(path, "commit", "-q", "-m", "initial")
+    return path
+
+
+def copy_repo(template: Path, destination: Path) -> Path:
+    """A test's own copy of a repository a wider-scoped fixture built once (cheap: no process)."""
+    shutil.copytree(template, destination, symlinks=True)
+    return destination
+
+
+@pytest.fixture
+def unborn_repo(tmp_path: Path) -> Path:
+    return init_repo(tmp_path / "repo")
+
+
 @pytest.fixture
 def repo(unborn_repo: Path) -> Path:
-    (unborn_repo / "README.md").write_text("# project\n")
-    (unborn_repo / "train.py").write_text("print('train')\n")
-    git(unborn_repo, "add", ".")
-    git(unborn_repo, "commit", "-q", "-m", "initial")
-    return unborn_repo
+    return commit_initial(unborn_repo)
 
 
 @pytest.fixture

@@ -11,7 +11,17 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import git, one_error_line, run_python, snapshot, write_script
+from conftest import (
+    commit_initial,
+    copy_repo,
+    git,
+    init_repo,
+    one_error_line,
+    run_python,
+    sealed,
+    snapshot,
+    write_script,
+)
 
 SWEEP = """
 import sys, gitcfg
@@ -24,16 +34,30 @@ print(run.id)
 """
 
 
-@pytest.fixture
-def swept_repo(repo: Path, tmp_path: Path) -> tuple[Path, dict[str, tuple[float, int]]]:
-    script = write_script(tmp_path / "sweep.py", SWEEP)
-    ids = {}
-    for lr in (0.1, 0.2):
-        for seed in (0, 1, 2):
-            proc = run_python(repo, script, str(lr), str(seed))
-            assert proc.returncode == 0, proc.stderr
-            ids[proc.stdout.strip()] = (lr, seed)
+@pytest.fixture(scope="module")
+def sweep_template(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, dict[str, tuple[float, int]]]:
+    """Six runs, each recorded by its own Python process: built once, ~3 s, copied per test."""
+    base = tmp_path_factory.mktemp("sweep")
+    with sealed(tmp_path_factory):
+        repo = commit_initial(init_repo(base / "repo"))
+        script = write_script(base / "sweep.py", SWEEP)
+        ids = {}
+        for lr in (0.1, 0.2):
+            for seed in (0, 1, 2):
+                proc = run_python(repo, script, str(lr), str(seed))
+                assert proc.returncode == 0, proc.stderr
+                ids[proc.stdout.strip()] = (lr, seed)
     return repo, ids
+
+
+@pytest.fixture
+def swept_repo(
+    sweep_template: tuple[Path, dict[str, tuple[float, int]]], tmp_path: Path
+) -> tuple[Path, dict[str, tuple[float, int]]]:
+    template, ids = sweep_template
+    return copy_repo(template, tmp_path / "repo"), dict(ids)
 
 
 def test_version(cli, tmp_path: Path) -> None:

@@ -294,8 +294,15 @@ def test_on_change_is_a_decorator_and_callbacks_registered_before_track_stay():
     assert remember.seen == [{"lr": 0.1, "epochs": 2}]
 
 
-def test_persist_without_a_run_or_callbacks_does_nothing():
-    make({"lr": 0.1}).persist()
+def test_persist_without_a_run_only_calls_the_callbacks(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = make({"lr": 0.1})
+    config.persist()  # no run, no callback: nothing happens, nothing is written
+    assert config.as_dict() == {"lr": 0.1} and list(tmp_path.iterdir()) == []
+    seen = []
+    config.on_change(lambda changed: seen.append(changed.as_dict()))
+    config.persist()
+    assert seen == [{"lr": 0.1}] and list(tmp_path.iterdir()) == []
 
 
 def test_changed_after_start_lists_dotted_keys_once_in_order():
