@@ -86,6 +86,46 @@ def run_git(
     return proc
 
 
+def run_program(
+    argv: Sequence[str],
+    *,
+    input: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+    stdout_to_stderr: bool = False,
+) -> int:
+    """Run another program (a user's own git hook, `gitcfg push` from a hook) with this process's
+    terminal and environment (git's hook variables kept), stdin `input` (None: nothing); its exit
+    status (127: not runnable)."""
+    try:
+        proc = subprocess.run(
+            argv,
+            input=input,
+            stdin=subprocess.DEVNULL if input is None else None,
+            stdout=2 if stdout_to_stderr else None,
+            env=env,
+            check=False,
+        )
+    except OSError:
+        return 127
+    return proc.returncode
+
+
+def process_args(pid: int) -> list[str]:
+    """The command line of process `pid`: /proc/PID/cmdline, else `ps` (words split on spaces)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return [arg.decode(errors="replace") for arg in f.read().split(b"\0")[:-1]]
+    except OSError:
+        pass
+    try:
+        out = subprocess.run(
+            ["ps", "-ww", "-o", "args=", "-p", str(pid)], capture_output=True, check=False
+        ).stdout
+    except OSError:
+        return []
+    return out.decode(errors="replace").split()
+
+
 def git_text(cwd: Path, *args: str) -> str:
     return run_git(cwd, *args).stdout.decode(errors="replace")
 

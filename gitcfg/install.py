@@ -1,19 +1,26 @@
-"""`gitcfg init`: the runs branch, the repo's gitcfg config, and the git hooks from hooks/."""
+"""`gitcfg init`: the runs branch, the repo's gitcfg config, and the git hooks (hooks/hook-tmpl).
+
+Each hook is the template with this Python and hook name filled in; what it does is hook_impl.py.
+A hook that was there before is kept as `<name>.pre-gitcfg` (renamed: its bytes and mode intact),
+run first by ours, and put back by `gitcfg init --uninstall-hooks`.
+"""
 
 from __future__ import annotations
 
 import os
+import shlex
 import stat
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from gitcfg import gitio
 from gitcfg.errors import GitcfgError
+from gitcfg.hook_impl import CHAINED_SUFFIX, HOOK_NAMES
 from gitcfg.store import Store
 
-HOOK_NAMES = ("pre-push", "post-merge", "post-rewrite")
 HOOK_MARKER = b"gitcfg-hook:"
-CHAINED_SUFFIX = ".pre-gitcfg"
+TEMPLATE = "hook-tmpl"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,14 +36,31 @@ class InitResult:
         return self.created_branch or self.set_config or bool(self.hooks_installed)
 
 
-def hook_source(name: str) -> bytes:
-    """The hook script shipped with gitcfg (hooks/ in the source tree, gitcfg/hooks when installed)."""
+@dataclass(frozen=True, slots=True)
+class UninstallResult:
+    removed: tuple[str, ...]  # gitcfg's hooks deleted
+    restored: tuple[str, ...]  # the user's hooks put back from <name>.pre-gitcfg
+    hooks_dir: Path
+
+
+def _template() -> bytes:
+    """hooks/hook-tmpl as shipped (hooks/ in the source tree, gitcfg/hooks when installed)."""
     try:
         from importlib.resources import files
 
-        return (files("gitcfg.hooks") / name).read_bytes()
+        return (files("gitcfg.hooks") / TEMPLATE).read_bytes()
     except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError):
-        return (Path(__file__).resolve().parent.parent / "hooks" / name).read_bytes()
+        return (Path(__file__).resolve().parent.parent / "hooks" / TEMPLATE).read_bytes()
+
+
+def hook_source(name: str, python: str | None = None) -> bytes:
+    """Hook `name` as `gitcfg init` writes it: the template running `python` (default: this one)."""
+    package = str(Path(__file__).resolve().parent)
+    filled = {"@PYTHON@": shlex.quote(python or sys.executable), "@PACKAGE@": shlex.quote(package)}
+    script = _template().replace(b"@HOOK@", name.encode())
+    for key, value in filled.items():
+        script = script.replace(key.encode(), value.encode())
+    return script
 
 
 def hooks_dir(store: Store) -> Path:
@@ -76,19 +100,17 @@ def _install_hook(directory: Path, name: str, script: bytes) -> bool | None:
     chained = False
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        if target.exists():
-            current = target.read_bytes()
-            if HOOK_MARKER in current:
-                if current == script:
-                    return None
-            else:
-                backup = directory / (name + CHAINED_SUFFIX)
-                if backup.exists():
-                    raise GitcfgError(
-                        f"both {target} and {backup} exist; merge them by hand, then rerun `gitcfg init`"
-                    )
-                target.rename(backup)
-                chained = True
+        if _is_ours(target):
+            if target.read_bytes() == script:
+                return None
+        elif target.exists() or target.is_symlink():  # a symlink is kept as the link it is
+            backup = directory / (name + CHAINED_SUFFIX)
+            if backup.exists() or backup.is_symlink():
+                raise GitcfgError(
+                    f"both {target} and {backup} exist; merge them by hand, then rerun `gitcfg init`"
+                )
+            target.rename(backup)
+            chained = True
         tmp = directory / f".{name}.gitcfg-tmp"
         tmp.write_bytes(script)
         tmp.chmod(tmp.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
@@ -96,3 +118,33 @@ def _install_hook(directory: Path, name: str, script: bytes) -> bool | None:
     except OSError as e:
         raise GitcfgError(f"could not install the {name} hook in {directory}: {e.strerror}") from e
     return chained or (directory / (name + CHAINED_SUFFIX)).exists()
+
+
+def uninstall_hooks(store: Store) -> UninstallResult:
+    """Remove gitcfg's hooks and put back the ones they chained, byte for byte (renamed back)."""
+    directory = hooks_dir(store)
+    removed, restored = [], []
+    for name in HOOK_NAMES:
+        target, backup = directory / name, directory / (name + CHAINED_SUFFIX)
+        try:
+            if not _is_ours(target):
+                continue
+            if backup.exists() or backup.is_symlink():
+                backup.replace(target)  # a rename: the user's bytes, mode and inode as they were
+                restored.append(name)
+            else:
+                target.unlink()
+            removed.append(name)
+        except OSError as e:
+            raise GitcfgError(
+                f"could not remove the {name} hook in {directory}: {e.strerror}"
+            ) from e
+    return UninstallResult(tuple(removed), tuple(restored), directory)
+
+
+def _is_ours(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            return HOOK_MARKER in f.read(4096)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return False
