@@ -12,11 +12,15 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import (
+    commit_initial,
+    copy_repo,
     git,
+    init_repo,
     one_error_line,
     read_branch_file,
     run_python,
     runs_branch_files,
+    sealed,
     snapshot,
     write_script,
 )
@@ -52,9 +56,19 @@ def record_run(repo: Path, tmp_path: Path, body: str = TRAIN) -> str:
     return proc.stdout.strip().splitlines()[-1]
 
 
+@pytest.fixture(scope="module")
+def finished_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """One finished run recorded by a real process, once per module; each test gets a copy."""
+    base = tmp_path_factory.mktemp("finished")
+    with sealed(tmp_path_factory):
+        repo = commit_initial(init_repo(base / "repo"))
+        return repo, record_run(repo, base)
+
+
 @pytest.fixture
-def finished(repo: Path, tmp_path: Path) -> tuple[Path, str]:
-    return repo, record_run(repo, tmp_path)
+def finished(finished_template: tuple[Path, str], tmp_path: Path) -> tuple[Path, str]:
+    template, run_id = finished_template
+    return copy_repo(template, tmp_path / "repo"), run_id
 
 
 def _run_yaml(repo: Path, run_id: str) -> dict:
