@@ -218,3 +218,62 @@ def test_the_users_pre_push_blocks_the_push_and_gitcfg_delivers_nothing(
     )
     assert proc.returncode != 0 and "no pushing today" in proc.stderr
     assert not git(bare, "branch", "--list")
+
+
+@pytest.mark.parametrize("hooks_path", [None, ".githooks"])
+def test_uninstall_puts_the_previous_hooks_back_byte_for_byte(
+    cli, repo: Path, tmp_path: Path, hooks_path: str | None
+) -> None:
+    if hooks_path:
+        git(repo, "config", "core.hooksPath", hooks_path)
+    hooks = repo / (hooks_path or ".git/hooks")
+    mine = _foreign_hooks(hooks)
+    before = _state(hooks)
+    result = cli(repo, "init")
+    assert result.exit_code == 0, result.output
+    assert {name for name in HOOK_NAMES if (hooks / name).read_bytes() == hook_source(name)} == set(
+        HOOK_NAMES
+    )
+    for name, (data, mode) in mine.items():
+        assert _state(hooks)[name + ".pre-gitcfg"] == (data, mode)
+
+    # the chained pre-push gets git's arguments and stdin, unchanged
+    bare = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    git(repo, "remote", "add", "origin", str(bare))
+    git(repo, "push", "-q", "origin", "main")
+    head = git(repo, "rev-parse", "HEAD")
+    assert (repo / ".git" / "args").read_text() == f"origin|{bare}|"
+    assert (repo / ".git" / "input").read_text() == (
+        f"refs/heads/main {head} refs/heads/main {'0' * 40}\n"
+    )
+
+    result = cli(repo, "init", "--uninstall-hooks")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        f"restored your pre-push hook in {hooks} (gitcfg's removed)",
+        f"restored your post-merge hook in {hooks} (gitcfg's removed)",
+        f"removed gitcfg's post-rewrite hook from {hooks}",
+    ]
+    assert _state(hooks) == before
+    again = cli(repo, "init", "--uninstall-hooks")
+    assert again.exit_code == 0 and again.output == f"gitcfg: no gitcfg hooks in {hooks}\n"
+    assert git(repo, "rev-parse", "--verify", "gitcfg-runs")  # the runs branch stays
+
+
+def test_uninstall_with_no_previous_hooks_leaves_none(cli, repo: Path) -> None:
+    hooks = repo / ".git" / "hooks"
+    before = _state(hooks)
+    assert cli(repo, "init").exit_code == 0
+    assert cli(repo, "init", "--uninstall-hooks").exit_code == 0
+    assert _state(hooks) == before
+    assert cli(repo, "init").exit_code == 0  # installs again
+    assert all((hooks / name).read_bytes() == hook_source(name) for name in HOOK_NAMES)
+
+
+def test_the_hidden_cli_command_runs_the_same_hook(cli, repo: Path, tmp_path: Path) -> None:
+    (tmp_path / "post-rewrite.pre-gitcfg").write_text("#!/bin/sh\nexit 4\n")
+    (tmp_path / "post-rewrite.pre-gitcfg").chmod(0o755)
+    result = cli(repo, "hook-impl", "post-rewrite", "--hook-dir", str(tmp_path), "--", "amend")
+    assert result.exit_code == 4  # the chained hook's status: post-rewrite's own is ignored by git
+    assert "hook-impl" not in cli(repo, "--help").output

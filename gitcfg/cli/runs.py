@@ -20,13 +20,24 @@ from gitcfg.rows import runs_phrase
 
 
 @app.command()
-def init() -> None:
+def init(
+    uninstall_hooks: Annotated[
+        bool,
+        typer.Option(
+            "--uninstall-hooks",
+            help="Remove gitcfg's hooks and put back the ones they chained, byte for byte.",
+        ),
+    ] = False,
+) -> None:
     """Create the runs branch and install gitcfg's git hooks in this repository.
 
     Idempotent: a second run changes nothing. Example: gitcfg init
     """
     from gitcfg.install import init_repo
 
+    if uninstall_hooks:
+        _uninstall_hooks()
+        return
     store = _store()
     result = init_repo(store)
     if not result.changed:
@@ -40,6 +51,35 @@ def init() -> None:
         chained = " (your existing hook still runs first)" if name in result.hooks_chained else ""
         echo(f"installed {name} hook in {result.hooks_dir}{chained}")
     echo("next: call gitcfg.track(config) in your training script, then `gitcfg log`")
+
+
+def _uninstall_hooks() -> None:
+    from gitcfg.install import uninstall_hooks
+
+    result = uninstall_hooks(_store())
+    if not result.removed:
+        echo(f"gitcfg: no gitcfg hooks in {result.hooks_dir}")
+    for name in result.removed:
+        if name in result.restored:
+            echo(f"restored your {name} hook in {result.hooks_dir} (gitcfg's removed)")
+        else:
+            echo(f"removed gitcfg's {name} hook from {result.hooks_dir}")
+
+
+@app.command(
+    "hook-impl",
+    hidden=True,
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def hook_impl(ctx: typer.Context) -> None:
+    """What the installed git hooks run: `gitcfg hook-impl NAME --hook-dir DIR -- ARGS...`.
+
+    (`python -m gitcfg hook-impl` runs gitcfg.hook_impl.main without importing the CLI.)
+    """
+    from gitcfg.hook_impl import main as hook_main
+
+    raise typer.Exit(hook_main(ctx.args))
 
 
 # --- show --------------------------------------------------------------------------------------
