@@ -142,16 +142,24 @@ class RunFiles:
         self.warn = warn
         self.used = 0  # bytes committed or waiting
         self._sizes: dict[str, int] = {}  # branch path -> bytes counted against the budget
+        self._warned: set[str] = set()  # what a warning already named (a path, a media key)
         self._media: dict[str, bytes] = {}  # branch path -> content, when there is no journal
         self._saves: list[tuple[str, str, bool]] = []  # (absolute glob, base, glob?) live/end
 
     # --- the budget ---
 
-    def _admit(self, path: str, size: int, skipped: list[str], label: str) -> bool:
-        """Count `size` bytes for `path` (replacing what it counted before) if they fit."""
+    def _admit(
+        self, path: str, size: int, skipped: list[str], label: str, once: str | None = None
+    ) -> bool:
+        """Count `size` bytes for `path` (replacing what it counted before) if they fit. What
+        does not fit goes into `skipped` the first time for `once` (default: the path), so a
+        checkpoint saved every epoch or an image logged every step is warned about once."""
         used = self.used - self._sizes.get(path, 0)
         if used + size > self.budget:
-            skipped.append(f"{label} ({_size_text(size)})")
+            once = once or path
+            if once not in self._warned:
+                self._warned.add(once)
+                skipped.append(f"{label} ({_size_text(size)})")
             return False
         self._sizes[path] = size
         self.used = used + size
@@ -233,14 +241,22 @@ class RunFiles:
         try:
             content, ext, extra = value.encode()
         except Exception as e:  # a media value must never fail the run
-            self.warn(
-                f"cannot record the {value._type} logged as {key!r} ({type(e).__name__}: {e}); skipped"
-            )
+            if f"encode {key}" not in self._warned:  # once per key, not once per step
+                self._warned.add(f"encode {key}")
+                self.warn(
+                    f"cannot record the {value._type} logged as {key!r} ({type(e).__name__}: "
+                    f"{e}); skipped (later {key!r} values that fail are skipped without a warning)"
+                )
             return None
         name = f"{stem}.{ext}"
         branch_path = f"{self.run_dir}/{name}"
         skipped: list[str] = []
-        if not self._admit(branch_path, len(content), skipped, f"{name} (logged as {key!r})"):
+        label = f"{name} (logged as {key!r})"
+        if not self._admit(branch_path, len(content), skipped, label, once=f"media {key}"):
+            if skipped:
+                skipped[-1] += (
+                    f"; later {key!r} values that do not fit are skipped without a warning"
+                )
             self._warn_skipped(skipped)
             return None
         if self.journal_dir is not None:
