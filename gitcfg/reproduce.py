@@ -95,9 +95,13 @@ def checkout_run(
         )
     target = (path or default_path(store, run_id)).absolute()
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise CheckoutFailed(
-            f"{target} already exists and is not empty; name another directory: "
+        again = (
             f"gitcfg checkout {run_id[:10]} DIR"
+            if write_files
+            else f"gitcfg rerun {run_id[:10]} --dir DIR"
+        )
+        raise CheckoutFailed(
+            f"{target} already exists and is not empty; name another directory: {again}"
         )
     try:
         gitio.add_worktree(store.repo, target, code_commit)
