@@ -1894,3 +1894,92 @@ def test_a_failed_run_in_show_json_and_yaml_stays_machine_readable(repo: Path) -
     assert "ValueError" in as_json["run"]["error"]["traceback"]
     as_yaml = yaml.safe_load(ok(gc(repo, "show", run_id, "-f", "yaml")))
     assert as_yaml["run"]["status"] == "failed"
+
+
+def test_labels_set_during_a_run_survive_a_sigkill(repo: Path) -> None:
+    commit_script(
+        repo, "killlabels.py",
+        """
+        import os, signal
+        import gitcfg
+        run = gitcfg.track({"lr": 0.1})
+        run.name = "late-name"
+        run.tags = ["t"]
+        run.project = "proj"
+        run.log({"x": 1})
+        print(run.id, flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+        """,
+    )  # fmt: skip
+    run_id = run_python(repo, "killlabels.py").stdout.strip()
+    ok(gc(repo, "log"))
+    meta = branch_yaml(repo, run_id, "run.yaml")
+    assert meta["status"] == "crashed"
+    assert (meta["name"], list(meta["tags"]), meta["project"]) == ("late-name", ["t"], "proj")
+
+
+def test_the_same_oversized_file_saved_twice_warns_once(repo: Path) -> None:
+    git(repo, "config", "gitcfg.maxFileBytes", "1k")
+    commit_script(
+        repo, "big2.py",
+        """
+        import gitcfg
+        run = gitcfg.track({"lr": 0.1})
+        open("huge.bin", "wb").write(b"h" * 5000)
+        gitcfg.save("huge.bin", policy="now")
+        gitcfg.save("huge.bin", policy="end")
+        print(run.id)
+        """,
+    )  # fmt: skip
+    proc = run_python(repo, "big2.py")
+    assert proc.returncode == 0, proc.stderr
+    assert len([line for line in proc.stderr.splitlines() if "huge.bin" in line]) == 1, proc.stderr
+
+
+def test_media_over_the_limit_every_step_warns_once(repo: Path) -> None:
+    git(repo, "config", "gitcfg.maxFileBytes", "200")
+    commit_script(
+        repo, "manyimg.py",
+        """
+        import numpy as np
+        import gitcfg
+        run = gitcfg.track({"lr": 0.1})
+        for i in range(20):
+            run.log({"img": gitcfg.Image(np.random.rand(20, 20)), "x": i})
+        print(run.id)
+        """,
+    )  # fmt: skip
+    proc = run_python(repo, "manyimg.py")
+    assert proc.returncode == 0, proc.stderr
+    run_id = proc.stdout.strip()
+    assert len([line for line in proc.stderr.splitlines() if "'img'" in line]) == 1, proc.stderr
+    assert [r["x"] for r in branch_rows(repo, run_id)] == list(range(20))
+    assert branch_yaml(repo, run_id, "run.yaml")["status"] == "finished"
+
+
+def test_a_checkpoint_saved_now_every_epoch_over_the_limit_warns_once(repo: Path) -> None:
+    git(repo, "config", "gitcfg.maxFileBytes", "1k")
+    commit_script(
+        repo, "epochs.py",
+        """
+        import gitcfg
+        run = gitcfg.track({"lr": 0.1})
+        for epoch in range(5):
+            open("model.pt", "wb").write(b"w" * 5000)
+            gitcfg.save("model.pt", policy="now")
+        print(run.id)
+        """,
+    )  # fmt: skip
+    proc = run_python(repo, "epochs.py")
+    assert proc.returncode == 0, proc.stderr
+    assert len([line for line in proc.stderr.splitlines() if "model.pt" in line]) == 1, proc.stderr
+
+
+def test_a_second_rerun_into_the_same_default_directory_says_how_to_rerun(
+    repo: Path, driver: Path
+) -> None:
+    run_id = drive(repo)
+    first = gc(repo, "rerun", run_id)
+    assert first.returncode == 0, first.stdout + first.stderr
+    line = one_line_error(gc(repo, "rerun", run_id))
+    assert "gitcfg rerun" in line and "--dir" in line, line
