@@ -1983,3 +1983,39 @@ def test_a_second_rerun_into_the_same_default_directory_says_how_to_rerun(
     assert first.returncode == 0, first.stdout + first.stderr
     line = one_line_error(gc(repo, "rerun", run_id))
     assert "gitcfg rerun" in line and "--dir" in line, line
+
+
+def test_config_persist_reaches_another_clone_that_pulls(repo: Path, tmp_path: Path) -> None:
+    bare = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    git(repo, "remote", "add", "origin", str(bare))
+    git(repo, "push", "-q", "origin", "main")
+    commit_script(
+        repo, "persist2.py",
+        """
+        import sys
+        import gitcfg
+        run = gitcfg.track({"lr": 0.1})
+        run.config.layers = [64, 32]
+        run.config.persist()
+        print(run.id, flush=True)
+        sys.stdin.readline()
+        """,
+    )  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "persist2.py"], cwd=repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        run_id = proc.stdout.readline().strip()
+        ok(gc(repo, "push"))
+        other = tmp_path / "other"
+        git(tmp_path, "clone", "-q", str(bare), str(other))
+        ok(gc(other, "pull"))
+        assert branch_yaml(other, run_id, "config.yaml") == {"lr": 0.1, "layers": [64, 32]}
+        proc.stdin.write("\n")
+        proc.stdin.flush()
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
