@@ -1454,7 +1454,8 @@ def track(
     mode = _MODE_ALIASES.get(mode, mode)
     if mode not in MODES:
         raise GitcfgError(
-            f"unknown mode {mode!r} (GITCFG_MODE or track(mode=)); use one of {', '.join(MODES)}"
+            f"unknown mode {mode!r} (GITCFG_MODE or track(mode=)); use one of "
+            f"{', '.join((*MODES, *_MODE_ALIASES))}"
         )
     if reinit not in REINIT:
         raise GitcfgError(f"track(reinit={reinit!r}): use one of {', '.join(map(repr, REINIT))}")

@@ -2019,3 +2019,14 @@ def test_config_persist_reaches_another_clone_that_pulls(repo: Path, tmp_path: P
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_an_unknown_mode_is_an_error_naming_every_mode_wandb_has(repo: Path, driver: Path) -> None:
+    assert drive(repo, {"mode": "shared"})  # wandb's mode for several writers records
+    before = commit_count(repo)
+    proc = run_python(repo, "drive.py", json.dumps({"mode": "bogus"}))
+    assert proc.returncode != 0
+    line = proc.stderr.strip().splitlines()[-1]
+    assert line.startswith("gitcfg: error: ") and "bogus" in line, proc.stderr
+    assert all(mode in line for mode in ("online", "offline", "disabled", "shared")), line
+    assert commit_count(repo) == before
