@@ -227,6 +227,10 @@ class DamagedRunFile(GitcfgError):
         )
 
 
+class RunRecordInvalid(GitcfgError):
+    """A run.yaml about to be written does not match its schema (runfile.SCHEMA): a gitcfg bug."""
+
+
 class BadAmendment(GitcfgError):
     """An amendment that cannot be applied as asked (a missing key, a non-mapping parent, nothing to do)."""
 

@@ -47,6 +47,7 @@ from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequenc
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from gitcfg import runfile
 from gitcfg.errors import GitcfgError, RunNotFound
 from gitcfg.gitio import share
 from gitcfg.store import (
@@ -456,15 +457,16 @@ def final_commit(
     requirements: bytes | None = None,
 ) -> tuple[dict[str, bytes], str]:
     """The files and the message of a run's last commit (`run <id>: failed (exit 1)`)."""
+    runfile.check_record(run_meta)  # FORMAT: a bug raises before anything is written
     files = run_files(
         run_meta, summary=summary, metrics_jsonl=metrics_jsonl, requirements=requirements
     )
     if config_yaml is not None:
         files[f"{run_dir(str(run_meta['id']))}/config.yaml"] = config_yaml
-    status, exit_code = run_meta.get("status"), run_meta.get("exit_code")
+    status, exit_code = run_meta.get(runfile.STATUS), run_meta.get(runfile.EXIT_CODE)
     event = f"{status} (exit {exit_code})" if exit_code is not None else str(status)
-    code = run_meta.get("code") or {}
-    return files, run_event_message(str(run_meta["id"]), event, code.get("commit"))
+    commit = runfile.code_of(run_meta).get(runfile.CODE_COMMIT)
+    return files, run_event_message(str(run_meta[runfile.ID]), event, commit)
 
 
 # --- readers: recovery and heartbeats ----------------------------------------------------------
@@ -620,9 +622,13 @@ def _recover_one(store: Store, live: LiveRun) -> Recovered | SkippedJournal | No
         if _committed_status(runs_store, live.run_id) not in (None, "running"):
             discard(live.path)  # the owner committed, then died before cleaning up
             return None
+        problem = runfile.record_problem(run_meta)
+        if problem is not None:  # FORMAT: not a record this gitcfg would write
+            reason = f"its run.yaml record does not match the format: {problem}"
+            return SkippedJournal(live.run_id, reason, _move_aside(live.path))
         config_yaml = _read_optional(live.path / _CONFIG)
         rows = decode_rows(_read_optional(live.path / _METRICS) or b"")
-        if run_meta.get("status") == "running":
+        if run_meta.get(runfile.STATUS) == runfile.RUNNING:
             _mark_crashed(run_meta, live.heartbeat, rows)
         summary = recovered_summary(_load_json(live.path / _SUMMARY), rows)
         patch = _recovered_patch(live.path, meta, run_meta, runs_store)  # before run.yaml
@@ -635,7 +641,7 @@ def _recover_one(store: Store, live: LiveRun) -> Recovered | SkippedJournal | No
         files.update(recovered_files(live.path, run_dir(live.run_id), budget, default_dir))
         runs_store.write({**files, **patch}, message)
         discard(live.path)
-        return Recovered(live.run_id, str(run_meta["status"]), len(rows))
+        return Recovered(live.run_id, str(run_meta[runfile.STATUS]), len(rows))
     finally:
         os.close(fd)
 
@@ -646,22 +652,22 @@ def _recovered_patch(
     """The run's diff.patch from its journal. A dirty run whose patch is neither there nor on
     the branch (a journal written before gitcfg kept it there) is marked `code.patch_lost`:
     its exact code is unknown, and checkout refuses it rather than build other code."""
-    run_id = str(run_meta["id"])
+    run_id = str(run_meta[runfile.ID])
     name = f"{run_dir(run_id)}/{_PATCH}"
     patch = _read_optional(path / _PATCH)
-    code = run_meta.get("code")
+    code = run_meta.get(runfile.CODE)
     if patch:
         return {name: patch}
-    if isinstance(code, dict) and code.get("dirty") is False:
+    if isinstance(code, dict) and code.get(runfile.CODE_DIRTY) is False:
         return {name: None}  # resumed clean: an earlier patch goes (as the start commit does)
     kept = journal_meta.get("patch") is not None  # this journal says whether it has one
-    if isinstance(code, dict) and code.get("dirty") and not kept:
+    if isinstance(code, dict) and code.get(runfile.CODE_DIRTY) and not kept:
         try:
             on_branch = _PATCH in store.read_run(run_id).files
         except RunNotFound:
             on_branch = False
         if not on_branch:
-            run_meta["code"] = {**code, "patch_lost": True}
+            run_meta[runfile.CODE] = {**code, runfile.CODE_PATCH_LOST: True}
     return {}
 
 
@@ -672,7 +678,7 @@ def _untrusted(name: str, meta: Mapping[str, Any], run_meta: Mapping[str, Any]) 
         return "its directory name is not a valid run id"
     for where, held in (
         ("meta.json run_id", meta.get("run_id", name)),
-        ("run id", run_meta.get("id")),
+        ("run id", run_meta.get(runfile.ID)),
     ):
         if held != name:
             return f"its {where} is {str(held)[:80]!r}, not the directory's {name!r}"
@@ -713,17 +719,12 @@ def _mark_crashed(
     from gitcfg.store import parse_iso
 
     ended = heartbeat if heartbeat is not None else time.time()
-    started = parse_iso(run_meta.get("started_at"))
+    started = parse_iso(run_meta.get(runfile.STARTED_AT))
     last = rows[-1].get("_time") if rows else None
     duration = max(ended - started.timestamp(), 0.0) if started else None
     if isinstance(last, (int, float)) and (duration is None or last > duration):
         duration = float(last)
-    run_meta.update(
-        status="killed" if run_meta.get("signal") else "crashed",
-        exit_code=None,
-        ended_at=utc_iso(ended),
-        duration_s=None if duration is None else round(duration, 3),
-    )
+    runfile.crash(run_meta, utc_iso(ended), None if duration is None else round(duration, 3))
 
 
 def _store_for(store: Store, runs_ref: str) -> Store:
@@ -740,7 +741,7 @@ def _committed_status(store: Store, run_id: str) -> str | None:
     except RunNotFound:
         return None
     # A damaged run.yaml reads as no status: the journal's version replaces it.
-    status = record.meta.get("status")
+    status = record.meta.get(runfile.STATUS)
     return None if status is None else str(status)
 
 

@@ -14,10 +14,11 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-# The run fields of a row, in row order (run_row builds them from run.yaml).
-RUN_FIELDS = ("id", "name", "status", "group", "project", "entity", "job_type", "script", "tags",
-              "host", "user", "started", "ended", "duration_s", "code_commit", "code_branch",
-              "dirty", "exit_code")  # fmt: skip
+# Re-exported (their home is runfile): the run fields of a row, in row order, and the script's name.
+from gitcfg.runfile import ROW_FIELDS as RUN_FIELDS  # noqa: F401
+from gitcfg.runfile import row_fields
+from gitcfg.runfile import script_in_repo as script_in_repo
+
 # The run fields that tell runs of one repository apart (wandb's project, entity, job_type, group,
 # and the script that ran): `gitcfg log` shows each as a column when it varies across the runs.
 LABEL_FIELDS = ("group", "project", "entity", "job_type", "script")
@@ -43,44 +44,12 @@ def flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 def run_row(
     run_id: str, meta: Mapping[str, Any], config: Mapping[str, Any], summary: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """One run as a flat row: run fields, `config.<dotted key>`, `summary.<dotted metric>`."""
-    code = meta.get("code")
-    code = code if isinstance(code, Mapping) else {}
-    tags = meta.get("tags")
-    row: dict[str, Any] = {
-        "id": run_id,
-        "name": meta.get("name"),
-        "status": str(meta.get("status", "unknown")),
-        "group": meta.get("group"),
-        "project": meta.get("project"),
-        "entity": meta.get("entity"),
-        "job_type": meta.get("job_type"),
-        "script": script_in_repo(meta.get("script"), code.get("worktree")),
-        "tags": list(tags) if isinstance(tags, (list, tuple)) else [],
-        "host": meta.get("host"),
-        "user": meta.get("user"),
-        "started": meta.get("started_at"),
-        "ended": meta.get("ended_at"),
-        "duration_s": meta.get("duration_s"),
-        "code_commit": code.get("commit"),
-        "code_branch": code.get("branch"),
-        "dirty": code.get("dirty"),
-        "exit_code": meta.get("exit_code"),
-        "rerun_of": meta.get("rerun_of"),  # the run `gitcfg rerun` re-ran
-    }
+    """One run as a flat row: run fields (runfile.row_fields), `config.<dotted key>`,
+    `summary.<dotted metric>`."""
+    row = row_fields(run_id, meta)
     row.update(flatten(config, "config."))
     row.update(flatten(summary, "summary."))
     return row
-
-
-def script_in_repo(script: Any, worktree: Any) -> Any:
-    """run.yaml's script (an absolute path) relative to the worktree it ran in (`train.py`,
-    `src/eval.py`), so `--where 'script == "train.py"'` works; other values as they are."""
-    if isinstance(script, str) and isinstance(worktree, str) and worktree:
-        prefix = worktree.rstrip("/\\") + "/"
-        if script.startswith(prefix):
-            return script[len(prefix) :]
-    return script
 
 
 def runs_phrase(count: int) -> str:

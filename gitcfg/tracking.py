@@ -21,7 +21,7 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
 
-from gitcfg import exitstatus, gitio
+from gitcfg import exitstatus, gitio, runfile
 from gitcfg._version import __version__
 from gitcfg.configuration import (
     Config,
@@ -623,7 +623,7 @@ class Run:
         store = self._store
         # `--hf_token X` must not reach run.yaml when config.yaml masks hf_token.
         argv_recorded, masked_args = mask_command_line(argv[1:], self._mask)
-        code: dict[str, Any] = {"commit": None, "branch": None, "dirty": False}
+        code: runfile.Code = {"commit": None, "branch": None, "dirty": False}
         patch = b""
         if store is not None:
             repo = store.repo
@@ -644,35 +644,16 @@ class Run:
             }
             if changes.skipped:
                 code["untracked_not_stored"] = list(changes.skipped)
-        labels = {key: list(v) if key == "tags" else v for key, v in self._labels.items()}
-        self._meta = {
-            "id": self.id,
-            "name": labels["name"],
-            "group": labels["group"],
-            "tags": labels["tags"],
-            "notes": labels["notes"],
-            "project": labels["project"],
-            "entity": labels["entity"],
-            "job_type": labels["job_type"],
-            "status": "running",
-            "exit_code": None,
-            "started_at": utc_iso(self._started),
-            "ended_at": None,
-            "duration_s": None,
-            "host": hostname(),
-            "user": _user(),
-            "pid": self._pid,
-            "python": "{}.{}.{}".format(*sys.version_info[:3]),
-            "platform": _platform(),
-            "argv": [*argv[:1], *argv_recorded],
-            "script": str(script) if script else _session_kind(),
-            "cwd": os.getcwd(),
-            "gitcfg_version": __version__,
-            "format": FORMAT_VERSION,
-            "code": code,
-            "config_sources": dict(self.config._sources),
-            "config_changed": [],
-        }
+        process = {
+            "host": hostname(), "user": _user(), "pid": self._pid,
+            "python": "{}.{}.{}".format(*sys.version_info[:3]), "platform": _platform(),
+            "argv": [*argv[:1], *argv_recorded], "script": str(script) if script else _session_kind(),
+            "cwd": os.getcwd(), "gitcfg_version": __version__,
+        }  # fmt: skip
+        self._meta = runfile.start_record(
+            self.id, self._labels, utc_iso(self._started), process, code,
+            self.config._sources, FORMAT_VERSION,
+        )  # fmt: skip
         module = getattr(getattr(sys.modules.get("__main__"), "__spec__", None), "name", None)
         if script and module:  # `python -m pkg.train`: re-run the same way (relative imports)
             self._meta["module"] = module
@@ -698,6 +679,7 @@ class Run:
             if masked_args:
                 _warn("masked the values of secret-looking options in the recorded command line: "
                       + ", ".join(masked_args))  # fmt: skip
+            runfile.check_record(self._meta)  # FORMAT: a bug raises before anything is written
             files: dict[str, bytes | None] = dict(
                 run_files(
                     self._meta, config=config_dict, patch=patch or None,
@@ -777,22 +759,13 @@ class Run:
         """run.yaml of a resumed run: this process's fields, the run's first start, its metric
         rules, and when it was resumed; labels not given to track() stay as they were."""
         old = resume.record.meta
-        started_at = old.get("started_at") or self._meta["started_at"]
-        self._meta["started_at"] = started_at
+        runfile.resumed(self._meta, old, utc_iso(self._started))
         for key in LABELS:
             if key in old and not self._given.get(key):
                 value = old[key]
                 self._labels[key] = _label_value(key, value)
                 self._meta[key] = list(self._labels[key]) if key == "tags" else value
-        for key in ("metric_summary", "metric_definitions", "watch"):
-            if old.get(key):
-                self._meta[key] = old[key]
-        resumed_at = old.get("resumed_at")
-        self._meta["resumed_at"] = [
-            *(resumed_at if isinstance(resumed_at, list) else []),
-            utc_iso(self._started),
-        ]
-        self._meta["ended_at"] = None
+        started_at = self._meta[runfile.STARTED_AT]
         first = parse_iso(str(started_at))
         if first is not None:
             self.start_time = first.timestamp()
@@ -966,11 +939,12 @@ class Run:
             if self._signal is not None and status in ("finished", "failed"):
                 status = "killed"  # a signal ended it, even when the script's handler exited
             ended = time.time()
-            self._meta.update(
-                status=status,
-                exit_code=exit_code,
-                ended_at=utc_iso(ended),
-                duration_s=round(time.monotonic() - self._clock0, 3),
+            runfile.finish(
+                self._meta,
+                status,
+                exit_code,
+                utc_iso(ended),
+                round(time.monotonic() - self._clock0, 3),
                 config_changed=list(self.config._changed_after_start),
                 config_sources=dict(self.config._sources),
                 tags=list(self._labels["tags"]),  # run.tags.append() is no assignment
