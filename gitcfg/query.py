@@ -1013,6 +1013,12 @@ def metric_x(meta: Mapping[str, Any], metric: str) -> str:
     return str(metric_definition(meta, metric).get("step_metric") or "_step")
 
 
+def metric_axis(records: Sequence[StoredRun], metric: str) -> str:
+    """The x axis of a chart of `metric` over `records`: the step_metric they share, else `_step`."""
+    axes = {metric_x(record.meta, metric) for record in records}
+    return axes.pop() if len(axes) == 1 else "_step"
+
+
 def summary_goal(records: Iterable[StoredRun], key: str) -> str | None:
     """`minimize`/`maximize` for a summary key (`summary.val_loss`, `summary.val_loss.min`): the
     goal the first run that defined one gave its metric; None for other keys or without one."""
@@ -1096,6 +1102,19 @@ def env_diff(a: StoredRun, b: StoredRun) -> EnvDiff:
         packages=sorted(packages, key=lambda change: change[0]) if None not in lists else [],
         unrecorded=tuple(r.id for r, text in zip((a, b), lists, strict=True) if text is None),
     )  # fmt: skip
+
+
+def package_change(left: object, right: object) -> str:
+    """How run b's version of a package differs from run a's: `added`, `removed` or `changed`."""
+    return "added" if left is MISSING else "removed" if right is MISSING else "changed"
+
+
+def package_counts(environment: EnvDiff) -> dict[str, int]:
+    """How many packages b added, removed and changed against a: {"added": 1, ...}, all three."""
+    counts = {"added": 0, "removed": 0, "changed": 0}
+    for _, left, right in environment.packages:
+        counts[package_change(left, right)] += 1
+    return counts
 
 
 def code_diff(api: Api, a: StoredRun, b: StoredRun, color: bool = False) -> bytes:

@@ -11,13 +11,20 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
 from gitcfg._version import __version__
 from gitcfg.errors import GitcfgError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from rich.console import Console
+
+    from gitcfg.store import Store
 
 EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_CLOSED_PIPE = 1, 3, 130, 141
 # click's own exceptions (usage errors, Exit, Abort) pass through untouched. typer >= 0.29 vendors
@@ -53,7 +60,11 @@ COMMAND_SUMMARIES: dict[str, str] = {
 
 
 class _Group(TyperGroup):
-    """Translate library errors at the one CLI boundary (works under CliRunner too)."""
+    """Translate library errors at the one CLI boundary (works under CliRunner too).
+
+    `ctx` and `formatter` are click's Context and HelpFormatter: click's own before typer 0.28,
+    typer's vendored copy from it, so neither can be named for every supported typer.
+    """
 
     def list_commands(self, ctx: Any) -> list[str]:
         """The commands in COMMAND_SUMMARIES's order; others after them, as registered."""
@@ -79,7 +90,7 @@ class _Group(TyperGroup):
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
 
-    def invoke(self, ctx: Any) -> Any:
+    def invoke(self, ctx: Any) -> object:
         try:
             return super().invoke(ctx)
         except GitcfgError as e:
@@ -172,7 +183,7 @@ def _main(
     """gitcfg: which settings produced which result, from which code."""
 
 
-def _store(path: Path | None = None) -> Any:
+def _store(path: Path | None = None) -> Store:
     """Open the repo's store, first committing the journals of runs whose process died here."""
     from gitcfg.journal import recover_quietly
     from gitcfg.store import Store
@@ -192,7 +203,7 @@ def echo(text: str = "", err: bool = False, nl: bool = True) -> None:
     typer.echo(inert_lines(text), err=err, nl=nl)
 
 
-def _warn(warnings: Any) -> None:
+def _warn(warnings: Iterable[str]) -> None:
     """Print each warning as one line on stderr: `gitcfg: warning: ...` (a query's `.warnings`)."""
     from gitcfg.rows import inert
 
@@ -200,7 +211,7 @@ def _warn(warnings: Any) -> None:
         echo(f"gitcfg: warning: {inert(warning)}", err=True)
 
 
-def _console(stderr: bool = False) -> Any:
+def _console(stderr: bool = False) -> Console:
     from rich.console import Console
 
     return Console(stderr=stderr, highlight=False, soft_wrap=False)

@@ -14,8 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from gitcfg.plot import Series
+from gitcfg.rows import inert
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 # Bit of each dot in a braille cell, indexed [row][column] (ISO/TR 11548-1 numbering).
 _DOTS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
@@ -23,6 +28,10 @@ _BRAILLE = 0x2800
 # One character per series when there are no colours: shapes that differ at a glance, none of
 # them an axis character (`-`, `|`) or a dot that reads as noise (`.`, `'`).
 MARKERS = ("*", "o", "+", "x", "#", "@", "%", "=", "&", "$", "~", "^")
+# With colours, series i is drawn (and its legend swatch) in COLOURS[i % len(COLOURS)].
+COLOURS = ("cyan", "magenta", "yellow", "green", "blue", "red", "bright_cyan", "bright_magenta",
+           "bright_yellow", "bright_green", "bright_blue", "bright_red")  # fmt: skip
+LABEL_WIDTH = 9  # the y axis's tick labels, right-aligned; the x key's name is cut to it
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,3 +116,45 @@ def axis_label(value: float) -> str:
     if magnitude >= 1e5 or magnitude < 1e-3:
         return f"{value:.2g}"
     return f"{value:.4g}"
+
+
+def print_chart(
+    console: Console,
+    series: Sequence[Series],
+    x_label: str,
+    height: int,
+    no_color: bool = False,
+    left_out: str = "",
+) -> None:
+    """Print the chart at the console's width: y tick labels, the axes, the x range, a legend
+    (one colour or marker per series), and `left_out` (which runs lacked the metric) dimmed."""
+    from rich.markup import escape
+
+    width = max(console.width - LABEL_WIDTH - 2, 20)
+    # Braille lines told apart by colour; without colours, by a marker character per line.
+    colour = not no_color and not console.no_color and console.color_system is not None
+    markers = () if colour else MARKERS
+    chart = draw(series, width, max(height, 4), markers)
+    y_low, y_high = chart.y_range
+    ticks = {0: y_high, len(chart.cells) - 1: y_low, len(chart.cells) // 2: (y_low + y_high) / 2}
+    for index, row in enumerate(chart.cells):
+        label = axis_label(ticks[index]) if index in ticks else ""
+        text = "".join(
+            char if owner is None or markers else f"[{COLOURS[owner % len(COLOURS)]}]{char}[/]"
+            for char, owner in row
+        )
+        console.print(f"{label:>{LABEL_WIDTH}} ┤{text}", highlight=False, soft_wrap=True)
+    x_low, x_high = chart.x_range
+    left, right = axis_label(x_low), axis_label(x_high)
+    axis = escape(f"{inert(x_label)[:LABEL_WIDTH]:>{LABEL_WIDTH}}")
+    console.print(f"{axis} └" + "─" * width, highlight=False)
+    gap = max(width - len(left) - len(right), 1)
+    console.print(" " * (LABEL_WIDTH + 2) + left + " " * gap + right, highlight=False)
+    for index, line in enumerate(series):
+        if markers:
+            swatch = markers[index % len(markers)]
+        else:
+            swatch = f"[{COLOURS[index % len(COLOURS)]}]━━[/]"
+        console.print(f"  {swatch} {escape(inert(line.label))}", highlight=False)
+    if left_out:
+        console.print(f"[dim]{escape(left_out)}[/dim]", highlight=False)

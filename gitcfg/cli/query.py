@@ -6,9 +6,9 @@ Each parses its options, makes one library call (query), and renders the result 
 from __future__ import annotations
 
 import json
-import sys
 import time
-from typing import Annotated, Any, Optional
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -23,20 +23,20 @@ from gitcfg.cli.app import (
     check_format,
     echo,
 )
-from gitcfg.rows import format_value, inert, inert_json, runs_phrase
+from gitcfg.rows import inert, inert_json, runs_phrase
 
-_COLOURS = ("cyan", "magenta", "yellow", "green", "blue", "red", "bright_cyan", "bright_magenta",
-            "bright_yellow", "bright_green", "bright_blue", "bright_red")  # fmt: skip
+if TYPE_CHECKING:
+    from gitcfg.query import Api
 
 
-def _api() -> Any:
+def _api() -> Api:
     """The Api of the repository containing the cwd, with a progress bar for a slow cold cache."""
     from gitcfg.query import Api
 
     return Api(store=_store(), progress=_progress_bar())
 
 
-def _progress_bar() -> Any:
+def _progress_bar() -> Callable[[int, int], None]:
     """A progress(done, total) callback that shows a rich bar on stderr once a second has passed."""
     started = time.monotonic()
     state: dict[str, Any] = {}
@@ -217,102 +217,13 @@ def diff_command(
         else None
     )
     environment = query.env_diff(a, b) if env else None
+    from gitcfg.cli import tables
+
     if output == "json":
-        document: dict[str, Any] = {"a": a.id, "b": b.id}
-        for section in ("config", "summary", "run"):
-            document[section] = [_json_change(*change) for change in getattr(changes, section)]
-        if patch is not None:
-            document["code"] = patch.decode(errors="replace")
-        if environment is not None:
-            document["env"] = _json_env(environment)
+        document = tables.diff_document(changes, environment, patch)
         echo(inert_json(json.dumps(document, indent=2, ensure_ascii=False, default=str)))
-        return
-    from rich.markup import escape
-    from rich.table import Table
-
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    table.add_column("", overflow="fold")
-    for record in (a, b):
-        header = f"{record.id[:10]} {record.name or ''}".strip()
-        table.add_column(escape(inert(header)), overflow="fold")
-    sections = [("config", changes.config), ("summary", changes.summary), ("run", changes.run)]
-    if environment is not None:
-        sections.append(("environment", environment.run + environment.packages))
-    for title, changed in sections:
-        if not changed:
-            continue
-        table.add_row(f"[bold]{title}[/bold]", "", "")
-        for key, left, right in changed:
-            table.add_row(f"  {escape(inert(key))}", _side(left), _side(right))
-    if not any(changed for _, changed in sections):
-        console.print("same config, summary and run fields")
     else:
-        console.print(table, highlight=False)
-    if not changes.config:
-        console.print("[dim]config: identical[/dim]", highlight=False)
-    if environment is not None:
-        console.print(_env_summary(environment), highlight=False)
-    if patch is not None:
-        console.file.flush()
-        if patch:
-            sys.stdout.write("\n")
-            sys.stdout.flush()
-            sys.stdout.buffer.write(patch)
-            sys.stdout.flush()
-        else:
-            console.print("code: identical (same commit and patch)")
-
-
-def _side(value: object) -> str:
-    """A value as `diff` shows it: exact (these are the values that differ), markup escaped."""
-    from rich.markup import escape
-
-    from gitcfg.query import MISSING
-
-    if value is MISSING:
-        return "[dim](missing)[/dim]"
-    return escape(inert(format_value(value, None)))
-
-
-def _env_summary(environment: Any) -> str:
-    """`packages: 1 added, 2 changed`, `environment: identical`, or which run has no list."""
-    from gitcfg.query import MISSING
-
-    if environment.unrecorded:
-        ids = " and ".join(run_id[:10] for run_id in environment.unrecorded)
-        return f"packages: not recorded for {ids} (recorded before gitcfg listed packages)"
-    counts = {"added": 0, "removed": 0, "changed": 0}
-    for _, left, right in environment.packages:
-        counts["added" if left is MISSING else "removed" if right is MISSING else "changed"] += 1
-    if not any(counts.values()) and not environment.run:
-        return "[dim]environment: identical (same packages, Python and platform)[/dim]"
-    parts = [f"{n} {what}" for what, n in counts.items() if n]
-    return "packages: " + (", ".join(parts) if parts else "identical")
-
-
-def _json_env(environment: Any) -> dict[str, Any]:
-    from gitcfg.query import MISSING
-
-    packages = []
-    for name, left, right in environment.packages:
-        change = "added" if left is MISSING else "removed" if right is MISSING else "changed"
-        packages.append({"change": change, **_json_change(name, left, right)})
-    return {
-        "run": [_json_change(*change) for change in environment.run],
-        "packages": packages,
-        "unrecorded": list(environment.unrecorded),
-    }
-
-
-def _json_change(key: str, left: object, right: object) -> dict[str, Any]:
-    from gitcfg.query import MISSING
-
-    out: dict[str, Any] = {"key": key}
-    if left is not MISSING:
-        out["a"] = left
-    if right is not MISSING:
-        out["b"] = right
-    return out
+        tables.print_diff(console, changes, environment, patch)
 
 
 # --- plot --------------------------------------------------------------------------------------
@@ -367,10 +278,7 @@ def plot_command(
 
     Example: gitcfg plot val_acc --group-by lr
     """
-    from rich.markup import escape
-
     from gitcfg import query
-    from gitcfg.cli import chart as plot
 
     check_bound(limit, "--limit", MAX_LIMIT, "runs (-1: all)")
     check_bound(height, "--height", MAX_HEIGHT, "lines")
@@ -389,9 +297,6 @@ def plot_command(
         echo("no runs match" if where else "no runs yet")
         return
     lines, missing = query.metric_lines(api, records, metric, x=x, group_by=group_by)
-    if x is None:  # the axis label: the step_metric the runs share, else _step
-        axes = {query.metric_x(record.meta, metric) for record in records}
-        x = axes.pop() if len(axes) == 1 else "_step"
     if not lines:
         from gitcfg.errors import GitcfgError
 
@@ -399,44 +304,8 @@ def plot_command(
             f"none of these {len(records)} runs logged {metric!r}; "
             "`gitcfg show RUN --metrics` lists what a run logged"
         )
-    console = _console()
-    label_width = 9
-    width = max(console.width - label_width - 2, 20)
-    # Braille lines told apart by colour; without colours, by a marker character per line.
-    colour = not no_color and not console.no_color and console.color_system is not None
-    markers = () if colour else plot.MARKERS
-    chart = plot.draw(lines, width, max(height, 4), markers)
-    y_low, y_high = chart.y_range
-    for index, row in enumerate(chart.cells):
-        if index == 0:
-            label = plot.axis_label(y_high)
-        elif index == len(chart.cells) - 1:
-            label = plot.axis_label(y_low)
-        elif index == len(chart.cells) // 2:
-            label = plot.axis_label((y_low + y_high) / 2)
-        else:
-            label = ""
-        text = "".join(
-            char if owner is None or markers else f"[{_COLOURS[owner % len(_COLOURS)]}]{char}[/]"
-            for char, owner in row
-        )
-        console.print(f"{label:>{label_width}} ┤{text}", highlight=False, soft_wrap=True)
-    x_low, x_high = chart.x_range
-    left, right = plot.axis_label(x_low), plot.axis_label(x_high)
-    axis = escape(f"{inert(x)[:label_width]:>{label_width}}")
-    console.print(f"{axis} └" + "─" * width, highlight=False)
-    gap = max(width - len(left) - len(right), 1)
-    console.print(" " * (label_width + 2) + left + " " * gap + right, highlight=False)
-    for index, line in enumerate(lines):
-        if markers:
-            console.print(
-                f"  {markers[index % len(markers)]} {escape(inert(line.label))}", highlight=False
-            )
-        else:
-            colour_name = _COLOURS[index % len(_COLOURS)]
-            console.print(f"  [{colour_name}]━━[/] {escape(inert(line.label))}", highlight=False)
-    if missing:
-        console.print(
-            f"[dim]{runs_phrase(len(missing))} did not log {escape(inert(metric))}: left out[/dim]",
-            highlight=False,
-        )
+    from gitcfg.cli.chart import print_chart
+
+    x_label = x if x is not None else query.metric_axis(records, metric)  # shared step_metric
+    left_out = f"{runs_phrase(len(missing))} did not log {inert(metric)}: left out"
+    print_chart(_console(), lines, x_label, height, no_color, left_out if missing else "")

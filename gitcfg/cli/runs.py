@@ -8,13 +8,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from gitcfg.cli.app import EXIT_INTERRUPTED, _store, app, check_format, echo
 from gitcfg.errors import GitcfgError
 from gitcfg.rows import runs_phrase
+
+if TYPE_CHECKING:
+    from gitcfg.amend import HistoryEntry
+    from gitcfg.store import Store
 
 # --- init --------------------------------------------------------------------------------------
 
@@ -126,8 +130,6 @@ def show(
 
     Example: gitcfg show 01jf3k
     """
-    from gitcfg.yamlio import dump_yaml
-
     check_format(output, ("yaml", "json"))
     from gitcfg.cache import resolve_run
 
@@ -185,41 +187,12 @@ def show(
             for row in rows:
                 echo(json.dumps(row))
         return
-    if config_only or summary_only:
-        parts: dict[str, Any] = {}
-        if config_only:
-            parts["config"] = record.config
-        if summary_only:
-            parts["summary"] = record.summary
-        document = next(iter(parts.values())) if len(parts) == 1 else parts
-    else:
-        document = {"run": record.meta, "config": record.config, "summary": record.summary}
-    if output == "json":
-        echo(json.dumps(document, indent=2, default=str))
-    elif output is None and "run" in document:  # for people: a failed run's traceback as one
-        _echo_with_traceback(document)
-    else:
-        typer.echo(dump_yaml(document), nl=False)
+    from gitcfg.cli.tables import show_document, show_text
+
+    typer.echo(show_text(show_document(record, config_only, summary_only), output), nl=False)
 
 
-def _echo_with_traceback(document: dict[str, Any]) -> None:
-    """The run as YAML, then its traceback (if it failed) as Python prints one, not as a YAML
-    string of escapes; `--format yaml|json` keep it in run.error.traceback."""
-    from gitcfg.rows import inert_lines
-    from gitcfg.yamlio import dump_yaml
-
-    meta, traceback = document["run"], None
-    error = meta.get("error") if isinstance(meta, dict) else None
-    if isinstance(error, dict) and isinstance(error.get("traceback"), str):
-        traceback = error["traceback"]
-        error = {key: value for key, value in error.items() if key != "traceback"}
-        document = {**document, "run": {**meta, "error": error}}
-    typer.echo(dump_yaml(document), nl=False)
-    if traceback:  # control characters escaped: a traceback may quote any string
-        echo("\n" + inert_lines(traceback).rstrip("\n"))
-
-
-def _follow_metrics(store: Any, run_id: str) -> None:
+def _follow_metrics(store: Store, run_id: str) -> None:
     """`show RUN --metrics --follow`: one JSON line per row as it is logged; Ctrl-C exits 130."""
     from gitcfg.journal import encode_row
     from gitcfg.query import Api
@@ -349,7 +322,7 @@ def history(
             echo(("    why: " if i == 0 else "         ") + inert(line))
 
 
-def _fields(record: Any) -> dict[str, Any]:
+def _fields(record: HistoryEntry) -> dict[str, Any]:
     import dataclasses
 
     return dataclasses.asdict(record)
@@ -441,7 +414,7 @@ def checkout(
         echo(f"re-run it{python}:\n  cd {_quote(result.cwd)} && {result.command}")
     else:
         echo("the run was started from an interactive session: no command line to re-run")
-    if result.amended:
+    if result.amended and result.config_path is not None:
         echo("note: the config was amended after the run; the command re-runs it as it ran, "
                    f"{result.config_path.name} holds the amended values")  # fmt: skip
     if result.not_stored:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from gitcfg.cli.app import _store, app, echo
 from gitcfg.rows import runs_phrase
+
+if TYPE_CHECKING:
+    from gitcfg.sync import SyncResult
 
 _REMOTE_HELP = "A git remote (default: the current branch's upstream remote, else origin)."
 _QUIET_HELP = "Print nothing when there is nothing to do (for hooks)."
@@ -59,7 +62,7 @@ def pull(
         echo(f"already up to date with {result.remote}")
 
 
-def _echo_incoming(result: Any, quiet: bool) -> None:
+def _echo_incoming(result: SyncResult, quiet: bool) -> None:
     merge = result.merge
     if merge.kind == "up to date":
         return

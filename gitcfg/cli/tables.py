@@ -1,4 +1,5 @@
-"""Tables for the CLI: which columns `gitcfg log` shows, and how they print (rich, json, csv, md).
+"""Tables for the CLI: which columns `gitcfg log` shows, and how they print (rich, json, csv, md);
+the `gitcfg diff` table and the `gitcfg show` document (at the end).
 
 The choice of columns and rows is data (Report, built by log_report from a query.Runs); rendering
 (emit) is the only place rich is imported. Shapes of the machine formats:
@@ -27,7 +28,10 @@ from gitcfg.where import close_keys, resolve_key
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from gitcfg.query import Grouping, Runs
+    from rich.console import Console
+
+    from gitcfg.query import EnvDiff, Grouping, RunDiff, Runs
+    from gitcfg.store import RunRecord
 
 FORMATS = ("table", "json", "csv", "md")
 RUN_COLUMNS = ("id", "name", "status", "age", "commit")
@@ -344,7 +348,7 @@ def _cell(table_column: _TableColumn, row: Mapping[str, Any]) -> str:
     return format_value(value, 4 if column.kind == "metric" else None)
 
 
-def _plain_value(column: Column, row: Mapping[str, Any]) -> Any:
+def _plain_value(column: Column, row: Mapping[str, Any]) -> object:
     value = row.get(column.key)
     if column.key == "age" and value is not None:
         return round(value, 3)
@@ -725,3 +729,139 @@ def add_heartbeats(rows: Sequence[Mapping[str, Any]], state_dir: Path) -> None:
         for row in running:
             if row["id"] in ages:
                 row["heartbeat_s"] = ages[row["id"]]
+
+
+# --- gitcfg diff ---------------------------------------------------------------------------------
+
+
+def diff_document(
+    changes: RunDiff, environment: EnvDiff | None, patch: bytes | None
+) -> dict[str, Any]:
+    """`gitcfg diff --format json`: each section a list of {key, a, b} (a side absent: no key)."""
+    document: dict[str, Any] = {"a": changes.a.id, "b": changes.b.id}
+    for section in ("config", "summary", "run"):
+        document[section] = [_json_change(*change) for change in getattr(changes, section)]
+    if patch is not None:
+        document["code"] = patch.decode(errors="replace")
+    if environment is not None:
+        packages = [
+            {"change": query.package_change(left, right), **_json_change(name, left, right)}
+            for name, left, right in environment.packages
+        ]
+        document["env"] = {
+            "run": [_json_change(*change) for change in environment.run],
+            "packages": packages,
+            "unrecorded": list(environment.unrecorded),
+        }
+    return document
+
+
+def _json_change(key: str, left: object, right: object) -> dict[str, Any]:
+    out: dict[str, Any] = {"key": key}
+    if left is not query.MISSING:
+        out["a"] = left
+    if right is not query.MISSING:
+        out["b"] = right
+    return out
+
+
+def print_diff(
+    console: Console, changes: RunDiff, environment: EnvDiff | None, patch: bytes | None
+) -> None:
+    """`gitcfg diff`: the differing keys of both runs side by side, then the environment's and
+    the code's difference (the patch written to stdout as git wrote it)."""
+    import sys
+
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    table.add_column("", overflow="fold")
+    for record in (changes.a, changes.b):
+        header = f"{record.id[:10]} {record.name or ''}".strip()
+        table.add_column(escape(inert(header)), overflow="fold")
+    sections = [("config", changes.config), ("summary", changes.summary), ("run", changes.run)]
+    if environment is not None:
+        sections.append(("environment", environment.run + environment.packages))
+    for title, changed in sections:
+        if not changed:
+            continue
+        table.add_row(f"[bold]{title}[/bold]", "", "")
+        for key, left, right in changed:
+            table.add_row(f"  {escape(inert(key))}", _side(left), _side(right))
+    if not any(changed for _, changed in sections):
+        console.print("same config, summary and run fields")
+    else:
+        console.print(table, highlight=False)
+    if not changes.config:
+        console.print("[dim]config: identical[/dim]", highlight=False)
+    if environment is not None:
+        console.print(_env_summary(environment), highlight=False)
+    if patch is not None:
+        console.file.flush()
+        if patch:
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+            sys.stdout.buffer.write(patch)
+            sys.stdout.flush()
+        else:
+            console.print("code: identical (same commit and patch)")
+
+
+def _side(value: object) -> str:
+    """A value as `diff` shows it: exact (these are the values that differ), markup escaped."""
+    from rich.markup import escape
+
+    if value is query.MISSING:
+        return "[dim](missing)[/dim]"
+    return escape(inert(format_value(value, None)))
+
+
+def _env_summary(environment: EnvDiff) -> str:
+    """`packages: 1 added, 2 changed`, `environment: identical`, or which run has no list."""
+    if environment.unrecorded:
+        ids = " and ".join(run_id[:10] for run_id in environment.unrecorded)
+        return f"packages: not recorded for {ids} (recorded before gitcfg listed packages)"
+    counts = query.package_counts(environment)
+    if not any(counts.values()) and not environment.run:
+        return "[dim]environment: identical (same packages, Python and platform)[/dim]"
+    parts = [f"{n} {what}" for what, n in counts.items() if n]
+    return "packages: " + (", ".join(parts) if parts else "identical")
+
+
+# --- gitcfg show ---------------------------------------------------------------------------------
+
+
+def show_document(record: RunRecord, config_only: bool, summary_only: bool) -> dict[str, Any]:
+    """What `gitcfg show` prints: the run (run, config, summary), or only its config or summary."""
+    if not (config_only or summary_only):
+        return {"run": record.meta, "config": record.config, "summary": record.summary}
+    parts: dict[str, Any] = {}
+    if config_only:
+        parts["config"] = record.config
+    if summary_only:
+        parts["summary"] = record.summary
+    return next(iter(parts.values())) if len(parts) == 1 else parts
+
+
+def show_text(document: dict[str, Any], output: str | None) -> str:
+    """The document as `--format json`, `yaml`, or for people (None): YAML, then a failed run's
+    traceback as Python prints one, not as a YAML string of escapes (yaml/json keep it in
+    run.error.traceback). Control characters escaped, but in the YAML (it quotes them itself)."""
+    from gitcfg.rows import inert_lines
+    from gitcfg.yamlio import dump_yaml
+
+    if output == "json":
+        return inert_lines(json.dumps(document, indent=2, default=str)) + "\n"
+    if output is not None or "run" not in document:
+        return str(dump_yaml(document))
+    meta, traceback = document["run"], None
+    error = meta.get("error") if isinstance(meta, dict) else None
+    if isinstance(error, dict) and isinstance(error.get("traceback"), str):
+        traceback = error["traceback"]
+        error = {key: value for key, value in error.items() if key != "traceback"}
+        document = {**document, "run": {**meta, "error": error}}
+    text = str(dump_yaml(document))
+    if traceback:  # control characters escaped: a traceback may quote any string
+        text += inert_lines("\n" + inert_lines(traceback).rstrip("\n")) + "\n"
+    return text
