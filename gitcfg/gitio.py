@@ -6,6 +6,7 @@ disabled, never touch the index, HEAD or the worktree, and move one ref with com
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import subprocess
@@ -95,19 +96,20 @@ def run_program(
 ) -> int:
     """Run another program (a user's own git hook, `gitcfg push` from a hook) with this process's
     terminal and environment (git's hook variables kept), stdin `input` (None: nothing); its exit
-    status (127: not runnable)."""
-    try:
-        proc = subprocess.run(
-            argv,
-            input=input,
-            stdin=subprocess.DEVNULL if input is None else None,
-            stdout=2 if stdout_to_stderr else None,
-            env=env,
-            check=False,
-        )
-    except OSError:
-        return 127
-    return proc.returncode
+    status (127: not runnable). A script without a #! line runs under /bin/sh, as git runs hooks."""
+    stdin = subprocess.DEVNULL if input is None else None
+    stdout = 2 if stdout_to_stderr else None
+    for attempt in (list(argv), ["/bin/sh", *argv]):
+        try:
+            proc = subprocess.run(
+                attempt, input=input, stdin=stdin, stdout=stdout, env=env, check=False
+            )
+        except OSError as e:
+            if e.errno != errno.ENOEXEC:
+                break
+        else:
+            return proc.returncode
+    return 127
 
 
 def process_args(pid: int) -> list[str]:

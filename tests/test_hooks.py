@@ -277,3 +277,15 @@ def test_the_hidden_cli_command_runs_the_same_hook(cli, repo: Path, tmp_path: Pa
     result = cli(repo, "hook-impl", "post-rewrite", "--hook-dir", str(tmp_path), "--", "amend")
     assert result.exit_code == 4  # the chained hook's status: post-rewrite's own is ignored by git
     assert "hook-impl" not in cli(repo, "--help").output
+
+
+def test_a_chained_hook_without_a_shebang_runs_under_sh_as_git_runs_it(tmp_path: Path) -> None:
+    from gitcfg.hook_impl import run_chained
+
+    hook = tmp_path / "post-rewrite.pre-gitcfg"
+    hook.write_text('read line\necho "$1 $line" > "${0%/*}/ran"\nexit 5\n')  # no #! line
+    hook.chmod(0o755)
+    assert run_chained(tmp_path, "post-rewrite", ["rebase"], b"old new\n") == 5
+    assert (tmp_path / "ran").read_text() == "rebase old new\n"
+    hook.chmod(0o644)  # not executable: not run, as git would not
+    assert run_chained(tmp_path, "post-rewrite", ["rebase"], b"") == 0
