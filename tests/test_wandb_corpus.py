@@ -1,14 +1,18 @@
-"""Real public wandb scripts, ported by the mechanical change, record what wandb records.
+"""Scripts modeled on real public wandb usage, ported by the mechanical change, record what wandb records.
 
-Each directory under tests/wandb_corpus/ holds a public training script that uses wandb, shrunk to
-run in a second on CPU with numpy stand-ins (orig_wandb.py, its header names the source), the same
-script after the mechanical port only (ported.py: `wandb` -> `gitcfg`, `wandb.init(` ->
-`gitcfg.track(`), and what wandb 0.30.0 recorded when it ran orig_wandb.py offline
-(expected.json, written by tests/wandb_corpus/record_expected.py, which needs wandb; this test
-does not). Here each ported.py runs as a real process in a real git repository; what gitcfg
-recorded is read back through `gitcfg.Api()` and the runs branch, and compared with expected.json:
-config (nested and typed), summary, every metric row, name, group, tags, notes, project, entity,
-job_type, a run id the script chose, define_metric (x axis, summary kinds) and the files it saved.
+Each directory under tests/wandb_corpus/ holds a script written here, clean-room, that reproduces
+the wandb usage of a public training script or docs page (its header names the source and commit):
+the same wandb calls with the same argument shapes, config structure and key names, logging pattern,
+steps, summary writes, define_metric and save/media calls, around our own numpy stand-in code, so
+that it runs in a second on CPU (orig_wandb.py; no code of the source is copied, as the workplace
+rule on fetched code requires). Beside it: the same script after the mechanical port only
+(ported.py: `wandb` -> `gitcfg`, `wandb.init(` -> `gitcfg.track(`), and what wandb 0.30.0 recorded
+when it ran orig_wandb.py offline (expected.json, written by tests/wandb_corpus/record_expected.py,
+which needs wandb; this test does not). Here each ported.py runs as a real process in a real git
+repository; what gitcfg recorded is read back through `gitcfg.Api()` and the runs branch, and
+compared with expected.json: config (nested and typed), summary, every metric row, name, group,
+tags, notes, project, entity, job_type, a run id the script chose, define_metric (x axis, summary
+kinds) and the files it saved.
 
 Where gitcfg records a thing differently from wandb by design, the comparison translates, it does
 not loosen; every such rule is below, with its reason:
@@ -82,7 +86,7 @@ def test_ported_is_the_mechanical_port(name: str) -> None:
     ported = (directory / "ported.py").read_text()
     assert ported == record_expected.port(orig)
     assert "import wandb" in orig and "import gitcfg" in ported
-    assert orig.startswith("# Source: ")
+    assert orig.startswith(record_expected.SOURCE_HEADER)
     expected = json.loads((directory / "expected.json").read_text())
     assert expected["argv"] == record_expected.script_argv(directory / "orig_wandb.py")
 

