@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from gitcfg import gitio
+from gitcfg import gitio, runfile
 from gitcfg.cache import resolve_run
 from gitcfg.errors import (
     BadAmendment,
@@ -175,7 +175,7 @@ def apply_amendment(
     meta = copy.deepcopy(dict(record.meta))
     config = copy.deepcopy(dict(record.config))
     summary = copy.deepcopy(dict(record.summary))
-    sources = dict(meta.get("config_sources") or {})
+    sources = dict(meta.get(runfile.CONFIG_SOURCES) or {})
     details: list[str] = []
     changes: list[str] = []
 
@@ -240,13 +240,13 @@ def apply_amendment(
     if masked:  # the messages must not carry the secret either
         changes = [_mask_change(text, masked) for text in changes]
         details = [_mask_change(text, masked) for text in details]
-    meta["tags"] = tags
-    meta["config_sources"] = sources
+    meta[runfile.TAGS] = tags
+    meta[runfile.CONFIG_SOURCES] = sources
     entry: dict[str, Any] = {"at": amended_at, "by": amended_by}
     if amendment.reason:
         entry["reason"] = amendment.reason
     entry["changes"] = details
-    meta["amendments"] = [*(meta.get("amendments") or []), entry]
+    runfile.add_amendment(meta, entry)
     return AmendedRun(meta, recorded, summary, tuple(changes), tuple(details), masked)
 
 

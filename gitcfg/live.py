@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any, NamedTuple
 
-from gitcfg import journal
+from gitcfg import journal, runfile
 from gitcfg.store import RunRecord, Store, load_mapping
 
 
@@ -47,7 +47,7 @@ def live_views(
         state = journal.read_journal(live.path, with_rows)
         if state is None:  # finished and removed since the listing
             continue
-        meta = state.run_meta if state.run_meta.get("status") == "running" else None
+        meta = state.run_meta if state.run_meta.get(runfile.STATUS) == runfile.RUNNING else None
         config = load_mapping(state.config_yaml) if state.config_yaml is not None else None
         views[live.run_id] = LiveView(
             live.run_id, meta, config, state.summary, state.rows, state.owner

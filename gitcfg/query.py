@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, overload
 
-from gitcfg import aggregate, gitio, where
+from gitcfg import aggregate, gitio, runfile, where
 from gitcfg.cache import Filter, GroupSummary, Progress, RunCache, Snapshot, StoredRow
 from gitcfg.environment import REQUIREMENTS, parse_requirements
 from gitcfg.errors import (
@@ -263,19 +263,19 @@ class StoredRun:
     @property
     def started(self) -> datetime | None:
         """Start time (aware, UTC)."""
-        return parse_iso(self.meta.get("started_at")) or run_id_time(self.id)
+        return parse_iso(self.meta.get(runfile.STARTED_AT)) or run_id_time(self.id)
 
     @property
     def ended(self) -> datetime | None:
-        return parse_iso(self.meta.get("ended_at"))
+        return parse_iso(self.meta.get(runfile.ENDED_AT))
 
     @property
     def duration_s(self) -> float | None:
-        return self.meta.get("duration_s")
+        return self.meta.get(runfile.DURATION_S)
 
     @property
     def exit_code(self) -> int | None:
-        return self.meta.get("exit_code")
+        return self.meta.get(runfile.EXIT_CODE)
 
     @property
     def tags(self) -> list[str]:
@@ -303,7 +303,7 @@ class StoredRun:
     @property
     def script(self) -> str | None:
         """The script that ran, relative to its worktree (`train.py`), as `gitcfg log` shows it."""
-        script = script_in_repo(self.meta.get("script"), self.code.get("worktree"))
+        script = script_in_repo(self.meta.get(runfile.SCRIPT), self.code.get(runfile.CODE_WORKTREE))
         return None if script is None else str(script)
 
     @property
@@ -344,12 +344,11 @@ class StoredRun:
     @property
     def code(self) -> dict[str, Any]:
         """run.yaml's code section: commit, branch, dirty, remote url, describe."""
-        code = self.meta.get("code")
-        return dict(code) if isinstance(code, Mapping) else {}
+        return dict(runfile.code_of(self.meta))
 
     @property
     def is_dirty(self) -> bool:
-        return bool(self.code.get("dirty"))
+        return bool(self.code.get(runfile.CODE_DIRTY))
 
     @property
     def row(self) -> dict[str, Any]:
@@ -885,7 +884,7 @@ def _running_at(reader: gitio.BatchReader, tip: str, run_ids: Sequence[str]) -> 
     return {
         run_id
         for run_id, blob in zip(run_ids, blobs, strict=True)
-        if load_mapping(blob).get("status") == "running"
+        if load_mapping(blob).get(runfile.STATUS) == runfile.RUNNING
     }
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
 
-from gitcfg import gitio
+from gitcfg import gitio, runfile
 from gitcfg.amend import AMENDED
 from gitcfg.cache import resolve_run
 from gitcfg.environment import REQUIREMENTS
@@ -78,7 +78,7 @@ def checkout_run(
     """
     run_id = resolve_run(store, run_id_prefix)
     record = store.read_run(run_id, strict=True)  # a damaged file fails: no wrong config
-    code = record.meta.get("code") or {}
+    code = runfile.code_of(record.meta)
     code_commit = record.code_commit
     if not code_commit:
         raise RunWithoutCommit(run_id)
@@ -207,7 +207,7 @@ def run_rerun(store: Store, rerun: Rerun) -> RerunResult:
     new_run_ids = []
     if tip is not None and tip != rerun.runs_tip:
         for run_id in sorted(changed_run_dirs(store.repo, rerun.runs_tip, tip)):
-            if store.read_run(run_id).meta.get("rerun_of") == rerun.checkout.run_id:
+            if store.read_run(run_id).meta.get(runfile.RERUN_OF) == rerun.checkout.run_id:
                 new_run_ids.append(run_id)
     return RerunResult(128 - code if code < 0 else code, new_run_ids)
 
@@ -226,8 +226,7 @@ def rerun_argv(meta: Mapping[str, Any], worktree: Path) -> tuple[Path, list[str]
     new one; relative arguments stay as typed. A run started with `python -m pkg.train` (run.yaml
     `module`) re-runs as `-m pkg.train ARGS`. Interactive sessions give an empty argv.
     """
-    code = meta.get("code") or {}
-    recorded_top = code.get("worktree")
+    recorded_top = runfile.code_of(meta).get(runfile.CODE_WORKTREE)
     cwd = worktree
     recorded_cwd = meta.get("cwd")
     if recorded_top and recorded_cwd:
@@ -323,7 +322,7 @@ def _config_text(run_id: str, meta: Mapping[str, Any], config: Mapping[str, Any]
 
 
 def _config_amended(meta: Mapping[str, Any]) -> bool:
-    return AMENDED in (meta.get("config_sources") or {}).values()
+    return AMENDED in (meta.get(runfile.CONFIG_SOURCES) or {}).values()
 
 
 def _masked_options(argv: Sequence[str]) -> list[str]:

@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from gitcfg import gitio
+from gitcfg import gitio, runfile
 from gitcfg.errors import GitcfgError, RunNotFound
 from gitcfg.store import RunRecord, Store, hostname, is_valid_run_id, parse_message, run_dir
 
@@ -146,7 +146,7 @@ def runtime_s(record: RunRecord, rows: Sequence[dict[str, Any]]) -> float:
     """How long the run has run so far: its recorded duration, or its last row's `_time` when
     later (a crashed run's duration ends at its last heartbeat, which may precede its last rows)."""
     times = [row["_time"] for row in rows if isinstance(row.get("_time"), (int, float))]
-    duration = record.meta.get("duration_s")
+    duration = record.meta.get(runfile.DURATION_S)
     known = [float(duration)] if isinstance(duration, (int, float)) and duration >= 0 else []
     return max([*known, *map(float, times), 0.0])
 

@@ -23,7 +23,7 @@ from it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypedDict
 
 # --- field names -------------------------------------------------------------------------------
@@ -204,6 +204,25 @@ def add_amendment(record: dict[str, Any], entry: Mapping[str, Any]) -> None:
 
 def amendments(record: Mapping[str, Any]) -> list[Any]:
     return list(record.get(AMENDMENTS) or [])
+
+
+def merged_amendments(
+    ours: Mapping[str, Any], theirs: Mapping[str, Any], same: Callable[[Any, Any], bool]
+) -> list[Any]:
+    """Both sides' amendment logs (sync's merge): each entry once (`same`), ordered by time."""
+    import json
+
+    entries: list[Any] = []
+    for entry in [*amendments(ours), *amendments(theirs)]:
+        if not any(same(entry, kept) for kept in entries):
+            entries.append(entry)
+    entries.sort(
+        key=lambda e: (
+            str(e.get("at", "")) if isinstance(e, dict) else "",
+            json.dumps(e, sort_keys=True, default=str),  # a stable order, not a sameness test
+        )
+    )
+    return entries
 
 
 def code_of(record: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from gitcfg import gitio
+from gitcfg import gitio, runfile
 from gitcfg.errors import (
     DamagedRunFile,
     GitcfgError,
@@ -349,16 +349,15 @@ class RunRecord(NamedTuple):
 
     @property
     def status(self) -> str:
-        return str(self.meta.get("status", "unknown"))
+        return str(self.meta.get(runfile.STATUS, "unknown"))
 
     @property
     def code_commit(self) -> str | None:
-        code = self.meta.get("code") or {}
-        return code.get("commit")
+        return runfile.code_of(self.meta).get(runfile.CODE_COMMIT)
 
     @property
     def started_at(self) -> datetime | None:
-        return parse_iso(self.meta.get("started_at")) or run_id_time(self.run_id)
+        return parse_iso(self.meta.get(runfile.STARTED_AT)) or run_id_time(self.run_id)
 
 
 def run_files(

@@ -21,12 +21,11 @@ when the two branches were started on two machines independently):
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gitcfg import gitio
+from gitcfg import gitio, runfile
 from gitcfg.configuration import same_value
 from gitcfg.errors import GitError, RemoteNotFound, RemoteUnreachable, RunsBranchMoved
 from gitcfg.store import (
@@ -111,11 +110,6 @@ def _same(a: Any, b: Any) -> bool:
     return same_value(a, b)
 
 
-def _canonical(value: Any) -> str:
-    """A text that orders amendment entries stably (not a test of sameness: see _same)."""
-    return json.dumps(value, sort_keys=True, default=str)
-
-
 def merge_set_list(base: Sequence[Any], earlier: Sequence[Any], later: Sequence[Any]) -> list[Any]:
     """Three-way merge of a list used as a set (tags): both sides' additions and removals apply.
 
@@ -134,22 +128,15 @@ def merge_run_yaml(
     """merge_mappings for run.yaml, with tags merged as a set and both amendment lists kept."""
     merged = merge_mappings(base, ours, theirs, theirs_wins=theirs_wins, conflicts=conflicts,
                             prefix="run.", values=values)  # fmt: skip
-    if "tags" in merged:
+    if runfile.TAGS in merged:
         earlier, later = (ours, theirs) if theirs_wins else (theirs, ours)
-        merged["tags"] = merge_set_list(
-            *(list(m.get("tags") or []) for m in (base, earlier, later))
+        merged[runfile.TAGS] = merge_set_list(
+            *(list(m.get(runfile.TAGS) or []) for m in (base, earlier, later))
         )
-        conflicts[:] = [c for c in conflicts if c != "run.tags"]
-    if "amendments" in ours or "amendments" in theirs:
-        entries: list[Any] = []
-        for entry in [*(ours.get("amendments") or []), *(theirs.get("amendments") or [])]:
-            if not any(_same(entry, kept) for kept in entries):
-                entries.append(entry)
-        entries.sort(
-            key=lambda e: (str(e.get("at", "")) if isinstance(e, dict) else "", _canonical(e))
-        )
-        merged["amendments"] = entries
-        conflicts[:] = [c for c in conflicts if not c.startswith("run.amendments")]
+        conflicts[:] = [c for c in conflicts if c != f"run.{runfile.TAGS}"]
+    if runfile.AMENDMENTS in ours or runfile.AMENDMENTS in theirs:
+        merged[runfile.AMENDMENTS] = runfile.merged_amendments(ours, theirs, _same)
+        conflicts[:] = [c for c in conflicts if not c.startswith(f"run.{runfile.AMENDMENTS}")]
     return merged
 
 
