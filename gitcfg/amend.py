@@ -170,68 +170,18 @@ def apply_amendment(
     value that is not a mapping, a tag to remove that the run does not carry, or when nothing
     would change. Config values go through the config's normalisation and secret masking.
     """
-    from gitcfg.configuration import Config, normalise_value, recorded_config
+    from gitcfg.configuration import Config, recorded_config
 
     meta = copy.deepcopy(dict(record.meta))
     config = copy.deepcopy(dict(record.config))
     summary = copy.deepcopy(dict(record.summary))
     sources = dict(meta.get(runfile.CONFIG_SOURCES) or {})
-    details: list[str] = []
-    changes: list[str] = []
-
-    def note_change(short: str, before: Any = ...) -> None:
-        changes.append(short)
-        details.append(short if before is ... else f"{short} (was {render_value(before)})")
-
-    set_keys = []
-    for key, raw in amendment.set.items():
-        value = normalise_value(raw, key_text(key))
-        assigned = _assign(config, key, value, "config")
-        if assigned is not None:
-            before, top = assigned
-            sources[top] = AMENDED
-            set_keys.append(key_text(key))
-            note_change(f"set {key_text(key)}={render_value(value)}", before)
-    for key in amendment.unset:
-        before, path = _remove(config, key, record.run_id, "config")
-        if len(path) == 1:
-            sources.pop(path[0], None)
-        else:
-            sources[path[0]] = AMENDED
-        note_change(f"unset {key_text(key)}", before)
-    for key, raw in amendment.summary.items():
-        value = normalise_value(raw, key_text(key))
-        assigned = _assign(summary, key, value, "summary")
-        if assigned is not None:
-            note_change(f"summary {key_text(key)}={render_value(value)}", assigned[0])
-    for key in amendment.summary_unset:
-        before, _ = _remove(summary, key, record.run_id, "summary")
-        note_change(f"unset summary.{key_text(key)}", before)
-    tags = [str(t) for t in meta.get("tags") or []]
-    for tag in amendment.untags:
-        if tag not in tags:
-            carried = ", ".join(tags) or "none"
-            raise BadAmendment(
-                f"run {record.run_id} has no tag {tag!r} to remove (its tags: {carried})"
-            )
-        tags.remove(tag)
-        note_change(f"untag {tag}")
-    for tag in amendment.tags:
-        if tag not in tags:
-            tags.append(tag)
-            note_change(f"tag {tag}")
-    if amendment.note is not None and (amendment.note or None) != meta.get("notes"):
-        meta["notes"] = amendment.note or None
-        note_change("note")
-    if amendment.name is not None and amendment.name != meta.get("name"):
-        note_change(f"name {amendment.name}", meta.get("name"))
-        meta["name"] = amendment.name
-    for run_field in RUN_FIELDS:
-        wanted = getattr(amendment, run_field)
-        if wanted is not None and (wanted or None) != meta.get(run_field):
-            what = f"{run_field} {wanted}" if wanted else f"{run_field} cleared"
-            note_change(what, meta.get(run_field))
-            meta[run_field] = wanted or None
+    noted = _Changes()
+    set_keys = _amend_config(config, sources, amendment, record.run_id, noted)
+    _amend_summary(summary, amendment, record.run_id, noted)
+    tags = _amend_tags(meta, amendment, record.run_id, noted)
+    _amend_labels(meta, amendment, noted)
+    changes, details = noted.changes, noted.details
     if not changes:
         raise NothingToAmend(f"run {record.run_id} already holds these values; nothing to amend")
 
@@ -248,6 +198,96 @@ def apply_amendment(
     entry["changes"] = details
     runfile.add_amendment(meta, entry)
     return AmendedRun(meta, recorded, summary, tuple(changes), tuple(details), masked)
+
+
+class _Changes:
+    """What an amendment changed, as the commit message (`changes`) and the run.yaml log
+    (`details`, with the values before) say it."""
+
+    def __init__(self) -> None:
+        self.changes: list[str] = []
+        self.details: list[str] = []
+
+    def note(self, short: str, before: Any = ...) -> None:
+        self.changes.append(short)
+        self.details.append(short if before is ... else f"{short} (was {render_value(before)})")
+
+
+def _amend_config(
+    config: dict[str, Any], sources: dict[str, Any], amendment: Amendment, run_id: str,
+    noted: _Changes,
+) -> list[str]:  # fmt: skip
+    """--set and --unset on config.yaml, marking the top-level keys they touch as amended;
+    returns the keys set (for masking)."""
+    from gitcfg.configuration import normalise_value
+
+    set_keys = []
+    for key, raw in amendment.set.items():
+        value = normalise_value(raw, key_text(key))
+        assigned = _assign(config, key, value, "config")
+        if assigned is not None:
+            before, top = assigned
+            sources[top] = AMENDED
+            set_keys.append(key_text(key))
+            noted.note(f"set {key_text(key)}={render_value(value)}", before)
+    for key in amendment.unset:
+        before, path = _remove(config, key, run_id, "config")
+        if len(path) == 1:
+            sources.pop(path[0], None)
+        else:
+            sources[path[0]] = AMENDED
+        noted.note(f"unset {key_text(key)}", before)
+    return set_keys
+
+
+def _amend_summary(
+    summary: dict[str, Any], amendment: Amendment, run_id: str, noted: _Changes
+) -> None:
+    """--summary and --summary-unset on summary.yaml."""
+    from gitcfg.configuration import normalise_value
+
+    for key, raw in amendment.summary.items():
+        value = normalise_value(raw, key_text(key))
+        assigned = _assign(summary, key, value, "summary")
+        if assigned is not None:
+            noted.note(f"summary {key_text(key)}={render_value(value)}", assigned[0])
+    for key in amendment.summary_unset:
+        before, _ = _remove(summary, key, run_id, "summary")
+        noted.note(f"unset summary.{key_text(key)}", before)
+
+
+def _amend_tags(
+    meta: Mapping[str, Any], amendment: Amendment, run_id: str, noted: _Changes
+) -> list[str]:
+    """The run's tags with --untag and --tag applied."""
+    tags = [str(t) for t in meta.get(runfile.TAGS) or []]
+    for tag in amendment.untags:
+        if tag not in tags:
+            carried = ", ".join(tags) or "none"
+            raise BadAmendment(f"run {run_id} has no tag {tag!r} to remove (its tags: {carried})")
+        tags.remove(tag)
+        noted.note(f"untag {tag}")
+    for tag in amendment.tags:
+        if tag not in tags:
+            tags.append(tag)
+            noted.note(f"tag {tag}")
+    return tags
+
+
+def _amend_labels(meta: dict[str, Any], amendment: Amendment, noted: _Changes) -> None:
+    """--note, --name and the other run fields (group, job_type, ...) in run.yaml."""
+    if amendment.note is not None and (amendment.note or None) != meta.get(runfile.NOTES):
+        meta[runfile.NOTES] = amendment.note or None
+        noted.note("note")
+    if amendment.name is not None and amendment.name != meta.get(runfile.NAME):
+        noted.note(f"name {amendment.name}", meta.get(runfile.NAME))
+        meta[runfile.NAME] = amendment.name
+    for run_field in RUN_FIELDS:
+        wanted = getattr(amendment, run_field)
+        if wanted is not None and (wanted or None) != meta.get(run_field):
+            what = f"{run_field} {wanted}" if wanted else f"{run_field} cleared"
+            noted.note(what, meta.get(run_field))
+            meta[run_field] = wanted or None
 
 
 def _assign(document: dict[str, Any], key: Key, value: Any, what: str) -> tuple[Any, str] | None:
