@@ -20,28 +20,14 @@ from operator import itemgetter
 from typing import cast
 
 from gitcfg.errors import BadQuery
-from gitcfg.where import Row, is_number, resolve_key, value_token
+from gitcfg.values import order_key, value_token
+from gitcfg.where import Row, resolve_key
 
 AGGREGATES = ("mean", "std", "min", "max", "count", "median")
 Number = int | float
 
 _MISSING = object()
 _NUMBER_TYPES = (int, float)  # exact types: a bool is no metric
-
-
-def order_key(value: object) -> tuple[object, ...]:
-    """Return a sort key that orders any mix of values: numbers, NaN, strings, bools, lists, None."""
-    if value is None:
-        return (9,)
-    if isinstance(value, bool):
-        return (3, value)
-    if is_number(value):
-        return (1,) if math.isnan(value) else (0, value)  # type: ignore[arg-type]
-    if isinstance(value, str):
-        return (2, value)
-    if isinstance(value, (list, tuple)):
-        return (4, tuple(order_key(item) for item in value))
-    return (5, repr(value))
 
 
 def prefixed_keys(rows: Sequence[Row], prefix: str) -> list[str]:

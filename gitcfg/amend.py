@@ -81,7 +81,7 @@ def parse_value(text: str) -> Any:
 
 def render_value(value: Any) -> str:
     """The text that `parse_value` reads back as `value` (messages, `gitcfg history`)."""
-    import yaml
+    from gitcfg.yamlio import dump_inline
 
     if isinstance(value, str) and value and value == value.strip() and "\n" not in value:
         try:
@@ -89,15 +89,7 @@ def render_value(value: Any) -> str:
                 return value  # a bare word that stays a string
         except BadAmendment:
             pass
-    text = yaml.dump(
-        value,
-        Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper),
-        default_flow_style=True,
-        default_style='"' if isinstance(value, str) else None,
-        allow_unicode=True,
-        width=1_000_000,
-    )
-    return text.removesuffix("\n").removesuffix("\n...")
+    return dump_inline(value)
 
 
 def parse_assignment(text: str, option: str = "--set") -> tuple[str, Any]:
@@ -297,7 +289,8 @@ def _assign(document: dict[str, Any], key: Key, value: Any, what: str) -> tuple[
     path exactly there; missing parent mappings are made, and a parent that is not a mapping is a
     BadAmendment.
     """
-    from gitcfg.configuration import same_value, write_target
+    from gitcfg.configuration import write_target
+    from gitcfg.values import same_value
 
     if isinstance(key, tuple):
         parent = document
@@ -409,7 +402,7 @@ def document_changes(
     Keys that were there are exact paths; a new top-level key stays text, so `run.config["a.b"] = 1`
     is the dotted key `gitcfg amend --set a.b=1` would set.
     """
-    from gitcfg.configuration import same_value
+    from gitcfg.values import same_value
 
     sets: dict[Key, Any] = {}
     unsets: list[Key] = []

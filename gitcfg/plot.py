@@ -10,7 +10,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from gitcfg.where import is_number
+from gitcfg.values import is_number
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,6 @@ aggregate.py, so the Python API and the CLI give the same answers by constructio
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,10 +35,11 @@ from gitcfg.errors import (
     UnknownKey,
     unknown_key_hint,
 )
-from gitcfg.rows import flatten, format_value, run_row, runs_phrase, script_in_repo
+from gitcfg.rows import flatten, run_row, runs_phrase, script_in_repo
 from gitcfg.runfiles import RunFile
 from gitcfg.store import Store, parse_iso, run_dir, run_id_time
 from gitcfg.summaries import GOALS, SUMMARY_KINDS
+from gitcfg.values import format_value, order_key, value_token
 
 if TYPE_CHECKING:
     pass
@@ -140,10 +140,9 @@ class RunDict(dict[str, Any]):
     def of(cls, mapping: dict[str, Any]) -> RunDict:
         """Wrap `mapping`; yaml.safe_dump then writes it as a plain mapping (when yaml is loaded:
         gitcfg does not import it for this)."""
-        yaml = sys.modules.get("yaml")
-        if yaml is not None and cls not in yaml.representer.SafeRepresenter.yaml_representers:
-            for representer in (yaml.representer.SafeRepresenter, yaml.representer.Representer):
-                representer.add_representer(cls, representer.represent_dict)
+        from gitcfg.yamlio import represent_as_plain
+
+        represent_as_plain(cls, dict)
         return cls(mapping)
 
     def __getitem__(self, key: str) -> Any:
@@ -668,7 +667,7 @@ class Runs(Sequence[StoredRun]):
             ]
         else:
             numeric, summaries = in_sql
-            summaries.sort(key=lambda group: tuple(aggregate.order_key(v) for v in group.values))
+            summaries.sort(key=lambda group: tuple(order_key(v) for v in group.values))
         confounded: dict[str, list[object]] = {}
         if over_key is not None:
             others = [key for key in varying if key not in group_keys and key != over_key]
@@ -677,9 +676,7 @@ class Runs(Sequence[StoredRun]):
                 found = aggregate.confounders(
                     self.rows([*group_keys, *varying]), group_keys, over_key
                 )
-            confounded = {
-                key: sorted(values, key=aggregate.order_key) for key, values in found.items()
-            }
+            confounded = {key: sorted(values, key=order_key) for key, values in found.items()}
         return Grouping(
             keys=tuple(group_keys),
             metrics=tuple(numeric),
@@ -971,11 +968,11 @@ def metric_lines(
     first_value: dict[object, object] = {}
     for record in kept:
         value = flat[record.id].get(key)
-        token = where.value_token(value)
+        token = value_token(value)
         members.setdefault(token, []).append(record)
         first_value.setdefault(token, value)
     label_key = where.short_key(key, known)
-    ordered = sorted(members, key=lambda token: aggregate.order_key(first_value[token]))
+    ordered = sorted(members, key=lambda token: order_key(first_value[token]))
     return [
         mean_series(
             f"{label_key}={format_value(first_value[token], None)} "

@@ -1,7 +1,8 @@
 """Reproducing a run: a new `git worktree` at its code commit, its patch applied, its config written.
 
-`gitcfg rerun` then runs the recorded command there. Running the user's script is the one
-subprocess outside gitio.py: it is not git, and the CLI only renders around it.
+`gitcfg rerun` then runs the recorded command there. Running the user's script is one of the two
+subprocess uses outside gitio.py (the other: `gitcfg demo`'s sweep in demo.py); neither runs git,
+and the CLI only renders around it. tests/test_module_homes.py lists both.
 
 The user's own worktree, index, HEAD and branches are never touched: the new worktree is detached
 (no branch is created), lives in its own directory, and is removed again if the patch does not

@@ -9,8 +9,6 @@ nested config and summary mappings become dotted keys; an empty mapping stays a 
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -116,22 +114,3 @@ def _inert_char(char: str, keep: str) -> str:
     if code < 0x100:
         return f"\\x{code:02x}"
     return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
-
-
-def format_value(value: Any, digits: int | None = 4) -> str:
-    """A value as a table cell or label: `0.001`, `true`, `–` for none, lists as JSON.
-
-    Floats keep `digits` significant digits (metrics), or with digits=None their shortest exact
-    form (`0.000123456`): config values and group labels, which must tell values apart.
-    """
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        if math.isnan(value) or math.isinf(value):
-            return str(value)
-        return repr(value) if digits is None else f"{value:.{digits}g}"
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMappin
 from fnmatch import fnmatchcase
 from typing import Any
 
+from gitcfg.values import SCALARS, equal_or_both_nan, is_number, plain_value
+
 # wandb's define_metric(summary=...) values; a comma list ("min,max") keeps several. `best` is the
 # min or max by the metric's goal. A metric with only `last` (the default) has its value as summary;
 # any other choice gives a mapping by kind, as wandb's: {"loss": {"min": 0.1, "last": 0.2}}.
@@ -21,7 +23,6 @@ SUMMARY_KINDS = ("last", "min", "max", "mean", "best", "first", "none")
 GOALS = ("minimize", "maximize")
 _LAST = ("last",)
 ROW_KEYS = ("_step", "_time")  # bookkeeping of a row, not metrics
-SCALARS = frozenset((float, int, str, bool, type(None)))
 
 
 class Summary(MutableMapping[str, Any]):
@@ -219,15 +220,10 @@ class Summary(MutableMapping[str, Any]):
         summary._observe(rows)
         folded = summary._snapshot()
         for key, value in stored.items():
-            if key not in folded or not _same(folded[key], value):
+            if key not in folded or not equal_or_both_nan(folded[key], value):
                 summary._explicit[key] = value
         summary._deleted = {key for key in folded if key not in stored}
         return summary
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Equal, or both NaN (a summary read back from YAML)."""
-    return a == b or (a != a and b != b)
 
 
 def _matching(rules: Mapping[str, str], key: str) -> str | None:
@@ -259,7 +255,7 @@ def _accumulate(stats: dict[str, dict[str, list[Any]]], key: str, kinds: tuple[s
     entries = stats.get(key)
     if entries is None:
         entries = stats[key] = {}
-    number = type(value) is not bool and isinstance(value, (int, float)) and value == value
+    number = is_number(value) and value == value
     for kind in kinds:
         if kind == "last" or kind == "none":
             continue
@@ -300,24 +296,3 @@ def check_storable(value: Any, what: str, depth: int = 0) -> None:
             )
         for item in value.values() if isinstance(value, Mapping) else value:
             check_storable(item, what, depth + 1)
-
-
-def plain_value(value: Any) -> Any:
-    """Metric values as plain JSON/YAML types (numpy/torch values via .tolist() or .item())."""
-    if type(value) in SCALARS:
-        return value
-    if isinstance(value, Mapping):
-        return {str(k): plain_value(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain_value(v) for v in value]
-    for method in ("tolist", "item"):  # numpy arrays and scalars, torch tensors
-        convert = getattr(value, method, None)
-        if callable(convert):
-            try:
-                return plain_value(convert())
-            except (TypeError, ValueError, RuntimeError):
-                pass
-    for kind in (bool, int, float, str):  # subclasses (IntEnum, numpy.float64) as the base type
-        if isinstance(value, kind):
-            return kind(value)
-    return str(value)

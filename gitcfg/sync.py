@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitcfg import gitio, runfile
-from gitcfg.configuration import same_value
 from gitcfg.errors import GitError, RemoteNotFound, RemoteUnreachable, RunsBranchMoved
 from gitcfg.store import (
     RUN_YAML_FILES,
@@ -37,6 +36,7 @@ from gitcfg.store import (
     commit_message,
     parse_run_path,
 )
+from gitcfg.values import same_value
 from gitcfg.yamlio import dump_yaml, load_yaml
 
 PRIVATE_REFS = "refs/gitcfg/remotes"
@@ -104,7 +104,7 @@ def _merge_value(
 
 
 def _same(a: Any, b: Any) -> bool:
-    """Equal as YAML values (configuration.same_value), and missing only where both are missing."""
+    """Equal as YAML values (values.same_value), and missing only where both are missing."""
     if a is _MISSING or b is _MISSING:
         return a is b
     return same_value(a, b)

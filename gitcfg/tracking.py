@@ -53,9 +53,9 @@ from gitcfg.store import (
     utc_iso,
 )
 from gitcfg.summaries import GOALS, parse_summary
-from gitcfg.summaries import SCALARS as _SCALARS
 from gitcfg.summaries import Summary as Summary  # re-exported: gitcfg.tracking.Summary
-from gitcfg.summaries import plain_value as _plain
+from gitcfg.values import SCALARS as _SCALARS
+from gitcfg.values import plain_value as _plain
 from gitcfg.yamlio import dump_yaml
 
 _current: Run | None = None

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitcfg.errors import GitcfgError, UnknownKey, WhereSyntaxError
+from gitcfg.values import is_number, value_token, values_equal
 
 Row = Mapping[str, object]
 Scalar = str | int | float | bool | None
@@ -111,19 +112,16 @@ _YAML_SCALAR_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("null", "bool",
 @functools.lru_cache(maxsize=4096)
 def type_literal(word: str) -> Scalar:
     """Return the value a bare word stands for: None, bool, int or float as YAML types it, else str."""
-    import yaml  # lazily: ~30 ms, and `import gitcfg` must stay cheap
+    from gitcfg.yamlio import implicit_tag, load_yaml, yaml_syntax_problem  # yaml: lazily, ~30 ms
 
     # The safe loader's own implicit resolvers decide the type, exactly as for a config.yaml value.
-    resolver = yaml.resolver.Resolver()
-    tag = resolver.resolve(yaml.ScalarNode, word, (True, False))  # type: ignore[no-untyped-call,unused-ignore]
-    if tag in _YAML_SCALAR_TAGS:
+    if implicit_tag(word) in _YAML_SCALAR_TAGS:
         try:
-            from gitcfg.yamlio import load_yaml
-
             value = load_yaml(word)
-        # `0x_` or `._` match YAML's regexes, build no number
-        except (yaml.YAMLError, ValueError, GitcfgError):
-            return word
+        except Exception as error:  # `0x_` or `._` match YAML's regexes, build no number
+            if isinstance(error, (ValueError, GitcfgError)) or yaml_syntax_problem(error):
+                return word
+            raise
         if value is None or isinstance(value, (bool, int, float)):
             return value
     if _EXPONENT_FLOAT.match(word):
@@ -486,42 +484,6 @@ def _lookup(row: Row, key: str) -> object:
         if candidate in row:
             return row[candidate]
     return _MISSING
-
-
-def is_number(value: object) -> bool:
-    """Return whether `value` is an int or float; a bool is not a number here."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def value_token(value: object) -> object:
-    """Return a hashable stand-in for `value`: equal exactly when the YAML values are equal.
-
-    1 and 1.0 are equal, True and 1 are not, "1" and 1 are not, lists (or tuples) compare item by
-    item, mappings key by key, and NaN equals NaN (so `loss == .nan` finds diverged runs).
-    """
-    kind = type(value)
-    if kind is str or kind is int or value is None:  # the common cases first: 100k runs pass here
-        return value
-    if kind is float:
-        return value if value == value else ("nan",)
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return ("bool", value)
-    if isinstance(value, float) and math.isnan(value):
-        return ("nan",)
-    if isinstance(value, (int, float)):
-        return value  # 1 and 1.0 hash and compare equal
-    if isinstance(value, (list, tuple)):
-        return ("list", tuple(value_token(item) for item in value))
-    if isinstance(value, Mapping):
-        return ("map", tuple(sorted((str(k), value_token(v)) for k, v in value.items())))
-    return ("other", type(value).__name__, repr(value))
-
-
-def values_equal(left: object, right: object) -> bool:
-    """Return whether two YAML values are equal (see value_token)."""
-    return value_token(left) == value_token(right)
 
 
 _ORDERINGS: dict[str, Callable[[Any, Any], bool]] = {

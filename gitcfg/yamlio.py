@@ -1,8 +1,13 @@
-"""YAML text in and out: safe, plain, libyaml when available, insertion order kept."""
+"""YAML text in and out: safe, plain, libyaml when available, insertion order kept.
+
+The one module that imports yaml (tests/test_module_homes.py checks it): every other module loads,
+dumps, types and reports YAML through the functions here.
+"""
 
 from __future__ import annotations
 
 import re
+import sys
 from typing import Any
 
 from gitcfg.errors import YamlLimitExceeded
@@ -512,3 +517,62 @@ def _safe_constructor() -> Any:
 
         _CONSTRUCTOR = yaml.constructor.SafeConstructor()
     return _CONSTRUCTOR
+
+
+# --- for the modules that must not import yaml -----------------------------------------------------
+
+
+def dump_inline(value: Any) -> str:
+    """`value` as one line of flow-style YAML, a string always double-quoted (`"3"`, `[1, 2]`)."""
+    import yaml
+
+    text = yaml.dump(
+        value,
+        Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper),
+        default_flow_style=True,
+        default_style='"' if isinstance(value, str) else None,
+        allow_unicode=True,
+        width=1_000_000,
+    )
+    return text.removesuffix("\n").removesuffix("\n...")
+
+
+def implicit_tag(word: str) -> str:
+    """The tag the safe loader's implicit resolvers give `word` as a plain scalar
+    (`tag:yaml.org,2002:int` for `12`, `...:str` for `lr`)."""
+    import yaml
+
+    resolver = yaml.resolver.Resolver()
+    tag: str = resolver.resolve(yaml.ScalarNode, word, (True, False))  # type: ignore[no-untyped-call,unused-ignore]
+    return tag
+
+
+def yaml_syntax_problem(error: BaseException) -> tuple[int | None, str] | None:
+    """(line, problem) when `error` is PyYAML's error for bad YAML (yaml.YAMLError), else None.
+
+    Never imports yaml: such an error exists only once yaml is loaded.
+    """
+    yaml = sys.modules.get("yaml")
+    if yaml is None or not isinstance(error, yaml.YAMLError):
+        return None
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    problem = getattr(error, "problem", None) or str(error).strip().splitlines()[0]
+    return line, problem
+
+
+def represent_as_plain(cls: type, base: type) -> bool:
+    """Let yaml.safe_dump and yaml.dump (the user's own calls) write instances of `cls`, a subclass
+    of dict or list, as a plain `base`; without this a subclass is a RepresenterError.
+
+    Never imports yaml: returns False when yaml is not loaded yet (call again later), else True.
+    """
+    yaml = sys.modules.get("yaml")
+    if yaml is None:
+        return False
+    if cls not in yaml.representer.SafeRepresenter.yaml_representers:
+        # Representer keeps its own copy of the table, so register on both classes.
+        for representer in (yaml.representer.SafeRepresenter, yaml.representer.Representer):
+            represent = representer.represent_dict if base is dict else representer.represent_list
+            representer.add_representer(cls, represent)
+    return True

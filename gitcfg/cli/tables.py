@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 from gitcfg import aggregate, query
 from gitcfg.errors import BadQuery, UnknownKey
-from gitcfg.rows import LABEL_FIELDS, format_value, inert, inert_json
+from gitcfg.rows import LABEL_FIELDS, inert, inert_json
+from gitcfg.values import format_value
 from gitcfg.where import close_keys, resolve_key
 
 if TYPE_CHECKING:

@@ -42,9 +42,10 @@ from gitcfg.configuration.masking import (
 )
 from gitcfg.configuration.normalise import MAX_VALUE_DEPTH, canonical_text, normalise_value
 from gitcfg.configuration.sources import DEFAULTS_FILE, hydra_overrides
-from gitcfg.configuration.tree import KeyPath, Tree, dotted_keys, find_key, same_value, write_target
+from gitcfg.configuration.tree import KeyPath, Tree, dotted_keys, find_key, write_target
 from gitcfg.configuration.views import ConfigDict, ConfigList
 from gitcfg.secrets import MASKED
+from gitcfg.values import same_value
 
 __all__ = [
     "Config",

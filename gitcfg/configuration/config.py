@@ -16,11 +16,11 @@ from gitcfg.configuration.tree import (
     dotted_keys,
     find_key,
     resolve_dotted_keys,
-    same_value,
     write_target,
 )
 from gitcfg.configuration.views import checked_view, key_commit
 from gitcfg.errors import ConfigError, ConfigKeyMissing, ConfigValueChanged
+from gitcfg.values import same_value
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

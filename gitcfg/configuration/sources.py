@@ -110,9 +110,7 @@ def _flag_values(source: object) -> dict[str, Any] | None:
 
 def _read_config_file(path: Path, shown: str) -> Tree:
     """Load a YAML config file: plain `key: value` or wandb's `key: {desc: ..., value: ...}`."""
-    import yaml
-
-    from gitcfg.yamlio import load_yaml
+    from gitcfg.yamlio import load_yaml, yaml_syntax_problem
 
     try:
         text = path.read_text(encoding="utf-8")
@@ -125,11 +123,12 @@ def _read_config_file(path: Path, shown: str) -> Tree:
     except YamlLimitExceeded as error:
         line = f":{error.line}" if error.line else ""
         raise ConfigError(f"{shown}{line}: {error.problem}") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(error, "problem", None) or str(error).strip().splitlines()[0]
-        raise ConfigError(f"{shown}{line}: invalid YAML: {problem}") from None
+    except Exception as error:
+        syntax = yaml_syntax_problem(error)
+        if syntax is None:
+            raise
+        line = f":{syntax[0]}" if syntax[0] is not None else ""
+        raise ConfigError(f"{shown}{line}: invalid YAML: {syntax[1]}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -22,22 +22,6 @@ def copy_tree(value: Any) -> Any:
     return value
 
 
-def same_value(old: Any, new: Any) -> bool:
-    """Same type and equal, recursively; NaN is the same as NaN. (1, 1.0 and True are not the same.)
-
-    The one meaning of "unchanged" for config values: config updates, amend and sync use it.
-    """
-    if type(old) is not type(new):
-        return False
-    if isinstance(old, dict):
-        return old.keys() == new.keys() and all(same_value(old[k], new[k]) for k in old)
-    if isinstance(old, list):
-        return len(old) == len(new) and all(same_value(a, b) for a, b in zip(old, new, strict=True))
-    if isinstance(old, float) and old != old:
-        return bool(new != new)
-    return bool(old == new)
-
-
 def find_key(node: Tree, key: object) -> tuple[KeyPath, Any] | None:
     """Locate `key` in `node`: the literal key first, then as a dotted path through mappings."""
     if not isinstance(key, str):

@@ -3,13 +3,13 @@ changes of the key that holds them."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from gitcfg.configuration.sources import SOURCE_SCRIPT
 from gitcfg.configuration.tree import copy_tree
 from gitcfg.errors import ConfigValueChanged
+from gitcfg.yamlio import represent_as_plain
 
 if TYPE_CHECKING:
     from gitcfg.configuration.config import Config
@@ -190,14 +190,9 @@ _yaml_registered = False
 
 
 def _register_yaml_representers() -> None:
-    """Let yaml.safe_dump/yaml.dump write the views as plain lists and dicts (once yaml is loaded:
-    gitcfg never imports it for this). Without this a list subclass is a RepresenterError."""
+    """Let the user's yaml.safe_dump/yaml.dump write the views as plain lists and dicts (once yaml
+    is loaded: gitcfg never imports it for this)."""
     global _yaml_registered
-    yaml = sys.modules.get("yaml")
-    if _yaml_registered or yaml is None:
-        return
-    # Representer keeps its own copy of the table, so register on both classes.
-    for representer in (yaml.representer.SafeRepresenter, yaml.representer.Representer):
-        representer.add_representer(ConfigList, representer.represent_list)
-        representer.add_representer(ConfigDict, representer.represent_dict)
-    _yaml_registered = True
+    if not _yaml_registered:
+        lists = represent_as_plain(ConfigList, list)
+        _yaml_registered = lists and represent_as_plain(ConfigDict, dict)
