@@ -16,7 +16,7 @@ from typing import Any
 
 from gitcfg.configuration import MAX_VALUE_DEPTH
 from gitcfg.errors import ConfigError
-from gitcfg.summaries import SCALARS
+from gitcfg.values import SCALARS
 
 
 def flatten_values(
