@@ -14,7 +14,7 @@ from gitcfg._version import __version__ as __version__
 __all__ = [
     "Api", "Config", "ConfigError", "ConfigValueChanged", "GitcfgError", "Run", "UnsupportedValue",
     "config", "config_file_values", "define_metric", "finish", "log", "run", "summary", "track",
-    # wandb's names (README "Coming from wandb"): init is track; the others are local stand-ins
+    # wandb's names (docs/wandb.md): init is track; the others are local stand-ins
     "AlertLevel", "Error", "Settings", "alert", "init", "login", "mark_preempting", "require",
     "setup", "teardown",
     "termerror", "termlog", "termsetup", "termwarn",

@@ -9,7 +9,7 @@ modification times and entry names of its directories (installing, upgrading or 
 adds or removes a `*.dist-info` directory). A warm capture is a stat() and a listdir() per path
 entry and one small file read (tests/bench/bench_environment.py).
 
-Choices, as documented in README "Reproducing a run":
+Choices, as documented in docs/reproduce.md:
 - The script's own directory (`sys.path[0]`) and the current directory are not searched: they
   change with every checkpoint written there, and hold code, not installed distributions.
 - An editable install (`pip install -e .`, PEP 660) is written `# editable: name==version`: its code

@@ -114,7 +114,7 @@ def run_hook(
 def _share_runs(
     args: Sequence[str], push_input: bytes, environ: Mapping[str, str], messages: list[str]
 ) -> None:
-    """pre-push: `gitcfg push REMOTE` for a named remote, unless a rule says no (README "Hooks")."""
+    """pre-push: `gitcfg push REMOTE` to a named remote unless a rule says no (docs/sharing.md)."""
     from gitcfg import gitio
     from gitcfg.secrets import strip_url_credentials
     from gitcfg.store import Store

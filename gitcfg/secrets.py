@@ -3,7 +3,7 @@
 Pure functions (no git, no files), used where gitcfg records something that could carry a secret:
 the untracked files captured into diff.patch (gitio), `remote_url`, config values and the
 command line (configuration), a failed run's exception message (tracking). They are heuristics:
-they catch the common shapes (README "Reliability and security" lists them), not every secret.
+they catch the common shapes (docs/reliability.md lists them), not every secret.
 """
 
 from __future__ import annotations

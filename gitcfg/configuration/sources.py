@@ -198,7 +198,7 @@ def without_configs_argument(
     mapping: Mapping[str, Any], source: object, argv: Sequence[str]
 ) -> Mapping[str, Any]:
     """The script's source without a top-level `configs` key that only repeats the `--configs`
-    argument gitcfg read: the script declared the option (as the README says to) for argparse's
+    argument gitcfg read: the script declared the option (as docs/config.md says to) for argparse's
     sake, and the files' values are recorded in its place. An argparse Namespace's `configs=None`
     (declared, not given) goes too. A `configs` key holding anything else stays."""
     keys = [k for k in mapping if isinstance(k, str) and k.lstrip("-") == "configs"]
