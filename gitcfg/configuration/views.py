@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 from gitcfg.configuration.sources import SOURCE_SCRIPT
 from gitcfg.configuration.tree import copy_tree
 from gitcfg.errors import ConfigValueChanged
-from gitcfg.yamlio import represent_as_plain
 
 if TYPE_CHECKING:
     from gitcfg.configuration.config import Config
@@ -194,5 +193,7 @@ def _register_yaml_representers() -> None:
     is loaded: gitcfg never imports it for this)."""
     global _yaml_registered
     if not _yaml_registered:
+        from gitcfg.yamlio import represent_as_plain  # on use: keeps the import chain lean
+
         lists = represent_as_plain(ConfigList, list)
         _yaml_registered = lists and represent_as_plain(ConfigDict, dict)
