@@ -245,7 +245,7 @@ class Run:
 
     @property
     def status(self) -> str:
-        return str(self._meta.get("status", "running"))
+        return str(self._meta.get(runfile.STATUS, runfile.RUNNING))
 
     @property
     def dir(self) -> str:
@@ -306,12 +306,12 @@ class Run:
         print(f"gitcfg: alert [{level_name}] {title}: {text}", file=sys.stderr, flush=True)
         entry = {"title": str(title), "text": str(text), "level": level_name,
                  "at": utc_iso(time.time())}  # fmt: skip
-        self._record_meta("alerts", [*self._meta.get("alerts", []), entry])
+        self._record_meta(runfile.ALERTS, [*self._meta.get(runfile.ALERTS, []), entry])
 
     def mark_preempting(self) -> None:
         """wandb's preemption mark: recorded in run.yaml (`preempting: true`). A requeued job
         continues the run with `track(id=..., resume="allow")` (README "Resuming a run")."""
-        self._record_meta("preempting", True)
+        self._record_meta(runfile.PREEMPTING, True)
 
     def log_code(self, *args: Any, **kwargs: Any) -> None:
         """Does nothing: the code is always recorded (the commit, and the diff when dirty)."""
@@ -513,7 +513,7 @@ class Run:
         names, now = self._files.save(str(glob_str), base, policy, glob)
         if now and self._store is not None:
             try:
-                code_commit = (self._meta.get("code") or {}).get("commit")
+                code_commit = runfile.code_commit(self._meta)
                 message = run_event_message(self.id, f"saved {len(now)} files", code_commit)
                 self._store.write(now, message)
             except (GitcfgError, OSError) as e:
@@ -535,7 +535,7 @@ class Run:
         if not found or self._finished:
             return
         with self._lock:
-            self._meta.setdefault("watch", []).extend(found)
+            self._meta.setdefault(runfile.WATCH, []).extend(found)
             self._journal_meta()
 
     def unwatch(self, models: Any = None) -> None:
@@ -574,8 +574,8 @@ class Run:
             if kinds is not None or goal is not None:
                 self.summary._define(name, kinds or _current_kinds(self.summary, name), goal)
             if kinds is not None:
-                self._meta.setdefault("metric_summary", {})[name] = kinds
-            definitions = self._meta.setdefault("metric_definitions", {})
+                self._meta.setdefault(runfile.METRIC_SUMMARY, {})[name] = kinds
+            definitions = self._meta.setdefault(runfile.METRIC_DEFINITIONS, {})
             definitions[name] = {**(definitions.get(name) or {}), **definition}
             self._summary_dirty = True
             if not self._finished:
@@ -656,20 +656,20 @@ class Run:
         )  # fmt: skip
         module = getattr(getattr(sys.modules.get("__main__"), "__spec__", None), "name", None)
         if script and module:  # `python -m pkg.train`: re-run the same way (relative imports)
-            self._meta["module"] = module
+            self._meta[runfile.MODULE] = module
         # Taken, not read: the script's later runs and child processes are not the rerun.
         rerun_of = os.environ.pop(RERUN_OF_VARIABLE, "").strip()
         if rerun_of:  # started by `gitcfg rerun`
-            self._meta["rerun_of"] = rerun_of
+            self._meta[runfile.RERUN_OF] = rerun_of
         if self._init_args:
-            self._meta["init_args"] = dict(self._init_args)
+            self._meta[runfile.INIT_ARGS] = dict(self._init_args)
         resume = self._resume
         if resume is not None:
             self._resumed_meta(resume)
         overrides = hydra_overrides()
         if overrides is not None:  # running under Hydra: its command-line overrides
             overrides, masked_overrides = mask_command_line(overrides, self._mask)
-            self._meta["hydra_overrides"] = overrides
+            self._meta[runfile.HYDRA_OVERRIDES] = overrides
             masked_args += [n for n in masked_overrides if n not in masked_args]
         if store is not None:
             config_dict, masked = recorded_config(self.config, self._mask)
@@ -745,7 +745,7 @@ class Run:
         # Not at the end of an uncaught KeyboardInterrupt: CPython exits by SIGINT (status 130)
         # only if no exec()/eval() of a string runs before exit, and importlib.metadata's imports
         # run some (namedtuple). Such a run (Ctrl-C, cold cache) keeps no package list.
-        if (self._meta.get("error") or {}).get("type") == "KeyboardInterrupt":
+        if (self._meta.get(runfile.ERROR) or {}).get("type") == "KeyboardInterrupt":
             return None
         try:
             from gitcfg.environment import installed_requirements
@@ -782,7 +782,7 @@ class Run:
                 self._append_row(row)
         self.summary._load(
             Summary._rebuilt(
-                self._meta.get("metric_summary") or {}, rows, resume.record.summary,
+                self._meta.get(runfile.METRIC_SUMMARY) or {}, rows, resume.record.summary,
                 _metric_goals(self._meta),
             )._state()
         )  # fmt: skip
@@ -895,7 +895,7 @@ class Run:
         handler end the process (os._exit), the next gitcfg command records the run `killed` with
         every row so far; should it return, the run goes on and ends `killed` at exit."""
         with self._lock:
-            self._meta["signal"] = signal.Signals(signum).name
+            self._meta[runfile.SIGNAL] = signal.Signals(signum).name
             journal = None if self._journal_failed else self._journal
         if journal is not None:
             with self._journal_io:
@@ -950,9 +950,9 @@ class Run:
                 tags=list(self._labels["tags"]),  # run.tags.append() is no assignment
             )
             if self._signal is not None:
-                self._meta["signal"] = signal.Signals(self._signal).name
+                self._meta[runfile.SIGNAL] = signal.Signals(self._signal).name
             if error:
-                self._meta["error"] = dict(error)
+                self._meta[runfile.ERROR] = dict(error)
             if self._store is None:
                 self._drain()
                 return
@@ -1048,7 +1048,7 @@ class Run:
     def _secret_values(self) -> list[str]:
         """The values masked in the record (config keys, command-line options), as text."""
         values = [str(v) for v in secret_values(self.config, self._mask) if v not in (None, "")]
-        recorded = self._meta.get("argv") or []
+        recorded = self._meta.get(runfile.ARGV) or []
         for raw, shown in zip(sys.argv, recorded, strict=False):
             if raw != shown:  # `--token=X` recorded as `--token=***`, or X as ***
                 values.append(raw.split("=", 1)[1] if shown.endswith("=" + MASKED) else raw)
@@ -1072,7 +1072,7 @@ def end_line(run_id: str, name: str | None, run_meta: Mapping[str, Any]) -> str:
     """`run 06ged… "misty-canyon" finished in 1m03s · gitcfg show 06ged4aa`: printed at the end."""
     short = run_id[:5] + "…" if len(run_id) > 8 else run_id
     named = f' "{name}"' if name else ""
-    duration = run_meta.get("duration_s")
+    duration = run_meta.get(runfile.DURATION_S)
     took = f" in {format_duration(duration)}" if isinstance(duration, (int, float)) else ""
     show = run_id[:8] if len(run_id) == ID_CHARS else run_id
     return f"run {short}{named} {run_meta.get('status')}{took} · gitcfg show {show}"
