@@ -404,7 +404,8 @@ def worktree_changes(
         else:
             tracked_changed = True
             skip_next = code[0:1] in (b"R", b"C")
-    patch, secret = b"", []
+    patch = b""
+    secret: list[str] = []
     if tracked_changed:
         diff = run_git(
             repo.worktree,
@@ -418,7 +419,8 @@ def worktree_changes(
             "--",
         ).stdout
         patch = _without_secret_files(diff, secret)
-    skipped, over_limit = list(secret), []
+    skipped = list(secret)
+    over_limit: list[str] = []
     if policy.untracked:
         added = _untracked_patch(repo.worktree, untracked, policy, skipped, secret, over_limit)
     else:

@@ -8,6 +8,7 @@ record on the current run; `Settings` holds its keywords (recorded when passed t
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from enum import Enum
 from typing import Any
 
@@ -96,8 +97,9 @@ class Settings:
         for key, value in kwargs.items():
             setattr(self, key, value)
 
-    def update(self, settings: object = None, **kwargs: Any) -> None:
-        values = dict(getattr(settings, "_gitcfg_settings", settings) or {}, **kwargs)
+    def update(self, settings: Settings | Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+        base = settings._gitcfg_settings if isinstance(settings, Settings) else settings or {}
+        values = dict(base, **kwargs)
         self._gitcfg_settings.update(values)
         for key, value in values.items():
             setattr(self, key, value)

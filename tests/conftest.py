@@ -275,6 +275,7 @@ def wait_for(condition: Callable[[], T], what: str, timeout: float = 30.0) -> T:
     is not met yet.
     """
     deadline = time.monotonic() + timeout
+    last: OSError | ValueError | None
     while True:
         try:
             value = condition()

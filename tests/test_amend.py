@@ -304,7 +304,7 @@ def test_values_parse_as_yaml_scalars(text: str, value: object) -> None:
 
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
-    st.text(st.characters(blacklist_categories=("Cs",)), max_size=20),
+    st.text(st.characters(blacklist_categories=["Cs"]), max_size=20),
 )  # fmt: skip
 
 

@@ -176,6 +176,7 @@ def test_a_newer_format_reads_but_refuses_every_write(repo: Path, cli, tmp_path:
     assert cli(repo, "rm", removed).exit_code == 0
     _bump_format(repo, tmp_path)
     tip = git(repo, "rev-parse", "gitcfg-runs")
+    args: tuple[str, ...]
     for args in (("log",), ("show", run_id), ("history", run_id)):
         result = cli(repo, *args)
         assert result.exit_code == 0, (args, result.output)

@@ -241,6 +241,7 @@ def test_a_run_still_running_here_shows_its_heartbeat(cli, repo: Path, tmp_path:
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     proc = subprocess.Popen([sys.executable, str(script)], cwd=repo, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
     try:
         run_id = proc.stdout.readline().strip()
         assert run_id, proc.stderr.read()
@@ -366,7 +367,9 @@ def test_fit_columns_keeps_a_metric_and_drops_config_columns_first() -> None:
 def wide(repo: Path):
     runs = []
     for i in range(4):
-        config = {f"hyperparameter_number_{k}": i * (k + 1) + 0.5 for k in range(12)}
+        config: dict[str, object] = {
+            f"hyperparameter_number_{k}": i * (k + 1) + 0.5 for k in range(12)
+        }
         config |= {f"constant_setting_{k}": f"value-{k}-xxxxxxxxxxxx" for k in range(10)}
         runs.append(make_run(i, config, {"validation_accuracy_top1": 0.1 * i,
                                          "training_loss_smoothed": 1.0 + i},

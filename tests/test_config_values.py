@@ -37,6 +37,9 @@ class Level(enum.IntEnum):
     LOW = 1
 
 
+Pair = namedtuple("Pair", "x y")
+
+
 @dataclasses.dataclass
 class Optimizer:
     name: str = "adam"
@@ -65,7 +68,7 @@ def test_plain_values_pass_through_unchanged():
         (datetime.date(2024, 1, 2), "2024-01-02"),
         (Optimizer(), {"name": "adam", "betas": [0.9, 0.999], "path": "/tmp/ckpt"}),
         (OrderedDict(b=1, a=2), {"b": 1, "a": 2}),
-        (namedtuple("P", "x y")(1, 2), [1, 2]),
+        (Pair(1, 2), [1, 2]),
         (Config({"a": {"b": 1}}), {"a": {"b": 1}}),
         ({"when": datetime.date(2024, 1, 2)}, {"when": "2024-01-02"}),
     ],

@@ -59,7 +59,7 @@ def test_demo_best_val_acc_is_the_best_epoch_not_the_last(tmp_path: Path) -> Non
 # --- gitcfg --help: the commands a user needs first, each with a whole one-line summary -----------
 
 
-def _help_commands(text: str) -> list[tuple[str, str]]:
+def _help_commands(text: str) -> list[tuple[str, ...]]:
     section = text[text.index("Commands:") :].splitlines()[1:]
     return [
         tuple(line.split(None, 1)) for line in section if line.startswith("  ") and line[2] != " "
@@ -91,6 +91,7 @@ def test_a_command_missing_from_the_order_is_listed_after_the_known_ones() -> No
     for name in ("zeta", "init", "show", "log"):
         app.command(name, help=f"The {name} command. More text.")(lambda: None)
     group = get_command(app)
+    assert isinstance(group, _Group)
     assert group.list_commands(None) == ["log", "show", "init", "zeta"]
 
 

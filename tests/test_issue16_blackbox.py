@@ -310,6 +310,7 @@ def test_resume_continues_a_failed_or_killed_run_and_status_goes_back_to_running
          "run.log({'x': run.step})\nprint(run.resumed, flush=True)\nsys.stdin.readline()\n"],
         cwd=repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
+    assert proc.stdin is not None and proc.stdout is not None
     try:
         assert proc.stdout.readline().strip() == "True"
         assert branch_yaml(repo, "r1", "run.yaml")["status"] == "running"
@@ -364,6 +365,7 @@ def _run_until_signal(repo: Path, stop: int, signum: int = signal.SIGKILL) -> st
         [sys.executable, "preempt.py", str(stop)], cwd=repo, stdin=subprocess.PIPE,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
+    assert proc.stdin is not None and proc.stdout is not None
     try:
         first = proc.stdout.readline().split()
         assert proc.stdout.readline().strip() == "ready"
@@ -477,6 +479,8 @@ def test_save_policies(repo: Path, policy: str) -> None:
         [sys.executable, "saver.py", policy], cwd=repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
+    assert proc.stdin is not None and proc.stdout is not None
+    assert proc.stderr is not None
     try:
         run_id = proc.stdout.readline().strip()
         on_branch_now = "files/ckpt.txt" in branch_names(repo, run_id)
@@ -878,7 +882,9 @@ def test_python_i_an_exception_at_the_prompt_does_not_end_the_run(repo: Path) ->
         timeout=60,
     )  # fmt: skip
     assert "ZeroDivisionError" in proc.stderr
-    run_id = re.search(r"ID (\S+)", proc.stdout).group(1)
+    found = re.search(r"ID (\S+)", proc.stdout)
+    assert found, proc.stdout
+    run_id = found.group(1)
     assert branch_yaml(repo, run_id, "run.yaml")["status"] == "finished"
     assert [r["x"] for r in branch_rows(repo, run_id)] == [1, 2]
 
@@ -905,6 +911,7 @@ def test_a_running_runs_metrics_and_summary_are_visible_through_cli_and_api(repo
         [sys.executable, "hold.py"], cwd=repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
+    assert proc.stdin is not None and proc.stdout is not None
     try:
         run_id = proc.stdout.readline().strip()
         metrics = ok(gc(repo, "show", run_id, "--metrics"))
@@ -946,6 +953,7 @@ def test_show_metrics_follow_prints_rows_as_logged_until_the_run_ends(repo: Path
         [sys.executable, "hold.py"], cwd=repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
+    assert proc.stdin is not None and proc.stdout is not None
     follow = None
     try:
         run_id = proc.stdout.readline().strip()
@@ -953,6 +961,7 @@ def test_show_metrics_follow_prints_rows_as_logged_until_the_run_ends(repo: Path
             [sys.executable, "-m", "gitcfg", "show", run_id, "--metrics", "--follow"], cwd=repo,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
+        assert follow.stdout is not None
         seen = [json.loads(follow.stdout.readline()) for _ in range(3)]
         assert [r["loss"] for r in seen] == [1.0, 0.5, pytest.approx(1 / 3)]
         proc.stdin.write("\n")
@@ -989,6 +998,7 @@ def test_config_persist_is_on_the_branch_at_once(repo: Path) -> None:
         [sys.executable, "persist.py"], cwd=repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
+    assert proc.stdin is not None and proc.stdout is not None
     try:
         run_id = proc.stdout.readline().strip()
         assert branch_yaml(repo, run_id, "config.yaml") == {"lr": 0.1, "extra": 42}
@@ -1061,6 +1071,7 @@ def test_api_amend_of_a_running_run_is_refused(repo: Path) -> None:
         [sys.executable, "hold.py"], cwd=repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
+    assert proc.stdin is not None and proc.stdout is not None
     try:
         run_id = proc.stdout.readline().strip()
         before = commit_count(repo)
@@ -1538,6 +1549,7 @@ def test_resume_of_a_run_still_running_is_an_error(repo: Path, driver: Path) -> 
         [sys.executable, "holdid.py"], cwd=repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
+    assert proc.stdin is not None and proc.stdout is not None
     try:
         assert proc.stdout.readline().strip() == "live-1"
         before = commit_count(repo)
@@ -1698,6 +1710,7 @@ def test_a_running_run_in_the_api_dataframe(repo: Path) -> None:
         [sys.executable, "hold.py"], cwd=repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
+    assert proc.stdin is not None and proc.stdout is not None
     try:
         assert proc.stdout.readline().strip()
         api = run_python(
@@ -1797,6 +1810,7 @@ def test_follow_ends_when_the_followed_process_is_killed(repo: Path) -> None:
         [sys.executable, "hold.py"], cwd=repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
+    assert proc.stdin is not None and proc.stdout is not None
     follow = None
     try:
         run_id = proc.stdout.readline().strip()
@@ -1804,6 +1818,7 @@ def test_follow_ends_when_the_followed_process_is_killed(repo: Path) -> None:
             [sys.executable, "-m", "gitcfg", "show", run_id, "--metrics", "--follow"], cwd=repo,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
+        assert follow.stdout is not None
         assert [json.loads(follow.stdout.readline())["_step"] for _ in range(3)] == [0, 1, 2]
         proc.kill()
         proc.wait(timeout=30)
@@ -2006,6 +2021,7 @@ def test_config_persist_reaches_another_clone_that_pulls(repo: Path, tmp_path: P
         [sys.executable, "persist2.py"], cwd=repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
+    assert proc.stdin is not None and proc.stdout is not None
     try:
         run_id = proc.stdout.readline().strip()
         ok(gc(repo, "push"))

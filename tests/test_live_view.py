@@ -71,13 +71,16 @@ class Trainer:
             [sys.executable, str(script)], cwd=repo, stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
         )  # fmt: skip
-        self.out = Lines(self.proc.stdout)
+        stdin, stdout, stderr = self.proc.stdin, self.proc.stdout, self.proc.stderr
+        assert stdin is not None and stdout is not None and stderr is not None
+        self.stdin = stdin
+        self.out = Lines(stdout)
         self.run_id = self.out.next()
-        assert self.run_id and len(self.run_id) == 20, self.proc.stderr.read()
+        assert self.run_id and len(self.run_id) == 20, stderr.read()
 
     def send(self, *words: str) -> None:
-        self.proc.stdin.write("".join(word + "\n" for word in words))
-        self.proc.stdin.flush()
+        self.stdin.write("".join(word + "\n" for word in words))
+        self.stdin.flush()
 
     def log(self, loss: float) -> None:
         self.send(str(loss))

@@ -41,12 +41,13 @@ def test_log_of_a_100k_key_config_prints_its_table_in_under_2s(repo: Path) -> No
         pass
     from rich.console import Console
 
-    console = Console(file=io.StringIO(), width=120)
+    screen = io.StringIO()
+    console = Console(file=screen, width=120)
     started = time.process_time()
     with api.runs() as selected:
         table = report.log_report(selected, limit=100, say_total=True)
     report.emit(table, "table", console)
     assert time.process_time() - started < 2.0
-    out = console.file.getvalue()
+    out = screen.getvalue()
     assert "key_000000" in out and "and 99,9" in out and "more (widen the terminal" in out
     assert len(out.splitlines()) < 20

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import git
@@ -17,7 +18,14 @@ from hypothesis import strategies as st
 from runs_branch import make_run, remove_runs, run_dir, run_files, write_runs
 
 from gitcfg import aggregate, cache, where
-from gitcfg.errors import AmbiguousRun, BadQuery, MissingExtra, RunNotFound, UnknownKey
+from gitcfg.errors import (
+    AmbiguousRun,
+    BadQuery,
+    MissingExtra,
+    RunNotFound,
+    UnknownKey,
+    WhereSyntaxError,
+)
 from gitcfg.query import Api, differences, short_ids
 from gitcfg.rows import run_row
 
@@ -57,6 +65,7 @@ def test_runs_are_records_newest_first_with_fields(sweep) -> None:
     assert first.status == "failed" and first.code_commit == git(repo, "rev-parse", "HEAD")
     assert first.config == newest["config"] and first.config["model"]["depth"] == 18
     assert math.isnan(first.summary["val_acc"])
+    assert first.started is not None
     assert first.started.isoformat().startswith(newest["meta"]["started_at"][:19])
     assert first.host == "box" and first.tags == [] and first.exit_code == 1
     assert first.row["config.model.depth"] == 18
@@ -106,7 +115,7 @@ def test_where_clauses_in_a_list_are_anded(sweep) -> None:
 
 def test_filter_syntax_error_points_at_the_column(sweep) -> None:
     repo, _ = sweep
-    with pytest.raises(BadQuery) as caught:
+    with pytest.raises(WhereSyntaxError) as caught:
         Api(repo).runs(where="lr >> 3")
     assert caught.value.caret_text().splitlines()[1].index("^") == 4
 
@@ -710,6 +719,7 @@ def test_run_files_gitcfg_writes_take_the_line_parser() -> None:
                        "flag": "yes", "empty": {}, "none": [], "nested": {"list": [1, "two", 3.5]},
                        "odd key: x": "it's", "unicode": "héllo ✓", "neg": -2})  # fmt: skip
     run["meta"]["argv"] = ["train.py", "--lr", "1e-4", "-v"]
+    document: dict[str, Any]
     for document in (run["meta"], run["config"], run["summary"], {}):
         text = dump_yaml(document)
         assert _load_block(text) == load_yaml(text) == document

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -17,7 +18,7 @@ def _only_run_dir(repo: Path) -> str:
     return dirs.pop()
 
 
-def _load(repo: Path, path: str) -> object:
+def _load(repo: Path, path: str) -> Any:
     return yaml.safe_load(read_branch_file(repo, path))
 
 
