@@ -31,7 +31,8 @@ class Summary(MutableMapping[str, Any]):
 
     def __init__(self, sync: Callable[[], None] | None = None) -> None:
         self._last: dict[str, Any] = {}
-        self._stats: dict[str, list[Any]] = {}  # metric -> [kind, value, count] for min/max/mean
+        # metric -> kind -> [value, count], for first/min/max/mean/best (see _accumulate)
+        self._stats: dict[str, dict[str, list[Any]]] = {}
         self._explicit: dict[str, Any] = {}
         self._deleted: set[str] = set()
         self._rules: dict[str, str] = {}  # metric name or glob -> summary kinds ("min,max")

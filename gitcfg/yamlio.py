@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitcfg.errors import YamlLimitExceeded
+
+if TYPE_CHECKING:
+    from yaml.events import Event
 
 
 def _dumper() -> Any:
@@ -61,7 +64,7 @@ def _bounded_loader() -> Any:
 
     class BoundedSafeLoader(
         Composer, CParser, yaml.constructor.SafeConstructor, yaml.resolver.Resolver
-    ):  # type: ignore[misc,unused-ignore]
+    ):
         def __init__(self, stream: Any) -> None:
             if len(stream) > MAX_YAML_BYTES:
                 raise YamlLimitExceeded(
@@ -76,8 +79,8 @@ def _bounded_loader() -> Any:
             self._sizes: dict[int, int] = {}  # id(node) -> nodes in its expanded subtree
 
         def compose_node(self, parent: Any, index: Any) -> Any:
-            if self.check_event(yaml.AliasEvent):
-                event = self.peek_event()
+            event = self.peek_event()
+            if isinstance(event, yaml.AliasEvent):
                 node = self.anchors.get(event.anchor)
                 if node is not None:
                     size = self._sizes.get(id(node))
@@ -85,24 +88,23 @@ def _bounded_loader() -> Any:
                         raise YamlLimitExceeded(
                             f"alias *{event.anchor} refers to a collection that contains it "
                             "(recursive data is not supported)",
-                            event.start_mark.line + 1,
+                            _start_line(event),
                         )
                     self._alias_nodes += size
                     if self._alias_nodes > MAX_ALIAS_NODES:
                         raise YamlLimitExceeded(
                             f"aliases expand to more than {MAX_ALIAS_NODES:,} nodes (an alias bomb?)",
-                            event.start_mark.line + 1,
+                            _start_line(event),
                         )
                 return super().compose_node(parent, index)
-            if self.check_event(yaml.ScalarEvent):
+            if isinstance(event, yaml.ScalarEvent):
                 node = super().compose_node(parent, index)
                 self._sizes[id(node)] = 1
                 return node
             self._depth += 1
             if self._depth > MAX_YAML_DEPTH:
-                mark = self.peek_event().start_mark
                 raise YamlLimitExceeded(
-                    f"nesting deeper than {MAX_YAML_DEPTH} levels", mark.line + 1
+                    f"nesting deeper than {MAX_YAML_DEPTH} levels", _start_line(event)
                 )
             node = super().compose_node(parent, index)
             self._depth -= 1
@@ -112,7 +114,8 @@ def _bounded_loader() -> Any:
 
         def compose_mapping_node(self, anchor: Any) -> Any:
             node = super().compose_mapping_node(anchor)
-            sizes, seen, total = self._sizes, {}, 1
+            sizes, total = self._sizes, 1
+            seen: dict[Any, int] = {}  # key -> the line it was first on
             for key_node, value_node in node.value:
                 total += sizes[id(key_node)] + sizes[id(value_node)]
                 if isinstance(key_node, ScalarNode) and key_node.tag != merge_tag:
@@ -128,6 +131,12 @@ def _bounded_loader() -> Any:
 
     BoundedSafeLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
     return BoundedSafeLoader
+
+
+def _start_line(event: Event | None) -> int | None:
+    """The 1-based line where a parser event starts (None when the parser gave it no mark)."""
+    mark = event.start_mark if event is not None else None
+    return mark.line + 1 if mark is not None else None
 
 
 def _construct_int(loader: Any, node: Any) -> int:
@@ -166,18 +175,28 @@ def dump_yaml(data: Any) -> str:
 
     libyaml's dumper is used when present: the pure-Python one turns U+0085 into a space.
     """
-    import yaml
-
     if data == {}:
         return "{}\n"
-    options = dict(sort_keys=False, allow_unicode=True, default_flow_style=False, width=1_000_000)
-    text = yaml.dump(data, Dumper=_dumper(), **options)
+    text = _dump_with(_dumper(), data)
     if text.replace("\n", " ").isprintable():
         return text
     # YAML escapes C0, C1 and DEL in quoted scalars but writes format characters (bidi
     # overrides, U+202E) raw: strings holding one are double-quoted and the character escaped,
     # so the document reads back the same and prints inert.
-    return _escape_format_characters(yaml.dump(data, Dumper=_quoting_dumper(), **options))
+    return _escape_format_characters(_dump_with(_quoting_dumper(), data))
+
+
+def _dump_with(dumper: Any, data: Any) -> str:
+    import yaml
+
+    return yaml.dump(
+        data,
+        Dumper=dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+        width=1_000_000,
+    )
 
 
 def _quoting_dumper() -> Any:
@@ -187,7 +206,7 @@ def _quoting_dumper() -> Any:
         style = '"' if any(_is_format(char) for char in value) else None
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
-    dumper = type("QuotingDumper", (base,), {})
+    dumper: Any = type("QuotingDumper", (base,), {})  # the C or the Python dumper, as _dumper()
     dumper.add_representer(str, represent)
     return dumper
 

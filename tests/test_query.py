@@ -28,6 +28,7 @@ from gitcfg.errors import (
 )
 from gitcfg.query import Api, differences, short_ids
 from gitcfg.rows import run_row
+from gitcfg.values import order_key, value_token, values_equal
 
 
 def outline(grouping):
@@ -467,7 +468,7 @@ values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3), max_le
 @given(values)
 def test_cells_round_trip(value) -> None:
     decoded = cache.decode_cell(cache.encode_cell(value))
-    assert where.value_token(decoded) == where.value_token(value)
+    assert value_token(decoded) == value_token(value)
     assert type(decoded) is type(value) or (value is None and decoded is None)
 
 
@@ -478,7 +479,7 @@ def test_sql_equality_of_cells_is_yaml_equality(left, right) -> None:
     a, b = cache.encode_cell(left), cache.encode_cell(right)
     (distinct,) = conn.execute("SELECT count(DISTINCT v) FROM (SELECT ? AS v UNION ALL SELECT ?)",
                                (a, b)).fetchone()  # fmt: skip
-    assert (distinct == 1) == where.values_equal(left, right)
+    assert (distinct == 1) == values_equal(left, right)
 
 
 def test_run_files_layout_matches_the_store() -> None:
@@ -538,9 +539,9 @@ def test_sql_grouping_agrees_with_aggregate(value_rows, keys) -> None:
     numeric, got = in_sql
     assert sorted(numeric) == sorted(aggregate.numeric_metrics(rows))  # order: the cache's keys
     expected = aggregate.group_rows(rows, keys, aggs, numeric)
-    got.sort(key=lambda group: tuple(aggregate.order_key(v) for v in group.values))
-    assert [tuple(map(where.value_token, g.values)) for g in got] == [
-        tuple(map(where.value_token, g.values)) for g in expected
+    got.sort(key=lambda group: tuple(order_key(v) for v in group.values))
+    assert [tuple(map(value_token, g.values)) for g in got] == [
+        tuple(map(value_token, g.values)) for g in expected
     ]
     for mine, theirs in zip(got, expected, strict=True):
         assert mine.count == theirs.count and mine.skipped == theirs.skipped
@@ -551,8 +552,8 @@ def test_sql_grouping_agrees_with_aggregate(value_rows, keys) -> None:
     varying, constant = snapshot.constant_keys(config_keys, "1", [])
     want_varying, want_constant = aggregate.differing_keys(rows)
     assert sorted(varying) == sorted(want_varying)
-    assert {k: where.value_token(v) for k, v in constant.items()} == {
-        k: where.value_token(v) for k, v in want_constant.items()
+    assert {k: value_token(v) for k, v in constant.items()} == {
+        k: value_token(v) for k, v in want_constant.items()
     }
     if "config.seed" in config_keys:
         others = [k for k in varying if k not in keys and k != "config.seed"]
@@ -560,8 +561,8 @@ def test_sql_grouping_agrees_with_aggregate(value_rows, keys) -> None:
         confounded = aggregate.confounders(rows, keys, "config.seed")
         assert set(found) == set(confounded)
         for key, values in found.items():
-            assert {where.value_token(v) for v in values} == {
-                where.value_token(v) for v in confounded[key]
+            assert {value_token(v) for v in values} == {
+                value_token(v) for v in confounded[key]
             }
 
 
@@ -620,7 +621,7 @@ def test_fast_yaml_loading_equals_load_yaml(value) -> None:
 
     for text in (dump_yaml(value), yaml.safe_dump(value, default_flow_style=True)):
         fast, slow = _load_or_error(load_yaml_fast, text), _load_or_error(load_yaml, text)
-        assert where.value_token(fast) == where.value_token(slow)
+        assert value_token(fast) == value_token(slow)
 
 
 @pytest.mark.parametrize("text", TRICKY_YAML)

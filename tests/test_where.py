@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gitcfg.errors import BadQuery, UnknownKey, WhereSyntaxError
+from gitcfg.values import values_equal
 from gitcfg.where import (
     COMPARISONS,
     And,
@@ -23,7 +24,6 @@ from gitcfg.where import (
     resolve_key,
     short_key,
     type_literal,
-    values_equal,
     where_all,
 )
 
