@@ -478,6 +478,11 @@ class ChangeResult:
     changed: tuple[RunChange, ...]  # in the order the runs were given
     unchanged: tuple[str, ...] = ()  # runs that already held every value (left out of the commit)
 
+    @property
+    def masked(self) -> tuple[str, ...]:
+        """The config keys stored masked in any of the runs, each once, in the order first seen."""
+        return tuple(dict.fromkeys(key for change in self.changed for key in change.masked))
+
 
 def amend_run(
     store: Store,

@@ -48,6 +48,18 @@ def test_package_changes_are_counted_by_kind() -> None:
     assert query.package_counts(empty) == {"added": 0, "removed": 0, "changed": 0}
 
 
+def test_an_amendment_names_each_masked_key_once() -> None:
+    from gitcfg.amend import ChangeResult, RunChange
+
+    changed = (
+        RunChange("r1", ("set api_key=***",), ("set api_key=***",), ("api_key",)),
+        RunChange("r2", (), (), ("token", "api_key")),
+        RunChange("r3", ("set lr=0.1",), ("set lr=0.1 (was 1)",), ()),
+    )
+    assert ChangeResult("c0ffee", changed).masked == ("api_key", "token")
+    assert ChangeResult(None, ()).masked == ()
+
+
 def test_the_cli_is_a_package_with_a_module_per_family() -> None:
     import gitcfg.cli
 

@@ -274,7 +274,7 @@ def amend(
         raise GitcfgError("nothing to amend: give --set, --unset, --summary, --tag, --note, ...")
     store = _store()
     result = amend_runs(store, choose_runs(store, runs or [], where), amendment, dry_run=dry_run)
-    for key in dict.fromkeys(key for change in result.changed for key in change.masked):
+    for key in result.masked:
         echo(f"gitcfg: warning: {key} is stored masked (its name looks secret)", err=True)
     if dry_run:
         for change in result.changed:
