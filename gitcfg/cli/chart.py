@@ -1,10 +1,11 @@
-"""Line charts in the terminal, drawn with Unicode braille: pure, no dependency.
+"""Line charts in the terminal, drawn with Unicode braille, no dependency but rich.
 
 Each character cell is a 2 x 4 grid of dots (U+2800..U+28FF), so a 60 x 15 chart has 120 x 60
-points. `draw` returns the cells with the index of the series that last inked each one; the CLI
-colours them (rich). Without colours (NO_COLOR, a pipe, --no-color) braille lines all look alike,
-and a braille cell cannot carry a marker, so `draw(..., markers=MARKERS)` draws each series with
-its own character, one point per cell, and the legend shows that character. Why not plotext or
+points. `draw` (pure) returns the cells with the index of the series that last inked each one;
+`print_chart` frames them (y ticks, axes, legend) and colours them with rich. Without colours
+(NO_COLOR, a pipe, --no-color) braille lines all look alike, and a braille cell cannot carry a
+marker, so `draw(..., markers=MARKERS)` draws each series with its own character, one point per
+cell, and the legend shows that character. Why not plotext or
 asciichart: both are fine, but the chart we need (a few lines, shared axes, a legend) is ~150
 lines, and an extra dependency for it would be one more thing to install, pin and audit; braille
 gives four times the resolution of block characters.
