@@ -26,7 +26,6 @@ from gitcfg import gitio, runfile
 from gitcfg.cache import resolve_run
 from gitcfg.errors import (
     BadAmendment,
-    BadQuery,
     GitcfgError,
     NothingToAmend,
     RunNotFound,
@@ -629,28 +628,6 @@ def restore_run(
     runs_commit, _ = _commit_change(store, build, now)
     assert runs_commit is not None
     return run_id, runs_commit
-
-
-def choose_runs(
-    store: Store, run_id_prefixes: Sequence[str], where: str | None = None
-) -> list[str]:
-    """The runs a command names: the ids given, or those `--where EXPR` selects (newest first).
-
-    A GitcfgError for both at once, a filter that selects no run, or one naming a key no run has.
-    """
-    if where is None:
-        return list(run_id_prefixes)
-    if run_id_prefixes:
-        raise BadAmendment("name runs or select them with --where, not both")
-    from gitcfg.query import Api
-
-    with Api(store=store).runs(where=where) as runs:
-        run_ids, warnings = runs.ids, runs.warnings
-    if warnings:  # `log --where` warns; a write must not act on a filter with a typo in it
-        raise BadQuery(f"{warnings[0]} in --where {where!r}; nothing changed")
-    if not run_ids:
-        raise GitcfgError(f"no run matches --where {where!r}; nothing to do")
-    return run_ids
 
 
 def resolve_present_runs(store: Store, run_id_prefixes: Sequence[str]) -> list[str]:

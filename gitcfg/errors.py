@@ -158,7 +158,7 @@ class WhereSyntaxError(BadQuery):
     def caret_text(self) -> str:
         """Return the filter's line with a caret under the fault and the reason beside it
         (control characters escaped, the caret still under the fault)."""
-        from gitcfg.rows import inert
+        from gitcfg.inert import inert
 
         line_start = self.text.rfind("\n", 0, self.position) + 1
         line_end = self.text.find("\n", self.position)

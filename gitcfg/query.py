@@ -25,6 +25,7 @@ from gitcfg import aggregate, gitio, runfile, where
 from gitcfg.cache import Filter, GroupSummary, Progress, RunCache, Snapshot, StoredRow
 from gitcfg.environment import REQUIREMENTS, parse_requirements
 from gitcfg.errors import (
+    BadAmendment,
     BadQuery,
     CodeCommitMissing,
     DamagedRunFile,
@@ -1134,3 +1135,23 @@ def code_diff(api: Api, a: StoredRun, b: StoredRun, color: bool = False) -> byte
     if trees[0] == trees[1]:
         return b""
     return gitio.diff_trees(api.store.repo, trees[0], trees[1], color=color)
+
+
+def choose_runs(
+    store: Store, run_id_prefixes: Sequence[str], where: str | None = None
+) -> list[str]:
+    """The runs a command names: the ids given, or those `--where EXPR` selects (newest first).
+
+    A GitcfgError for both at once, a filter that selects no run, or one naming a key no run has.
+    """
+    if where is None:
+        return list(run_id_prefixes)
+    if run_id_prefixes:
+        raise BadAmendment("name runs or select them with --where, not both")
+    with Api(store=store).runs(where=where) as runs:
+        run_ids, warnings = runs.ids, runs.warnings
+    if warnings:  # `log --where` warns; a write must not act on a filter with a typo in it
+        raise BadQuery(f"{warnings[0]} in --where {where!r}; nothing changed")
+    if not run_ids:
+        raise GitcfgError(f"no run matches --where {where!r}; nothing to do")
+    return run_ids

@@ -260,7 +260,8 @@ def amend(
     The original stays in history (gitcfg history RUN, gitcfg show RUN --as-recorded).
     Example: gitcfg amend 06fq7yhg --set dataset=imagenet-v2 --tag leak -m "val split overlapped train"
     """
-    from gitcfg.amend import Amendment, amend_runs, choose_runs, parse_assignment
+    from gitcfg.amend import Amendment, amend_runs, parse_assignment
+    from gitcfg.query import choose_runs
 
     amendment = Amendment(
         set=dict(parse_assignment(text, "--set") for text in set_ or ()),
@@ -343,7 +344,8 @@ def rm_command(
 
     `gitcfg restore RUN` brings one back. Example: gitcfg rm 06fq7yhg 06fq7z2k -m "smoke tests"
     """
-    from gitcfg.amend import choose_runs, remove_runs
+    from gitcfg.amend import remove_runs
+    from gitcfg.query import choose_runs
 
     store = _store()
     result = remove_runs(store, choose_runs(store, runs or [], where), reason=message,
