@@ -6,6 +6,7 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from gitcfg.configuration.base import ConfigBase
 from gitcfg.configuration.masking import is_recorded, is_secret, mask_tree, secret_patterns
 from gitcfg.configuration.normalise import normalise_mapping
 from gitcfg.configuration.sources import SOURCE_SCRIPT, source_mapping
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 
-class Config(Mapping[str, Any]):
+class Config(ConfigBase):
     """The run config: `cfg.lr`, `cfg["lr"]`, `cfg.model.depth`, `cfg.get("model.depth")`, ...
 
     Nested mappings come back as Config views that write through to the run's config, so

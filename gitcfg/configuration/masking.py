@@ -6,6 +6,7 @@ import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from gitcfg.configuration.base import ConfigBase
 from gitcfg.configuration.normalise import normalise_mapping
 from gitcfg.configuration.tree import KeyPath, Tree
 from gitcfg.secrets import MASKED, mask_url_passwords
@@ -13,7 +14,6 @@ from gitcfg.secrets import MASKED, mask_url_passwords
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from gitcfg.configuration.config import Config
 
 # Whole words of a key (split on _ - . space and camelCase); a pattern of several words must appear
 # as consecutive words: `api_key` matches OPENAI_API_KEY and apiKey. `token` must end the key and
@@ -43,7 +43,7 @@ _TOKENIZER_WORDS = frozenset(
 )
 
 
-def is_recorded(path: KeyPath, root: Config) -> bool:
+def is_recorded(path: KeyPath, root: ConfigBase) -> bool:
     """Whether include/exclude keep the value at `path` (dotted keys name whole subtrees)."""
     include, exclude = root._include, root._exclude
     prefixes = {".".join(path[:n]) for n in range(1, len(path) + 1)}
@@ -55,7 +55,7 @@ def is_recorded(path: KeyPath, root: Config) -> bool:
     return True
 
 
-def select_recorded(node: Mapping[Any, Any], prefix: KeyPath, root: Config) -> Tree:
+def select_recorded(node: Mapping[Any, Any], prefix: KeyPath, root: ConfigBase) -> Tree:
     """The part of `node` (at `prefix`) that include/exclude keep; works on raw mappings too, so an
     excluded value is dropped before it is checked (argparse's `func=` from set_defaults)."""
     if root._include is None and root._exclude is None:
@@ -169,7 +169,7 @@ def mask_tree(value: Any, path: KeyPath, patterns: Sequence[str], masked: list[s
     return value
 
 
-def secret_values(config: Config, mask: bool | Sequence[str] = True) -> list[Any]:
+def secret_values(config: ConfigBase, mask: bool | Sequence[str] = True) -> list[Any]:
     """The real values that recorded_config masks (leaves of masked mappings and lists included):
     a failed run's error message is cleaned of them."""
     patterns = secret_patterns(mask)
@@ -191,7 +191,7 @@ def secret_values(config: Config, mask: bool | Sequence[str] = True) -> list[Any
 
 
 def recorded_config(
-    config: Config, mask: bool | Sequence[str] = True
+    config: ConfigBase, mask: bool | Sequence[str] = True
 ) -> tuple[dict[str, Any], list[str]]:
     """Return (the config to write as config.yaml, the dotted keys that were masked in it).
 

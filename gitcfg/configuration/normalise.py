@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from gitcfg.configuration.base import ConfigBase
 from gitcfg.configuration.tree import KeyPath, Tree
 from gitcfg.errors import ConfigError, UnsupportedValue
 
@@ -144,9 +145,7 @@ def _normalise(value: Any, key: str) -> Any:  # noqa: C901 (one flat dispatch on
     if module == "omegaconf":
         return _normalise(omegaconf_container(value, key), key)
     if isinstance(value, Mapping):
-        from gitcfg.configuration.config import Config  # imports this module: import on use
-
-        if isinstance(value, Config):
+        if isinstance(value, ConfigBase):
             return value.as_dict()
         return normalise_mapping(value, tuple(key.split(".")), strip_dashes=False)
     if isinstance(value, (list, tuple)):  # subclasses, namedtuples

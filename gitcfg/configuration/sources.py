@@ -10,6 +10,8 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from gitcfg.configuration.base import SOURCE_SCRIPT as SOURCE_SCRIPT
+from gitcfg.configuration.base import ConfigBase
 from gitcfg.configuration.normalise import normalise_mapping, omegaconf_container, record_fields
 from gitcfg.configuration.tree import Tree, resolve_dotted_keys
 from gitcfg.errors import ConfigError, YamlLimitExceeded
@@ -19,7 +21,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 DEFAULTS_FILE = "config-defaults.yaml"
-SOURCE_SCRIPT = "script"  # the source label of values the script sets (run.yaml config_sources)
 
 
 def source_mapping(source: object) -> Mapping[str, Any]:
@@ -30,9 +31,7 @@ def source_mapping(source: object) -> Mapping[str, Any]:
         return {}
     if type(source) is dict:
         return source
-    from gitcfg.configuration.config import Config  # imports this module: import on use
-
-    if isinstance(source, Config):
+    if isinstance(source, ConfigBase):
         return source.as_dict()
     kind = type(source)
     if kind.__module__.split(".")[0] == "omegaconf":

@@ -6,12 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from gitcfg.configuration.sources import SOURCE_SCRIPT
+from gitcfg.configuration.base import SOURCE_SCRIPT, ConfigBase
 from gitcfg.configuration.tree import copy_tree
 from gitcfg.errors import ConfigValueChanged
 
 if TYPE_CHECKING:
-    from gitcfg.configuration.config import Config
     from gitcfg.configuration.tree import KeyPath
 
 # the change rule) and returns the value as now stored.
@@ -154,7 +153,7 @@ def _refill(view: ConfigList | ConfigDict, stored: Any) -> None:
         )
 
 
-def key_commit(root: Config, path: KeyPath) -> _Commit:
+def key_commit(root: ConfigBase, path: KeyPath) -> _Commit:
     """Write a list's new value to the config key at `path`, as `cfg[...] = value` would."""
 
     def commit(new: Any) -> Any:
