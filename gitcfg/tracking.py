@@ -310,7 +310,7 @@ class Run:
 
     def mark_preempting(self) -> None:
         """wandb's preemption mark: recorded in run.yaml (`preempting: true`). A requeued job
-        continues the run with `track(id=..., resume="allow")` (README "Resuming a run")."""
+        continues the run with `track(id=..., resume="allow")` (docs/lifecycle.md)."""
         self._record_meta(runfile.PREEMPTING, True)
 
     def log_code(self, *args: Any, **kwargs: Any) -> None:
@@ -1413,7 +1413,7 @@ def track(
 ) -> Run:
     """Start recording a run of this script; return the Run (also usable as a context manager).
 
-    Takes every keyword of `wandb.init` (README "Coming from wandb"); any other is a TypeError.
+    Takes every keyword of `wandb.init` (docs/wandb.md); any other is a TypeError.
     Fails fast (GitcfgError, one line) outside a git repository, on a bad config, a bad `id` or a
     `resume` that cannot be honoured, before anything is written. `mode="disabled"` (or
     GITCFG_MODE=disabled) records nothing, and neither does a process whose rank (`rank`, else
