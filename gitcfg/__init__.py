@@ -12,15 +12,50 @@ from gitcfg import exitstatus as _exitstatus
 from gitcfg._version import __version__ as __version__
 
 __all__ = [
-    "Api", "Config", "ConfigError", "ConfigValueChanged", "GitcfgError", "Run", "UnsupportedValue",
-    "config", "config_file_values", "define_metric", "finish", "log", "run", "summary", "track",
+    "Api",
+    "Config",
+    "ConfigError",
+    "ConfigValueChanged",
+    "GitcfgError",
+    "Run",
+    "UnsupportedValue",
+    "config",
+    "config_file_values",
+    "define_metric",
+    "finish",
+    "log",
+    "run",
+    "summary",
+    "track",
     # wandb's names (docs/wandb.md): init is track; the others are local stand-ins
-    "AlertLevel", "Error", "Settings", "alert", "init", "login", "mark_preempting", "require",
-    "setup", "teardown",
-    "termerror", "termlog", "termsetup", "termwarn",
-    "save", "watch", "unwatch", "plot",
-    "Image", "Table", "Histogram", "Html", "Audio", "Video", "Object3D", "Molecule", "Plotly",
-]  # fmt: skip
+    "AlertLevel",
+    "Error",
+    "Settings",
+    "alert",
+    "init",
+    "login",
+    "mark_preempting",
+    "require",
+    "setup",
+    "teardown",
+    "termerror",
+    "termlog",
+    "termsetup",
+    "termwarn",
+    "save",
+    "watch",
+    "unwatch",
+    "plot",
+    "Image",
+    "Table",
+    "Histogram",
+    "Html",
+    "Audio",
+    "Video",
+    "Object3D",
+    "Molecule",
+    "Plotly",
+]
 
 if TYPE_CHECKING:
     from gitcfg.configuration import Config, config_file_values
@@ -41,7 +76,7 @@ if TYPE_CHECKING:
         termlog,
         termsetup,
         termwarn,
-    )  # fmt: skip
+    )
     from gitcfg.tracking import Run, Summary, track
     from gitcfg.tracking import track as init
 
@@ -80,7 +115,7 @@ _EXPORTS = {
             "termwarn",
         ),
         "gitcfg.shims",
-    ),  # fmt: skip
+    ),
     # media values for log(); gitcfg.plot.line(...) and friends live in gitcfg/plot.py
     **dict.fromkeys(
         ("Image", "Table", "Histogram", "Html", "Audio", "Video", "Object3D", "Molecule", "Plotly"),
@@ -127,9 +162,13 @@ def save(
 
 
 def watch(
-    models: Any = None, criterion: Any = None, log: str | None = "gradients", log_freq: int = 1000,
-    idx: int | None = None, log_graph: bool = False,
-) -> None:  # fmt: skip
+    models: Any = None,
+    criterion: Any = None,
+    log: str | None = "gradients",
+    log_freq: int = 1000,
+    idx: int | None = None,
+    log_graph: bool = False,
+) -> None:
     """Record a model's class and parameter count in run.yaml; gradients are not collected."""
     from gitcfg import tracking
 

@@ -135,9 +135,14 @@ class Amendment:
 
     def is_empty(self) -> bool:
         return not (
-            self.set or self.unset or self.summary or self.summary_unset or self.tags
-            or self.untags or any(getattr(self, f) is not None for f in ("note", "name", *RUN_FIELDS))
-        )  # fmt: skip
+            self.set
+            or self.unset
+            or self.summary
+            or self.summary_unset
+            or self.tags
+            or self.untags
+            or any(getattr(self, f) is not None for f in ("note", "name", *RUN_FIELDS))
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,9 +210,12 @@ class _Changes:
 
 
 def _amend_config(
-    config: dict[str, Any], sources: dict[str, Any], amendment: Amendment, run_id: str,
+    config: dict[str, Any],
+    sources: dict[str, Any],
+    amendment: Amendment,
+    run_id: str,
     noted: _Changes,
-) -> list[str]:  # fmt: skip
+) -> list[str]:
     """--set and --unset on config.yaml, marking the top-level keys they touch as amended;
     returns the keys set (for masking)."""
     from gitcfg.configuration import normalise_value
@@ -436,13 +444,19 @@ def amendment_from_edits(
         return None if (value or None) == (before.get(name) or None) else str(value or "")
 
     return Amendment(
-        set=config_set, unset=tuple(config_unset), summary=summary_set,
+        set=config_set,
+        unset=tuple(config_unset),
+        summary=summary_set,
         summary_unset=tuple(summary_unset),
         tags=tuple(dict.fromkeys(t for t in new_tags if t not in old_tags)),
         untags=tuple(t for t in old_tags if t not in new_tags),
-        note=changed("notes"), name=changed("name"), group=changed("group"),
-        job_type=changed("job_type"), project=changed("project"), reason=reason,
-    )  # fmt: skip
+        note=changed("notes"),
+        name=changed("name"),
+        group=changed("group"),
+        job_type=changed("job_type"),
+        project=changed("project"),
+        reason=reason,
+    )
 
 
 # --- amend, rm and restore ----------------------------------------------------------------------
@@ -505,9 +519,15 @@ def amend_run(
     new tip (re-reading the run, so a concurrent amendment of the same run is never lost).
     """
     amendment = Amendment(
-        set=dict(set or {}), unset=tuple(unset), summary=dict(summary or {}), tags=tuple(tags),
-        untags=tuple(untags), note=note, name=name, reason=reason,
-    )  # fmt: skip
+        set=dict(set or {}),
+        unset=tuple(unset),
+        summary=dict(summary or {}),
+        tags=tuple(tags),
+        untags=tuple(untags),
+        note=note,
+        name=name,
+        reason=reason,
+    )
     result = amend_runs(store, [run_id], amendment, now=now)
     assert result.runs_commit is not None
     change = result.changed[0]

@@ -487,8 +487,14 @@ class _Writer:
                         unreadable.append(("config.yaml", str(why)))
                     if unreadable:
                         self.pending_unreadable.append((UNREADABLE + run_id, _json(unreadable)))
-                    self.insert(run_id, meta, config[0], summary[0], sorted(dirs[run_id].files),
-                                (_json(meta), config[1], summary[1]))  # fmt: skip
+                    self.insert(
+                        run_id,
+                        meta,
+                        config[0],
+                        summary[0],
+                        sorted(dirs[run_id].files),
+                        (_json(meta), config[1], summary[1]),
+                    )
                 self.flush()
                 if len(shared) > 10 * _CHUNK:
                     shared.clear()
@@ -838,9 +844,11 @@ class Snapshot:
             full = self._decoded.get(record.run_id)
             if full is None:
                 full = self._decoded[record.run_id] = run_row(
-                    record.run_id, json.loads(record.meta), json.loads(record.config),
+                    record.run_id,
+                    json.loads(record.meta),
+                    json.loads(record.config),
                     json.loads(record.summary),
-                )  # fmt: skip
+                )
             run_ids.append(record.run_id)
             rows.append({key: full[key] for key in keys if key in full})
         return run_ids, rows

@@ -32,16 +32,34 @@ EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 _NO_HOOKS = ("-c", "core.hooksPath=/dev/null/gitcfg-no-hooks")
 # Variables git exports to hooks and aliases; inherited, they would point our calls at another repo.
 _KEEP_GIT_ENV = (
-    "GIT_EXEC_PATH", "GIT_SSH", "GIT_SSH_COMMAND", "GIT_SSH_VARIANT", "GIT_ASKPASS",
-    "GIT_TERMINAL_PROMPT", "GIT_CONFIG_NOSYSTEM", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM",
-    "GIT_CEILING_DIRECTORIES", "GIT_HTTP_PROXY_AUTHMETHOD", "GIT_SSL_NO_VERIFY", "GIT_SSL_CAINFO",
-    "GIT_ALLOW_PROTOCOL", "GIT_PROTOCOL_FROM_USER", "GIT_TRACE", "GIT_TRACE2", "GIT_TRACE2_EVENT",
-    "GIT_TRACE_PERFORMANCE", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
+    "GIT_EXEC_PATH",
+    "GIT_SSH",
+    "GIT_SSH_COMMAND",
+    "GIT_SSH_VARIANT",
+    "GIT_ASKPASS",
+    "GIT_TERMINAL_PROMPT",
+    "GIT_CONFIG_NOSYSTEM",
+    "GIT_CONFIG_GLOBAL",
+    "GIT_CONFIG_SYSTEM",
+    "GIT_CEILING_DIRECTORIES",
+    "GIT_HTTP_PROXY_AUTHMETHOD",
+    "GIT_SSL_NO_VERIFY",
+    "GIT_SSL_CAINFO",
+    "GIT_ALLOW_PROTOCOL",
+    "GIT_PROTOCOL_FROM_USER",
+    "GIT_TRACE",
+    "GIT_TRACE2",
+    "GIT_TRACE2_EVENT",
+    "GIT_TRACE_PERFORMANCE",
+    "GIT_AUTHOR_NAME",
+    "GIT_AUTHOR_EMAIL",
+    "GIT_COMMITTER_NAME",
     "GIT_COMMITTER_EMAIL",
     # `git -c key=value ...` and GIT_CONFIG_COUNT settings reach our calls (hooks run under them),
     # as pre-commit keeps them: dropping them made git and gitcfg disagree on gitcfg.branch.
-    "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT",
-)  # fmt: skip
+    "GIT_CONFIG_PARAMETERS",
+    "GIT_CONFIG_COUNT",
+)
 _KEEP_GIT_ENV_PREFIXES = ("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_")
 # fast-import writes an import of fewer than 100 objects as loose objects, unreferenced until the ref
 # moves: a concurrent `git gc --prune=now` deleted them and left the branch pointing at a missing
@@ -156,16 +174,24 @@ class Repo(NamedTuple):
 
 
 _DISCOVER = (
-    "rev-parse", "--path-format=absolute", "--git-dir", "--git-common-dir",
-    "--is-bare-repository", "--show-toplevel",
-)  # fmt: skip
+    "rev-parse",
+    "--path-format=absolute",
+    "--git-dir",
+    "--git-common-dir",
+    "--is-bare-repository",
+    "--show-toplevel",
+)
 _CONFIG = ("config", "-l", "-z")
 # Plain `git status` rewrites .git/index to cache stat data; --no-optional-locks prevents it.
 # Porcelain paths are relative to the top of the worktree, whatever the cwd.
 _STATUS = (
-    "--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=all",
+    "--no-optional-locks",
+    "status",
+    "--porcelain=v1",
+    "-z",
+    "--untracked-files=all",
     "--ignore-submodules=dirty",
-)  # fmt: skip
+)
 
 
 def discover(start: Path) -> Repo:
@@ -458,8 +484,17 @@ def _diff_path(chunk: bytes) -> str:
     return half[len(half) // 2 + 3 :] if half.startswith("a/") else half  # `a/x b/x`: x
 
 
-_C_ESCAPES = {7: b"\\a", 8: b"\\b", 9: b"\\t", 10: b"\\n", 11: b"\\v", 12: b"\\f", 13: b"\\r",
-              34: b'\\"', 92: b"\\\\"}  # fmt: skip
+_C_ESCAPES = {
+    7: b"\\a",
+    8: b"\\b",
+    9: b"\\t",
+    10: b"\\n",
+    11: b"\\v",
+    12: b"\\f",
+    13: b"\\r",
+    34: b'\\"',
+    92: b"\\\\",
+}
 
 
 def _quote_path(name: bytes) -> bytes:
@@ -759,7 +794,9 @@ def _maintain_packs(repo: Repo) -> None:
     if packs < PACK_LIMIT:
         return
     try:
-        run_git(repo.cwd, *_NO_HOOKS, "repack", "-d", "-q", "--geometric=2", "--no-write-bitmap-index")
+        run_git(
+            repo.cwd, *_NO_HOOKS, "repack", "-d", "-q", "--geometric=2", "--no-write-bitmap-index"
+        )
     except GitError:
         pass
 
@@ -814,9 +851,13 @@ def _fast_import_stream(
         if content is None:
             out.append(b"D %s\n" % path.encode())
         elif isinstance(content, BlobRef):
-            out.append(b"M %s %s %s\n" % (content.mode.encode(), content.oid.encode(), path.encode()))
+            out.append(
+                b"M %s %s %s\n" % (content.mode.encode(), content.oid.encode(), path.encode())
+            )
         else:
-            out.append(b"M 100644 inline %s\ndata %d\n%s\n" % (path.encode(), len(content), content))
+            out.append(
+                b"M 100644 inline %s\ndata %d\n%s\n" % (path.encode(), len(content), content)
+            )
     out.append(b"\nget-mark :1\ndone\n")
     return b"".join(out)
 
@@ -839,9 +880,14 @@ def move_ref(repo: Repo, ref: str, new: str, expected: str | None, reason: str) 
 # Fetch and push for gitcfg's own branch: no tags, no submodules, no maintenance, no FETCH_HEAD, and
 # an empty --refmap so that git does not also update refs/remotes/<remote>/* (the user's refs).
 _FETCH = (
-    "fetch", "--quiet", "--no-tags", "--no-recurse-submodules", "--no-write-fetch-head",
-    "--no-auto-maintenance", "--refmap=",
-)  # fmt: skip
+    "fetch",
+    "--quiet",
+    "--no-tags",
+    "--no-recurse-submodules",
+    "--no-write-fetch-head",
+    "--no-auto-maintenance",
+    "--refmap=",
+)
 
 
 def remote_ref(repo: Repo, remote: str, ref: str) -> str | None:
@@ -916,7 +962,9 @@ def changed_blobs(repo: Repo, old: str, new: str, *paths: str) -> list[BlobChang
             _, new_mode, _, new_oid, status = meta[1:].split(" ")
             deleted = status.startswith("D")
             changes.append(
-                BlobChange(status[:1], path, "" if deleted else new_mode, "" if deleted else new_oid)
+                BlobChange(
+                    status[:1], path, "" if deleted else new_mode, "" if deleted else new_oid
+                )
             )
     return changes
 
@@ -952,8 +1000,17 @@ def log_entries(
         record = record.lstrip("\n")
         if record:
             commit, parents, name, email, authored_at, committed, message = record.split("\x1f", 6)
-            entries.append(LogEntry(commit, tuple(parents.split()), name, email, authored_at,
-                                    int(committed), message.rstrip("\n")))  # fmt: skip
+            entries.append(
+                LogEntry(
+                    commit,
+                    tuple(parents.split()),
+                    name,
+                    email,
+                    authored_at,
+                    int(committed),
+                    message.rstrip("\n"),
+                )
+            )
     return entries
 
 
@@ -975,9 +1032,12 @@ class BatchReader:
         argv = ["cat-file", "--batch"]
         try:
             self._proc = subprocess.Popen(
-                ["git", *argv], cwd=repo.cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                ["git", *argv],
+                cwd=repo.cwd,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
                 env=_git_env(),
-            )  # fmt: skip
+            )
         except FileNotFoundError:
             raise GitError(argv, 127, _NO_GIT) from None
 
@@ -1047,8 +1107,16 @@ def code_tree(repo: Repo, code_commit: str | None, patch: bytes | None) -> str:
         env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
         run_git(repo.cwd, "read-tree", (code_commit or EMPTY_TREE) + "^{tree}", env=env)
         if patch:
-            run_git(repo.cwd, "apply", "--cached", "--binary", "--whitespace=nowarn", "-",
-                    input=patch, env=env)  # fmt: skip
+            run_git(
+                repo.cwd,
+                "apply",
+                "--cached",
+                "--binary",
+                "--whitespace=nowarn",
+                "-",
+                input=patch,
+                env=env,
+            )
         return run_git(repo.cwd, "write-tree", env=env).stdout.decode().strip()
 
 

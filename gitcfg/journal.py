@@ -64,8 +64,12 @@ from gitcfg.summaries import Summary
 LIVE_DIR = "live"
 JOURNAL_FORMAT = 2
 _META, _CONFIG, _SUMMARY, _METRICS, _HEARTBEAT = (
-    "meta.json", "config.yaml", "summary.json", "metrics.rows", "heartbeat",
-)  # fmt: skip
+    "meta.json",
+    "config.yaml",
+    "summary.json",
+    "metrics.rows",
+    "heartbeat",
+)
 _PATCH = "diff.patch"
 MARSHAL_VERSION = 4
 ROWS_RESERVED = 1 << 20  # bytes reserved for metrics.rows at first (~14,000 rows of 3 scalars)
@@ -160,9 +164,14 @@ class Journal:
 
     @classmethod
     def create(
-        cls, state_dir: Path, run_id: str, runs_ref: str, run_meta: Mapping[str, Any],
-        config_yaml: bytes, patch: bytes | None = None,
-    ) -> Journal:  # fmt: skip
+        cls,
+        state_dir: Path,
+        run_id: str,
+        runs_ref: str,
+        run_meta: Mapping[str, Any],
+        config_yaml: bytes,
+        patch: bytes | None = None,
+    ) -> Journal:
         """Create the journal directory complete (built under a dot name, then renamed): it
         holds the run's diff.patch before the run exists anywhere else."""
         live = state_dir / LIVE_DIR
@@ -543,8 +552,9 @@ def read_journal(path: Path, with_rows: bool = True) -> JournalState | None:
         rows = []
     cut_times(rows)
     owner = meta.get("owner")
-    return JournalState(meta["run"], owner if isinstance(owner, dict) else {}, config_yaml,
-                        summary, rows)  # fmt: skip
+    return JournalState(
+        meta["run"], owner if isinstance(owner, dict) else {}, config_yaml, summary, rows
+    )
 
 
 class Recovered(NamedTuple):
@@ -707,9 +717,10 @@ def recovered_summary(
 
 
 def _mark_crashed(
-    run_meta: MutableMapping[str, Any], heartbeat: float | None,
+    run_meta: MutableMapping[str, Any],
+    heartbeat: float | None,
     rows: Sequence[Mapping[str, Any]] = (),
-) -> None:  # fmt: skip
+) -> None:
     """The process died without finishing: its last heartbeat is the best guess of its end.
 
     `killed` when the run had noted a signal (SIGTERM) before its script's own handler ended the

@@ -406,9 +406,11 @@ class StoredRun:
             **{name: stored_meta.get(name) for name in _EDITABLE_FIELDS},
         }
         after = {
-            "config": self.config, "summary": self.summary, "tags": self.tags,
+            "config": self.config,
+            "summary": self.summary,
+            "tags": self.tags,
             **{name: getattr(self, name) for name in _EDITABLE_FIELDS},
-        }  # fmt: skip
+        }
         amendment = amendment_from_edits(before, after, reason)
         if amendment.is_empty():
             return None
@@ -1047,9 +1049,23 @@ def _xy(rows: Sequence[Mapping[str, Any]], metric: str, x: str) -> Iterator[tupl
 
 # --- comparing two runs (gitcfg diff) ------------------------------------------------------------
 
-_DIFF_RUN_FIELDS = ("name", "status", "code_commit", "code_branch", "dirty", "host", "user",
-                    "group", "project", "entity", "job_type", "script", "tags",
-                    "exit_code", "rerun_of")  # fmt: skip
+_DIFF_RUN_FIELDS = (
+    "name",
+    "status",
+    "code_commit",
+    "code_branch",
+    "dirty",
+    "host",
+    "user",
+    "group",
+    "project",
+    "entity",
+    "job_type",
+    "script",
+    "tags",
+    "exit_code",
+    "rerun_of",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1094,11 +1110,12 @@ def env_diff(a: StoredRun, b: StoredRun) -> EnvDiff:
     lists = [record.requirements() for record in (a, b)]
     packages = differences(*(parse_requirements(text) for text in lists))
     return EnvDiff(
-        run=differences({k: a.meta.get(k) for k in _ENV_RUN_FIELDS},
-                        {k: b.meta.get(k) for k in _ENV_RUN_FIELDS}),
+        run=differences(
+            {k: a.meta.get(k) for k in _ENV_RUN_FIELDS}, {k: b.meta.get(k) for k in _ENV_RUN_FIELDS}
+        ),
         packages=sorted(packages, key=lambda change: change[0]) if None not in lists else [],
         unrecorded=tuple(r.id for r, text in zip((a, b), lists, strict=True) if text is None),
-    )  # fmt: skip
+    )
 
 
 def package_change(left: object, right: object) -> str:

@@ -148,14 +148,20 @@ def checkout_run(
             f"could not write the run's config into {cwd} ({e.strerror or e}); nothing was created"
         ) from None
     return Checkout(
-        run_id=run_id, path=target, code_commit=code_commit, patch_applied=bool(patch),
-        config_path=config_path, requirements_path=requirements_path,
-        recorded_requirements=requirements is not None, cwd=cwd,
+        run_id=run_id,
+        path=target,
+        code_commit=code_commit,
+        patch_applied=bool(patch),
+        config_path=config_path,
+        requirements_path=requirements_path,
+        recorded_requirements=requirements is not None,
+        cwd=cwd,
         command=shlex.join(["python", *argv]) if argv else None,
-        python=meta.get("python"), not_stored=tuple(code.get("untracked_not_stored") or ()),
+        python=meta.get("python"),
+        not_stored=tuple(code.get("untracked_not_stored") or ()),
         masked=(*_masked_keys(record.config), *_masked_options(argv)),
         amended=_config_amended(meta),
-    )  # fmt: skip
+    )
 
 
 @dataclass(frozen=True, slots=True)

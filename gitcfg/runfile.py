@@ -113,24 +113,56 @@ _NONE = type(None)
 _NUMBER = (int, float)
 # The run-time schema: field -> accepted types (RunYaml's, as isinstance checks).
 SCHEMA: dict[str, tuple[type, ...]] = {
-    ID: (str,), NAME: (str, _NONE), GROUP: (str, _NONE), TAGS: (list,), NOTES: (str, _NONE),
-    PROJECT: (str, _NONE), ENTITY: (str, _NONE), JOB_TYPE: (str, _NONE),
-    STATUS: (str,), EXIT_CODE: (int, _NONE),
-    STARTED_AT: (str,), ENDED_AT: (str, _NONE), DURATION_S: (*_NUMBER, _NONE), RESUMED_AT: (list,),
-    HOST: (str,), USER: (str, _NONE), PID: (int,), PYTHON: (str,), PLATFORM: (str,),
-    ARGV: (list,), SCRIPT: (str,), MODULE: (str,), CWD: (str,),
-    GITCFG_VERSION: (str,), FORMAT: (int,), CODE: (dict,),
-    CONFIG_SOURCES: (dict,), CONFIG_CHANGED: (list,),
-    RERUN_OF: (str,), INIT_ARGS: (dict,), HYDRA_OVERRIDES: (list,),
-    METRIC_DEFINITIONS: (dict,), METRIC_SUMMARY: (dict,), WATCH: (list,),
-    ALERTS: (list,), PREEMPTING: (bool,), ERROR: (dict,), SIGNAL: (str,), AMENDMENTS: (list,),
-}  # fmt: skip
+    ID: (str,),
+    NAME: (str, _NONE),
+    GROUP: (str, _NONE),
+    TAGS: (list,),
+    NOTES: (str, _NONE),
+    PROJECT: (str, _NONE),
+    ENTITY: (str, _NONE),
+    JOB_TYPE: (str, _NONE),
+    STATUS: (str,),
+    EXIT_CODE: (int, _NONE),
+    STARTED_AT: (str,),
+    ENDED_AT: (str, _NONE),
+    DURATION_S: (*_NUMBER, _NONE),
+    RESUMED_AT: (list,),
+    HOST: (str,),
+    USER: (str, _NONE),
+    PID: (int,),
+    PYTHON: (str,),
+    PLATFORM: (str,),
+    ARGV: (list,),
+    SCRIPT: (str,),
+    MODULE: (str,),
+    CWD: (str,),
+    GITCFG_VERSION: (str,),
+    FORMAT: (int,),
+    CODE: (dict,),
+    CONFIG_SOURCES: (dict,),
+    CONFIG_CHANGED: (list,),
+    RERUN_OF: (str,),
+    INIT_ARGS: (dict,),
+    HYDRA_OVERRIDES: (list,),
+    METRIC_DEFINITIONS: (dict,),
+    METRIC_SUMMARY: (dict,),
+    WATCH: (list,),
+    ALERTS: (list,),
+    PREEMPTING: (bool,),
+    ERROR: (dict,),
+    SIGNAL: (str,),
+    AMENDMENTS: (list,),
+}
 REQUIRED = (ID, STATUS, STARTED_AT, FORMAT)
 CODE_SCHEMA: dict[str, tuple[type, ...]] = {
-    CODE_COMMIT: (str, _NONE), CODE_BRANCH: (str, _NONE), CODE_DIRTY: (bool,),
-    CODE_REMOTE_URL: (str, _NONE), CODE_WORKTREE: (str, _NONE),
-    CODE_UNTRACKED_NOT_STORED: (list,), CODE_PATCH_LOST: (bool,),
-}  # fmt: skip
+    CODE_COMMIT: (str, _NONE),
+    CODE_BRANCH: (str, _NONE),
+    CODE_DIRTY: (bool,),
+    CODE_REMOTE_URL: (str, _NONE),
+    CODE_WORKTREE: (str, _NONE),
+    CODE_UNTRACKED_NOT_STORED: (list,),
+    CODE_PATCH_LOST: (bool,),
+}
 
 
 # --- the constructor and the transitions -------------------------------------------------------
@@ -284,9 +316,26 @@ def _names(types: tuple[type, ...]) -> list[str]:
 # --- the read-side view ------------------------------------------------------------------------
 
 # The run fields of a row, in row order, under the query language's names (rows.RUN_FIELDS).
-ROW_FIELDS = ("id", "name", "status", "group", "project", "entity", "job_type", "script", "tags",
-              "host", "user", "started", "ended", "duration_s", "code_commit", "code_branch",
-              "dirty", "exit_code")  # fmt: skip
+ROW_FIELDS = (
+    "id",
+    "name",
+    "status",
+    "group",
+    "project",
+    "entity",
+    "job_type",
+    "script",
+    "tags",
+    "host",
+    "user",
+    "started",
+    "ended",
+    "duration_s",
+    "code_commit",
+    "code_branch",
+    "dirty",
+    "exit_code",
+)
 
 
 def row_fields(run_id: str, record: Mapping[str, Any]) -> dict[str, Any]:

@@ -63,8 +63,24 @@ _PASSWORD_LINE = (
 _TOKEN_SHAPE = re.compile(_TOKEN)
 _PASSWORD_SHAPE = re.compile(_PASSWORD_LINE)
 # Literals one of which every token shape holds: most text has none, and is not searched further.
-_TOKEN_MARKS = (b"PRIVATE KEY", b"AKIA", b"ASIA", b"AGPA", b"AIDA", b"AROA", b"AIza", b"sk-", b"hf_",
-                b"gh", b"github_pat_", b"glpat-", b"xox", b"k_live_", b"npm_", b"pypi-")  # fmt: skip
+_TOKEN_MARKS = (
+    b"PRIVATE KEY",
+    b"AKIA",
+    b"ASIA",
+    b"AGPA",
+    b"AIDA",
+    b"AROA",
+    b"AIza",
+    b"sk-",
+    b"hf_",
+    b"gh",
+    b"github_pat_",
+    b"glpat-",
+    b"xox",
+    b"k_live_",
+    b"npm_",
+    b"pypi-",
+)
 _TOKEN_TEXT = re.compile(_TOKEN.decode())
 # scheme://user:password@host, or scheme://token@host when the user part is a token
 _URL_USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.\-]*://)([^/@\s:]*)(?::([^/@\s]*))?@")

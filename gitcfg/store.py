@@ -189,17 +189,73 @@ def changed_run_dirs(repo: gitio.Repo, old: str | None, new: str) -> dict[str, s
 
 
 _ADJECTIVES = (
-    "amber", "bold", "brisk", "calm", "clever", "cosmic", "crisp", "daring", "eager", "fair",
-    "fancy", "gentle", "golden", "happy", "hidden", "jolly", "keen", "lively", "lucky", "mellow",
-    "misty", "noble", "proud", "quiet", "rapid", "silent", "sunny", "swift", "tidy", "vivid",
-    "wild", "witty",
-)  # fmt: skip
+    "amber",
+    "bold",
+    "brisk",
+    "calm",
+    "clever",
+    "cosmic",
+    "crisp",
+    "daring",
+    "eager",
+    "fair",
+    "fancy",
+    "gentle",
+    "golden",
+    "happy",
+    "hidden",
+    "jolly",
+    "keen",
+    "lively",
+    "lucky",
+    "mellow",
+    "misty",
+    "noble",
+    "proud",
+    "quiet",
+    "rapid",
+    "silent",
+    "sunny",
+    "swift",
+    "tidy",
+    "vivid",
+    "wild",
+    "witty",
+)
 _NOUNS = (
-    "aurora", "breeze", "brook", "canyon", "cedar", "cloud", "comet", "delta", "dune", "ember",
-    "field", "forest", "frost", "glade", "harbor", "island", "lake", "leaf", "meadow", "moon",
-    "ocean", "orbit", "pine", "planet", "rain", "river", "shadow", "sky", "star", "sun",
-    "valley", "wave",
-)  # fmt: skip
+    "aurora",
+    "breeze",
+    "brook",
+    "canyon",
+    "cedar",
+    "cloud",
+    "comet",
+    "delta",
+    "dune",
+    "ember",
+    "field",
+    "forest",
+    "frost",
+    "glade",
+    "harbor",
+    "island",
+    "lake",
+    "leaf",
+    "meadow",
+    "moon",
+    "ocean",
+    "orbit",
+    "pine",
+    "planet",
+    "rain",
+    "river",
+    "shadow",
+    "sky",
+    "star",
+    "sun",
+    "valley",
+    "wave",
+)
 
 
 def default_run_name(run_id: str) -> str:
@@ -433,9 +489,13 @@ class Store:
         files = {"README.md": BRANCH_README.encode(), "FORMAT": f"{FORMAT_VERSION}\n".encode()}
         try:
             runs_commit = gitio.commit_files(
-                self.repo, self.runs_ref, files, "gitcfg: start the runs branch\n",
-                self.identity, expected=None,
-            )  # fmt: skip
+                self.repo,
+                self.runs_ref,
+                files,
+                "gitcfg: start the runs branch\n",
+                self.identity,
+                expected=None,
+            )
         except RunsBranchMoved:
             return False
         _CHECKED_TIPS.add((self.repo.common_dir, runs_commit))

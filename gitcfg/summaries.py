@@ -249,8 +249,9 @@ def parse_summary(summary: str | None) -> str:
     return ",".join(dict.fromkeys(kinds))
 
 
-def _accumulate(stats: dict[str, dict[str, list[Any]]], key: str, kinds: tuple[str, ...],
-                value: Any) -> None:  # fmt: skip
+def _accumulate(
+    stats: dict[str, dict[str, list[Any]]], key: str, kinds: tuple[str, ...], value: Any
+) -> None:
     """Fold one logged value into its kinds: [value, count] each. first takes any value; min, max,
     mean and best count numbers only (not NaN)."""
     entries = stats.get(key)

@@ -69,9 +69,14 @@ def merge_mappings(
     merged: dict[str, Any] = {}
     for key in [*first, *(k for k in second if k not in first)]:
         value = _merge_value(
-            base.get(key, _MISSING), ours.get(key, _MISSING), theirs.get(key, _MISSING),
-            theirs_wins, conflicts, f"{prefix}{key}", values,
-        )  # fmt: skip
+            base.get(key, _MISSING),
+            ours.get(key, _MISSING),
+            theirs.get(key, _MISSING),
+            theirs_wins,
+            conflicts,
+            f"{prefix}{key}",
+            values,
+        )
         if value is not _MISSING:
             merged[key] = value
     return merged
@@ -94,8 +99,15 @@ def _merge_value(
         return theirs
     if isinstance(ours, dict) and isinstance(theirs, dict):
         nested_base = base if isinstance(base, dict) else {}
-        return merge_mappings(nested_base, ours, theirs, theirs_wins=theirs_wins,
-                              conflicts=conflicts, prefix=path + ".", values=values)  # fmt: skip
+        return merge_mappings(
+            nested_base,
+            ours,
+            theirs,
+            theirs_wins=theirs_wins,
+            conflicts=conflicts,
+            prefix=path + ".",
+            values=values,
+        )
     if conflicts is not None:
         conflicts.append(path)
     if values is not None:
@@ -122,12 +134,24 @@ def merge_set_list(base: Sequence[Any], earlier: Sequence[Any], later: Sequence[
 
 
 def merge_run_yaml(
-    base: Mapping[str, Any], ours: Mapping[str, Any], theirs: Mapping[str, Any], *,
-    theirs_wins: bool, conflicts: list[str], values: dict[str, tuple[Any, Any]] | None = None,
-) -> dict[str, Any]:  # fmt: skip
+    base: Mapping[str, Any],
+    ours: Mapping[str, Any],
+    theirs: Mapping[str, Any],
+    *,
+    theirs_wins: bool,
+    conflicts: list[str],
+    values: dict[str, tuple[Any, Any]] | None = None,
+) -> dict[str, Any]:
     """merge_mappings for run.yaml, with tags merged as a set and both amendment lists kept."""
-    merged = merge_mappings(base, ours, theirs, theirs_wins=theirs_wins, conflicts=conflicts,
-                            prefix="run.", values=values)  # fmt: skip
+    merged = merge_mappings(
+        base,
+        ours,
+        theirs,
+        theirs_wins=theirs_wins,
+        conflicts=conflicts,
+        prefix="run.",
+        values=values,
+    )
     if runfile.TAGS in merged:
         earlier, later = (ours, theirs) if theirs_wins else (theirs, ours)
         merged[runfile.TAGS] = merge_set_list(
@@ -216,8 +240,16 @@ def merge_runs(store: Store, theirs: str, label: str, now: float | None = None) 
                 return MergeOutcome("fast-forward", theirs, _changed_runs(store, ours, theirs))
             files, received, reconciled = _plan_merge(store, ours, theirs, label)
             message = _merge_message(label, theirs, received, reconciled)
-            tip = gitio.commit_files(repo, store.runs_ref, files, message, store.identity,
-                                     when=now, expected=ours, merge=[theirs])  # fmt: skip
+            tip = gitio.commit_files(
+                repo,
+                store.runs_ref,
+                files,
+                message,
+                store.identity,
+                when=now,
+                expected=ours,
+                merge=[theirs],
+            )
             return MergeOutcome("merged", tip, received, reconciled)
         except RunsBranchMoved:
             continue
@@ -277,8 +309,10 @@ def _merge_unit(
     store: Store, unit: str, base: str, ours: str, theirs: str, label: str
 ) -> tuple[Files, Reconciled]:
     repo = store.repo
-    sides = {name: {e.path: e for e in gitio.ls_tree(repo, commit, unit)}
-             for name, commit in (("base", base), ("ours", ours), ("theirs", theirs))}  # fmt: skip
+    sides = {
+        name: {e.path: e for e in gitio.ls_tree(repo, commit, unit)}
+        for name, commit in (("base", base), ("ours", ours), ("theirs", theirs))
+    }
     theirs_later = _last_change(store, theirs, unit) > _last_change(store, ours, unit)
     later = label if theirs_later else "local"
     name = _unit_name(unit)
@@ -308,8 +342,11 @@ def _merge_unit(
         files[path] = gitio.BlobRef(taken.mode, taken.oid) if taken else None
     from gitcfg.amend import render_value
 
-    shown = tuple((key, _short(render_value(mine)), _short(render_value(theirs)))
-                  for key, (mine, theirs) in values.items() if key in won)  # fmt: skip
+    shown = tuple(
+        (key, _short(render_value(mine)), _short(render_value(theirs)))
+        for key, (mine, theirs) in values.items()
+        if key in won
+    )
     return files, Reconciled(name, later, tuple(won), values=shown, remote=label)
 
 
@@ -351,12 +388,14 @@ def _merge_yaml(
         return None
     conflicts: list[str] = []
     if file_name == "run.yaml":
-        merged = merge_run_yaml(*documents, theirs_wins=theirs_wins, conflicts=conflicts,
-                                values=values)  # fmt: skip
+        merged = merge_run_yaml(
+            *documents, theirs_wins=theirs_wins, conflicts=conflicts, values=values
+        )
     else:
         prefix = file_name.removesuffix(".yaml") + "."
-        merged = merge_mappings(*documents, theirs_wins=theirs_wins, conflicts=conflicts,
-                                prefix=prefix, values=values)  # fmt: skip
+        merged = merge_mappings(
+            *documents, theirs_wins=theirs_wins, conflicts=conflicts, prefix=prefix, values=values
+        )
     won.extend(conflicts)
     return dump_yaml(merged).encode()
 

@@ -168,8 +168,15 @@ class Run:
         self.id = run_id or new_run_id(self._started)
         self._meta: dict[str, Any] = {}
         self._labels: dict[str, Any] = {}
-        labels = dict(name=name, group=group, tags=tags, notes=notes, project=project,
-                      entity=entity, job_type=job_type)  # fmt: skip
+        labels = dict(
+            name=name,
+            group=group,
+            tags=tags,
+            notes=notes,
+            project=project,
+            entity=entity,
+            job_type=job_type,
+        )
         for key in LABELS:
             self._labels[key] = _label_value(key, labels[key])
         if not self._labels["name"]:  # an id the user chose names the run itself
@@ -304,8 +311,12 @@ class Run:
         anything)."""
         level_name = str(getattr(level, "value", level) or "INFO").upper()
         print(f"gitcfg: alert [{level_name}] {title}: {text}", file=sys.stderr, flush=True)
-        entry = {"title": str(title), "text": str(text), "level": level_name,
-                 "at": utc_iso(time.time())}  # fmt: skip
+        entry = {
+            "title": str(title),
+            "text": str(text),
+            "level": level_name,
+            "at": utc_iso(time.time()),
+        }
         self._record_meta(runfile.ALERTS, [*self._meta.get(runfile.ALERTS, []), entry])
 
     def mark_preempting(self) -> None:
@@ -520,8 +531,15 @@ class Run:
                 _warn(f"could not commit the files saved by run {self.id} now ({e})")
         return names
 
-    def watch(self, models: Any = None, criterion: Any = None, log: str | None = "gradients",
-              log_freq: int = 1000, idx: int | None = None, log_graph: bool = False) -> None:  # fmt: skip
+    def watch(
+        self,
+        models: Any = None,
+        criterion: Any = None,
+        log: str | None = "gradients",
+        log_freq: int = 1000,
+        idx: int | None = None,
+        log_graph: bool = False,
+    ) -> None:
         """Record each model's class and parameter count in run.yaml (`watch`); gradients and
         parameters are not collected."""
         from gitcfg.logvalues import watched_models
@@ -566,8 +584,13 @@ class Run:
                 f"define_metric({name!r}, summary={summary!r}): `best` needs goal='minimize' or "
                 "goal='maximize'"
             )
-        fields = {"step_metric": step_metric, "step_sync": step_sync, "hidden": hidden,
-                  "summary": kinds, "goal": goal}  # fmt: skip
+        fields = {
+            "step_metric": step_metric,
+            "step_sync": step_sync,
+            "hidden": hidden,
+            "summary": kinds,
+            "goal": goal,
+        }
         definition = {k: v for k, v in fields.items() if v is not None}
         with self._lock:
             self._drain()
@@ -645,15 +668,25 @@ class Run:
             if changes.skipped:
                 code["untracked_not_stored"] = list(changes.skipped)
         process = {
-            "host": hostname(), "user": _user(), "pid": self._pid,
-            "python": "{}.{}.{}".format(*sys.version_info[:3]), "platform": _platform(),
-            "argv": [*argv[:1], *argv_recorded], "script": str(script) if script else _session_kind(),
-            "cwd": os.getcwd(), "gitcfg_version": __version__,
-        }  # fmt: skip
+            "host": hostname(),
+            "user": _user(),
+            "pid": self._pid,
+            "python": "{}.{}.{}".format(*sys.version_info[:3]),
+            "platform": _platform(),
+            "argv": [*argv[:1], *argv_recorded],
+            "script": str(script) if script else _session_kind(),
+            "cwd": os.getcwd(),
+            "gitcfg_version": __version__,
+        }
         self._meta = runfile.start_record(
-            self.id, self._labels, utc_iso(self._started), process, code,
-            self.config._sources, FORMAT_VERSION,
-        )  # fmt: skip
+            self.id,
+            self._labels,
+            utc_iso(self._started),
+            process,
+            code,
+            self.config._sources,
+            FORMAT_VERSION,
+        )
         module = getattr(getattr(sys.modules.get("__main__"), "__spec__", None), "name", None)
         if script and module:  # `python -m pkg.train`: re-run the same way (relative imports)
             self._meta[runfile.MODULE] = module
@@ -677,15 +710,19 @@ class Run:
             if masked:
                 _warn("masked secret-looking config keys in the record: " + ", ".join(masked))
             if masked_args:
-                _warn("masked the values of secret-looking options in the recorded command line: "
-                      + ", ".join(masked_args))  # fmt: skip
+                _warn(
+                    "masked the values of secret-looking options in the recorded command line: "
+                    + ", ".join(masked_args)
+                )
             runfile.check_record(self._meta)  # FORMAT: a bug raises before anything is written
             files: dict[str, bytes | None] = dict(
                 run_files(
-                    self._meta, config=config_dict, patch=patch or None,
+                    self._meta,
+                    config=config_dict,
+                    patch=patch or None,
                     requirements=self._capture_requirements(),
                 )
-            )  # fmt: skip
+            )
             config_yaml = next(v for k, v in files.items() if k.endswith("/config.yaml"))
             assert config_yaml is not None
             if resume is not None:
@@ -782,10 +819,12 @@ class Run:
                 self._append_row(row)
         self.summary._load(
             Summary._rebuilt(
-                self._meta.get(runfile.METRIC_SUMMARY) or {}, rows, resume.record.summary,
+                self._meta.get(runfile.METRIC_SUMMARY) or {},
+                rows,
+                resume.record.summary,
                 _metric_goals(self._meta),
             )._state()
-        )  # fmt: skip
+        )
         self._rows_summarised = len(rows)
         self._step = self.starting_step = next_step(rows)
         # _time goes on from the run's runtime so far: the journal's rows keep their order in time.
@@ -1482,16 +1521,27 @@ def track(
             force=force,
             fork_from=fork_from,
             resume_from=resume_from,
-        ),  # fmt: skip
+        ),
         say=rank_now == 0,
     )
     run = Run(
-        resolved, store=store, name=name, group=group, tags=tags, notes=notes, mask=mask,
-        run_id=run_id, project=project or os.environ.get("GITCFG_PROJECT"),
+        resolved,
+        store=store,
+        name=name,
+        group=group,
+        tags=tags,
+        notes=notes,
+        mask=mask,
+        run_id=run_id,
+        project=project or os.environ.get("GITCFG_PROJECT"),
         entity=entity or os.environ.get("GITCFG_ENTITY"),
-        job_type=job_type or os.environ.get("GITCFG_JOB_TYPE"), files_dir=dir, mode=mode,
-        quiet=quiet, init_args=init_args, resume=resuming,
-    )  # fmt: skip
+        job_type=job_type or os.environ.get("GITCFG_JOB_TYPE"),
+        files_dir=dir,
+        mode=mode,
+        quiet=quiet,
+        init_args=init_args,
+        resume=resuming,
+    )
     run._start(sys.argv, script, status)
     resolved._mark_started()
     resolved._set_recorder(run._on_config_change)

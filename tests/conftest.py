@@ -41,7 +41,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(autouse=True)
-def hermetic_seal(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def hermetic_seal(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """No user or system git config, a fixed identity, no inherited GIT_DIR/GIT_INDEX_FILE."""
     seal_environment(monkeypatch, tmp_path_factory.mktemp("home"))
 
@@ -58,8 +60,14 @@ def seal_environment(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
     """Through `monkeypatch`: `home` as HOME with a fixed identity, no GIT_*/GITCFG_*/rank vars."""
     for key in list(os.environ):
         if key.startswith(("GIT_", "GITCFG_")) or key in (
-            "RANK", "LOCAL_RANK", "SLURM_PROCID", "NODE_RANK", "GROUP_RANK",
-            "LOCAL_WORLD_SIZE", "OMPI_COMM_WORLD_RANK", "PMI_RANK",
+            "RANK",
+            "LOCAL_RANK",
+            "SLURM_PROCID",
+            "NODE_RANK",
+            "GROUP_RANK",
+            "LOCAL_WORLD_SIZE",
+            "OMPI_COMM_WORLD_RANK",
+            "PMI_RANK",
         ):
             monkeypatch.delenv(key)
     # Tests assert scripts' stderr line by line; the line a run prints at its end is tested on
@@ -73,7 +81,9 @@ def seal_environment(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
         "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n"
     )
     # Child Python processes import this checkout's gitcfg even if it is not installed.
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    )
 
 
 def git(cwd: Path, *args: str, check: bool = True) -> str:
@@ -153,15 +163,24 @@ def commit_script(repo: Path, relative: str, body: str) -> Path:
     return path
 
 
-def run_python(cwd: Path, script: Path | str, *args: str, env: dict[str, str] | None = None,
-               timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_python(
+    cwd: Path,
+    script: Path | str,
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
     """Run a Python script as a real process in `cwd`."""
     full_env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     if env:
         full_env.update(env)
     return subprocess.run(
-        [sys.executable, str(script), *args], cwd=cwd, capture_output=True, text=True,
-        env=full_env, timeout=timeout,
+        [sys.executable, str(script), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
     )
 
 
@@ -176,16 +195,26 @@ def snapshot(repo: Path) -> dict[str, object]:
         "HEAD": (git_dir / "HEAD").read_text(),
         "head_commit": git(repo, "rev-parse", "-q", "--verify", "HEAD", check=False),
         "refs": sorted(
-            line for line in git(repo, "for-each-ref", "--format=%(refname) %(objectname)").splitlines()
+            line
+            for line in git(repo, "for-each-ref", "--format=%(refname) %(objectname)").splitlines()
             if "gitcfg-runs" not in line
         ),
-        "status": git(repo, "--no-optional-locks", "status", "--porcelain=v2", "--branch",
-                      "--untracked-files=all"),
+        "status": git(
+            repo,
+            "--no-optional-locks",
+            "status",
+            "--porcelain=v2",
+            "--branch",
+            "--untracked-files=all",
+        ),
         "stash": git(repo, "stash", "list"),
-        "hooks": sorted((p.name, p.read_bytes()) for p in hooks.iterdir()) if hooks.exists() else [],
+        "hooks": sorted((p.name, p.read_bytes()) for p in hooks.iterdir())
+        if hooks.exists()
+        else [],
         "worktree": sorted(
             (str(p.relative_to(repo)), p.read_bytes())
-            for p in repo.rglob("*") if p.is_file() and ".git" not in p.relative_to(repo).parts
+            for p in repo.rglob("*")
+            if p.is_file() and ".git" not in p.relative_to(repo).parts
         ),
     }
 
@@ -227,9 +256,13 @@ def held_script(cwd: Path, script: Path) -> Iterator[str]:
     """Run `script`, which prints one line and then waits for a line on stdin; yield the line
     it printed while it waits, then let it end and assert it exited 0."""
     proc = subprocess.Popen(
-        [sys.executable, str(script)], cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [sys.executable, str(script)],
+        cwd=cwd,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None and proc.stdin is not None
         yield proc.stdout.readline().strip()

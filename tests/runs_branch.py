@@ -57,12 +57,24 @@ def make_run(
     seconds = 200_000_000 + i if seconds is None else seconds
     rid = run_id(seconds)
     lr = [0.001, 0.003, 0.01, 0.03][i % 4]
-    config = dict(config) if config is not None else {
-        "lr": lr, "seed": i % 3, "batch": 32, "model": {"depth": 18, "name": "resnet"},
-    }  # fmt: skip
-    summary = dict(summary) if summary is not None else {
-        "val_acc": round(0.5 + lr * 10 + (i % 3) * 0.01, 4), "train_loss": round(1 - lr * 10, 4),
-    }  # fmt: skip
+    config = (
+        dict(config)
+        if config is not None
+        else {
+            "lr": lr,
+            "seed": i % 3,
+            "batch": 32,
+            "model": {"depth": 18, "name": "resnet"},
+        }
+    )
+    summary = (
+        dict(summary)
+        if summary is not None
+        else {
+            "val_acc": round(0.5 + lr * 10 + (i % 3) * 0.01, 4),
+            "train_loss": round(1 - lr * 10, 4),
+        }
+    )
     run_meta = {
         "id": rid,
         "name": f"run-{i}",
@@ -77,8 +89,14 @@ def make_run(
         "code": {"commit": commit, "branch": "main", "dirty": False},
     }
     run_meta.update(meta)
-    return {"id": rid, "meta": run_meta, "config": config, "summary": summary,
-            "metrics": metrics if metrics is not None else [], "patch": None}  # fmt: skip
+    return {
+        "id": rid,
+        "meta": run_meta,
+        "config": config,
+        "summary": summary,
+        "metrics": metrics if metrics is not None else [],
+        "patch": None,
+    }
 
 
 def _dump(value: Any) -> bytes:
@@ -102,8 +120,9 @@ def run_files(run: Mapping[str, Any]) -> dict[str, bytes]:
 
 def commit(repo: Path, files: Mapping[str, bytes | None], message: str = "test runs") -> str:
     """One fast-import commit on the runs branch (created if missing): path -> bytes, None deletes."""
-    tip = subprocess.run(["git", "rev-parse", "-q", "--verify", REF], cwd=repo, capture_output=True,
-                         text=True).stdout.strip()  # fmt: skip
+    tip = subprocess.run(
+        ["git", "rev-parse", "-q", "--verify", REF], cwd=repo, capture_output=True, text=True
+    ).stdout.strip()
     msg = message.encode()
     parts = [
         b"commit %s\ncommitter t <t@t> 1700000000 +0000\ndata %d\n%s\n"
@@ -119,10 +138,16 @@ def commit(repo: Path, files: Mapping[str, bytes | None], message: str = "test r
         else:
             parts.append(b"M 100644 inline %s\ndata %d\n%s\n" % (path.encode(), len(data), data))
     parts.append(b"done\n")
-    subprocess.run(["git", "fast-import", "--quiet", "--done"], cwd=repo, input=b"".join(parts),
-                   check=True, capture_output=True)  # fmt: skip
-    return subprocess.run(["git", "rev-parse", REF], cwd=repo, capture_output=True, text=True,
-                          check=True).stdout.strip()  # fmt: skip
+    subprocess.run(
+        ["git", "fast-import", "--quiet", "--done"],
+        cwd=repo,
+        input=b"".join(parts),
+        check=True,
+        capture_output=True,
+    )
+    return subprocess.run(
+        ["git", "rev-parse", REF], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def write_runs(repo: Path, runs: Iterable[Mapping[str, Any]], message: str = "test runs") -> str:

@@ -86,8 +86,19 @@ def test_amend_rewrites_the_run_in_one_commit_with_reason_and_trailers(cli, fini
     repo, run_id = finished
     before = snapshot(repo)
     old_tip = git(repo, "rev-parse", "gitcfg-runs")
-    result = cli(repo, "amend", run_id[:9], "--set", "lr=1e-3", "--set", "model.depth=34",
-                 "--tag", "leak", "-m", "val split overlapped train")  # fmt: skip
+    result = cli(
+        repo,
+        "amend",
+        run_id[:9],
+        "--set",
+        "lr=1e-3",
+        "--set",
+        "model.depth=34",
+        "--tag",
+        "leak",
+        "-m",
+        "val split overlapped train",
+    )
     assert result.exit_code == 0, result.output
     assert f"amended {run_id}" in result.output
     # exactly one new commit, on top of the old tip, touching only this run's directory
@@ -104,12 +115,18 @@ def test_amend_rewrites_the_run_in_one_commit_with_reason_and_trailers(cli, fini
     assert isinstance(config["lr"], float)
     meta = _run_yaml(repo, run_id)
     assert meta["tags"] == ["baseline", "leak"]
-    assert meta["config_sources"]["lr"] == "amended" and meta["config_sources"]["model"] == "amended"
+    assert (
+        meta["config_sources"]["lr"] == "amended" and meta["config_sources"]["model"] == "amended"
+    )
     assert meta["config_sources"]["dataset"] != "amended"
     [entry] = meta["amendments"]
     assert entry["by"] == "Test User <test@example.com>"
     assert entry["reason"] == "val split overlapped train"
-    assert entry["changes"] == ["set lr=0.001 (was 0.0003)", "set model.depth=34 (was 18)", "tag leak"]
+    assert entry["changes"] == [
+        "set lr=0.001 (was 0.0003)",
+        "set model.depth=34 (was 18)",
+        "tag leak",
+    ]
     assert entry["at"].endswith("Z")
     assert meta["status"] == "finished"  # everything else is kept
     assert snapshot(repo) == before
@@ -118,9 +135,25 @@ def test_amend_rewrites_the_run_in_one_commit_with_reason_and_trailers(cli, fini
 
 def test_amend_summary_untag_note_name_and_unset(cli, finished) -> None:
     repo, run_id = finished
-    result = cli(repo, "amend", run_id, "--summary", "best_val_acc=0.79", "--summary", "test.acc=0.7",
-                 "--untag", "baseline", "--note", "rerun needed", "--name", "leaky-run",
-                 "--unset", "dataset", "--unset", "model.width")  # fmt: skip
+    result = cli(
+        repo,
+        "amend",
+        run_id,
+        "--summary",
+        "best_val_acc=0.79",
+        "--summary",
+        "test.acc=0.7",
+        "--untag",
+        "baseline",
+        "--note",
+        "rerun needed",
+        "--name",
+        "leaky-run",
+        "--unset",
+        "dataset",
+        "--unset",
+        "model.width",
+    )
     assert result.exit_code == 0, result.output
     summary = yaml.safe_load(read_branch_file(repo, f"runs/{run_id[-2:]}/{run_id}/summary.yaml"))
     assert summary["best_val_acc"] == 0.79 and summary["test"] == {"acc": 0.7}
@@ -139,7 +172,10 @@ def test_amend_summary_untag_note_name_and_unset(cli, finished) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--unset", "model.dept"], "has no config key 'model.dept' to unset; did you mean 'model.depth'"),
+        (
+            ["--unset", "model.dept"],
+            "has no config key 'model.dept' to unset; did you mean 'model.depth'",
+        ),
         (["--set", "lr.warmup=3"], "config key 'lr' holds 0.0003, not a mapping"),
         (["--set", "lr"], "--set 'lr' needs KEY=VALUE"),
         (["--untag", "nope"], "has no tag 'nope' to remove (its tags: baseline)"),
@@ -148,7 +184,9 @@ def test_amend_summary_untag_note_name_and_unset(cli, finished) -> None:
         ([], "nothing to amend"),
     ],
 )
-def test_amend_mistakes_are_one_line_errors_and_commit_nothing(cli, finished, args, message) -> None:
+def test_amend_mistakes_are_one_line_errors_and_commit_nothing(
+    cli, finished, args, message
+) -> None:
     repo, run_id = finished
     tip = git(repo, "rev-parse", "gitcfg-runs")
     result = cli(repo, "amend", run_id, *args)
@@ -160,15 +198,23 @@ def test_amend_mistakes_are_one_line_errors_and_commit_nothing(cli, finished, ar
 
 
 def test_a_running_run_cannot_be_amended_or_removed(cli, repo: Path, tmp_path: Path) -> None:
-    script = write_script(tmp_path / "slow.py", """
+    script = write_script(
+        tmp_path / "slow.py",
+        """
         import sys, gitcfg
         run = gitcfg.track({"lr": 0.1})
         print(run.id, flush=True)
         sys.stdin.readline()
         run.finish()
-    """)
-    proc = subprocess.Popen([sys.executable, str(script)], cwd=repo, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+    """,
+    )
+    proc = subprocess.Popen(
+        [sys.executable, str(script)],
+        cwd=repo,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         run_id = proc.stdout.readline().strip()
@@ -197,8 +243,9 @@ def test_a_secret_looking_key_set_by_amend_is_stored_masked(cli, finished) -> No
 def test_amend_from_python_with_typed_values(finished) -> None:
     repo, run_id = finished
     store = Store.open(repo)
-    result = amend_run(store, run_id[:10], set={"lr": 1e-3, "layers": [64, 128]}, reason="typo",
-                       now=1_800_000_000)  # fmt: skip
+    result = amend_run(
+        store, run_id[:10], set={"lr": 1e-3, "layers": [64, 128]}, reason="typo", now=1_800_000_000
+    )
     assert result.run_id == run_id and result.changes == ("set lr=0.001", "set layers=[64, 128]")
     record = store.read_run(run_id)
     assert record.config["layers"] == [64, 128]
@@ -240,9 +287,11 @@ def test_history_lists_every_change_oldest_first_with_who_when_what_why(cli, fin
     assert result.exit_code == 0, result.output
     entries = json.loads(result.output)
     assert [(e["action"], e["what"]) for e in entries] == [
-        ("run", "started"), ("run", "finished (exit 0)"),
-        ("amend", "set lr=0.001"), ("amend", "tag leak"),
-    ]  # fmt: skip
+        ("run", "started"),
+        ("run", "finished (exit 0)"),
+        ("amend", "set lr=0.001"),
+        ("amend", "tag leak"),
+    ]
     assert entries[2]["why"] == "typo in the sweep" and entries[3]["why"] == ""
     assert all(e["author"] == "Test User <test@example.com>" and e["date"] for e in entries)
     text = cli(repo, "history", run_id[:9])
@@ -252,7 +301,10 @@ def test_history_lists_every_change_oldest_first_with_who_when_what_why(cli, fin
 
 def test_show_as_recorded_gives_the_run_before_amendments(cli, finished) -> None:
     repo, run_id = finished
-    assert cli(repo, "amend", run_id, "--set", "lr=1e-3", "--summary", "best_val_acc=0.5").exit_code == 0
+    assert (
+        cli(repo, "amend", run_id, "--set", "lr=1e-3", "--summary", "best_val_acc=0.5").exit_code
+        == 0
+    )
     assert cli(repo, "amend", run_id, "--set", "dataset=imagenet-v2").exit_code == 0
     original = cli(repo, "show", run_id, "--as-recorded", "--format", "json")
     assert original.exit_code == 0, original.output
@@ -293,19 +345,33 @@ def test_rm_removes_the_run_in_one_commit_and_history_keeps_it(cli, finished, tm
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("1e-3", 0.001), ("3", 3), ("0.5", 0.5), ("true", True), ("null", None), ("'3'", "3"),
-     ('"1e-3"', "1e-3"), ("imagenet-v2", "imagenet-v2"), ("[1, 2]", [1, 2]), ("{a: 1}", {"a": 1}),
-     ("2026-01-01", "2026-01-01"), ("", None)],
-)  # fmt: skip
+    [
+        ("1e-3", 0.001),
+        ("3", 3),
+        ("0.5", 0.5),
+        ("true", True),
+        ("null", None),
+        ("'3'", "3"),
+        ('"1e-3"', "1e-3"),
+        ("imagenet-v2", "imagenet-v2"),
+        ("[1, 2]", [1, 2]),
+        ("{a: 1}", {"a": 1}),
+        ("2026-01-01", "2026-01-01"),
+        ("", None),
+    ],
+)
 def test_values_parse_as_yaml_scalars(text: str, value: object) -> None:
     parsed = parse_value(text)
     assert parsed == value and type(parsed) is type(value)
 
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
     st.text(st.characters(blacklist_categories=["Cs"]), max_size=20),
-)  # fmt: skip
+)
 
 
 @given(scalars)
@@ -325,7 +391,9 @@ def test_a_long_subject_names_the_first_changes_and_counts_the_rest() -> None:
 
 
 def test_parse_message_splits_subject_reason_and_trailers() -> None:
-    parsed = parse_message("amend abc: set lr=0.1\n\nwhy\n\nmore why\n\nRun-Id: abc\nAmended-By: A <a@b>\n")
+    parsed = parse_message(
+        "amend abc: set lr=0.1\n\nwhy\n\nmore why\n\nRun-Id: abc\nAmended-By: A <a@b>\n"
+    )
     assert (parsed.verb, parsed.run_id, parsed.what) == ("amend", "abc", "set lr=0.1")
     assert parsed.why == "why\n\nmore why"
     assert parsed.trailers == {"Run-Id": "abc", "Amended-By": "A <a@b>"}
@@ -347,7 +415,9 @@ print(run.id)
 """
 
 
-def test_a_value_of_another_type_is_a_change_and_nan_is_the_same_as_nan(cli, repo, tmp_path) -> None:
+def test_a_value_of_another_type_is_a_change_and_nan_is_the_same_as_nan(
+    cli, repo, tmp_path
+) -> None:
     run_id = record_run(repo, tmp_path, SAME_VALUES)
     tip = git(repo, "rev-parse", "gitcfg-runs")
     for setting in ("scale=.nan", "model={k: 1}"):  # re-setting what is there changes nothing
@@ -357,7 +427,9 @@ def test_a_value_of_another_type_is_a_change_and_nan_is_the_same_as_nan(cli, rep
     result = cli(repo, "amend", run_id, "--set", "model={k: true}", "--set", "sizes=[1.0]")
     assert result.exit_code == 0, result.output
     assert _config(repo, run_id)["model"] == {"k": True}
-    assert _config(repo, run_id)["sizes"] == [1.0] and isinstance(_config(repo, run_id)["sizes"][0], float)
+    assert _config(repo, run_id)["sizes"] == [1.0] and isinstance(
+        _config(repo, run_id)["sizes"][0], float
+    )
 
 
 def test_a_dotted_key_reaches_a_mapping_under_a_literal_dotted_name(repo, tmp_path) -> None:
@@ -378,7 +450,8 @@ def test_runs_branch_commit_messages_keep_their_exact_bytes(repo, tmp_path) -> N
     amend_run(store, run_id, set={"lr": 0.1}, tags=["t"], reason="  why\n\nmore  \n")
     remove_run(store, run_id, reason="gone")
     messages = [
-        git(repo, "cat-file", "commit", commit).partition("\n\n")[2] + "\n"  # git() strips the last \n
+        git(repo, "cat-file", "commit", commit).partition("\n\n")[2]
+        + "\n"  # git() strips the last \n
         for commit in git(repo, "rev-list", "-4", "gitcfg-runs").split()
     ]
     assert messages == [

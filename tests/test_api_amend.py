@@ -63,9 +63,23 @@ def test_the_wandb_example_makes_the_commit_gitcfg_amend_makes(cli, repo: Path) 
     # exactly one new commit, on the old tip
     assert git(repo, "rev-parse", "gitcfg-runs^") == old_tip
     api_subject = subject(repo)
-    result = cli(repo, "amend", by_cli, "--set", "foo=32", "--summary", "test_acc=0.91",
-                 "--tag", "best", "--name", "best-run", "--note", "the one to cite",
-                 "-m", "picked after the sweep")  # fmt: skip
+    result = cli(
+        repo,
+        "amend",
+        by_cli,
+        "--set",
+        "foo=32",
+        "--summary",
+        "test_acc=0.91",
+        "--tag",
+        "best",
+        "--name",
+        "best-run",
+        "--note",
+        "the one to cite",
+        "-m",
+        "picked after the sweep",
+    )
     assert result.exit_code == 0, result.output
     assert api_subject.replace(by_api, "ID") == subject(repo).replace(by_cli, "ID")
     assert (
@@ -198,8 +212,13 @@ def test_a_running_run_is_refused_as_gitcfg_amend_refuses_it(repo: Path) -> None
         run.finish()
     """,
     )
-    proc = subprocess.Popen([sys.executable, str(script)], cwd=repo, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, str(script)],
+        cwd=repo,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         run_id = proc.stdout.readline().strip()

@@ -53,15 +53,22 @@ def _env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "GITCFG_"))}
     for key in ("RANK", "LOCAL_RANK", "NODE_RANK", "GROUP_RANK", "SLURM_PROCID"):
         env.pop(key, None)
-    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), GIT_CONFIG_NOSYSTEM="1",
-               GITCFG_SILENT="1", PYTHONDONTWRITEBYTECODE="1", COLUMNS="120",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))  # fmt: skip
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        GIT_CONFIG_NOSYSTEM="1",
+        GITCFG_SILENT="1",
+        PYTHONDONTWRITEBYTECODE="1",
+        COLUMNS="120",
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    )
     return env
 
 
 def _git(cwd: Path, env: dict[str, str], *args: str, stdin: str | None = None) -> str:
-    proc = subprocess.run(["git", *args], cwd=cwd, env=env, input=stdin, capture_output=True,
-                          text=True)  # fmt: skip
+    proc = subprocess.run(
+        ["git", *args], cwd=cwd, env=env, input=stdin, capture_output=True, text=True
+    )
     assert proc.returncode == 0, (args, proc.stderr)
     return proc.stdout.strip()
 
@@ -151,8 +158,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     _git(base, env, "clone", "-q", str(bare), str(mine))
     for _ in range(2):
         subprocess.run(python, cwd=mine, env=env, check=True, capture_output=True, timeout=120)
-    pull = subprocess.run([sys.executable, "-m", "gitcfg", "pull"], cwd=mine, env=env,
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    pull = subprocess.run(
+        [sys.executable, "-m", "gitcfg", "pull"],
+        cwd=mine,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert pull.returncode == 0, pull.stderr
     inputs = base / "inputs"
     inputs.mkdir()
@@ -166,8 +179,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         folder.mkdir()
         (folder / "config-defaults.yaml").write_bytes((inputs / name).read_bytes())
         (folder / "train.py").write_text("import gitcfg\ngitcfg.track(config={'lr': 0.1})\n")
-    log = subprocess.run([sys.executable, "-m", "gitcfg", "log", "-f", "json"], cwd=mine, env=env,
-                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    log = subprocess.run(
+        [sys.executable, "-m", "gitcfg", "log", "-f", "json"],
+        cwd=mine,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     import json
 
     ids = [row["id"] for row in json.loads(log.stdout)]
@@ -299,8 +318,11 @@ def _argv(case: Case, world: dict[str, object]) -> list[str]:
         out.append(arg)
     if out[0] == "python":
         script, *rest = out[1:]
-        return [sys.executable, str(inputs / script), *(str(inputs / r) if r.endswith(".yaml")
-                                                         else r for r in rest)]  # fmt: skip
+        return [
+            sys.executable,
+            str(inputs / script),
+            *(str(inputs / r) if r.endswith(".yaml") else r for r in rest),
+        ]
     return [sys.executable, "-m", "gitcfg", *out]
 
 
@@ -316,8 +338,9 @@ def test_bad_input(world: dict[str, object], case: Case, tmp_path: Path) -> None
     tip = _git(repo, env, "rev-parse", "gitcfg-runs")
     before = snapshot(repo)
     started = time.monotonic()
-    proc = subprocess.run(argv, cwd=repo, env=env, capture_output=True, timeout=TIMEOUT_S,
-                          preexec_fn=_limit_memory)  # fmt: skip
+    proc = subprocess.run(
+        argv, cwd=repo, env=env, capture_output=True, timeout=TIMEOUT_S, preexec_fn=_limit_memory
+    )
     elapsed = time.monotonic() - started
     out = proc.stdout.decode(errors="replace") + proc.stderr.decode(errors="replace")
     assert "Traceback" not in out, out

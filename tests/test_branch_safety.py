@@ -136,10 +136,32 @@ def test_the_runs_branch_checked_out_in_the_main_worktree_is_refused(repo: Path,
 
 
 BRANCH_NAMES = [
-    "gitcfg-runs", "runs/team-a", "é-runs", "a@b", "a..b", "a b", "-runs", "HEAD", "a/.b", "a.lock",
-    "a/", "/a", "a//b", "a.", "a~1", "a^", "a:b", "a?", "a*", "a[b", "a\\b", "a@{1}", "a\tb", "a\x7fb",
+    "gitcfg-runs",
+    "runs/team-a",
+    "é-runs",
+    "a@b",
+    "a..b",
+    "a b",
+    "-runs",
+    "HEAD",
+    "a/.b",
+    "a.lock",
+    "a/",
+    "/a",
+    "a//b",
+    "a.",
+    "a~1",
+    "a^",
+    "a:b",
+    "a?",
+    "a*",
+    "a[b",
+    "a\\b",
+    "a@{1}",
+    "a\tb",
+    "a\x7fb",
     ".a",
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("name", BRANCH_NAMES)

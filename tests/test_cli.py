@@ -86,7 +86,7 @@ def test_init_creates_branch_config_and_hook_and_is_idempotent(cli, repo: Path) 
 
 def test_init_chains_an_existing_hook(cli, repo: Path, tmp_path: Path) -> None:
     hooks = repo / ".git" / "hooks"
-    mine = "#!/bin/sh\necho mine-ran >> \"$(git rev-parse --git-dir)/mine.log\"\nexit 0\n"
+    mine = '#!/bin/sh\necho mine-ran >> "$(git rev-parse --git-dir)/mine.log"\nexit 0\n'
     (hooks / "pre-push").write_text(mine)
     (hooks / "pre-push").chmod(0o755)
     result = cli(repo, "init")
@@ -156,7 +156,9 @@ def test_log_group_by_gives_count_mean_and_std(cli, swept_repo) -> None:
 def test_show_accepts_a_unique_prefix(cli, swept_repo) -> None:
     repo, ids = swept_repo
     run_id = sorted(ids)[0]
-    prefix = next(run_id[:n] for n in range(6, 27) if sum(i.startswith(run_id[:n]) for i in ids) == 1)
+    prefix = next(
+        run_id[:n] for n in range(6, 27) if sum(i.startswith(run_id[:n]) for i in ids) == 1
+    )
     result = cli(repo, "show", prefix)
     assert result.exit_code == 0, result.output
     document = yaml.safe_load(result.output)
@@ -179,14 +181,21 @@ def test_show_unknown_and_ambiguous_prefix_are_one_line_errors(cli, swept_repo) 
 
 def test_log_outside_a_repo_is_one_line_nonzero(tmp_path: Path) -> None:
     env = dict(os.environ, GIT_CEILING_DIRECTORIES=str(tmp_path))
-    proc = subprocess.run([sys.executable, "-m", "gitcfg", "log"], cwd=tmp_path,
-                          capture_output=True, text=True, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "gitcfg", "log"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert proc.returncode == 1
     assert proc.stderr.strip().startswith("gitcfg: error:") and "git init" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
 
 
-def test_a_file_at_git_gitcfg_is_a_one_line_error_for_writers_and_log_still_reads(cli, swept_repo) -> None:
+def test_a_file_at_git_gitcfg_is_a_one_line_error_for_writers_and_log_still_reads(
+    cli, swept_repo
+) -> None:
     repo, ids = swept_repo
     state = repo / ".git" / "gitcfg"
     for path in sorted(state.rglob("*"), reverse=True):
@@ -230,15 +239,23 @@ def test_installed_console_script_runs(repo: Path) -> None:
 def test_demo_runs_a_sweep_and_prints_the_grouped_log(tmp_path: Path) -> None:
     (Path.home() / ".gitconfig").write_text("")  # the demo must work with no git identity
     target = tmp_path / "demo"
-    proc = subprocess.run([sys.executable, "-m", "gitcfg", "demo", str(target)],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "gitcfg", "demo", str(target)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "gitcfg log --group-by lr" in proc.stdout and "±" in proc.stdout
     lines = git(target, "ls-tree", "-r", "--name-only", "gitcfg-runs").splitlines()
     run_dirs = {"/".join(p.split("/")[:3]) for p in lines if p.startswith("runs/")}
     assert len(run_dirs) >= 12
-    out = subprocess.run([sys.executable, "-m", "gitcfg", "log", "--group-by", "lr", "--format", "json"],
-                         cwd=target, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "gitcfg", "log", "--group-by", "lr", "--format", "json"],
+        cwd=target,
+        capture_output=True,
+        text=True,
+    )
     groups = json.loads(out.stdout)
     assert [g["lr"] for g in groups] == [0.001, 0.01, 0.1] and all(g["runs"] == 4 for g in groups)
 

@@ -31,12 +31,31 @@ def two_commits(repo: Path):
     (repo / "train.py").write_text("print('v2')\n")
     git(repo, "commit", "-qam", "v2")
     second = git(repo, "rev-parse", "HEAD")
-    runs = [make_run(i, {"lr": [0.1, 0.01][i % 2], "seed": i // 2, "batch": 32,
-                         "model": {"depth": 18}}, commit=first) for i in range(8)]  # fmt: skip
-    runs += [make_run(10 + i, {"lr": [0.1, 0.01][i % 2], "seed": i // 2, "batch": 64,
-                               "model": {"depth": 34}}, commit=second) for i in range(4)]  # fmt: skip
-    runs.append(make_run(20, {"lr": 0.5, "seed": 0, "batch": 32, "model": {"depth": 18}},
-                         {"val_acc": 0.1}, status="crashed", commit=second))  # fmt: skip
+    runs = [
+        make_run(
+            i,
+            {"lr": [0.1, 0.01][i % 2], "seed": i // 2, "batch": 32, "model": {"depth": 18}},
+            commit=first,
+        )
+        for i in range(8)
+    ]
+    runs += [
+        make_run(
+            10 + i,
+            {"lr": [0.1, 0.01][i % 2], "seed": i // 2, "batch": 64, "model": {"depth": 34}},
+            commit=second,
+        )
+        for i in range(4)
+    ]
+    runs.append(
+        make_run(
+            20,
+            {"lr": 0.5, "seed": 0, "batch": 32, "model": {"depth": 18}},
+            {"val_acc": 0.1},
+            status="crashed",
+            commit=second,
+        )
+    )
     write_runs(repo, runs)
     return repo, runs, first, second
 
@@ -60,12 +79,24 @@ def test_a_bad_range_is_one_line(cli, two_commits) -> None:
 
 def test_where_filters_and_clauses_are_anded(cli, two_commits) -> None:
     repo, *_ = two_commits
-    found = rows(cli(repo, "log", "--where", "lr == 0.1 and model.depth >= 18", "-w",
-                     "status == finished", "--all-keys", "-f", "json"))  # fmt: skip
+    found = rows(
+        cli(
+            repo,
+            "log",
+            "--where",
+            "lr == 0.1 and model.depth >= 18",
+            "-w",
+            "status == finished",
+            "--all-keys",
+            "-f",
+            "json",
+        )
+    )
     assert len(found) == 6 and {r["lr"] for r in found} == {0.1}
     assert rows(cli(repo, "log", "-w", "no_such_key == 1", "-f", "json")) == []
-    either = rows(cli(repo, "log", "-w", "(lr == 0.5 or batch == 64) and not seed in [1]",
-                      "-f", "json"))  # fmt: skip
+    either = rows(
+        cli(repo, "log", "-w", "(lr == 0.5 or batch == 64) and not seed in [1]", "-f", "json")
+    )
     assert len(either) == 3
 
 
@@ -91,10 +122,28 @@ def test_only_differing_config_keys_are_columns_and_constants_are_summarised(cli
 
 def test_group_by_repeatable_with_chosen_aggregates(cli, two_commits) -> None:
     repo, *_ = two_commits
-    groups = rows(cli(repo, "log", "-g", "lr", "-g", "batch", "--agg", "mean,min,max,count",
-                      "-w", "status == finished", "-f", "json"))  # fmt: skip
+    groups = rows(
+        cli(
+            repo,
+            "log",
+            "-g",
+            "lr",
+            "-g",
+            "batch",
+            "--agg",
+            "mean,min,max,count",
+            "-w",
+            "status == finished",
+            "-f",
+            "json",
+        )
+    )
     assert [(g["lr"], g["batch"], g["runs"]) for g in groups] == [
-        (0.01, 32, 4), (0.01, 64, 2), (0.1, 32, 4), (0.1, 64, 2)]  # fmt: skip
+        (0.01, 32, 4),
+        (0.01, 64, 2),
+        (0.1, 32, 4),
+        (0.1, 64, 2),
+    ]
     assert set(groups[0]["val_acc"]) == {"mean", "min", "max", "count"}
     table = cli(repo, "log", "-g", "lr", "--agg", "mean,std,max")
     lines = table.output.splitlines()
@@ -128,7 +177,11 @@ def test_over_alone_groups_by_the_other_differing_keys(cli, two_commits) -> None
     repo, *_ = two_commits
     groups = rows(cli(repo, "log", "--over", "seed", "-w", "status == finished", "-f", "json"))
     assert [(g["lr"], g["batch"], g["model.depth"], g["runs"]) for g in groups] == [
-        (0.01, 32, 18, 4), (0.01, 64, 34, 2), (0.1, 32, 18, 4), (0.1, 64, 34, 2)]  # fmt: skip
+        (0.01, 32, 18, 4),
+        (0.01, 64, 34, 2),
+        (0.1, 32, 18, 4),
+        (0.1, 64, 34, 2),
+    ]
 
 
 @pytest.mark.parametrize("option", ["--group-by", "--sort", "--columns", "--over"])
@@ -239,8 +292,14 @@ time.sleep(60)
 def test_a_run_still_running_here_shows_its_heartbeat(cli, repo: Path, tmp_path: Path) -> None:
     script = write_script(tmp_path / "running.py", RUNNING)
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-    proc = subprocess.Popen([sys.executable, str(script)], cwd=repo, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, str(script)],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     assert proc.stdout is not None and proc.stderr is not None
     try:
         run_id = proc.stdout.readline().strip()
@@ -271,9 +330,24 @@ def test_log_of_real_runs_in_a_fresh_process(repo: Path, tmp_path: Path) -> None
         for seed in (0, 1):
             assert run_python(repo, script, str(lr), str(seed)).returncode == 0
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-    proc = subprocess.run([sys.executable, "-m", "gitcfg", "log", "--group-by", "lr", "--over",
-                           "seed", "--format", "json"], cwd=repo, capture_output=True, text=True,
-                          env=env)  # fmt: skip
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gitcfg",
+            "log",
+            "--group-by",
+            "lr",
+            "--over",
+            "seed",
+            "--format",
+            "json",
+        ],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr
     groups = json.loads(proc.stdout)
     assert [(g["lr"], g["runs"]) for g in groups] == [(0.1, 2), (0.2, 2)]
@@ -289,14 +363,26 @@ LONG = "/data/very/long/path/to/the/dataset/shard-000{}.tar"
 @pytest.fixture
 def near(repo: Path):
     """Runs whose config values differ only far to the right: lr, wd, a long path."""
-    write_runs(repo, [
-        make_run(0, {"lr": 0.000123456, "wd": 0.1, "path": LONG.format(1), "seed": 1},
-                 {"acc": 0.912345678, "best_epoch": 3}),
-        make_run(1, {"lr": 0.000123457, "wd": 0.10001, "path": LONG.format(2), "seed": 2},
-                 {"acc": 0.912345679, "best_epoch": 5}),
-        make_run(2, {"lr": 0.000123457, "wd": 0.10001, "path": LONG.format(2), "seed": 3},
-                 {"acc": 0.8, "best_epoch": 5}),
-    ])  # fmt: skip
+    write_runs(
+        repo,
+        [
+            make_run(
+                0,
+                {"lr": 0.000123456, "wd": 0.1, "path": LONG.format(1), "seed": 1},
+                {"acc": 0.912345678, "best_epoch": 3},
+            ),
+            make_run(
+                1,
+                {"lr": 0.000123457, "wd": 0.10001, "path": LONG.format(2), "seed": 2},
+                {"acc": 0.912345679, "best_epoch": 5},
+            ),
+            make_run(
+                2,
+                {"lr": 0.000123457, "wd": 0.10001, "path": LONG.format(2), "seed": 3},
+                {"acc": 0.8, "best_epoch": 5},
+            ),
+        ],
+    )
     return repo
 
 
@@ -309,15 +395,24 @@ def test_config_values_and_group_labels_are_exact_and_metrics_rounded(cli, near,
     result = cli(near, "log", "--columns", "lr,wd,path,acc")
     assert result.exit_code == 0, result.output
     shown = {tuple(row[1:4]) for row in table_rows(result.output)}
-    assert shown == {("0.000123456", "0.1", LONG.format(1)),
-                     ("0.000123457", "0.10001", LONG.format(2))}  # fmt: skip
+    assert shown == {
+        ("0.000123456", "0.1", LONG.format(1)),
+        ("0.000123457", "0.10001", LONG.format(2)),
+    }
     assert "0.9123" in result.output and "0.912345678" not in result.output
-    for key, labels in (("lr", ["0.000123456", "0.000123457"]), ("wd", ["0.1", "0.10001"]),
-                        ("path", [LONG.format(1), LONG.format(2)])):  # fmt: skip
+    for key, labels in (
+        ("lr", ["0.000123456", "0.000123457"]),
+        ("wd", ["0.1", "0.10001"]),
+        ("path", [LONG.format(1), LONG.format(2)]),
+    ):
         grouped = cli(near, "log", "-g", key)
         lines = grouped.output.splitlines()
-        assert [line.split()[0] for line in lines[lines.index(next(
-            line for line in lines if line.startswith(key))) + 1:]] == labels  # fmt: skip
+        assert [
+            line.split()[0]
+            for line in lines[
+                lines.index(next(line for line in lines if line.startswith(key))) + 1 :
+            ]
+        ] == labels
     grouped = cli(near, "log", "-g", "lr")
     assert "0.86 ± 0.08" in grouped.output  # mean ± std still rounded to the std's precision
 
@@ -347,8 +442,10 @@ def test_fit_columns_keeps_a_metric_and_drops_config_columns_first() -> None:
 
     columns = [Column("id", "id"), Column("status", "status")]
     columns += [Column(f"config.hp_{i}", f"hyperparameter_number_{i}", "config") for i in range(12)]
-    columns += [Column("summary.a", "validation_accuracy_top1", "metric"),
-                Column("summary.b", "training_loss_smoothed", "metric")]  # fmt: skip
+    columns += [
+        Column("summary.a", "validation_accuracy_top1", "metric"),
+        Column("summary.b", "training_loss_smoothed", "metric"),
+    ]
     cells = [["06fq7yhg", "finished", *(f"{i}.5" for i in range(12)), "0.91", "1.2"]] * 3
     layout = fit_columns(columns, [c.header for c in columns], cells, 80, keep=[0, 1, 2, 14])
     assert sum(layout.widths) + 2 * (len(layout.shown) - 1) <= 80
@@ -358,8 +455,13 @@ def test_fit_columns_keeps_a_metric_and_drops_config_columns_first() -> None:
     assert headers[14] == "validation_accuracy_top1"  # the result keeps its name
     assert all("…" in headers[i] and len(headers[i]) <= 10 for i in layout.shown[2:-1])
     assert len(set(layout.headers)) == len(layout.headers)
-    dotted = fit_columns([Column("config.model.depth", "model.depth", "config")],
-                         ["model.depth"], [["18"]], 8, keep=[0])  # fmt: skip
+    dotted = fit_columns(
+        [Column("config.model.depth", "model.depth", "config")],
+        ["model.depth"],
+        [["18"]],
+        8,
+        keep=[0],
+    )
     assert dotted.headers == ["depth"]
 
 
@@ -371,16 +473,28 @@ def wide(repo: Path):
             f"hyperparameter_number_{k}": i * (k + 1) + 0.5 for k in range(12)
         }
         config |= {f"constant_setting_{k}": f"value-{k}-xxxxxxxxxxxx" for k in range(10)}
-        runs.append(make_run(i, config, {"validation_accuracy_top1": 0.1 * i,
-                                         "training_loss_smoothed": 1.0 + i},
-                             name=f"a-rather-long-run-name-number-{i}"))  # fmt: skip
+        runs.append(
+            make_run(
+                i,
+                config,
+                {"validation_accuracy_top1": 0.1 * i, "training_loss_smoothed": 1.0 + i},
+                name=f"a-rather-long-run-name-number-{i}",
+            )
+        )
     write_runs(repo, runs)
     return repo
 
 
-@pytest.mark.parametrize("args", [[], ["--all-keys"], ["-g", "hyperparameter_number_1"],
-                                  ["--sort", "-training_loss_smoothed"],
-                                  ["-g", "hyperparameter_number_1", "--agg", "mean,std,min,max,count,median"]])  # fmt: skip
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["--all-keys"],
+        ["-g", "hyperparameter_number_1"],
+        ["--sort", "-training_loss_smoothed"],
+        ["-g", "hyperparameter_number_1", "--agg", "mean,std,min,max,count,median"],
+    ],
+)
 def test_a_wide_sweep_at_80_columns_shows_a_metric_and_fits(cli, wide, monkeypatch, args) -> None:
     monkeypatch.setenv("COLUMNS", "80")
     result = cli(wide, "log", *args)
@@ -400,8 +514,13 @@ def test_a_wide_sweep_at_80_columns_shows_a_metric_and_fits(cli, wide, monkeypat
 
 
 def test_grouping_by_a_summary_key_makes_it_a_group_column(cli, repo: Path) -> None:
-    write_runs(repo, [make_run(i, {"lr": 0.1 * (i % 2 + 1)}, {"acc": 0.1 * i, "best_epoch": epoch})
-                      for i, epoch in enumerate([3, 5, 3, 3])])  # fmt: skip
+    write_runs(
+        repo,
+        [
+            make_run(i, {"lr": 0.1 * (i % 2 + 1)}, {"acc": 0.1 * i, "best_epoch": epoch})
+            for i, epoch in enumerate([3, 5, 3, 3])
+        ],
+    )
     for key in ("best_epoch", "summary.best_epoch"):
         groups = rows(cli(repo, "log", "-g", key, "-f", "json"))
         assert [(g["best_epoch"], g["runs"]) for g in groups] == [(3, 3), (5, 1)]
@@ -433,8 +552,13 @@ def test_a_status_recorded_by_finish_status_is_accepted(cli, repo: Path) -> None
 
 
 def test_md_escapes_pipes_and_line_breaks_and_csv_quotes_them(cli, repo: Path) -> None:
-    write_runs(repo, [make_run(0, {"note": "a|b", "multi": "line1\nline2\r\nline3"}),
-                      make_run(1, {"note": "c", "multi": "x"})])  # fmt: skip
+    write_runs(
+        repo,
+        [
+            make_run(0, {"note": "a|b", "multi": "line1\nline2\r\nline3"}),
+            make_run(1, {"note": "c", "multi": "x"}),
+        ],
+    )
     md = cli(repo, "log", "-f", "md").stdout.splitlines()
     assert len(md) == 4 and all(line.startswith("|") and line.endswith("|") for line in md)
     assert "line1<br>line2<br>line3" in md[3] and "a\\|b" in md[3]
@@ -446,16 +570,27 @@ def test_md_escapes_pipes_and_line_breaks_and_csv_quotes_them(cli, repo: Path) -
 
 
 def test_values_with_rich_markup_are_shown_literally(cli, repo: Path) -> None:
-    write_runs(repo, [make_run(0, {"note": "[red]alert[/red]", "k": 1}),
-                      make_run(1, {"note": "[bold]", "k": 2})])  # fmt: skip
+    write_runs(
+        repo,
+        [
+            make_run(0, {"note": "[red]alert[/red]", "k": 1}),
+            make_run(1, {"note": "[bold]", "k": 2}),
+        ],
+    )
     result = cli(repo, "log", "-g", "note")
     assert "[red]alert[/red]" in result.output and "[bold]" in result.output
 
 
 def test_log_json_keeps_non_finite_values_as_floats(cli, repo: Path) -> None:
     nan, inf = float("nan"), float("inf")
-    write_runs(repo, [make_run(0, {"x": -inf}, {"loss": nan}), make_run(1, {"x": 1}, {"loss": inf}),
-                      make_run(2, {"x": 1}, {"loss": 1.0})])  # fmt: skip
+    write_runs(
+        repo,
+        [
+            make_run(0, {"x": -inf}, {"loss": nan}),
+            make_run(1, {"x": 1}, {"loss": inf}),
+            make_run(2, {"x": 1}, {"loss": 1.0}),
+        ],
+    )
     found = json.loads(cli(repo, "log", "-f", "json").stdout)
     assert [(r["x"], r["loss"]) for r in found[:2]] == [(1, 1.0), (1, inf)]
     assert found[2]["x"] == -inf and math.isnan(found[2]["loss"])
@@ -493,7 +628,8 @@ def test_over_an_unknown_key_suggests_only_config_keys(cli, repo: Path) -> None:
 
 
 def test_confounders_are_listed_sorted(cli, repo: Path) -> None:
-    write_runs(repo, [make_run(i, {"lr": 0.1, "seed": i, "batch": [64, 32, 128][i % 3]})
-                      for i in range(6)])  # fmt: skip
+    write_runs(
+        repo, [make_run(i, {"lr": 0.1, "seed": i, "batch": [64, 32, 128][i % 3]}) for i in range(6)]
+    )
     result = cli(repo, "log", "-g", "lr", "--over", "seed")
     assert "batch also varies inside groups of lr (32, 64, 128)" in result.stderr

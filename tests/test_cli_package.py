@@ -41,8 +41,11 @@ def test_package_changes_are_counted_by_kind() -> None:
         unrecorded=(),
     )
     assert [query.package_change(left, right) for _, left, right in environment.packages] == [
-        "added", "removed", "changed", "changed",
-    ]  # fmt: skip
+        "added",
+        "removed",
+        "changed",
+        "changed",
+    ]
     assert query.package_counts(environment) == {"added": 1, "removed": 1, "changed": 2}
     empty = query.EnvDiff(run=[], packages=[], unrecorded=())
     assert query.package_counts(empty) == {"added": 0, "removed": 0, "changed": 0}
@@ -65,10 +68,19 @@ def test_the_cli_is_a_package_with_a_module_per_family() -> None:
 
     root = Path(gitcfg.cli.__file__).parent
     assert {p.stem for p in root.glob("*.py")} >= {
-        "__init__", "app", "runs", "share", "query", "demo", "tables", "chart",
-    }  # fmt: skip
-    registered = {command.name or command.callback.__name__: command.callback.__module__
-                  for command in gitcfg.cli.app.registered_commands}  # fmt: skip
+        "__init__",
+        "app",
+        "runs",
+        "share",
+        "query",
+        "demo",
+        "tables",
+        "chart",
+    }
+    registered = {
+        command.name or command.callback.__name__: command.callback.__module__
+        for command in gitcfg.cli.app.registered_commands
+    }
     assert registered["show"] == registered["amend"] == "gitcfg.cli.runs"
     assert registered["push"] == registered["pull"] == "gitcfg.cli.share"
     assert registered["log"] == registered["plot"] == "gitcfg.cli.query"

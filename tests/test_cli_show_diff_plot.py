@@ -165,8 +165,10 @@ def curve(lr: float, seed: int) -> list[dict]:
 
 @pytest.fixture
 def curves(repo: Path):
-    runs = [make_run(i, {"lr": lr, "seed": seed}, metrics=curve(lr, seed))
-            for i, (lr, seed) in enumerate([(0.1, 0), (0.1, 1), (0.2, 0), (0.2, 1)])]  # fmt: skip
+    runs = [
+        make_run(i, {"lr": lr, "seed": seed}, metrics=curve(lr, seed))
+        for i, (lr, seed) in enumerate([(0.1, 0), (0.1, 1), (0.2, 0), (0.2, 1)])
+    ]
     runs.append(make_run(9, {"lr": 0.3, "seed": 0}, metrics=[{"_step": 0, "loss": 1.0}]))
     write_runs(repo, runs)
     return repo, runs
@@ -174,8 +176,11 @@ def curves(repo: Path):
 
 def legend_lines(output: str) -> list[str]:
     """The legend: `* run-0` per line without colours (CliRunner is not a terminal)."""
-    return [line.strip() for line in output.splitlines() if line[:2] == "  " and line[3:4] == " "
-            and line[2] in MARKERS]  # fmt: skip
+    return [
+        line.strip()
+        for line in output.splitlines()
+        if line[:2] == "  " and line[3:4] == " " and line[2] in MARKERS
+    ]
 
 
 def test_plot_draws_one_line_per_run(cli, curves, monkeypatch) -> None:
@@ -213,8 +218,10 @@ def test_plot_of_a_metric_nobody_logged_is_one_line(cli, curves) -> None:
 
 
 def test_plot_legend_says_1_run_and_labels_values_exactly(cli, repo: Path) -> None:
-    runs = [make_run(i, {"lr": lr}, metrics=curve(0.1, i)) for i, lr in
-            enumerate([0.000123456, 0.000123457, 0.000123457])]  # fmt: skip
+    runs = [
+        make_run(i, {"lr": lr}, metrics=curve(0.1, i))
+        for i, lr in enumerate([0.000123456, 0.000123457, 0.000123457])
+    ]
     write_runs(repo, runs)
     result = cli(repo, "plot", "val_acc", "--group-by", "lr")
     assert legend_lines(result.output) == ["* lr=0.000123456 (1 run)", "o lr=0.000123457 (2 runs)"]
@@ -222,12 +229,16 @@ def test_plot_legend_says_1_run_and_labels_values_exactly(cli, repo: Path) -> No
 
 def test_json_of_show_and_diff_keeps_non_finite_values_as_floats(cli, repo) -> None:
     nan, inf = float("nan"), float("inf")
-    runs = [make_run(0, {"lr": 0.1}, {"loss": nan, "best": inf}, metrics=[{"_step": 0, "loss": nan}]),
-            make_run(1, {"lr": -inf}, {"loss": 1.0, "best": -inf})]  # fmt: skip
+    runs = [
+        make_run(0, {"lr": 0.1}, {"loss": nan, "best": inf}, metrics=[{"_step": 0, "loss": nan}]),
+        make_run(1, {"lr": -inf}, {"loss": 1.0, "best": -inf}),
+    ]
     write_runs(repo, runs)
     shown = json.loads(cli(repo, "show", "run-0", "--format", "json").stdout)
     assert math.isnan(shown["summary"]["loss"]) and shown["summary"]["best"] == inf
-    assert math.isnan(json.loads(cli(repo, "show", "run-0", "--metrics", "-f", "json").stdout)[0]["loss"])
+    assert math.isnan(
+        json.loads(cli(repo, "show", "run-0", "--metrics", "-f", "json").stdout)[0]["loss"]
+    )
     assert math.isnan(json.loads(cli(repo, "show", "run-0", "--metrics").stdout)["loss"])
     diff = json.loads(cli(repo, "diff", "run-0", "run-1", "--format", "json").stdout)
     assert {"key": "lr", "a": 0.1, "b": -inf} in diff["config"]
@@ -236,8 +247,13 @@ def test_json_of_show_and_diff_keeps_non_finite_values_as_floats(cli, repo) -> N
 
 
 def test_diff_shows_values_exactly_and_literally(cli, repo: Path) -> None:
-    write_runs(repo, [make_run(0, {"lr": 0.000123456, "note": "[red]a\nb"}),
-                      make_run(1, {"lr": 0.000123457, "note": "[red]c"})])  # fmt: skip
+    write_runs(
+        repo,
+        [
+            make_run(0, {"lr": 0.000123456, "note": "[red]a\nb"}),
+            make_run(1, {"lr": 0.000123457, "note": "[red]c"}),
+        ],
+    )
     result = cli(repo, "diff", "run-0", "run-1")
     assert result.exit_code == 0, result.output
     assert "0.000123456" in result.output and "0.000123457" in result.output
@@ -247,7 +263,9 @@ def test_diff_shows_values_exactly_and_literally(cli, repo: Path) -> None:
 def test_show_metrics_skips_a_torn_last_line_as_the_api_does(cli, repo: Path) -> None:
     run = make_run(1, metrics=[{"_step": 0, "acc": 0.5}])
     write_runs(repo, [run])
-    commit(repo, {f"{run_dir(run['id'])}/metrics.jsonl": b'{"_step": 0, "acc": 0.5}\n{"_step": 1, "ac'})
+    commit(
+        repo, {f"{run_dir(run['id'])}/metrics.jsonl": b'{"_step": 0, "acc": 0.5}\n{"_step": 1, "ac'}
+    )
     result = cli(repo, "show", run["id"], "--metrics", "--format", "json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == [{"_step": 0, "acc": 0.5}]

@@ -204,7 +204,9 @@ def _live(repo: Path, run_id: str) -> Path:
 
 
 def test_each_config_change_and_persist_are_kept_by_a_run_sigkilled_right_after(cli, repo: Path):
-    write_script(repo / "kill.py", """
+    write_script(
+        repo / "kill.py",
+        """
         import os, signal, sys, gitcfg
         run = gitcfg.track({"lr": 0.1})
         print(run.id, flush=True)
@@ -215,7 +217,8 @@ def test_each_config_change_and_persist_are_kept_by_a_run_sigkilled_right_after(
             run.config["added_later"] = 42
             run.config.persist()
         os.kill(os.getpid(), signal.SIGKILL)  # no flusher, no exit hook: only what is journaled
-    """)  # fmt: skip
+    """,
+    )
     for how, expected in [
         ("change", {"lr": 0.1, "epochs": 3}),
         ("persist", {"lr": 0.1, "epochs": 3, "added_later": 42}),
@@ -232,7 +235,9 @@ def test_each_config_change_and_persist_are_kept_by_a_run_sigkilled_right_after(
 
 
 def test_a_secret_key_added_during_the_run_is_masked_with_one_warning_per_key(repo: Path):
-    write_script(repo / "secret.py", """
+    write_script(
+        repo / "secret.py",
+        """
         import gitcfg
         run = gitcfg.track({"lr": 0.1})
         run.config.hf_token = "hf_abc"
@@ -241,7 +246,8 @@ def test_a_secret_key_added_during_the_run_is_masked_with_one_warning_per_key(re
         run.config.epochs = 2
         run.finish()
         print(run.id)
-    """)  # fmt: skip
+    """,
+    )
     proc = run_python(repo, "secret.py")
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.splitlines() == [
@@ -249,19 +255,25 @@ def test_a_secret_key_added_during_the_run_is_masked_with_one_warning_per_key(re
         "gitcfg: warning: masked secret-looking config keys in the record: db.password",
     ]
     assert _branch_yaml(repo, proc.stdout.strip(), "config.yaml") == {
-        "lr": 0.1, "hf_token": "***", "db": {"password": "***"}, "epochs": 2
-    }  # fmt: skip
+        "lr": 0.1,
+        "hf_token": "***",
+        "db": {"password": "***"},
+        "epochs": 2,
+    }
 
 
 def test_an_unrecordable_final_config_still_ends_the_run_with_its_status(repo: Path):
-    write_script(repo / "odd.py", """
+    write_script(
+        repo / "odd.py",
+        """
         import gitcfg
         run = gitcfg.track({"layers": [1, 2]})
         run.config.epochs = 3
         # a value that slipped past the checks (here: written around them) cannot be recorded
         run.config._data["layers"].append(object())
         print(run.id)
-    """)  # fmt: skip
+    """,
+    )
     proc = run_python(repo, "odd.py")
     assert proc.returncode == 0, proc.stderr
     run_id = proc.stdout.strip()
@@ -274,12 +286,15 @@ def test_an_unrecordable_final_config_still_ends_the_run_with_its_status(repo: P
 
 
 def test_an_in_place_list_edit_is_refused_at_its_line_and_the_run_fails(repo: Path):
-    script = write_script(repo / "edit.py", """
+    script = write_script(
+        repo / "edit.py",
+        """
         import gitcfg
         run = gitcfg.track({"betas": [0.9, 0.99]})
         print(run.id, flush=True)
         run.config.betas[0] = 0.5
-    """)  # fmt: skip
+    """,
+    )
     proc = run_python(repo, "edit.py")
     assert proc.returncode == 1
     run_id = proc.stdout.strip()
@@ -291,13 +306,16 @@ def test_an_in_place_list_edit_is_refused_at_its_line_and_the_run_fails(repo: Pa
 
 
 def test_a_scripts_config_error_shows_its_traceback_and_tracks_own_errors_one_line(repo: Path):
-    script = write_script(repo / "change.py", """
+    script = write_script(
+        repo / "change.py",
+        """
         import gitcfg
         run = gitcfg.track({"lr": 0.1})
         def train():
             run.config.lr = 0.5
         train()
-    """)  # fmt: skip
+    """,
+    )
     proc = run_python(repo, "change.py")
     assert proc.returncode == 1
     assert proc.stderr.startswith("Traceback (most recent call last):")
@@ -329,21 +347,38 @@ print(run.id)
 def test_secret_command_line_values_are_masked_in_run_yaml(repo: Path):
     write_script(repo / "masked.py", SECRET_ARGS)
     (repo / "exp.yaml").write_text("seed: 3\n")
-    argv = ["--hf_token", "hf_SECRET", "--db-password=pw_SECRET", "--lr", "0.5", "--configs", "exp.yaml"]
+    argv = [
+        "--hf_token",
+        "hf_SECRET",
+        "--db-password=pw_SECRET",
+        "--lr",
+        "0.5",
+        "--configs",
+        "exp.yaml",
+    ]
     proc = run_python(repo, "masked.py", *argv)
     assert proc.returncode == 0, proc.stderr
     run_id = proc.stdout.strip()
     meta = _branch_yaml(repo, run_id, "run.yaml")
     assert meta["argv"][1:] == [
-        "--hf_token", "***", "--db-password=***", "--lr", "0.5", "--configs", "exp.yaml"
-    ]  # fmt: skip
+        "--hf_token",
+        "***",
+        "--db-password=***",
+        "--lr",
+        "0.5",
+        "--configs",
+        "exp.yaml",
+    ]
     assert "options in the recorded command line: --hf_token, --db-password" in proc.stderr
     for path in runs_branch_files(repo):
         assert "_SECRET" not in read_branch_file(repo, path), path
     # the declared --configs option is gitcfg's: its files are recorded, not a `configs` key
     assert _branch_yaml(repo, run_id, "config.yaml") == {
-        "seed": 3, "hf_token": "***", "db_password": "***", "lr": 0.5
-    }  # fmt: skip
+        "seed": 3,
+        "hf_token": "***",
+        "db_password": "***",
+        "lr": 0.5,
+    }
     write_script(repo / "plain.py", SECRET_ARGS)  # mask=False: recorded as typed
     proc = run_python(repo, "plain.py", *argv)
     assert proc.returncode == 0, proc.stderr

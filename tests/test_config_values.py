@@ -89,9 +89,12 @@ def test_a_set_of_mixed_types_is_stored_in_the_same_order_whatever_the_hash_seed
     )
     outputs = {
         subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
             env={**__import__("os").environ, "PYTHONHASHSEED": str(seed)},
-        ).stdout  # fmt: skip
+        ).stdout
         for seed in range(8)
     }
     # by type name, then value: NoneType, float (NaN last), int, list, str
@@ -199,16 +202,77 @@ def test_a_refused_key_is_a_config_error_not_a_silent_str():
 
 # --- round trip ----------------------------------------------------------------------------------
 
-# fmt: off
 TRICKY_STRINGS = [
-    "1e-4", "1E4", "1.0", ".5", "0x1F", "0o17", "0777", "1_000", "+1", "1:20", "-1",
-    "yes", "no", "on", "off", "y", "n", "True", "FALSE", "null", "Null", "~", "",
-    " ", "  lead", "trail ", "2024-01-01", "2024-01-01T00:00:00Z", ".inf", "-.Inf", ".nan",
-    "NaN", "- a", ": x", "a: b", "#c", "a #c", "'", '"', "\\", "{}", "[]", "*x", "&x", "!x",
-    "%x", "@x", "`x", "|", ">", "?", "=", "<<", "---", "...", "\t", "\n", "a\nb", "\r\n",
-    "\x00", "\x07", "\x85", "\u2028", "\u2029", "\ufeff", "\ufeffx", "é", "日本語", "🙂",
+    "1e-4",
+    "1E4",
+    "1.0",
+    ".5",
+    "0x1F",
+    "0o17",
+    "0777",
+    "1_000",
+    "+1",
+    "1:20",
+    "-1",
+    "yes",
+    "no",
+    "on",
+    "off",
+    "y",
+    "n",
+    "True",
+    "FALSE",
+    "null",
+    "Null",
+    "~",
+    "",
+    " ",
+    "  lead",
+    "trail ",
+    "2024-01-01",
+    "2024-01-01T00:00:00Z",
+    ".inf",
+    "-.Inf",
+    ".nan",
+    "NaN",
+    "- a",
+    ": x",
+    "a: b",
+    "#c",
+    "a #c",
+    "'",
+    '"',
+    "\\",
+    "{}",
+    "[]",
+    "*x",
+    "&x",
+    "!x",
+    "%x",
+    "@x",
+    "`x",
+    "|",
+    ">",
+    "?",
+    "=",
+    "<<",
+    "---",
+    "...",
+    "\t",
+    "\n",
+    "a\nb",
+    "\r\n",
+    "\x00",
+    "\x07",
+    "\x85",
+    "\u2028",
+    "\u2029",
+    "\ufeff",
+    "\ufeffx",
+    "é",
+    "日本語",
+    "🙂",
 ]
-# fmt: on
 safe_text = st.text() | st.sampled_from(TRICKY_STRINGS)
 scalars = (
     st.none()
@@ -255,7 +319,9 @@ def test_non_identifier_and_dotted_keys_round_trip():
     "data", [{"a": {"b": 1}, "a.b": 2}, {"a.b": 2, "a": {"b": 1}}, {"m": {"a.b": 2, "a": {"b": 1}}}]
 )
 def test_a_dotted_key_and_a_nested_key_naming_one_leaf_in_one_source_are_refused(data):
-    with pytest.raises(ConfigError, match=r"config keys 'a\.b' and 'b' inside '(m\.)?a' name the same key"):
+    with pytest.raises(
+        ConfigError, match=r"config keys 'a\.b' and 'b' inside '(m\.)?a' name the same key"
+    ):
         Config(data)
 
 

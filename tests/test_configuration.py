@@ -260,10 +260,13 @@ def test_the_recorder_and_callbacks_run_after_each_accepted_change_and_on_persis
     first = {"lr": 0.1, "epochs": 3}
     second = {"lr": 0.1, "epochs": 3, "model": {"depth": 1}}
     assert seen == [
-        ("run", False, first), ("user", first),
-        ("run", False, second), ("user", second),
-        ("run", True, second), ("user", second),  # persist() asks the run to commit
-    ]  # fmt: skip
+        ("run", False, first),
+        ("user", first),
+        ("run", False, second),
+        ("user", second),
+        ("run", True, second),
+        ("user", second),  # persist() asks the run to commit
+    ]
 
 
 def test_registering_callbacks_never_replaces_the_runs_recorder():
@@ -417,10 +420,17 @@ def test_a_list_reads_as_a_list_and_its_in_place_edits_are_changes_of_its_key():
     with pytest.raises(ConfigValueChanged, match="'model.layers'"):
         config.model.layers.append(16)
     for edit in (
-        lambda v: v.extend([1]), lambda v: v.insert(0, 1), lambda v: v.pop(), lambda v: v.remove(0.9),
-        lambda v: v.clear(), lambda v: v.sort(reverse=True), lambda v: v.reverse(),
-        lambda v: v.__delitem__(0), lambda v: v.__iadd__([1]), lambda v: v.__imul__(2),
-    ):  # fmt: skip
+        lambda v: v.extend([1]),
+        lambda v: v.insert(0, 1),
+        lambda v: v.pop(),
+        lambda v: v.remove(0.9),
+        lambda v: v.clear(),
+        lambda v: v.sort(reverse=True),
+        lambda v: v.reverse(),
+        lambda v: v.__delitem__(0),
+        lambda v: v.__iadd__([1]),
+        lambda v: v.__imul__(2),
+    ):
         with pytest.raises(ConfigValueChanged):
             edit(config.betas)
     betas[0] = 0.9  # the same value again is no change
@@ -441,8 +451,9 @@ def test_an_allowed_in_place_edit_is_checked_normalised_and_recorded():
     block["units"] = 16  # so does a mapping inside a list
     block["acts"] += ["gelu"]
     assert config.as_dict() == {
-        "layers": [1, 2, [3, 4, 5]], "blocks": [{"units": 16, "acts": ["relu", "gelu"]}]
-    }  # fmt: skip
+        "layers": [1, 2, [3, 4, 5]],
+        "blocks": [{"units": 16, "acts": ["relu", "gelu"]}],
+    }
     assert len(seen) == 4 and seen[-1] == config.as_dict()
     assert config._changed_after_start == ["layers", "blocks"]
     with pytest.raises(UnsupportedValue, match=r"'layers\[3\]'"):
@@ -452,8 +463,12 @@ def test_an_allowed_in_place_edit_is_checked_normalised_and_recorded():
 
 def test_the_stored_tree_is_never_handed_out():
     config = make({"layers": [1, [2]], "rows": [{"a": [1]}]})
-    for plain in (copy.copy(config.layers), copy.deepcopy(config.layers),
-                  pickle.loads(pickle.dumps(config.layers)), config.as_dict()["layers"]):  # fmt: skip
+    for plain in (
+        copy.copy(config.layers),
+        copy.deepcopy(config.layers),
+        pickle.loads(pickle.dumps(config.layers)),
+        config.as_dict()["layers"],
+    ):
         assert type(plain) is list and plain == [1, [2]]
         plain.append(3)  # a copy: edits are the script's own
     assert type(copy.copy(config.rows[0])) is dict

@@ -161,8 +161,10 @@ def test_an_unwritable_cache_still_gives_the_list(tmp_path) -> None:
 def test_parse_requirements_reads_pins_urls_and_comments() -> None:
     text = b"# header\nNumPy==1.26.0\nfoo @ git+https://x/foo@abc\n# editable: bar==1\n\n"
     assert parse_requirements(text) == {
-        "numpy": "1.26.0", "foo": "git+https://x/foo@abc", "bar": "1 (editable)",
-    }  # fmt: skip
+        "numpy": "1.26.0",
+        "foo": "git+https://x/foo@abc",
+        "bar": "1 (editable)",
+    }
     assert canonical_name("Py_YAML.x") == "py-yaml-x"
 
 
@@ -201,9 +203,10 @@ def test_the_warm_capture_reads_no_distribution_metadata(project: Path, tmp_path
     record(project)
     write_script(
         project / "probe.py",
-        TRAIN.replace("print(run.id)", "import sys; print('importlib.metadata' in sys.modules)\n"
-                      "print(run.id)"),
-    )  # fmt: skip
+        TRAIN.replace(
+            "print(run.id)", "import sys; print('importlib.metadata' in sys.modules)\nprint(run.id)"
+        ),
+    )
     proc = run_python(project, "probe.py")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[0] == "False"
@@ -358,9 +361,14 @@ def test_diff_env_shows_python_and_platform_when_they_differ(cli, project: Path,
 
     def plumbing(*args: str, input: str | None = None) -> str:
         return subprocess.run(
-            ["git", *args], cwd=project, env=env, input=input, capture_output=True, text=True,
+            ["git", *args],
+            cwd=project,
+            env=env,
+            input=input,
+            capture_output=True,
+            text=True,
             check=True,
-        ).stdout.strip()  # fmt: skip
+        ).stdout.strip()
 
     blob = plumbing("hash-object", "-w", "--stdin", input=meta)
     plumbing("read-tree", "gitcfg-runs")

@@ -38,8 +38,11 @@ def _run_id(proc: subprocess.CompletedProcess[str]) -> str:
 def test_git_dash_c_settings_reach_gitcfg_calls(repo: Path) -> None:
     """GIT_CONFIG_COUNT/KEY/VALUE (what `git -c` exports to hooks) choose the runs branch too."""
     script = write_script(repo / "t.py", TRAIN)
-    env = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "gitcfg.branch",
-           "GIT_CONFIG_VALUE_0": "custom-runs"}
+    env = {
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": "gitcfg.branch",
+        "GIT_CONFIG_VALUE_0": "custom-runs",
+    }
     run_id = _run_id(run_python(repo, script, env=env))
     assert run_id[-2:] in git(repo, "ls-tree", "-r", "--name-only", "custom-runs")
     assert git(repo, "rev-parse", "-q", "--verify", "gitcfg-runs", check=False) == ""
@@ -113,15 +116,24 @@ def _gitcfg(*args: str, cwd: Path) -> list[str]:
 
 
 def test_closed_output_pipe_exits_quietly(repo: Path) -> None:
-    script = write_script(repo / "t.py", TRAIN + """
+    script = write_script(
+        repo / "t.py",
+        TRAIN
+        + """
 for i in range(20000):
     run.log({"loss": 1.0 / (i + 1), "acc": i})
-""")
+""",
+    )
     run_id = _run_id(run_python(repo, script))
     command = " ".join(_gitcfg("show", run_id, "--metrics", cwd=repo))
     proc = subprocess.run(
         f'{command} | head -1; echo "status=${{PIPESTATUS[0]}}"',
-        shell=True, executable="/bin/bash", cwd=repo, capture_output=True, text=True, timeout=60,
+        shell=True,
+        executable="/bin/bash",
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.stderr == "", proc.stderr
     status = proc.stdout.strip().splitlines()[-1]
@@ -146,16 +158,24 @@ def test_dubious_ownership_is_not_not_a_repo(tmp_path: Path) -> None:
     repo = _commit_repo(tmp_path / "theirs")
     subprocess.run(["chown", "-R", "nobody", str(repo)], check=True)
     env = dict(os.environ)
-    proc = subprocess.run(_gitcfg("log", cwd=repo), cwd=repo, capture_output=True, text=True,
-                          env=env, timeout=60)
+    proc = subprocess.run(
+        _gitcfg("log", cwd=repo), cwd=repo, capture_output=True, text=True, env=env, timeout=60
+    )
     assert proc.returncode == 1, proc.stderr
     assert "safe.directory" in proc.stderr and "not inside a git repository" not in proc.stderr
 
 
 def test_exit_status_opt_out_leaves_systemexit_alone(tmp_path: Path) -> None:
     code = "import builtins, gitcfg; print(builtins.SystemExit.__module__, builtins.SystemExit.__mro__[1].__name__)"
-    default = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    opted = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                           env=dict(os.environ, GITCFG_EXIT_STATUS="0"))
+    default = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    opted = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=dict(os.environ, GITCFG_EXIT_STATUS="0"),
+    )
     assert default.stdout.split()[1] == "SystemExit"  # the recording subclass is installed
     assert opted.stdout.split()[1] == "BaseException"  # the interpreter's own class

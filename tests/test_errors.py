@@ -11,7 +11,10 @@ from gitcfg.errors import GitError
     ("stderr", "detail"),
     [
         ("hint: one\nfatal: bad revision 'x'\nhint: two\n", "bad revision 'x'"),
-        ("error: patch failed: a.py:1\nerror: a.py: patch does not apply\n", "error: patch failed: a.py:1"),
+        (
+            "error: patch failed: a.py:1\nerror: a.py: patch does not apply\n",
+            "error: patch failed: a.py:1",
+        ),
         ("warning: something\n\nthe last word\n\n", "the last word"),
         ("", "no message from git"),
     ],

@@ -25,9 +25,13 @@ def _gitcfg(
     repo: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "gitcfg", *args], cwd=repo, capture_output=True, text=True,
-        env={**os.environ, **(env or {})}, timeout=120,
-    )  # fmt: skip
+        [sys.executable, "-m", "gitcfg", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
 
 
 def _run_ids(repo: Path) -> list[str]:
@@ -52,8 +56,9 @@ def _live(repo: Path) -> list[str]:
 
 
 def _fsck(repo: Path) -> None:
-    proc = subprocess.run(["git", "fsck", "--strict", "--no-dangling"], cwd=repo,
-                          capture_output=True, text=True)  # fmt: skip
+    proc = subprocess.run(
+        ["git", "fsck", "--strict", "--no-dangling"], cwd=repo, capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
 
 
@@ -146,9 +151,14 @@ time.sleep(60)
     ids=["os._exit", "sys.exit", "graceful-returns"],
 )
 def test_a_scripts_own_sigterm_handler_leaves_the_run_killed_with_its_rows(
-    repo: Path, tmp_path: Path, body: str, before: bool, returncode: int, rows: int,
+    repo: Path,
+    tmp_path: Path,
+    body: str,
+    before: bool,
+    returncode: int,
+    rows: int,
     exit_code: int | None,
-) -> None:  # fmt: skip
+) -> None:
     if body.startswith("run.log"):  # returns: the script goes on, then ends by itself
         script_text = HANDLER.format(body=body, before=before).replace(
             "time.sleep(60)", "time.sleep(1)"
@@ -156,8 +166,13 @@ def test_a_scripts_own_sigterm_handler_leaves_the_run_killed_with_its_rows(
     else:
         script_text = HANDLER.format(body=body, before=before)
     script = write_script(tmp_path / "t.py", script_text)
-    proc = subprocess.Popen([sys.executable, str(script)], cwd=repo, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, str(script)],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None
     run_id = proc.stdout.readline().strip()
     assert run_id, proc.communicate()[1]
@@ -211,9 +226,13 @@ def test_disk_full_records_every_acknowledged_row_and_fails_with_one_line(
     once the row no longer fits; every row it acknowledged before is on the branch."""
     script = write_script(tmp_path / "fill.py", FILLER)
     proc = subprocess.run(
-        [sys.executable, str(script)], cwd=repo, capture_output=True, text=True, timeout=300,
+        [sys.executable, str(script)],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=300,
         preexec_fn=_file_size_limit(1_500_000),
-    )  # fmt: skip
+    )
     acknowledged = _printed_steps(proc.stdout)
     assert proc.returncode == 1, proc.stderr
     assert 0 < acknowledged < 60_000
@@ -233,8 +252,11 @@ def test_disk_full_records_every_acknowledged_row_and_fails_with_one_line(
 def small_disk(tmp_path: Path):  # -> Path: a 3 MB tmpfs, grown again by remount
     mount = tmp_path / "disk"
     mount.mkdir()
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)],
-                          capture_output=True, text=True)  # fmt: skip
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here (needs root): {proc.stderr.strip()}")
     try:
@@ -284,8 +306,9 @@ def _drop_from_runs_branch(repo: Path, path: str) -> None:
     env = {**os.environ, "GIT_INDEX_FILE": str(repo / ".git" / "faults-index")}
     subprocess.run(["git", "read-tree", "gitcfg-runs"], cwd=repo, env=env, check=True)
     subprocess.run(["git", "rm", "-q", "--cached", path], cwd=repo, env=env, check=True)
-    tree = subprocess.run(["git", "write-tree"], cwd=repo, env=env, check=True,
-                          capture_output=True, text=True).stdout.strip()  # fmt: skip
+    tree = subprocess.run(
+        ["git", "write-tree"], cwd=repo, env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
     commit = git(repo, "commit-tree", tree, "-p", "gitcfg-runs", "-m", "damage")
     git(repo, "update-ref", "refs/heads/gitcfg-runs", commit)
 
@@ -304,8 +327,14 @@ def test_a_run_without_its_config_blob_is_refused_by_amend_and_show_and_warned_b
         objects = git(repo, "cat-file", "--batch-all-objects", "--batch-check=%(objectname)")
         keep = "".join(o + "\n" for o in objects.split() if o != oid)
         (tmp_path / "pack").mkdir()
-        subprocess.run(["git", "pack-objects", "-q", str(tmp_path / "pack" / "pack")],
-                       cwd=repo, input=keep, text=True, check=True, capture_output=True)  # fmt: skip
+        subprocess.run(
+            ["git", "pack-objects", "-q", str(tmp_path / "pack" / "pack")],
+            cwd=repo,
+            input=keep,
+            text=True,
+            check=True,
+            capture_output=True,
+        )
         packs = repo / ".git" / "objects" / "pack"
         for old in packs.glob("*"):
             old.unlink()
@@ -351,8 +380,13 @@ def test_a_clock_before_1970_writes_commits_fsck_and_a_strict_remote_accept(
     if faketime is None:
         pytest.skip("faketime is not installed (apt-get install faketime)")
     script = write_script(tmp_path / "t.py", CLOCK_SCRIPT)
-    proc = subprocess.run([faketime, "1969-06-01 00:00:00", sys.executable, str(script)],
-                          cwd=repo, capture_output=True, text=True, timeout=120)  # fmt: skip
+    proc = subprocess.run(
+        [faketime, "1969-06-01 00:00:00", sys.executable, str(script)],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     (run_id,) = _run_ids(repo)
     meta = _meta(repo, run_id)
@@ -395,15 +429,21 @@ def test_log_racing_a_cache_deletion_never_fails(repo: Path, tmp_path: Path) -> 
     assert run_python(repo, write_script(tmp_path / "t.py", THREE_RUNS)).returncode == 0
     state = repo / ".git" / "gitcfg"
     stop = time.monotonic() + 20
-    deleter = subprocess.Popen([sys.executable, "-c", (
-        "import os, sys, time\n"
-        f"end = time.monotonic() + 20; d = {str(state)!r}\n"
-        "while time.monotonic() < end:\n"
-        "    for name in os.listdir(d):\n"
-        "        if name.startswith('query-cache'):\n"
-        "            try: os.unlink(os.path.join(d, name))\n"
-        "            except OSError: pass\n"
-    )])  # fmt: skip
+    deleter = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import os, sys, time\n"
+                f"end = time.monotonic() + 20; d = {str(state)!r}\n"
+                "while time.monotonic() < end:\n"
+                "    for name in os.listdir(d):\n"
+                "        if name.startswith('query-cache'):\n"
+                "            try: os.unlink(os.path.join(d, name))\n"
+                "            except OSError: pass\n"
+            ),
+        ]
+    )
     try:
         tries = 0
         while tries < 40 and time.monotonic() < stop:
@@ -451,8 +491,14 @@ def test_a_shared_repository_makes_gitcfgs_own_files_group_writable(
 ) -> None:
     git(repo, "config", "core.sharedRepository", setting)
     script = write_script(tmp_path / "t.py", HELD)
-    proc = subprocess.Popen([sys.executable, str(script)], cwd=repo, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, str(script)],
+        cwd=repo,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None and proc.stdin is not None
     try:
         assert proc.stdout.readline().strip(), proc.stderr.read() if proc.stderr else ""
@@ -492,8 +538,13 @@ for step in range(1000):
 def _kill_after(repo: Path, script: Path, delay: float) -> tuple[str | None, list[int], bool]:
     """Start the trainer, SIGKILL it `delay` s later; (run id, steps printed, whether a journal
     was left whose run is not on the branch yet: killed before its start commit)."""
-    proc = subprocess.Popen([sys.executable, str(script)], cwd=repo, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, str(script)],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(delay)  # the moment of the kill is what is random here
     proc.kill()
     out, _ = proc.communicate(timeout=60)
@@ -514,8 +565,13 @@ def _start_window(repo: Path, script: Path) -> tuple[float, float, float]:
     import threading
 
     start = time.monotonic()
-    proc = subprocess.Popen([sys.executable, str(script)], cwd=repo, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, str(script)],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     ready: list[float] = []
 
     def read() -> None:
@@ -635,9 +691,16 @@ def test_another_user_of_the_group_can_take_the_lock_and_clear_a_journal(tmp_pat
         assert len(_live(repo)) == 1  # a dead run's journal, made under umask 022
         state = repo / ".git" / "gitcfg"
         peer = subprocess.run(
-            [peer_python, "-c", PEER, str(state)], capture_output=True, text=True, timeout=60,
-            user=65534, group=os.getgid(), extra_groups=[os.getgid()], umask=0o022, env={},
-        )  # fmt: skip
+            [peer_python, "-c", PEER, str(state)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            user=65534,
+            group=os.getgid(),
+            extra_groups=[os.getgid()],
+            umask=0o022,
+            env={},
+        )
         assert peer.returncode == 0 and peer.stdout.strip() == "ok", peer.stderr
     finally:
         shutil.rmtree(top, ignore_errors=True)

@@ -24,9 +24,13 @@ def gitcfg_command(*args: str, cwd: Path, env: dict[str, str] | None = None):
     exe = shutil.which("gitcfg")
     argv = [exe] if exe else [sys.executable, "-m", "gitcfg"]
     return subprocess.run(
-        [*argv, *args], cwd=cwd, capture_output=True, text=True, timeout=300,
+        [*argv, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**os.environ, **(env or {})},
-    )  # fmt: skip
+    )
 
 
 # --- the demo tells a true story ------------------------------------------------------------------
@@ -311,9 +315,14 @@ def test_grouped_headers_are_whole_at_200_columns_with_the_default_aggregates(
 
 def test_the_real_command_at_200_columns_keeps_a_long_metric_name_whole(long_metric_runs) -> None:
     proc = gitcfg_command(
-        "log", "-g", "lr", "--agg", "mean,std,min,max,count,median", cwd=long_metric_runs,
+        "log",
+        "-g",
+        "lr",
+        "--agg",
+        "mean,std,min,max,count,median",
+        cwd=long_metric_runs,
         env={"COLUMNS": "200"},
-    )  # fmt: skip
+    )
     assert proc.returncode == 0, proc.stderr
     assert LONG in proc.stdout and "…" not in proc.stdout
     assert max(len(line) for line in proc.stdout.splitlines()) <= 200

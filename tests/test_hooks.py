@@ -92,8 +92,12 @@ def test_a_hook_with_nothing_to_do_imports_no_cli(repo: Path, tmp_path: Path) ->
     args = ["hook-impl", "post-merge", "--hook-dir", str(tmp_path), "--", "0"]
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "gitcfg", *args],
-        cwd=repo, env=env, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()}
     assert "gitcfg.hook_impl" in imported
@@ -103,8 +107,11 @@ def test_a_hook_with_nothing_to_do_imports_no_cli(repo: Path, tmp_path: Path) ->
 def test_an_unknown_hook_name_is_one_error_line(repo: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "gitcfg", "hook-impl", "pre-commit"],
-        cwd=repo, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 2
     assert proc.stderr.splitlines() == [
         "gitcfg: error: unknown hook 'pre-commit' (one of pre-push, post-merge, post-rewrite)"
@@ -143,9 +150,11 @@ def _without_python(tmp_path: Path) -> dict[str, str]:
     """An environment whose PATH has git and nothing else: no python3, no gitcfg."""
     bin_dir = tmp_path / "only-git"
     bin_dir.mkdir()
-    (bin_dir / "git").symlink_to(subprocess.run(
-        ["sh", "-c", "command -v git"], capture_output=True, text=True, check=True
-    ).stdout.strip())  # fmt: skip
+    (bin_dir / "git").symlink_to(
+        subprocess.run(
+            ["sh", "-c", "command -v git"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    )
     return {**os.environ, "PATH": str(bin_dir)}
 
 

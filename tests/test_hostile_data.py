@@ -109,8 +109,9 @@ def test_untracked_names_with_tabs_and_newlines_are_quoted_as_git_does(
     assert '+++ "b/new\\nline.txt"' in patch and '"b/quote\\".txt"' in patch
     target = tmp_path / "co"
     git(target.parent, "-C", str(repo), "worktree", "add", "-q", "--detach", str(target), "HEAD")
-    applied = subprocess.run(["git", "apply"], cwd=target, input=patch.encode() + b"\n",
-                             capture_output=True)  # fmt: skip
+    applied = subprocess.run(
+        ["git", "apply"], cwd=target, input=patch.encode() + b"\n", capture_output=True
+    )
     assert applied.returncode == 0, applied.stderr
     for name in NAMES:
         assert (target / name).read_text() == f"content of {name!r}\n"
@@ -134,9 +135,19 @@ def test_metrics_lines_too_deep_or_too_long_are_skipped(repo: Path) -> None:
     )
     commit(repo, files)
     for args in (("show", run["id"], "--metrics"), ("plot", "a", run["id"])):
-        proc = subprocess.run([sys.executable, "-m", "gitcfg", *args], cwd=repo,
-                              capture_output=True, text=True, timeout=60)  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, "-m", "gitcfg", *args],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
-    shown = subprocess.run([sys.executable, "-m", "gitcfg", "show", run["id"], "--metrics"],
-                           cwd=repo, capture_output=True, text=True, timeout=60).stdout  # fmt: skip
+    shown = subprocess.run(
+        [sys.executable, "-m", "gitcfg", "show", run["id"], "--metrics"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
     assert shown.splitlines() == ['{"_step": 0, "a": 1}', '{"_step": 3, "a": 3}']

@@ -172,8 +172,13 @@ def test_an_alias_bomb_in_a_pulled_run_is_refused_in_bounded_time(hostile: dict)
 def test_escape_sequences_in_pulled_names_never_reach_the_terminal_raw(hostile: dict) -> None:
     victim, ansi = hostile["victim"], hostile["ids"]["ansi"]
     outputs = {"pull": hostile["pull"].stdout + hostile["pull"].stderr}
-    for args in (("log",), ("log", "--format", "csv"), ("log", "--format", "md"),
-                 ("show", ansi), ("history", ansi)):  # fmt: skip
+    for args in (
+        ("log",),
+        ("log", "--format", "csv"),
+        ("log", "--format", "md"),
+        ("show", ansi),
+        ("history", ansi),
+    ):
         proc = _gitcfg(victim, *args)
         assert proc.returncode == 0, (args, proc.stderr)
         outputs[" ".join(args[:3])] = proc.stdout + proc.stderr

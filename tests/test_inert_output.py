@@ -37,14 +37,22 @@ def test_inert_escapes_controls_and_keeps_the_rest() -> None:
 @pytest.fixture
 def hostile(repo: Path) -> tuple[Path, str, str]:
     first = make_run(
-        0, {"lr" + EVIL: 0.1, "same" + EVIL: "v" + EVIL, "seed": 1}, {"val_acc" + EVIL: 0.5},
-        name="n" + EVIL, tags=["t" + EVIL], group="g" + EVIL, user="u" + EVIL,
+        0,
+        {"lr" + EVIL: 0.1, "same" + EVIL: "v" + EVIL, "seed": 1},
+        {"val_acc" + EVIL: 0.5},
+        name="n" + EVIL,
+        tags=["t" + EVIL],
+        group="g" + EVIL,
+        user="u" + EVIL,
         metrics=[{"_step": 0, "val_acc" + EVIL: 0.1}, {"_step": 1, "val_acc" + EVIL: 0.2}],
-    )  # fmt: skip
+    )
     second = make_run(
-        1, {"lr" + EVIL: 0.2, "same" + EVIL: "v" + EVIL, "seed": 2}, {"val_acc" + EVIL: 0.6},
-        name="m", metrics=[{"_step": 0, "val_acc" + EVIL: 0.3}],
-    )  # fmt: skip
+        1,
+        {"lr" + EVIL: 0.2, "same" + EVIL: "v" + EVIL, "seed": 2},
+        {"val_acc" + EVIL: 0.6},
+        name="m",
+        metrics=[{"_step": 0, "val_acc" + EVIL: 0.3}],
+    )
     write_runs(repo, [first, second], message="runs " + EVIL)
     return repo, first["id"], second["id"]
 
@@ -55,21 +63,37 @@ def _gitcfg(
     import os
 
     full = dict(os.environ, COLUMNS="200", **(env or {}))
-    return subprocess.run([sys.executable, "-m", "gitcfg", *args], cwd=cwd, capture_output=True,
-                          env=full, timeout=60)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "gitcfg", *args], cwd=cwd, capture_output=True, env=full, timeout=60
+    )
 
 
 COMMANDS = [
-    ("log",), ("log", "--all-keys"), ("log", "-f", "csv"), ("log", "-f", "md"), ("log", "-f", "json"),
-    ("log", "-g", "group"), ("log", "-g", "group", "-f", "csv"), ("log", "-n", "1"),
-    ("show", "{a}"), ("show", "{a}", "-f", "json"), ("show", "{a}", "--metrics"),
-    ("show", "{a}", "--metrics", "-f", "json"), ("show", "{a}", "--metrics", "--follow"),
-    ("history", "{a}"), ("history", "{a}", "-f", "json"), ("diff", "{a}", "{b}"),
-    ("diff", "{a}", "{b}", "-f", "json"), ("plot", "val_acc" + EVIL),
-    ("plot", "val_acc" + EVIL, "--no-color"), ("log", "--where", "zz" + EVIL + " == 1"),
-    ("log", "--where", "lr" + EVIL[:6] + " == 1"), ("log", "--sort", "zz" + EVIL),
-    ("show", "zz" + EVIL), ("amend", "{a}", "--set", "x=1", "-m", "why " + EVIL),
-]  # fmt: skip
+    ("log",),
+    ("log", "--all-keys"),
+    ("log", "-f", "csv"),
+    ("log", "-f", "md"),
+    ("log", "-f", "json"),
+    ("log", "-g", "group"),
+    ("log", "-g", "group", "-f", "csv"),
+    ("log", "-n", "1"),
+    ("show", "{a}"),
+    ("show", "{a}", "-f", "json"),
+    ("show", "{a}", "--metrics"),
+    ("show", "{a}", "--metrics", "-f", "json"),
+    ("show", "{a}", "--metrics", "--follow"),
+    ("history", "{a}"),
+    ("history", "{a}", "-f", "json"),
+    ("diff", "{a}", "{b}"),
+    ("diff", "{a}", "{b}", "-f", "json"),
+    ("plot", "val_acc" + EVIL),
+    ("plot", "val_acc" + EVIL, "--no-color"),
+    ("log", "--where", "zz" + EVIL + " == 1"),
+    ("log", "--where", "lr" + EVIL[:6] + " == 1"),
+    ("log", "--sort", "zz" + EVIL),
+    ("show", "zz" + EVIL),
+    ("amend", "{a}", "--set", "x=1", "-m", "why " + EVIL),
+]
 
 
 @pytest.mark.parametrize("args", COMMANDS, ids=lambda args: " ".join(args)[:40])
@@ -117,8 +141,17 @@ def test_runs_pulled_from_a_hostile_remote_print_inert(hostile, tmp_path: Path) 
     mine = tmp_path / "mine"
     git(tmp_path, "clone", "-q", str(bare), str(mine))
     git(mine, "branch", "-q", "-D", "gitcfg-runs", check=False)
-    commands = [("pull",), ("log",), ("log", "-f", "csv"), ("log", "-f", "md"), ("log", "-f", "json"),
-                ("show", a), ("history", a), ("diff", a, b), ("plot", "val_acc" + EVIL)]  # fmt: skip
+    commands = [
+        ("pull",),
+        ("log",),
+        ("log", "-f", "csv"),
+        ("log", "-f", "md"),
+        ("log", "-f", "json"),
+        ("show", a),
+        ("history", a),
+        ("diff", a, b),
+        ("plot", "val_acc" + EVIL),
+    ]
     for args in commands:
         proc = _gitcfg(mine, *args)
         out = (proc.stdout + proc.stderr).decode()

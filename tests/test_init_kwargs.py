@@ -16,13 +16,33 @@ from conftest import git, held_script, read_branch_file, run_python, write_scrip
 
 # wandb 0.30's `def init(` (wandb/sdk/wandb_init.py), plus `magic` of earlier versions.
 WANDB_INIT_KWARGS = {
-    "entity": "team", "project": "proj", "dir": None, "id": None, "name": "n", "notes": "why",
-    "tags": ["a"], "config": {"lr": 1}, "config_exclude_keys": None, "config_include_keys": None,
-    "allow_val_change": True, "group": "g", "job_type": "train", "mode": "online", "force": True,
-    "reinit": "finish_previous", "resume": None, "resume_from": "x?_step=1", "fork_from": "y?_step=2",
-    "save_code": True, "tensorboard": True, "sync_tensorboard": True, "monitor_gym": True,
-    "settings": {"start_method": "thread"}, "anonymous": "allow", "magic": True,
-}  # fmt: skip
+    "entity": "team",
+    "project": "proj",
+    "dir": None,
+    "id": None,
+    "name": "n",
+    "notes": "why",
+    "tags": ["a"],
+    "config": {"lr": 1},
+    "config_exclude_keys": None,
+    "config_include_keys": None,
+    "allow_val_change": True,
+    "group": "g",
+    "job_type": "train",
+    "mode": "online",
+    "force": True,
+    "reinit": "finish_previous",
+    "resume": None,
+    "resume_from": "x?_step=1",
+    "fork_from": "y?_step=2",
+    "save_code": True,
+    "tensorboard": True,
+    "sync_tensorboard": True,
+    "monitor_gym": True,
+    "settings": {"start_method": "thread"},
+    "anonymous": "allow",
+    "magic": True,
+}
 
 
 def _runs(repo: Path) -> list[str]:
@@ -61,10 +81,17 @@ def test_every_wandb_init_keyword_is_accepted_and_recorded(repo: Path, tmp_path:
     meta = _meta(repo, proc.stdout.strip())
     assert (meta["project"], meta["entity"], meta["job_type"]) == ("proj", "team", "train")
     assert meta["init_args"] == {
-        "save_code": True, "settings": {"start_method": "thread"}, "anonymous": "allow",
-        "magic": True, "sync_tensorboard": True, "tensorboard": True, "monitor_gym": True,
-        "force": True, "fork_from": "y?_step=2", "resume_from": "x?_step=1",
-    }  # fmt: skip
+        "save_code": True,
+        "settings": {"start_method": "thread"},
+        "anonymous": "allow",
+        "magic": True,
+        "sync_tensorboard": True,
+        "tensorboard": True,
+        "monitor_gym": True,
+        "force": True,
+        "fork_from": "y?_step=2",
+        "resume_from": "x?_step=1",
+    }
     said = [line for line in proc.stderr.splitlines() if "has no effect here" in line]
     assert len(said) == 9 and all(line.startswith("gitcfg: warning: track(") for line in said)
 
@@ -218,8 +245,10 @@ def test_mode_shared_and_offline_record_and_say_so(repo: Path, tmp_path: Path) -
     )
     proc = run_python(repo, script)
     assert proc.stdout.splitlines() == [
-        "shared True False False", "offline True True False", "disabled False False True",
-    ]  # fmt: skip
+        "shared True False False",
+        "offline True True False",
+        "disabled False False True",
+    ]
     assert len(_runs(repo)) == 2
 
 
@@ -268,8 +297,12 @@ def test_labels_set_during_the_run_are_recorded(repo: Path, tmp_path: Path) -> N
     meta = _meta(repo, run_id)
     assert meta["name"] == "renamed" and meta["tags"] == ["base", "x", "y"]
     assert (meta["notes"], meta["group"], meta["project"], meta["job_type"], meta["entity"]) == (
-        "a note", "grp", "p1", "eval", "me",
-    )  # fmt: skip
+        "a note",
+        "grp",
+        "p1",
+        "eval",
+        "me",
+    )
 
 
 def test_a_label_set_is_journaled_so_a_killed_run_keeps_it(repo: Path, tmp_path: Path) -> None:
@@ -326,12 +359,15 @@ def test_a_run_ends_with_one_line_saying_what_to_run(repo: Path, tmp_path: Path,
     assert len(proc.stderr.splitlines()) == 1
 
 
-@pytest.mark.parametrize(("body", "env"), [
-    ("gitcfg.track(quiet=True)", {}),
-    ("gitcfg.track()", {"GITCFG_SILENT": "1"}),
-    ("gitcfg.track(mode='disabled')", {}),
-    ("gitcfg.track(rank=1)", {}),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("body", "env"),
+    [
+        ("gitcfg.track(quiet=True)", {}),
+        ("gitcfg.track()", {"GITCFG_SILENT": "1"}),
+        ("gitcfg.track(mode='disabled')", {}),
+        ("gitcfg.track(rank=1)", {}),
+    ],
+)
 def test_no_end_line_when_quiet_or_nothing_recorded(
     repo: Path, tmp_path: Path, body: str, env: dict[str, str], loud
 ) -> None:
@@ -409,9 +445,14 @@ def test_an_exception_at_the_python_prompt_does_not_end_the_run(repo: Path) -> N
         "print('id', run.id)\n"
     )
     proc = subprocess.run(
-        [sys.executable, "-i", "-q"], input=session, cwd=repo, capture_output=True, text=True,
-        timeout=60, env=os.environ,
-    )  # fmt: skip
+        [sys.executable, "-i", "-q"],
+        input=session,
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=os.environ,
+    )
     assert "ZeroDivisionError" in proc.stderr
     assert "status running" in proc.stdout
     run_id = proc.stdout.split("id ")[1].split()[0]

@@ -23,9 +23,13 @@ from conftest import commit_script, git, run_python
 def gc(cwd: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120):
     """The gitcfg command as a user runs it: a separate process."""
     return subprocess.run(
-        [sys.executable, "-m", "gitcfg", *args], cwd=cwd, capture_output=True, text=True,
-        env={**os.environ, **(env or {})}, timeout=timeout,
-    )  # fmt: skip
+        [sys.executable, "-m", "gitcfg", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+    )
 
 
 def ok(proc: subprocess.CompletedProcess[str]) -> str:
@@ -99,8 +103,13 @@ def driver(repo: Path) -> Path:
     return commit_script(repo, "drive.py", DRIVER)
 
 
-def drive(repo: Path, kwargs: dict | None = None, steps: int = 3, script: str = "drive.py",
-          env: dict[str, str] | None = None) -> str:  # fmt: skip
+def drive(
+    repo: Path,
+    kwargs: dict | None = None,
+    steps: int = 3,
+    script: str = "drive.py",
+    env: dict[str, str] | None = None,
+) -> str:
     proc = run_python(repo, script, json.dumps(kwargs or {}), str(steps), env=env)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.strip().splitlines()[-1]
@@ -123,12 +132,33 @@ def flat_get(record: dict, key: str):
 # --- track() takes every keyword argument of wandb.init -------------------------------------------
 
 WANDB_INIT_KWARGS = dict(
-    entity="team", project="proj", dir=None, id=None, name="n1", notes="some notes", tags=["a", "b"],
-    config={"lr": 0.1}, config_exclude_keys=None, config_include_keys=None, allow_val_change=True,
-    group="g1", job_type="train", mode="online", force=False, anonymous="never", reinit=None,
-    resume=None, resume_from=None, fork_from=None, save_code=True, tensorboard=False,
-    sync_tensorboard=False, monitor_gym=False, settings={}, magic=False,
-)  # fmt: skip
+    entity="team",
+    project="proj",
+    dir=None,
+    id=None,
+    name="n1",
+    notes="some notes",
+    tags=["a", "b"],
+    config={"lr": 0.1},
+    config_exclude_keys=None,
+    config_include_keys=None,
+    allow_val_change=True,
+    group="g1",
+    job_type="train",
+    mode="online",
+    force=False,
+    anonymous="never",
+    reinit=None,
+    resume=None,
+    resume_from=None,
+    fork_from=None,
+    save_code=True,
+    tensorboard=False,
+    sync_tensorboard=False,
+    monitor_gym=False,
+    settings={},
+    magic=False,
+)
 
 
 def test_track_accepts_every_wandb_init_keyword_and_records_the_labels(
@@ -144,13 +174,24 @@ def test_track_accepts_every_wandb_init_keyword_and_records_the_labels(
 
 @pytest.mark.parametrize(
     "name, value",
-    [("anonymous", "allow"), ("magic", True), ("sync_tensorboard", True), ("monitor_gym", True),
-     ("force", True), ("tensorboard", True), ("settings", {"silent": True}), ("save_code", False),
-     ("fork_from", "abc?_step=3"), ("resume_from", "abc?_step=3"), ("mode", "offline")],
-)  # fmt: skip
+    [
+        ("anonymous", "allow"),
+        ("magic", True),
+        ("sync_tensorboard", True),
+        ("monitor_gym", True),
+        ("force", True),
+        ("tensorboard", True),
+        ("settings", {"silent": True}),
+        ("save_code", False),
+        ("fork_from", "abc?_step=3"),
+        ("resume_from", "abc?_step=3"),
+        ("mode", "offline"),
+    ],
+)
 def test_each_no_effect_keyword_is_accepted_and_recorded(repo: Path, name: str, value) -> None:
     commit_script(
-        repo, "kw.py",
+        repo,
+        "kw.py",
         f"""
         import gitcfg
         run = gitcfg.track({{"lr": 0.1}}, {name}={value!r})
@@ -160,7 +201,7 @@ def test_each_no_effect_keyword_is_accepted_and_recorded(repo: Path, name: str, 
         run2.finish()
         print(run.id)
         """,
-    )  # fmt: skip
+    )
     proc = run_python(repo, "kw.py")
     assert proc.returncode == 0, proc.stderr
     run_id = proc.stdout.strip()
@@ -176,7 +217,8 @@ def test_each_no_effect_keyword_is_accepted_and_recorded(repo: Path, name: str, 
 
 def test_a_keyword_wandb_init_does_not_take_is_a_type_error(repo: Path) -> None:
     commit_script(
-        repo, "typo.py",
+        repo,
+        "typo.py",
         """
         import gitcfg
         try:
@@ -184,7 +226,7 @@ def test_a_keyword_wandb_init_does_not_take_is_a_type_error(repo: Path) -> None:
         except TypeError as exc:
             print("TypeError", exc)
         """,
-    )  # fmt: skip
+    )
     proc = run_python(repo, "typo.py")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("TypeError") and "projct" in proc.stdout
@@ -214,14 +256,15 @@ def test_project_entity_job_type_are_first_class_in_log_where_group_by_and_api(
     assert [r["id"] for r in rows] == [c]
     # the Api and the DataFrame
     proc = run_python(
-        repo, "-c",
+        repo,
+        "-c",
         "import gitcfg\n"
         "api = gitcfg.Api()\n"
         f"r = api.run({b!r})\n"
         "print(r.project, r.entity, r.job_type)\n"
         "df = api.runs().to_dataframe()\n"
         "print(sorted(c for c in df.columns if c.split('.')[-1] in ('project', 'job_type', 'entity')))\n",
-    )  # fmt: skip
+    )
     assert proc.returncode == 0, proc.stderr
     first, second = proc.stdout.splitlines()
     assert first == "y me eval"
@@ -259,7 +302,8 @@ def test_a_chosen_id_is_the_run_id_and_must_be_unique(repo: Path, driver: Path) 
 @pytest.mark.parametrize("mode", [True, "allow", "must", "auto"])
 def test_resume_continues_a_finished_run(repo: Path, driver: Path, mode) -> None:
     commit_script(
-        repo, "again.py",
+        repo,
+        "again.py",
         """
         import json, sys
         import gitcfg
@@ -268,7 +312,7 @@ def test_resume_continues_a_finished_run(repo: Path, driver: Path, mode) -> None
         for i in range(run.step, run.step + 2):
             run.log({"loss": 10.0 + i})
         """,
-    )  # fmt: skip
+    )
     drive(repo, {"id": "exp-1"}, steps=3)
     proc = run_python(repo, "again.py", json.dumps(mode))
     assert proc.returncode == 0, proc.stderr
@@ -289,7 +333,8 @@ def test_resume_continues_a_failed_or_killed_run_and_status_goes_back_to_running
     repo: Path, status_script: str
 ) -> None:
     commit_script(
-        repo, "end.py",
+        repo,
+        "end.py",
         """
         import os, signal, sys
         import gitcfg
@@ -300,16 +345,23 @@ def test_resume_continues_a_failed_or_killed_run_and_status_goes_back_to_running
                 raise RuntimeError("boom")
             os.kill(os.getpid(), signal.SIGTERM)
         """,
-    )  # fmt: skip
+    )
     first = run_python(repo, "end.py", status_script)
     assert first.returncode != 0
     assert branch_yaml(repo, "r1", "run.yaml")["status"] == status_script
     proc = subprocess.Popen(  # resume and hold, to see `running` on the branch
-        [sys.executable, "-c",
-         "import gitcfg, sys\nrun = gitcfg.track({'lr': 0.1}, id='r1', resume='must')\n"
-         "run.log({'x': run.step})\nprint(run.resumed, flush=True)\nsys.stdin.readline()\n"],
-        cwd=repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "import gitcfg, sys\nrun = gitcfg.track({'lr': 0.1}, id='r1', resume='must')\n"
+            "run.log({'x': run.step})\nprint(run.resumed, flush=True)\nsys.stdin.readline()\n",
+        ],
+        cwd=repo,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdin is not None and proc.stdout is not None
     try:
         assert proc.stdout.readline().strip() == "True"
@@ -344,7 +396,8 @@ def test_resume_must_without_a_run_and_never_with_one_are_errors_before_writing(
 
 def _sigkill_script(repo: Path, kwargs: str) -> Path:
     return commit_script(
-        repo, "preempt.py",
+        repo,
+        "preempt.py",
         f"""
         import sys
         import gitcfg
@@ -357,14 +410,18 @@ def _sigkill_script(repo: Path, kwargs: str) -> Path:
                 print("ready", flush=True)
                 sys.stdin.readline()
         """,
-    )  # fmt: skip
+    )
 
 
 def _run_until_signal(repo: Path, stop: int, signum: int = signal.SIGKILL) -> str:
     proc = subprocess.Popen(
-        [sys.executable, "preempt.py", str(stop)], cwd=repo, stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [sys.executable, "preempt.py", str(stop)],
+        cwd=repo,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdin is not None and proc.stdout is not None
     try:
         first = proc.stdout.readline().split()
@@ -408,7 +465,8 @@ def test_resume_true_without_id_and_no_crashed_run_starts_a_new_run(
 
 def test_reinit(repo: Path) -> None:
     commit_script(
-        repo, "re.py",
+        repo,
+        "re.py",
         """
         import gitcfg
         a = gitcfg.track({"lr": 0.1})
@@ -418,7 +476,7 @@ def test_reinit(repo: Path) -> None:
         b = gitcfg.track({"lr": 0.2})
         print(a.id, b.id, b is not a)
         """,
-    )  # fmt: skip
+    )
     proc = run_python(repo, "re.py")
     assert proc.returncode == 0, proc.stderr
     first, second = proc.stdout.splitlines()
@@ -436,7 +494,8 @@ def test_dir_is_where_run_dir_lives_and_its_files_are_saved_at_finish(
     where = tmp_path / "scratch"
     where.mkdir()
     commit_script(
-        repo, "d.py",
+        repo,
+        "d.py",
         f"""
         import os
         import gitcfg
@@ -446,7 +505,7 @@ def test_dir_is_where_run_dir_lives_and_its_files_are_saved_at_finish(
         with open(os.path.join(run.dir, "notes.txt"), "w") as f:
             f.write("hello from run.dir")
         """,
-    )  # fmt: skip
+    )
     proc = run_python(repo, "d.py")
     assert proc.returncode == 0, proc.stderr
     run_id, run_dir = proc.stdout.splitlines()
@@ -476,9 +535,13 @@ open("ckpt.txt", "w").write("v2")
 def test_save_policies(repo: Path, policy: str) -> None:
     commit_script(repo, "saver.py", SAVER)
     proc = subprocess.Popen(
-        [sys.executable, "saver.py", policy], cwd=repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [sys.executable, "saver.py", policy],
+        cwd=repo,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdin is not None and proc.stdout is not None
     assert proc.stderr is not None
     try:
@@ -500,16 +563,18 @@ def test_save_policies(repo: Path, policy: str) -> None:
     assert "ckpt.txt" in ok(gc(repo, "show", run_id, "--files"))
     assert ok(gc(repo, "show", run_id, "--file", "ckpt.txt")) == content
     api = run_python(
-        repo, "-c",
+        repo,
+        "-c",
         f"import gitcfg; b = gitcfg.Api().run({run_id!r}).file('ckpt.txt'); print(type(b).__mro__[-2].__name__, bytes(b))",
-    )  # fmt: skip
+    )
     assert api.returncode == 0, api.stderr
     assert api.stdout.strip() == f"bytes {content.encode()!r}"
 
 
 def test_save_with_a_glob_and_base_path(repo: Path) -> None:
     commit_script(
-        repo, "globsave.py",
+        repo,
+        "globsave.py",
         """
         import os
         import gitcfg
@@ -520,7 +585,7 @@ def test_save_with_a_glob_and_base_path(repo: Path) -> None:
         gitcfg.save("out/ckpt/*.pt", base_path="out")
         print(run.id)
         """,
-    )  # fmt: skip
+    )
     proc = run_python(repo, "globsave.py")
     assert proc.returncode == 0, proc.stderr
     run_id = proc.stdout.strip()
@@ -533,7 +598,8 @@ def test_save_over_the_size_limit_warns_once_naming_the_file_and_the_run_finishe
 ) -> None:
     git(repo, "config", "gitcfg.maxFileBytes", "1000")
     commit_script(
-        repo, "big.py",
+        repo,
+        "big.py",
         """
         import gitcfg
         run = gitcfg.track({"lr": 0.1})
@@ -545,7 +611,7 @@ def test_save_over_the_size_limit_warns_once_naming_the_file_and_the_run_finishe
         gitcfg.save("huge2.bin", policy="end")
         print(run.id)
         """,
-    )  # fmt: skip
+    )
     proc = run_python(repo, "big.py")
     assert proc.returncode == 0, proc.stderr
     run_id = proc.stdout.strip()
@@ -575,7 +641,8 @@ def test_show_file_of_a_name_the_run_did_not_save_is_a_one_line_error(
 
 def test_watch_records_class_and_parameter_count_and_says_no_gradients_once(repo: Path) -> None:
     commit_script(
-        repo, "w.py",
+        repo,
+        "w.py",
         """
         import torch
         import gitcfg
@@ -587,7 +654,7 @@ def test_watch_records_class_and_parameter_count_and_says_no_gradients_once(repo
         gitcfg.unwatch(model)
         print(run.id)
         """,
-    )  # fmt: skip
+    )
     proc = run_python(repo, "w.py")
     assert proc.returncode == 0, proc.stderr
     run_id = proc.stdout.strip()
@@ -603,7 +670,8 @@ def test_watch_records_class_and_parameter_count_and_says_no_gradients_once(repo
 
 def test_image_and_table_are_files_under_the_run_with_references_in_the_rows(repo: Path) -> None:
     commit_script(
-        repo, "m.py",
+        repo,
+        "m.py",
         """
         import numpy as np
         import pandas as pd
@@ -620,7 +688,7 @@ def test_image_and_table_are_files_under_the_run_with_references_in_the_rows(rep
         run.log({"p": gitcfg.plot.line(gitcfg.Table(columns=["x", "y"], data=[[1, 2]]), "x", "y")})
         print(run.id)
         """,
-    )  # fmt: skip
+    )
     proc = run_python(repo, "m.py")
     assert proc.returncode == 0, proc.stderr
     run_id = proc.stdout.strip()
@@ -648,15 +716,17 @@ def test_image_and_table_are_files_under_the_run_with_references_in_the_rows(rep
         assert len(warned) == 1, (key, proc.stderr)
     assert not any("h" in row for row in rows)
     shown = subprocess.run(
-        [sys.executable, "-m", "gitcfg", "show", run_id, "--file", "media/img/0.png"], cwd=repo,
+        [sys.executable, "-m", "gitcfg", "show", run_id, "--file", "media/img/0.png"],
+        cwd=repo,
         capture_output=True,
-    )  # fmt: skip
+    )
     assert shown.returncode == 0 and shown.stdout == png, shown.stderr
 
 
 def test_image_from_a_path(repo: Path) -> None:
     commit_script(
-        repo, "mp.py",
+        repo,
+        "mp.py",
         """
         import numpy as np
         from PIL import Image as PILImage
@@ -666,25 +736,29 @@ def test_image_from_a_path(repo: Path) -> None:
         run.log({"pic": gitcfg.Image("pic.png")}, step=7)
         print(run.id)
         """,
-    )  # fmt: skip
+    )
     proc = run_python(repo, "mp.py")
     assert proc.returncode == 0, proc.stderr
     run_id = proc.stdout.strip()
     assert "media/pic/7.png" in branch_names(repo, run_id)
-    assert branch_rows(repo, run_id)[0]["pic"] == {**branch_rows(repo, run_id)[0]["pic"], "_type": "image",
-                                                    "path": "media/pic/7.png"}  # fmt: skip
+    assert branch_rows(repo, run_id)[0]["pic"] == {
+        **branch_rows(repo, run_id)[0]["pic"],
+        "_type": "image",
+        "path": "media/pic/7.png",
+    }
 
 
 def test_a_media_value_never_fails_the_run(repo: Path) -> None:
     commit_script(
-        repo, "mbad.py",
+        repo,
+        "mbad.py",
         """
         import gitcfg
         run = gitcfg.track({"lr": 0.1})
         run.log({"img": gitcfg.Image("does-not-exist.png"), "loss": 0.5})
         print(run.id)
         """,
-    )  # fmt: skip
+    )
     proc = run_python(repo, "mbad.py")
     assert proc.returncode == 0, proc.stderr
     run_id = proc.stdout.strip()
@@ -697,7 +771,8 @@ def test_a_media_value_never_fails_the_run(repo: Path) -> None:
 
 def test_define_metric_records_step_metric_and_goal(repo: Path) -> None:
     commit_script(
-        repo, "dm.py",
+        repo,
+        "dm.py",
         """
         import gitcfg
         run = gitcfg.track({"lr": 0.1})
@@ -709,7 +784,7 @@ def test_define_metric_records_step_metric_and_goal(repo: Path) -> None:
             run.log({"epoch": e, "val_loss": v, "acc": a})
         print(run.id)
         """,
-    )  # fmt: skip
+    )
     proc = run_python(repo, "dm.py")
     assert proc.returncode == 0, proc.stderr
     run_id = proc.stdout.strip()
@@ -728,7 +803,8 @@ def test_define_metric_records_step_metric_and_goal(repo: Path) -> None:
 
 def test_log_value_rules(repo: Path) -> None:
     commit_script(
-        repo, "lv.py",
+        repo,
+        "lv.py",
         """
         import numpy as np
         import gitcfg
@@ -744,7 +820,7 @@ def test_log_value_rules(repo: Path) -> None:
             print(type(exc).__name__, exc)
         print(run.id)
         """,
-    )  # fmt: skip
+    )
     proc = run_python(repo, "lv.py")
     assert proc.returncode == 0, proc.stderr
     err_line, run_id = proc.stdout.strip().splitlines()
@@ -764,7 +840,8 @@ def test_log_value_rules(repo: Path) -> None:
 
 def test_config_canonical_text_of_device_and_dtypes(repo: Path) -> None:
     commit_script(
-        repo, "cv.py",
+        repo,
+        "cv.py",
         """
         import pathlib
         import numpy as np
@@ -780,7 +857,7 @@ def test_config_canonical_text_of_device_and_dtypes(repo: Path) -> None:
             print("refused", type(exc).__name__)
         print(run.id)
         """,
-    )  # fmt: skip
+    )
     proc = run_python(repo, "cv.py")
     assert proc.returncode == 0, proc.stderr
     refused, run_id = proc.stdout.strip().splitlines()
@@ -798,7 +875,8 @@ def test_config_canonical_text_of_device_and_dtypes(repo: Path) -> None:
 
 def test_run_attributes_set_during_the_run_are_recorded(repo: Path) -> None:
     commit_script(
-        repo, "attrs.py",
+        repo,
+        "attrs.py",
         """
         import gitcfg
         run = gitcfg.track({"lr": 0.1}, entity="ent", project="p0")
@@ -811,7 +889,7 @@ def test_run_attributes_set_during_the_run_are_recorded(repo: Path) -> None:
         print(run.url, run.path, run.entity)
         print(run.id)
         """,
-    )  # fmt: skip
+    )
     proc = run_python(repo, "attrs.py")
     assert proc.returncode == 0, proc.stderr
     first, run_id = proc.stdout.strip().splitlines()
@@ -826,13 +904,14 @@ def test_run_attributes_set_during_the_run_are_recorded(repo: Path) -> None:
 
 def test_dir_of_gitcfg_and_hasattr_summary(repo: Path) -> None:
     proc = run_python(
-        repo, "-c",
+        repo,
+        "-c",
         "import gitcfg\nnames = dir(gitcfg)\n"
         "print(all(n in names for n in ['track', 'log', 'config', 'Api', 'save', 'watch', 'unwatch',"
         " 'Image', 'Table', 'Histogram', 'Html', 'Audio', 'Video', 'Object3D', 'plot', 'define_metric',"
         " 'init', 'finish']))\n"
         "print(hasattr(gitcfg, 'summary'))\n",
-    )  # fmt: skip
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["True", "False"]
 
@@ -856,14 +935,20 @@ def test_the_end_of_run_line_and_how_to_silence_it(repo: Path, driver: Path) -> 
     ok(gc(repo, "show", match.group(3)))
     env = {k: v for k, v in os.environ.items() if k != "GITCFG_SILENT"}
     silent = subprocess.run(
-        [sys.executable, "drive.py", "{}"], cwd=repo, capture_output=True, text=True,
+        [sys.executable, "drive.py", "{}"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
         env={**env, "GITCFG_SILENT": "1"},
-    )  # fmt: skip
+    )
     assert silent.returncode == 0 and "finished in" not in silent.stderr
     quiet = subprocess.run(
-        [sys.executable, "drive.py", json.dumps({"quiet": True})], cwd=repo, capture_output=True, text=True,
+        [sys.executable, "drive.py", json.dumps({"quiet": True})],
+        cwd=repo,
+        capture_output=True,
+        text=True,
         env=env,
-    )  # fmt: skip
+    )
     assert quiet.returncode == 0, quiet.stderr
     assert "finished in" not in quiet.stderr
 
@@ -878,9 +963,13 @@ def test_python_i_an_exception_at_the_prompt_does_not_end_the_run(repo: Path) ->
         "print('ID', run.id)",
     ]
     proc = subprocess.run(
-        [sys.executable, "-i"], input="\n".join(lines) + "\n", cwd=repo, capture_output=True, text=True,
+        [sys.executable, "-i"],
+        input="\n".join(lines) + "\n",
+        cwd=repo,
+        capture_output=True,
+        text=True,
         timeout=60,
-    )  # fmt: skip
+    )
     assert "ZeroDivisionError" in proc.stderr
     found = re.search(r"ID (\S+)", proc.stdout)
     assert found, proc.stdout
@@ -908,9 +997,13 @@ sys.stdin.readline()
 def test_a_running_runs_metrics_and_summary_are_visible_through_cli_and_api(repo: Path) -> None:
     commit_script(repo, "hold.py", HOLD)
     proc = subprocess.Popen(
-        [sys.executable, "hold.py"], cwd=repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [sys.executable, "hold.py"],
+        cwd=repo,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdin is not None and proc.stdout is not None
     try:
         run_id = proc.stdout.readline().strip()
@@ -921,11 +1014,12 @@ def test_a_running_runs_metrics_and_summary_are_visible_through_cli_and_api(repo
         assert "loss" in ok(gc(repo, "log")), "the log shows the running run's metric"
         assert ok(gc(repo, "plot", "loss", run_id)).strip()
         api = run_python(
-            repo, "-c",
+            repo,
+            "-c",
             f"import gitcfg\nr = gitcfg.Api().run({run_id!r})\nprint(r.summary['loss'])\n"
             "print(len(list(r.metrics())))\n"
             "print([x.summary.get('loss') for x in gitcfg.Api().runs()])\n",
-        )  # fmt: skip
+        )
         assert api.returncode == 0, api.stderr
         s, n, listed = api.stdout.strip().splitlines()
         assert float(s) == pytest.approx(1 / 3) and n == "3"
@@ -950,17 +1044,24 @@ def test_a_running_runs_metrics_and_summary_are_visible_through_cli_and_api(repo
 def test_show_metrics_follow_prints_rows_as_logged_until_the_run_ends(repo: Path) -> None:
     commit_script(repo, "hold.py", HOLD)
     proc = subprocess.Popen(
-        [sys.executable, "hold.py"], cwd=repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [sys.executable, "hold.py"],
+        cwd=repo,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdin is not None and proc.stdout is not None
     follow = None
     try:
         run_id = proc.stdout.readline().strip()
         follow = subprocess.Popen(
-            [sys.executable, "-m", "gitcfg", "show", run_id, "--metrics", "--follow"], cwd=repo,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            [sys.executable, "-m", "gitcfg", "show", run_id, "--metrics", "--follow"],
+            cwd=repo,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         assert follow.stdout is not None
         seen = [json.loads(follow.stdout.readline()) for _ in range(3)]
         assert [r["loss"] for r in seen] == [1.0, 0.5, pytest.approx(1 / 3)]
@@ -983,7 +1084,8 @@ def test_show_metrics_follow_prints_rows_as_logged_until_the_run_ends(repo: Path
 
 def test_config_persist_is_on_the_branch_at_once(repo: Path) -> None:
     commit_script(
-        repo, "persist.py",
+        repo,
+        "persist.py",
         """
         import sys
         import gitcfg
@@ -993,11 +1095,15 @@ def test_config_persist_is_on_the_branch_at_once(repo: Path) -> None:
         print(run.id, flush=True)
         sys.stdin.readline()
         """,
-    )  # fmt: skip
+    )
     proc = subprocess.Popen(
-        [sys.executable, "persist.py"], cwd=repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [sys.executable, "persist.py"],
+        cwd=repo,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdin is not None and proc.stdout is not None
     try:
         run_id = proc.stdout.readline().strip()
@@ -1019,7 +1125,8 @@ def test_api_amend_is_one_amend_commit_with_history_and_as_recorded(
     run_id = drive(repo, {"config": {"lr": 0.1, "opt": {"beta": 0.9}, "drop": 0.5}, "tags": ["x"]})
     before = commit_count(repo)
     proc = run_python(
-        repo, "-c",
+        repo,
+        "-c",
         "import gitcfg\n"
         f"api = gitcfg.Api(); run = api.run({'ent/proj/' + run_id[:8]!r})\n"
         "run.config['foo'] = 32\n"
@@ -1031,7 +1138,7 @@ def test_api_amend_is_one_amend_commit_with_history_and_as_recorded(
         "run.name = 'renamed'\n"
         "run.notes = 'good one'\n"
         "run.update(reason='picked for the paper')\n",
-    )  # fmt: skip
+    )
     assert proc.returncode == 0, proc.stderr
     assert commit_count(repo) == before + 1
     assert git(repo, "log", "-1", "--format=%s", "gitcfg-runs").startswith("amend")
@@ -1054,12 +1161,13 @@ def test_api_amend_from_runs_and_reason_none(repo: Path, driver: Path) -> None:
     run_id = drive(repo)
     before = commit_count(repo)
     proc = run_python(
-        repo, "-c",
+        repo,
+        "-c",
         "import gitcfg\n"
         "for run in gitcfg.Api().runs():\n"
         "    run.config['lr'] = 0.5\n"
         "    run.update(reason=None)\n",
-    )  # fmt: skip
+    )
     assert proc.returncode == 0, proc.stderr
     assert commit_count(repo) == before + 1
     assert branch_yaml(repo, run_id, "config.yaml") == {"lr": 0.5}
@@ -1068,18 +1176,23 @@ def test_api_amend_from_runs_and_reason_none(repo: Path, driver: Path) -> None:
 def test_api_amend_of_a_running_run_is_refused(repo: Path) -> None:
     commit_script(repo, "hold.py", HOLD)
     proc = subprocess.Popen(
-        [sys.executable, "hold.py"], cwd=repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [sys.executable, "hold.py"],
+        cwd=repo,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdin is not None and proc.stdout is not None
     try:
         run_id = proc.stdout.readline().strip()
         before = commit_count(repo)
         amend = run_python(
-            repo, "-c",
+            repo,
+            "-c",
             f"import gitcfg\nr = gitcfg.Api().run({run_id!r})\nr.config['lr'] = 1.0\n"
             "try:\n    r.update()\nexcept gitcfg.GitcfgError as exc:\n    print('refused', exc)\n",
-        )  # fmt: skip
+        )
         assert amend.stdout.startswith("refused"), amend.stdout + amend.stderr
         assert commit_count(repo) == before
         one_line_error(gc(repo, "amend", run_id, "--set", "lr=1.0"))
@@ -1227,7 +1340,8 @@ def test_rerun_records_a_new_run_linked_to_the_original_and_exits_with_the_scrip
     repo: Path,
 ) -> None:
     commit_script(
-        repo, "exits.py",
+        repo,
+        "exits.py",
         """
         import sys
         import gitcfg
@@ -1236,7 +1350,7 @@ def test_rerun_records_a_new_run_linked_to_the_original_and_exits_with_the_scrip
         print("ARGS", sys.argv[1:])
         sys.exit(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
         """,
-    )  # fmt: skip
+    )
     proc = run_python(repo, "exits.py")
     assert proc.returncode == 0, proc.stderr
     original = log_json(repo)[0]["id"]
@@ -1308,7 +1422,8 @@ def test_plot_without_colour_has_distinct_markers(repo: Path, driver: Path) -> N
 
 def test_a_failed_runs_traceback_prints_as_a_traceback_in_show(repo: Path) -> None:
     commit_script(
-        repo, "fail.py",
+        repo,
+        "fail.py",
         """
         import gitcfg
         run = gitcfg.track({"lr": 0.1})
@@ -1316,7 +1431,7 @@ def test_a_failed_runs_traceback_prints_as_a_traceback_in_show(repo: Path) -> No
             raise ValueError("bad value here")
         inner()
         """,
-    )  # fmt: skip
+    )
     proc = run_python(repo, "fail.py")
     assert proc.returncode == 1
     run_id = log_json(repo)[0]["id"]
@@ -1340,7 +1455,8 @@ def test_grouped_headers_use_the_width_there_is(repo: Path, driver: Path) -> Non
 
 def test_end_and_live_saves_and_media_of_a_sigkilled_run_are_committed_with_it(repo: Path) -> None:
     commit_script(
-        repo, "crash.py",
+        repo,
+        "crash.py",
         """
         import os, signal
         import numpy as np
@@ -1354,7 +1470,7 @@ def test_end_and_live_saves_and_media_of_a_sigkilled_run_are_committed_with_it(r
         print(run.id, flush=True)
         os.kill(os.getpid(), signal.SIGKILL)
         """,
-    )  # fmt: skip
+    )
     proc = run_python(repo, "crash.py")
     assert proc.returncode == -signal.SIGKILL
     run_id = proc.stdout.strip()
@@ -1367,7 +1483,8 @@ def test_end_and_live_saves_and_media_of_a_sigkilled_run_are_committed_with_it(r
 
 def test_run_dir_by_default_is_saved_at_finish(repo: Path) -> None:
     commit_script(
-        repo, "rd.py",
+        repo,
+        "rd.py",
         """
         import os
         import gitcfg
@@ -1376,7 +1493,7 @@ def test_run_dir_by_default_is_saved_at_finish(repo: Path) -> None:
         open(os.path.join(run.dir, "sub", "out.json"), "w").write('{"k": 1}')
         print(run.id)
         """,
-    )  # fmt: skip
+    )
     proc = run_python(repo, "rd.py")
     assert proc.returncode == 0, proc.stderr
     run_id = proc.stdout.strip()
@@ -1388,7 +1505,8 @@ def test_run_dir_by_default_is_saved_at_finish(repo: Path) -> None:
 
 def test_watch_of_any_object_with_parameters(repo: Path) -> None:
     commit_script(
-        repo, "w2.py",
+        repo,
+        "w2.py",
         """
         import numpy as np
         import gitcfg
@@ -1406,7 +1524,7 @@ def test_watch_of_any_object_with_parameters(repo: Path) -> None:
         gitcfg.watch(object())  # no .parameters(): accepted, nothing recorded, the run goes on
         print(run.id)
         """,
-    )  # fmt: skip
+    )
     proc = run_python(repo, "w2.py")
     assert proc.returncode == 0, proc.stderr
     run_id = proc.stdout.strip()
@@ -1416,7 +1534,8 @@ def test_watch_of_any_object_with_parameters(repo: Path) -> None:
 
 def test_an_array_over_the_limit_is_dropped_with_one_warning(repo: Path) -> None:
     commit_script(
-        repo, "bigarr.py",
+        repo,
+        "bigarr.py",
         """
         import numpy as np
         import gitcfg
@@ -1425,7 +1544,7 @@ def test_an_array_over_the_limit_is_dropped_with_one_warning(repo: Path) -> None
             run.log({"weights": np.zeros(100_000), "loss": float(i)})
         print(run.id)
         """,
-    )  # fmt: skip
+    )
     proc = run_python(repo, "bigarr.py")
     assert proc.returncode == 0, proc.stderr
     run_id = proc.stdout.strip()
@@ -1437,7 +1556,8 @@ def test_an_array_over_the_limit_is_dropped_with_one_warning(repo: Path) -> None
 @pytest.mark.parametrize("step", ["'3'", "1.5", "None if False else 2.0"])
 def test_a_non_integer_step_is_an_error_naming_it(repo: Path, step: str) -> None:
     commit_script(
-        repo, "st.py",
+        repo,
+        "st.py",
         f"""
         import gitcfg
         run = gitcfg.track({{"lr": 0.1}})
@@ -1448,7 +1568,7 @@ def test_a_non_integer_step_is_an_error_naming_it(repo: Path, step: str) -> None
         run.log({{"a": 2}}, step=__import__("numpy").int64(4))
         print(run.id)
         """,
-    )  # fmt: skip
+    )
     proc = run_python(repo, "st.py")
     assert proc.returncode == 0, proc.stderr
     err, run_id = proc.stdout.strip().splitlines()
@@ -1458,7 +1578,8 @@ def test_a_non_integer_step_is_an_error_naming_it(repo: Path, step: str) -> None
 
 def test_table_from_columns_and_rows_or_a_dataframe_as_data(repo: Path) -> None:
     commit_script(
-        repo, "tb.py",
+        repo,
+        "tb.py",
         """
         import pandas as pd
         import gitcfg
@@ -1467,7 +1588,7 @@ def test_table_from_columns_and_rows_or_a_dataframe_as_data(repo: Path) -> None:
         run.log({"t": gitcfg.Table(data=pd.DataFrame({"x": [3], "y": ["c"]}))})
         print(run.id)
         """,
-    )  # fmt: skip
+    )
     proc = run_python(repo, "tb.py")
     assert proc.returncode == 0, proc.stderr
     run_id = proc.stdout.strip()
@@ -1482,7 +1603,8 @@ def test_table_from_columns_and_rows_or_a_dataframe_as_data(repo: Path) -> None:
 
 def test_an_image_of_an_array_needs_no_pillow(repo: Path) -> None:
     commit_script(
-        repo, "np_img.py",
+        repo,
+        "np_img.py",
         """
         import sys
         import numpy as np
@@ -1492,7 +1614,7 @@ def test_an_image_of_an_array_needs_no_pillow(repo: Path) -> None:
         print(run.id)
         print("PIL" in sys.modules)
         """,
-    )  # fmt: skip
+    )
     proc = run_python(repo, "np_img.py")
     assert proc.returncode == 0, proc.stderr
     run_id, pil = proc.stdout.strip().splitlines()
@@ -1513,7 +1635,8 @@ def test_mode_disabled_records_nothing_and_config_keys_filters(repo: Path, drive
 
 def test_reinit_true_finishes_the_previous_run_without_a_warning_default_warns(repo: Path) -> None:
     commit_script(
-        repo, "re2.py",
+        repo,
+        "re2.py",
         """
         import sys
         import gitcfg
@@ -1524,7 +1647,7 @@ def test_reinit_true_finishes_the_previous_run_without_a_warning_default_warns(r
         c = gitcfg.track({"lr": 0.3})
         print(a.id, b.id, c.id)
         """,
-    )  # fmt: skip
+    )
     proc = run_python(repo, "re2.py")
     assert proc.returncode == 0, proc.stderr
     between = proc.stderr.split("--mark--")[1].split("--mark2--")
@@ -1536,7 +1659,8 @@ def test_reinit_true_finishes_the_previous_run_without_a_warning_default_warns(r
 
 def test_resume_of_a_run_still_running_is_an_error(repo: Path, driver: Path) -> None:
     commit_script(
-        repo, "holdid.py",
+        repo,
+        "holdid.py",
         """
         import sys
         import gitcfg
@@ -1544,11 +1668,15 @@ def test_resume_of_a_run_still_running_is_an_error(repo: Path, driver: Path) -> 
         print(run.id, flush=True)
         sys.stdin.readline()
         """,
-    )  # fmt: skip
+    )
     proc = subprocess.Popen(
-        [sys.executable, "holdid.py"], cwd=repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [sys.executable, "holdid.py"],
+        cwd=repo,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdin is not None and proc.stdout is not None
     try:
         assert proc.stdout.readline().strip() == "live-1"
@@ -1569,7 +1697,8 @@ def test_resume_of_a_run_still_running_is_an_error(repo: Path, driver: Path) -> 
 
 def test_resume_auto_without_id_only_continues_the_same_scripts_crashed_run(repo: Path) -> None:
     commit_script(
-        repo, "other_crash.py",
+        repo,
+        "other_crash.py",
         """
         import os, signal
         import gitcfg
@@ -1578,7 +1707,7 @@ def test_resume_auto_without_id_only_continues_the_same_scripts_crashed_run(repo
         print(run.id, flush=True)
         os.kill(os.getpid(), signal.SIGKILL)
         """,
-    )  # fmt: skip
+    )
     crashed = run_python(repo, "other_crash.py").stdout.strip()
     commit_script(repo, "auto.py", DRIVER)
     new = drive(repo, {"resume": "auto"}, script="auto.py")
@@ -1601,10 +1730,11 @@ def test_show_files_of_a_run_without_files_and_api_file_missing(repo: Path, driv
     proc = gc(repo, "show", run_id, "--files")
     assert proc.returncode == 0 and proc.stdout.strip() == "", proc.stdout + proc.stderr
     api = run_python(
-        repo, "-c",
+        repo,
+        "-c",
         f"import gitcfg\ntry:\n    gitcfg.Api().run({run_id!r}).file('nope.txt')\n"
         "except Exception as exc:\n    print(type(exc).__name__, exc)\n",
-    )  # fmt: skip
+    )
     assert api.returncode == 0 and "nope.txt" in api.stdout, api.stdout + api.stderr
 
 
@@ -1620,10 +1750,11 @@ def test_rerun_of_a_run_without_a_command_is_a_one_line_error(repo: Path) -> Non
 
 def test_hasattr_summary_true_during_a_run(repo: Path) -> None:
     proc = run_python(
-        repo, "-c",
+        repo,
+        "-c",
         "import gitcfg\nrun = gitcfg.track({'lr': 0.1})\ngitcfg.summary['best'] = 1\n"
         "print(hasattr(gitcfg, 'summary'))\nprint(run.id)\n",
-    )  # fmt: skip
+    )
     assert proc.returncode == 0, proc.stderr
     flag, run_id = proc.stdout.split()
     assert flag == "True"
@@ -1674,7 +1805,8 @@ def test_a_job_killed_twice_and_requeued_continues_one_run_with_every_row(repo: 
 
 def test_resume_auto_picks_the_most_recent_crashed_run_of_the_script(repo: Path) -> None:
     commit_script(
-        repo, "pick.py",
+        repo,
+        "pick.py",
         """
         import os, signal, sys
         import gitcfg
@@ -1683,7 +1815,7 @@ def test_resume_auto_picks_the_most_recent_crashed_run_of_the_script(repo: Path)
         if sys.argv[1] == "crash":
             os.kill(os.getpid(), signal.SIGKILL)
         """,
-    )  # fmt: skip
+    )
     older = run_python(repo, "pick.py", "crash").stdout.split()[0]
     newer = run_python(repo, "pick.py", "crash").stdout.split()[0]
     assert older != newer
@@ -1707,18 +1839,23 @@ def test_show_at_a_revision_before_the_run_was_removed(repo: Path, driver: Path)
 def test_a_running_run_in_the_api_dataframe(repo: Path) -> None:
     commit_script(repo, "hold.py", HOLD)
     proc = subprocess.Popen(
-        [sys.executable, "hold.py"], cwd=repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [sys.executable, "hold.py"],
+        cwd=repo,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdin is not None and proc.stdout is not None
     try:
         assert proc.stdout.readline().strip()
         api = run_python(
-            repo, "-c",
+            repo,
+            "-c",
             "import gitcfg\ndf = gitcfg.Api().runs().to_dataframe()\n"
             "col = [c for c in df.columns if c.split('.')[-1] == 'loss'][0]\n"
             "print(df[col].iloc[0])\n",
-        )  # fmt: skip
+        )
         assert api.returncode == 0, api.stderr
         assert float(api.stdout) == pytest.approx(1 / 3)
         for _ in range(2):
@@ -1757,7 +1894,8 @@ def test_api_amends_on_both_sides_merge_with_a_message_per_key(
 
 def test_goal_maximize_decides_best_for_log_sort(repo: Path) -> None:
     commit_script(
-        repo, "goal.py",
+        repo,
+        "goal.py",
         """
         import sys
         import gitcfg
@@ -1767,7 +1905,7 @@ def test_goal_maximize_decides_best_for_log_sort(repo: Path) -> None:
         run.log({"acc": float(sys.argv[1]), "err": 1 - float(sys.argv[1])})
         print(run.id)
         """,
-    )  # fmt: skip
+    )
     ids = {lr: run_python(repo, "goal.py", lr).stdout.strip() for lr in ("0.5", "0.9", "0.1")}
     assert [r["id"] for r in log_json(repo, "--sort", "acc")] == [
         ids["0.9"],
@@ -1783,7 +1921,8 @@ def test_goal_maximize_decides_best_for_log_sort(repo: Path) -> None:
 
 def test_tags_idioms_during_the_run(repo: Path) -> None:
     commit_script(
-        repo, "tags.py",
+        repo,
+        "tags.py",
         """
         import gitcfg
         run = gitcfg.track({"lr": 0.1}, tags=["a"])
@@ -1791,7 +1930,7 @@ def test_tags_idioms_during_the_run(repo: Path) -> None:
         run.tags = run.tags + ("c",)
         print(run.id)
         """,
-    )  # fmt: skip
+    )
     proc = run_python(repo, "tags.py")
     assert proc.returncode == 0, proc.stderr
     assert list(branch_yaml(repo, proc.stdout.strip(), "run.yaml")["tags"]) == ["a", "b", "c"]
@@ -1807,17 +1946,24 @@ def test_follow_of_an_ended_run_prints_its_rows_and_exits(repo: Path, driver: Pa
 def test_follow_ends_when_the_followed_process_is_killed(repo: Path) -> None:
     commit_script(repo, "hold.py", HOLD)
     proc = subprocess.Popen(
-        [sys.executable, "hold.py"], cwd=repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [sys.executable, "hold.py"],
+        cwd=repo,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdin is not None and proc.stdout is not None
     follow = None
     try:
         run_id = proc.stdout.readline().strip()
         follow = subprocess.Popen(
-            [sys.executable, "-m", "gitcfg", "show", run_id, "--metrics", "--follow"], cwd=repo,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            [sys.executable, "-m", "gitcfg", "show", run_id, "--metrics", "--follow"],
+            cwd=repo,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         assert follow.stdout is not None
         assert [json.loads(follow.stdout.readline())["_step"] for _ in range(3)] == [0, 1, 2]
         proc.kill()
@@ -1834,7 +1980,8 @@ def test_follow_ends_when_the_followed_process_is_killed(repo: Path) -> None:
 
 def test_a_mechanically_ported_script(repo: Path) -> None:
     commit_script(
-        repo, "ported.py",
+        repo,
+        "ported.py",
         """
         import argparse
         import numpy as np
@@ -1861,7 +2008,7 @@ def test_a_mechanically_ported_script(repo: Path) -> None:
         print(gitcfg.run.id, gitcfg.run.name, gitcfg.run.project)
         gitcfg.finish()
         """,
-    )  # fmt: skip
+    )
     proc = run_python(repo, "ported.py", "--lr", "0.1")
     assert proc.returncode == 0, proc.stderr
     run_id, name, project = proc.stdout.split()
@@ -1875,13 +2022,17 @@ def test_a_mechanically_ported_script(repo: Path) -> None:
     assert [r["train/loss"] for r in rows] == [1.0, 0.5, 0.33333334]
     meta = branch_yaml(repo, run_id, "run.yaml")
     assert (meta["entity"], meta["job_type"], meta["group"], list(meta["tags"])) == (
-        "lab", "train", "sweep-1", ["baseline"],
-    )  # fmt: skip
+        "lab",
+        "train",
+        "sweep-1",
+        ["baseline"],
+    )
 
 
 def test_with_block_and_track_without_arguments(repo: Path) -> None:
     commit_script(
-        repo, "withblock.py",
+        repo,
+        "withblock.py",
         """
         import gitcfg
         with gitcfg.track() as run:
@@ -1890,7 +2041,7 @@ def test_with_block_and_track_without_arguments(repo: Path) -> None:
             rid = run.id
         print(rid, gitcfg.run is None)
         """,
-    )  # fmt: skip
+    )
     proc = run_python(repo, "withblock.py")
     assert proc.returncode == 0, proc.stderr
     run_id, no_run = proc.stdout.split()
@@ -1913,7 +2064,8 @@ def test_a_failed_run_in_show_json_and_yaml_stays_machine_readable(repo: Path) -
 
 def test_labels_set_during_a_run_survive_a_sigkill(repo: Path) -> None:
     commit_script(
-        repo, "killlabels.py",
+        repo,
+        "killlabels.py",
         """
         import os, signal
         import gitcfg
@@ -1925,7 +2077,7 @@ def test_labels_set_during_a_run_survive_a_sigkill(repo: Path) -> None:
         print(run.id, flush=True)
         os.kill(os.getpid(), signal.SIGKILL)
         """,
-    )  # fmt: skip
+    )
     run_id = run_python(repo, "killlabels.py").stdout.strip()
     ok(gc(repo, "log"))
     meta = branch_yaml(repo, run_id, "run.yaml")
@@ -1936,7 +2088,8 @@ def test_labels_set_during_a_run_survive_a_sigkill(repo: Path) -> None:
 def test_the_same_oversized_file_saved_twice_warns_once(repo: Path) -> None:
     git(repo, "config", "gitcfg.maxFileBytes", "1k")
     commit_script(
-        repo, "big2.py",
+        repo,
+        "big2.py",
         """
         import gitcfg
         run = gitcfg.track({"lr": 0.1})
@@ -1945,7 +2098,7 @@ def test_the_same_oversized_file_saved_twice_warns_once(repo: Path) -> None:
         gitcfg.save("huge.bin", policy="end")
         print(run.id)
         """,
-    )  # fmt: skip
+    )
     proc = run_python(repo, "big2.py")
     assert proc.returncode == 0, proc.stderr
     assert len([line for line in proc.stderr.splitlines() if "huge.bin" in line]) == 1, proc.stderr
@@ -1954,7 +2107,8 @@ def test_the_same_oversized_file_saved_twice_warns_once(repo: Path) -> None:
 def test_media_over_the_limit_every_step_warns_once(repo: Path) -> None:
     git(repo, "config", "gitcfg.maxFileBytes", "200")
     commit_script(
-        repo, "manyimg.py",
+        repo,
+        "manyimg.py",
         """
         import numpy as np
         import gitcfg
@@ -1963,7 +2117,7 @@ def test_media_over_the_limit_every_step_warns_once(repo: Path) -> None:
             run.log({"img": gitcfg.Image(np.random.rand(20, 20)), "x": i})
         print(run.id)
         """,
-    )  # fmt: skip
+    )
     proc = run_python(repo, "manyimg.py")
     assert proc.returncode == 0, proc.stderr
     run_id = proc.stdout.strip()
@@ -1975,7 +2129,8 @@ def test_media_over_the_limit_every_step_warns_once(repo: Path) -> None:
 def test_a_checkpoint_saved_now_every_epoch_over_the_limit_warns_once(repo: Path) -> None:
     git(repo, "config", "gitcfg.maxFileBytes", "1k")
     commit_script(
-        repo, "epochs.py",
+        repo,
+        "epochs.py",
         """
         import gitcfg
         run = gitcfg.track({"lr": 0.1})
@@ -1984,7 +2139,7 @@ def test_a_checkpoint_saved_now_every_epoch_over_the_limit_warns_once(repo: Path
             gitcfg.save("model.pt", policy="now")
         print(run.id)
         """,
-    )  # fmt: skip
+    )
     proc = run_python(repo, "epochs.py")
     assert proc.returncode == 0, proc.stderr
     assert len([line for line in proc.stderr.splitlines() if "model.pt" in line]) == 1, proc.stderr
@@ -2006,7 +2161,8 @@ def test_config_persist_reaches_another_clone_that_pulls(repo: Path, tmp_path: P
     git(repo, "remote", "add", "origin", str(bare))
     git(repo, "push", "-q", "origin", "main")
     commit_script(
-        repo, "persist2.py",
+        repo,
+        "persist2.py",
         """
         import sys
         import gitcfg
@@ -2016,11 +2172,15 @@ def test_config_persist_reaches_another_clone_that_pulls(repo: Path, tmp_path: P
         print(run.id, flush=True)
         sys.stdin.readline()
         """,
-    )  # fmt: skip
+    )
     proc = subprocess.Popen(
-        [sys.executable, "persist2.py"], cwd=repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [sys.executable, "persist2.py"],
+        cwd=repo,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdin is not None and proc.stdout is not None
     try:
         run_id = proc.stdout.readline().strip()

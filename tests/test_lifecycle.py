@@ -95,9 +95,13 @@ def _start_child(
 ) -> tuple[subprocess.Popen[str], str]:
     """Start `script`, which prints its run id once it is ready; return the process and the id."""
     proc = subprocess.Popen(
-        [sys.executable, str(script)], cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, env={**os.environ, **(env or {})},
-    )  # fmt: skip
+        [sys.executable, str(script)],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
     assert proc.stdout is not None
     line = proc.stdout.readline().strip()
     if not line:
@@ -169,8 +173,11 @@ def test_nested_dicts_are_flattened_with_dots_and_values_made_plain(repo: Path) 
     )
     rows = _finished_rows(repo, run)
     assert {k: v for k, v in rows[0].items() if not k.startswith("_")} == {
-        "val.acc": 0.5, "val.loss.ce": 1, "n": 3, "v": [0, 1, 2],
-    }  # fmt: skip
+        "val.acc": 0.5,
+        "val.loss.ce": 1,
+        "n": 3,
+        "v": [0, 1, 2],
+    }
     summary = _branch_yaml(repo, run.id, "summary.yaml")
     assert summary == {"val.acc": 0.5, "val.loss.ce": 1, "n": 3, "v": [0, 1, 2]}
 
@@ -233,11 +240,18 @@ def test_define_metric_chooses_min_max_mean_or_last(repo: Path) -> None:
     run.finish()
     summary = _branch_yaml(repo, run.id, "summary.yaml")
     assert summary == {
-        "loss": {"min": 1.0}, "acc": {"max": 0.7}, "val/x": {"mean": 3.0}, "epoch": 2, "other": 2.0,
-    }  # fmt: skip
+        "loss": {"min": 1.0},
+        "acc": {"max": 0.7},
+        "val/x": {"mean": 3.0},
+        "epoch": 2,
+        "other": 2.0,
+    }
     assert _branch_yaml(repo, run.id, "run.yaml")["metric_summary"] == {
-        "loss": "min", "acc": "max", "val/*": "mean", "epoch": "last",
-    }  # fmt: skip
+        "loss": "min",
+        "acc": "max",
+        "val/*": "mean",
+        "epoch": "last",
+    }
 
 
 def test_define_metric_rejects_an_unknown_summary(repo: Path) -> None:
@@ -374,8 +388,10 @@ def test_recovery_folds_the_rows_after_the_journaled_summary_by_its_rules() -> N
     summary._observe(rows[:1])  # what the flusher had journaled when the process died
     journaled = json.loads(json.dumps({"rows": 1, "state": summary._state()}))
     assert recovered_summary(journaled, rows) == {
-        "loss": {"min": 1.0}, "acc": {"mean": 3.0}, "note": "kept",
-    }  # fmt: skip
+        "loss": {"min": 1.0},
+        "acc": {"mean": 3.0},
+        "note": "kept",
+    }
     assert recovered_summary(None, rows) == {"loss": 2.0, "acc": 6.0}  # died before any flush
 
 
@@ -522,8 +538,10 @@ def test_a_run_sigkilled_right_after_logging_keeps_every_step(
     assert {row["id"]: row for row in json.loads(result.stdout)}[run_id]["status"] == "crashed"
     assert [r["_step"] for r in _branch_rows(repo, run_id)] == list(range(1000))
     assert _branch_yaml(repo, run_id, "summary.yaml") == {
-        "loss": 1 / 1000, "step_sq": 999 * 999, "best": {"max": 299.0},  # max, as defined
-    }  # fmt: skip
+        "loss": 1 / 1000,
+        "step_sq": 999 * 999,
+        "best": {"max": 299.0},  # max, as defined
+    }
 
 
 @pytest.mark.slow
@@ -701,10 +719,16 @@ def test_four_ranks_record_exactly_one_run(repo: Path, tmp_path: Path) -> None:
     script = write_script(tmp_path / "t.py", RANKED.replace("**KWARGS", ""))
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     procs = [
-        subprocess.Popen([sys.executable, str(script)], cwd=repo, env={**env, "RANK": str(rank)},
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, str(script)],
+            cwd=repo,
+            env={**env, "RANK": str(rank)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for rank in range(4)
-    ]  # fmt: skip
+    ]
     outputs = [proc.communicate(timeout=60) for proc in procs]
     assert [p.returncode for p in procs] == [0, 0, 0, 0], [err for _, err in outputs]
     assert [out.strip() for out, _ in outputs] == ["True", "False", "False", "False"]
@@ -748,8 +772,11 @@ def test_disabled_mode_writes_nothing_to_git_and_the_script_runs_normally(
 
 
 def test_an_unknown_mode_fails_fast(repo: Path, tmp_path: Path) -> None:
-    proc = run_python(repo, write_script(tmp_path / "t.py", RANKED.replace("**KWARGS", "")),
-                      env={"GITCFG_MODE": "dryrun"})  # fmt: skip
+    proc = run_python(
+        repo,
+        write_script(tmp_path / "t.py", RANKED.replace("**KWARGS", "")),
+        env={"GITCFG_MODE": "dryrun"},
+    )
     assert proc.returncode == 1 and "unknown mode 'dryrun'" in proc.stderr
     assert git(repo, "branch", "--list", "gitcfg-runs") == ""
 
@@ -857,8 +884,14 @@ def test_a_session_without_a_script_file_says_so(repo: Path, how: str) -> None:
         argv = [sys.executable, "-"]
     else:
         argv = [sys.executable, "-c", INTERACTIVE]
-    proc = subprocess.run(argv, cwd=repo, input=INTERACTIVE if how == "stdin" else "",
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    proc = subprocess.run(
+        argv,
+        cwd=repo,
+        input=INTERACTIVE if how == "stdin" else "",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     run_id = proc.stdout.strip().splitlines()[-1]
     meta = _branch_yaml(repo, run_id, "run.yaml")

@@ -68,9 +68,14 @@ class Trainer:
             git(repo, "add", "train.py")
             git(repo, "commit", "-qm", "trainer")
         self.proc = subprocess.Popen(
-            [sys.executable, str(script)], cwd=repo, stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
-        )  # fmt: skip
+            [sys.executable, str(script)],
+            cwd=repo,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
         stdin, stdout, stderr = self.proc.stdin, self.proc.stdout, self.proc.stderr
         assert stdin is not None and stdout is not None and stderr is not None
         self.stdin = stdin
@@ -106,9 +111,13 @@ def trainer(repo: Path):
 
 def gitcfg_process(repo: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "gitcfg", *args], cwd=repo, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, bufsize=1,
-    )  # fmt: skip
+        [sys.executable, "-m", "gitcfg", *args],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        bufsize=1,
+    )
 
 
 def json_out(result):
@@ -246,8 +255,9 @@ def test_follow_of_a_finished_run_prints_its_rows_and_exits(cli, repo, trainer):
 
 def test_a_journal_is_read_safely_while_its_writer_appends(tmp_path):
     """A row whose length is not written yet, or whose frame is cut short, is not read."""
-    live = journal.Journal.create(tmp_path, "r1", "refs/heads/gitcfg-runs", {"status": "running"},
-                                  b"lr: 0.1\n")  # fmt: skip
+    live = journal.Journal.create(
+        tmp_path, "r1", "refs/heads/gitcfg-runs", {"status": "running"}, b"lr: 0.1\n"
+    )
     try:
         for step in range(3):
             live.append_row({"_step": step, "loss": 1.0 / (step + 1)})

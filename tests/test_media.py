@@ -90,9 +90,12 @@ def test_image_and_table_are_files_on_the_branch_with_references_in_the_rows(rep
     run_id, stderr = _run(repo, MEDIA)
     rows = _rows(repo, run_id)
     assert rows[0]["val/img"] == {
-        "_type": "image", "path": "media/val/img/0.png", "caption": "half grey",
-        "width": 6, "height": 4,
-    }  # fmt: skip
+        "_type": "image",
+        "path": "media/val/img/0.png",
+        "caption": "half grey",
+        "width": 6,
+        "height": 4,
+    }
     assert rows[1]["table"] == {
         "_type": "table",
         "path": "media/table/1.json",
@@ -100,8 +103,10 @@ def test_image_and_table_are_files_on_the_branch_with_references_in_the_rows(rep
         "nrows": 2,
     }
     assert [ref["path"] for ref in rows[0]["batch"]] == [
-        "media/batch/0_0.png", "media/batch/0_1.png", "media/batch/0_2.png",
-    ]  # fmt: skip
+        "media/batch/0_0.png",
+        "media/batch/0_1.png",
+        "media/batch/0_2.png",
+    ]
     for key in ("hist", "html", "audio", "video", "cloud", "chart", "cm"):
         assert key not in rows[0] and key not in rows[1]
         assert stderr.count(f"'{key}' is a ") == 1  # one warning per key, not per step

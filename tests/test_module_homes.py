@@ -110,8 +110,17 @@ from . import sibling
 from gitcfg.configuration import Config
 """
     assert imported_modules(source) == {
-        "yaml", "sqlite3", "os", "sys", "typer", "rich", "numpy", "torch", "subprocess", "gitcfg",
-    }  # fmt: skip
+        "yaml",
+        "sqlite3",
+        "os",
+        "sys",
+        "typer",
+        "rich",
+        "numpy",
+        "torch",
+        "subprocess",
+        "gitcfg",
+    }
 
 
 def test_the_package_has_the_modules_the_rules_name() -> None:

@@ -28,9 +28,7 @@ def test_recording_writes_packs_not_loose_objects_and_keeps_them_few(repo: Path)
     script = write_script(repo / "w.py", WRITER)
     proc = run_python(repo, script, "solo", "40", timeout=300)
     assert proc.returncode == 0, proc.stderr
-    counts = dict(
-        line.split(": ") for line in git(repo, "count-objects", "-v").splitlines()
-    )
+    counts = dict(line.split(": ") for line in git(repo, "count-objects", "-v").splitlines())
     assert counts["count"] == "0"  # no loose object: a concurrent gc cannot prune one
     assert int(counts["packs"]) < 24  # 80 commits, yet packs were rolled up geometrically
     assert _run_count(repo) == 40
@@ -43,12 +41,19 @@ def test_eight_writers_survive_gc_prune_now_in_a_loop(repo: Path) -> None:
     stop = repo / ".git" / "stop-gc"
     gc_loop = subprocess.Popen(
         ["bash", "-c", f'while [ ! -e "{stop}" ]; do git gc --prune=now --aggressive -q; done'],
-        cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=repo,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         writers = [
-            subprocess.Popen([sys.executable, str(script), str(n), "25"], cwd=repo,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            subprocess.Popen(
+                [sys.executable, str(script), str(n), "25"],
+                cwd=repo,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
             for n in range(8)
         ]
         outputs = [w.communicate(timeout=600) for w in writers]
@@ -61,4 +66,6 @@ def test_eight_writers_survive_gc_prune_now_in_a_loop(repo: Path) -> None:
     git(repo, "fsck", "--strict")
     assert _run_count(repo) == 200
     statuses = git(repo, "grep", "-h", "^status:", "gitcfg-runs", "--", "runs").splitlines()
-    assert len(statuses) == 200 and set(s.split(":", 1)[1].strip() for s in statuses) == {"finished"}
+    assert len(statuses) == 200 and set(s.split(":", 1)[1].strip() for s in statuses) == {
+        "finished"
+    }

@@ -47,8 +47,10 @@ def sweep(repo: Path):
     """24 finished runs (lr x seed) and 2 failed ones, on the code commit HEAD."""
     head = git(repo, "rev-parse", "HEAD")
     runs = [make_run(i, commit=head) for i in range(24)]
-    runs += [make_run(100 + i, status="failed", commit=head, summary={"val_acc": float("nan")})
-             for i in range(2)]  # fmt: skip
+    runs += [
+        make_run(100 + i, status="failed", commit=head, summary={"val_acc": float("nan")})
+        for i in range(2)
+    ]
     write_runs(repo, runs)
     return repo, runs
 
@@ -135,8 +137,11 @@ def test_group_by_matches_aggregating_full_rows(sweep) -> None:
         assert got.skipped == want.skipped and set(got.aggregates) == set(want.aggregates)
         for metric, values in want.aggregates.items():  # SQLite sums without math.fsum
             assert got.aggregates[metric] == pytest.approx(values, rel=1e-12)
-    assert grouping.constants == {"config.batch": 32, "config.model.depth": 18,
-                                  "config.model.name": "resnet"}  # fmt: skip
+    assert grouping.constants == {
+        "config.batch": 32,
+        "config.model.depth": 18,
+        "config.model.name": "resnet",
+    }
 
 
 def test_group_by_over_seed_warns_about_other_varying_keys(repo: Path) -> None:
@@ -248,8 +253,13 @@ def test_warm_reads_run_no_git_and_parse_no_yaml(sweep, monkeypatch) -> None:
     def no_yaml(*args, **kwargs):
         raise AssertionError("a warm query parsed YAML")
 
-    for module, name in ((yamlio, "load_yaml"), (yamlio, "load_yaml_fast"), (store, "load_mapping"),
-                         (store, "read_mapping"), (cache, "read_mapping")):  # fmt: skip
+    for module, name in (
+        (yamlio, "load_yaml"),
+        (yamlio, "load_yaml_fast"),
+        (store, "load_mapping"),
+        (store, "read_mapping"),
+        (cache, "read_mapping"),
+    ):
         monkeypatch.setattr(module, name, no_yaml)
     runs = api.runs(where="lr < 0.01")
     assert len(runs) == 14 and runs.group_by("lr").groups
@@ -404,8 +414,10 @@ def test_keys_past_the_column_limit_are_read_from_json(repo: Path, monkeypatch) 
     assert len(found) == 3
     grouping = found.group_by("d")
     assert grouping.metrics == ("summary.acc",) and grouping.groups[0].count == 3
-    assert api.runs().differing() == (["config.a", "config.d"], {"config.b": 1, "config.c": 2,
-                                                                 "config.e": "x"})  # fmt: skip
+    assert api.runs().differing() == (
+        ["config.a", "config.d"],
+        {"config.b": 1, "config.c": 2, "config.e": "x"},
+    )
 
 
 def test_the_runs_branch_missing_gives_no_runs(repo: Path) -> None:
@@ -441,7 +453,7 @@ def test_concurrent_readers_and_a_writer_see_consistent_states(sweep, tmp_path: 
             stderr=subprocess.PIPE,
             text=True,
             env=env,
-        )  # fmt: skip
+        )
         for _ in range(4)
     ]
     for batch in range(5):
@@ -458,9 +470,12 @@ def test_concurrent_readers_and_a_writer_see_consistent_states(sweep, tmp_path: 
 # --- cells ---------------------------------------------------------------------------------------
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
-    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=8),
-)  # fmt: skip
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=8),
+)
 values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3), max_leaves=6)
 
 
@@ -477,8 +492,9 @@ def test_cells_round_trip(value) -> None:
 def test_sql_equality_of_cells_is_yaml_equality(left, right) -> None:
     conn = sqlite3.connect(":memory:")
     a, b = cache.encode_cell(left), cache.encode_cell(right)
-    (distinct,) = conn.execute("SELECT count(DISTINCT v) FROM (SELECT ? AS v UNION ALL SELECT ?)",
-                               (a, b)).fetchone()  # fmt: skip
+    (distinct,) = conn.execute(
+        "SELECT count(DISTINCT v) FROM (SELECT ? AS v UNION ALL SELECT ?)", (a, b)
+    ).fetchone()
     assert (distinct == 1) == values_equal(left, right)
 
 
@@ -487,16 +503,22 @@ def test_run_files_layout_matches_the_store() -> None:
 
     run = make_run(1)
     assert store.run_dir(run["id"]) == run_dir(run["id"])
-    assert set(run_files(run)) == {f"{run_dir(run['id'])}/{name}" for name in
-                                   ("run.yaml", "config.yaml", "summary.yaml", "metrics.jsonl")}  # fmt: skip
+    assert set(run_files(run)) == {
+        f"{run_dir(run['id'])}/{name}"
+        for name in ("run.yaml", "config.yaml", "summary.yaml", "metrics.jsonl")
+    }
 
 
 # --- SQL and Python agree ------------------------------------------------------------------------
 
 cell_values = st.one_of(
-    st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from([0.5, 1.0, 2.0, -0.0]),
-    st.sampled_from([float("nan"), float("inf"), -float("inf")]), st.sampled_from(["a", "1", ""]),
-)  # fmt: skip
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    st.sampled_from([0.5, 1.0, 2.0, -0.0]),
+    st.sampled_from([float("nan"), float("inf"), -float("inf")]),
+    st.sampled_from(["a", "1", ""]),
+)
 maybe = st.one_of(st.just("MISSING"), cell_values)
 run_values = st.tuples(maybe, maybe, maybe, maybe, maybe)
 
@@ -561,17 +583,18 @@ def test_sql_grouping_agrees_with_aggregate(value_rows, keys) -> None:
         confounded = aggregate.confounders(rows, keys, "config.seed")
         assert set(found) == set(confounded)
         for key, values in found.items():
-            assert {value_token(v) for v in values} == {
-                value_token(v) for v in confounded[key]
-            }
+            assert {value_token(v) for v in values} == {value_token(v) for v in confounded[key]}
 
 
 def test_sql_std_survives_a_large_offset_between_groups(repo: Path) -> None:
     import statistics
 
     times = {"a": [1.7e9 + i * 1e-3 for i in range(5)], "b": [1.0 + i * 1e-3 for i in range(5)]}
-    runs = [make_run(10 * n + i, {"arm": name}, {"t": value})
-            for n, (name, values) in enumerate(times.items()) for i, value in enumerate(values)]  # fmt: skip
+    runs = [
+        make_run(10 * n + i, {"arm": name}, {"t": value})
+        for n, (name, values) in enumerate(times.items())
+        for i, value in enumerate(values)
+    ]
     write_runs(repo, runs)
     groups = Api(repo).runs().group_by("arm").groups
     for group, (name, values) in zip(groups, times.items(), strict=True):
@@ -591,18 +614,39 @@ def test_sql_std_survives_a_large_offset_between_groups(repo: Path) -> None:
 # --- the fast YAML loader the cache builds with ----------------------------------------------
 
 yaml_values = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=10),
-              st.sampled_from(["yes", "no", "0o17", "017", "1:30", "2024-01-01", "1e-3", "~", "<<", "="])),
-    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)),
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(),
+        st.text(max_size=10),
+        st.sampled_from(["yes", "no", "0o17", "017", "1:30", "2024-01-01", "1e-3", "~", "<<", "="]),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
     max_leaves=10,
-)  # fmt: skip
+)
 TRICKY_YAML = [
-    "a: &x [1]\nb: *x\n", "<<: {a: 1}\nb: 2\n", "base: &b {x: 1}\nc:\n  <<: *b\n  y: 2\n",
-    "? [1, 2]\n: x\n", "", "x", "- 0o17\n- 017\n- 1:30\n- .inf\n- yes\n- 2024-01-01\n- !!binary aGk=\n",
-    "a: !!set {x, y}\n", "bad: [", "=: 1\n", "{1: 2, 1.5: 3, true: 4, null: 5}", "a: !custom 1",
-    "!!python/object:os.system x", "a: 1\n---\nb: 2\n", "a: 1\na: 2\n", "- !!str 12\n- !!int '7'\n",
-    "a: !!omap [x: 1, y: 2]\n", "t: 2001-12-14t21:59:43.10-05:00\n",
-]  # fmt: skip
+    "a: &x [1]\nb: *x\n",
+    "<<: {a: 1}\nb: 2\n",
+    "base: &b {x: 1}\nc:\n  <<: *b\n  y: 2\n",
+    "? [1, 2]\n: x\n",
+    "",
+    "x",
+    "- 0o17\n- 017\n- 1:30\n- .inf\n- yes\n- 2024-01-01\n- !!binary aGk=\n",
+    "a: !!set {x, y}\n",
+    "bad: [",
+    "=: 1\n",
+    "{1: 2, 1.5: 3, true: 4, null: 5}",
+    "a: !custom 1",
+    "!!python/object:os.system x",
+    "a: 1\n---\nb: 2\n",
+    "a: 1\na: 2\n",
+    "- !!str 12\n- !!int '7'\n",
+    "a: !!omap [x: 1, y: 2]\n",
+    "t: 2001-12-14t21:59:43.10-05:00\n",
+]
 
 
 def _load_or_error(load, text):
@@ -668,11 +712,67 @@ def typed(value):
     return (type(value).__name__, value)
 
 
-_ATOMS = ["a", "x y", "'x'", "'a''b'", "'", "''", "1", "-1", "1.5", "1e3", "1_0", "0o7", "07",
-          "0x1f", "1:30", ".inf", "-.nan", "-", "-x", "?x", ":x", "x:", "x:y", "{}", "[]", "[1]",
-          "{a: 1}", "yes", "No", "~", "null", "<<", "=", "&a", "*a", "!!str x", "|", ">", '"q"',
-          "2020-01-01", "2001-12-14t21:59:43.10-05:00", "é", "a #b", "a#b", "%x", "@x", ",x",
-          "x,", "#", "", " ", "x ", " x", "---", "...", "\t", "\u2028", "\x85", "\ufeff"]  # fmt: skip
+_ATOMS = [
+    "a",
+    "x y",
+    "'x'",
+    "'a''b'",
+    "'",
+    "''",
+    "1",
+    "-1",
+    "1.5",
+    "1e3",
+    "1_0",
+    "0o7",
+    "07",
+    "0x1f",
+    "1:30",
+    ".inf",
+    "-.nan",
+    "-",
+    "-x",
+    "?x",
+    ":x",
+    "x:",
+    "x:y",
+    "{}",
+    "[]",
+    "[1]",
+    "{a: 1}",
+    "yes",
+    "No",
+    "~",
+    "null",
+    "<<",
+    "=",
+    "&a",
+    "*a",
+    "!!str x",
+    "|",
+    ">",
+    '"q"',
+    "2020-01-01",
+    "2001-12-14t21:59:43.10-05:00",
+    "é",
+    "a #b",
+    "a#b",
+    "%x",
+    "@x",
+    ",x",
+    "x,",
+    "#",
+    "",
+    " ",
+    "x ",
+    " x",
+    "---",
+    "...",
+    "\t",
+    "\u2028",
+    "\x85",
+    "\ufeff",
+]
 
 
 def _line(parts: tuple[int, int, str, str]) -> str:
@@ -681,9 +781,11 @@ def _line(parts: tuple[int, int, str, str]) -> str:
 
 
 yaml_lines = st.tuples(
-    st.sampled_from([0, 0, 0, 1, 2, 2, 3, 4]), st.integers(0, 2), st.sampled_from(_ATOMS),
+    st.sampled_from([0, 0, 0, 1, 2, 2, 3, 4]),
+    st.integers(0, 2),
     st.sampled_from(_ATOMS),
-).map(_line)  # fmt: skip
+    st.sampled_from(_ATOMS),
+).map(_line)
 
 
 @settings(max_examples=1500, deadline=None)
@@ -698,15 +800,22 @@ def test_the_line_parser_reads_what_libyaml_reads_or_gives_up(text, newline) -> 
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.dictionaries(st.one_of(st.text(max_size=6), st.integers(), st.none()), yaml_values,
-                       max_size=5), st.integers(5, 90))  # fmt: skip
+@given(
+    st.dictionaries(
+        st.one_of(st.text(max_size=6), st.integers(), st.none()), yaml_values, max_size=5
+    ),
+    st.integers(5, 90),
+)
 def test_the_line_parser_reads_dumped_mappings_as_libyaml_does(value, width) -> None:
     import yaml
 
     from gitcfg.yamlio import _load_block, dump_yaml, load_yaml
 
-    for text in (dump_yaml(value), yaml.safe_dump(value, width=width, allow_unicode=True),
-                 yaml.safe_dump(value, indent=4, sort_keys=False)):  # fmt: skip
+    for text in (
+        dump_yaml(value),
+        yaml.safe_dump(value, width=width, allow_unicode=True),
+        yaml.safe_dump(value, indent=4, sort_keys=False),
+    ):
         found = _load_block(text)
         if found is not None:
             assert typed(found) == typed(load_yaml(text))
@@ -716,9 +825,22 @@ def test_run_files_gitcfg_writes_take_the_line_parser() -> None:
     """The cold cache build reads run.yaml with it: ~5x faster than libyaml (tests/bench)."""
     from gitcfg.yamlio import _load_block, dump_yaml, load_yaml
 
-    run = make_run(3, {"lr": 1e-4, "path": "/data/a b/c.tar", "version": "1.10", "when": "2024-01-01",
-                       "flag": "yes", "empty": {}, "none": [], "nested": {"list": [1, "two", 3.5]},
-                       "odd key: x": "it's", "unicode": "héllo ✓", "neg": -2})  # fmt: skip
+    run = make_run(
+        3,
+        {
+            "lr": 1e-4,
+            "path": "/data/a b/c.tar",
+            "version": "1.10",
+            "when": "2024-01-01",
+            "flag": "yes",
+            "empty": {},
+            "none": [],
+            "nested": {"list": [1, "two", 3.5]},
+            "odd key: x": "it's",
+            "unicode": "héllo ✓",
+            "neg": -2,
+        },
+    )
     run["meta"]["argv"] = ["train.py", "--lr", "1e-4", "-v"]
     document: dict[str, Any]
     for document in (run["meta"], run["config"], run["summary"], {}):

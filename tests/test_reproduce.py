@@ -43,7 +43,9 @@ def _rerun_line(output: str) -> str:
     return lines[lines.index(next(ln for ln in lines if ln.startswith("re-run it"))) + 1].strip()
 
 
-def test_checkout_builds_the_runs_code_and_config_and_reruns_it(cli, project: Path, tmp_path) -> None:
+def test_checkout_builds_the_runs_code_and_config_and_reruns_it(
+    cli, project: Path, tmp_path
+) -> None:
     # the run starts from src/ on a dirty worktree: a tracked change and an untracked file
     (project / "src" / "train.py").write_text((project / "src" / "train.py").read_text() + "# v2\n")
     (project / "src" / "extra.py").write_text("VALUE = 1\n")
@@ -54,7 +56,10 @@ def test_checkout_builds_the_runs_code_and_config_and_reruns_it(cli, project: Pa
 
     result = cli(project, "checkout", run_id[:9], str(target))
     assert result.exit_code == 0, result.output
-    assert f"created worktree {target} at {code_commit[:10]} (detached), with the run's uncommitted changes" in result.output
+    assert (
+        f"created worktree {target} at {code_commit[:10]} (detached), with the run's uncommitted changes"
+        in result.output
+    )
     assert git(target, "rev-parse", "HEAD") == code_commit
     assert git(target, "symbolic-ref", "-q", "HEAD", check=False) == ""  # detached: no new branch
     assert (target / "src" / "train.py").read_text().endswith("# v2\n")
@@ -87,7 +92,9 @@ def test_checkout_defaults_to_a_directory_beside_the_repo(cli, project: Path) ->
     assert _rerun_line(result.output) == f"cd {target / 'src'} && python train.py"
 
 
-def test_checkout_of_an_amended_run_writes_the_amended_config_and_says_so(cli, project: Path, tmp_path) -> None:
+def test_checkout_of_an_amended_run_writes_the_amended_config_and_says_so(
+    cli, project: Path, tmp_path
+) -> None:
     run_id = record(project / "src", "--lr", "0.5")
     assert cli(project, "amend", run_id, "--set", "lr=0.05", "-m", "logged wrong").exit_code == 0
     result = cli(project, "checkout", run_id, str(tmp_path / "co"))
@@ -109,10 +116,16 @@ def test_a_tracked_config_yaml_is_never_overwritten(cli, project: Path, tmp_path
     assert yaml.safe_load((tmp_path / "co" / "src" / "gitcfg-config.yaml").read_text())["lr"] == 0.1
 
 
-def test_checkout_flags_secret_values_masked_in_the_command_line(cli, project: Path, tmp_path) -> None:
-    write_script(project / "src" / "train.py", TRAIN.replace(
-        'parser.add_argument("--depth"', 'parser.add_argument("--hf-token")\nparser.add_argument("--depth"'
-    ))  # fmt: skip
+def test_checkout_flags_secret_values_masked_in_the_command_line(
+    cli, project: Path, tmp_path
+) -> None:
+    write_script(
+        project / "src" / "train.py",
+        TRAIN.replace(
+            'parser.add_argument("--depth"',
+            'parser.add_argument("--hf-token")\nparser.add_argument("--depth"',
+        ),
+    )
     git(project, "commit", "-q", "-am", "takes a token")
     run_id = record(project / "src", "--hf-token", "hf_SECRET", "--lr", "0.5")
     result = cli(project, "checkout", run_id, str(tmp_path / "co"))
@@ -140,12 +153,17 @@ def test_a_code_commit_missing_from_this_clone_says_to_fetch(cli, tmp_path: Path
     assert cli(a, "push").exit_code == 0  # the runs, not the code
     assert cli(b, "pull").exit_code == 0
     line = one_error_line(cli(b, "checkout", run_id, str(tmp_path / "co")))
-    assert f"run {run_id}'s code commit {git(a, 'rev-parse', 'HEAD')[:12]} is not in this clone" in line
+    assert (
+        f"run {run_id}'s code commit {git(a, 'rev-parse', 'HEAD')[:12]} is not in this clone"
+        in line
+    )
     assert "git fetch --all" in line and str(remote) in line
     assert not (tmp_path / "co").exists()
 
 
-def test_a_run_recorded_before_the_first_commit_cannot_be_checked_out(cli, unborn_repo, tmp_path) -> None:
+def test_a_run_recorded_before_the_first_commit_cannot_be_checked_out(
+    cli, unborn_repo, tmp_path
+) -> None:
     write_script(unborn_repo / "train.py", TRAIN)
     run_id = record(unborn_repo)
     line = one_error_line(cli(unborn_repo, "checkout", run_id))
@@ -168,14 +186,23 @@ def test_a_patch_that_does_not_apply_leaves_nothing_behind(cli, project: Path, t
     run_id = record(project / "src")
     # replace the run's diff.patch, with plain git, by one that cannot apply on its commit
     bad = "--- a/src/train.py\n+++ b/src/train.py\n@@ -1 +1 @@\n-no such line\n+x\n"
-    blob = subprocess.run(["git", "hash-object", "-w", "--stdin"], cwd=project, input=bad,
-                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    blob = subprocess.run(
+        ["git", "hash-object", "-w", "--stdin"],
+        cwd=project,
+        input=bad,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     env = {**os.environ, "GIT_INDEX_FILE": str(tmp_path / "index")}
-    for args in (["read-tree", "gitcfg-runs"],
-                 ["update-index", "--cacheinfo", f"100644,{blob},runs/{run_id[-2:]}/{run_id}/diff.patch"]):
+    for args in (
+        ["read-tree", "gitcfg-runs"],
+        ["update-index", "--cacheinfo", f"100644,{blob},runs/{run_id[-2:]}/{run_id}/diff.patch"],
+    ):
         subprocess.run(["git", *args], cwd=project, env=env, check=True)
-    tree = subprocess.run(["git", "write-tree"], cwd=project, env=env, capture_output=True,
-                          text=True, check=True).stdout.strip()  # fmt: skip
+    tree = subprocess.run(
+        ["git", "write-tree"], cwd=project, env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
     commit = git(project, "commit-tree", tree, "-p", "gitcfg-runs", "-m", "break the patch")
     git(project, "update-ref", "refs/heads/gitcfg-runs", commit)
     target = tmp_path / "co"
@@ -185,7 +212,9 @@ def test_a_patch_that_does_not_apply_leaves_nothing_behind(cli, project: Path, t
     assert git(project, "worktree", "list").count("\n") == 0
 
 
-def test_a_dangling_symlink_named_config_yaml_is_never_written_through(cli, project: Path, tmp_path) -> None:
+def test_a_dangling_symlink_named_config_yaml_is_never_written_through(
+    cli, project: Path, tmp_path
+) -> None:
     # config.yaml in the run's directory is a dangling symlink: taken, not a way out
     os.symlink("../../outside/config.yaml", project / "src" / "config.yaml")
     git(project, "add", "src/config.yaml")
@@ -196,7 +225,10 @@ def test_a_dangling_symlink_named_config_yaml_is_never_written_through(cli, proj
     assert result.exit_code == 0, result.output
     assert (target / "src" / "config.yaml").is_symlink()
     assert not (tmp_path / "outside").exists()
-    assert yaml.safe_load((target / "src" / "gitcfg-config.yaml").read_text()) == {"lr": 0.1, "depth": 18}
+    assert yaml.safe_load((target / "src" / "gitcfg-config.yaml").read_text()) == {
+        "lr": 0.1,
+        "depth": 18,
+    }
 
 
 def test_rerun_argv_moves_paths_inside_the_recorded_worktree() -> None:

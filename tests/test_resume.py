@@ -72,9 +72,11 @@ def test_a_sigkilled_run_resumed_by_id_continues_and_ends_finished_with_all_rows
     summary = yaml.safe_load(read_branch_file(repo, f"{_base('job-42')}/summary.yaml"))
     assert summary == {"loss": 0.1, "step_seen": 9}
     assert _subjects(repo, "job-42") == [
-        "run job-42: finished (exit 0)", "run job-42: resumed",
-        "run job-42: crashed", "run job-42: started",
-    ]  # fmt: skip
+        "run job-42: finished (exit 0)",
+        "run job-42: resumed",
+        "run job-42: crashed",
+        "run job-42: started",
+    ]
     assert not (repo / ".git" / "gitcfg" / "live" / "job-42").exists()
 
 

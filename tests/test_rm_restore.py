@@ -84,8 +84,12 @@ def test_restore_brings_a_removed_run_back_and_its_history_continues(cli, repo: 
     assert present(repo) == {run_id}
     assert git(repo, "log", "-1", "--format=%s", "gitcfg-runs") == f"restore {run_id}: restored"
     assert [(action, why) for action, _, why in history(cli, repo, run_id)] == [
-        ("run", ""), ("run", ""), ("amend", "looked odd"), ("rm", "cleanup"), ("restore", "it was real"),
-    ]  # fmt: skip
+        ("run", ""),
+        ("run", ""),
+        ("amend", "looked odd"),
+        ("rm", "cleanup"),
+        ("restore", "it was real"),
+    ]
     shown = json.loads(cli(repo, "show", run_id, "--format", "json").output)
     assert shown["run"]["tags"] == ["odd"]
     assert run_id in cli(repo, "log", "--format", "json").output

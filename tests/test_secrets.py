@@ -267,7 +267,11 @@ def test_planted_tokens_reach_no_object_here_or_on_the_remote(
     assert proc.returncode == 1 and "login failed" in proc.stderr
     git(repo, "config", "remote.origin.url", str(bare))
 
-    [run_id] = [p.split("/")[2] for p in git(repo, "ls-tree", "-r", "--name-only", "gitcfg-runs").split() if p.endswith("run.yaml")]  # fmt: skip
+    [run_id] = [
+        p.split("/")[2]
+        for p in git(repo, "ls-tree", "-r", "--name-only", "gitcfg-runs").split()
+        if p.endswith("run.yaml")
+    ]
     meta = load_yaml(run_file(repo, run_id, "run.yaml"))
     assert meta["status"] == "failed"
     assert meta["error"]["message"].startswith("login failed for *** via postgres://trainer:***@")

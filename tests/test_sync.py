@@ -73,7 +73,10 @@ def test_two_clones_share_runs_through_a_bare_remote(cli, remote: Path) -> None:
     assert run_ids(remote) == a_runs | b_runs == run_ids(b)
     parents = git(b, "log", "-1", "--format=%P", "gitcfg-runs").split()
     assert parents == [b_tip, tip(a)]  # both histories kept
-    assert git(b, "log", "-1", "--format=%s", "gitcfg-runs") == "merge runs from origin: 2 runs new or changed"
+    assert (
+        git(b, "log", "-1", "--format=%s", "gitcfg-runs")
+        == "merge runs from origin: 2 runs new or changed"
+    )
 
     pulled = cli(a, "pull")
     assert pulled.exit_code == 0, pulled.output
@@ -100,8 +103,9 @@ def test_pull_fetches_into_a_private_ref_and_writes_no_fetch_head(cli, remote: P
     assert "from origin: 1 run new or changed (new branch)" in result.output
     refs_after = git(b, "for-each-ref", "--format=%(refname)").splitlines()
     assert sorted(set(refs_after) - set(refs_before)) == [
-        "refs/gitcfg/remotes/origin/gitcfg-runs", "refs/heads/gitcfg-runs",
-    ]  # fmt: skip
+        "refs/gitcfg/remotes/origin/gitcfg-runs",
+        "refs/heads/gitcfg-runs",
+    ]
     assert not (b / ".git" / "FETCH_HEAD").exists()
     assert run_ids(b) == {run_id}
 
@@ -124,8 +128,15 @@ def test_one_run_amended_on_two_machines_merges_key_by_key(cli, remote: Path) ->
     assert cli(a, "push").exit_code == 0 and cli(b, "pull").exit_code == 0
     # a changes lr and adds a tag; b, later, changes lr too, the depth, the summary and a tag
     amend_run(Store.open(a), run_id, set={"lr": 0.3}, tags=["a-tag"], reason="from a", now=T0)
-    amend_run(Store.open(b), run_id, set={"lr": 0.4, "model.depth": 50}, summary={"acc": 0.6},
-              tags=["b-tag"], reason="from b", now=T0 + 60)  # fmt: skip
+    amend_run(
+        Store.open(b),
+        run_id,
+        set={"lr": 0.4, "model.depth": 50},
+        summary={"acc": 0.6},
+        tags=["b-tag"],
+        reason="from b",
+        now=T0 + 60,
+    )
     assert cli(a, "push").exit_code == 0
     a_tip, b_tip = tip(a), tip(b)
 
@@ -134,7 +145,9 @@ def test_one_run_amended_on_two_machines_merges_key_by_key(cli, remote: Path) ->
     assert "local's later change won config.lr" in result.output
     assert git(b, "log", "-1", "--format=%P", "gitcfg-runs").split() == [b_tip, a_tip]
     message = git(b, "log", "-1", "--format=%B", "gitcfg-runs")
-    assert f"Reconciled {run_id}: changed on both sides; local's later change won config.lr" in message
+    assert (
+        f"Reconciled {run_id}: changed on both sides; local's later change won config.lr" in message
+    )
     assert message == (  # exact bytes: history and --grep read them
         f"merge runs from origin: 1 run new or changed, 1 reconciled\n\nMerged origin's runs branch "
         f"at {a_tip}.\nReconciled {run_id}: changed on both sides; local's later change won "
@@ -151,8 +164,10 @@ def test_one_run_amended_on_two_machines_merges_key_by_key(cli, remote: Path) ->
     assert tip(a) == tip(b) == tip(remote)
     _, entries = run_history(Store.open(a), run_id)
     assert [(e.action, e.why) for e in entries if e.action != "run"] == [
-        ("amend", "from a"), ("amend", "from b"), ("merge", ""),
-    ]  # fmt: skip
+        ("amend", "from a"),
+        ("amend", "from b"),
+        ("merge", ""),
+    ]
     git(a, "fsck", "--strict")
 
 
@@ -170,7 +185,9 @@ def test_the_later_side_wins_a_key_changed_on_both_whichever_merges(cli, remote:
     assert doc(remote, run_id, "run.yaml")["notes"] == "a's note"
 
 
-def test_a_run_removed_on_one_machine_and_amended_earlier_on_another_stays_removed(cli, remote) -> None:
+def test_a_run_removed_on_one_machine_and_amended_earlier_on_another_stays_removed(
+    cli, remote
+) -> None:
     a, b = clone(remote, "a"), clone(remote, "b")
     run_id, kept = record(a, 0.1), record(a, 0.2)
     assert cli(a, "push").exit_code == 0 and cli(b, "pull").exit_code == 0
@@ -216,10 +233,15 @@ def test_many_clones_pushing_at_once_lose_no_run(remote: Path) -> None:
     clones = [clone(remote, f"c{i}") for i in range(4)]
     recorded = {record(repo, 0.1 * i) for i, repo in enumerate(clones) for _ in range(2)}
     procs = [
-        subprocess.Popen([sys.executable, "-m", "gitcfg", "push"], cwd=repo,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-m", "gitcfg", "push"],
+            cwd=repo,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for repo in clones
-    ]  # fmt: skip
+    ]
     for proc in procs:
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
@@ -310,7 +332,9 @@ def test_a_local_merge_fetches_no_runs(cli, remote: Path, gitcfg_on_path) -> Non
     before = tip(b)  # `gitcfg init` started the branch
     git(b, "merge", "-q", "--no-edit", "feature")
     assert tip(b) == before and run_ids(b) == set()
-    assert not git(b, "rev-parse", "-q", "--verify", "refs/gitcfg/remotes/origin/gitcfg-runs", check=False)
+    assert not git(
+        b, "rev-parse", "-q", "--verify", "refs/gitcfg/remotes/origin/gitcfg-runs", check=False
+    )
 
 
 def test_the_push_hook_never_fails_the_users_push(cli, remote: Path, gitcfg_on_path) -> None:
@@ -330,7 +354,9 @@ def test_the_push_hook_never_fails_the_users_push(cli, remote: Path, gitcfg_on_p
     assert git(remote, "rev-parse", "-q", "--verify", "gitcfg-runs", check=False) == ""
 
 
-def test_hooks_chain_existing_ones_and_honour_core_hooks_path(cli, remote: Path, gitcfg_on_path) -> None:
+def test_hooks_chain_existing_ones_and_honour_core_hooks_path(
+    cli, remote: Path, gitcfg_on_path
+) -> None:
     a, b = clone(remote, "a"), clone(remote, "b")
     git(b, "config", "core.hooksPath", ".githooks")
     hooks = b / ".githooks"
@@ -356,10 +382,12 @@ def test_hooks_chain_existing_ones_and_honour_core_hooks_path(cli, remote: Path,
 # --- the merge rule, pure ------------------------------------------------------------------------
 
 values = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=5)),
+    st.one_of(
+        st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=5)
+    ),
     lambda children: st.dictionaries(st.sampled_from("abc"), children, max_size=3),
     max_leaves=6,
-)  # fmt: skip
+)
 mappings = st.dictionaries(st.sampled_from("abcde"), values, max_size=5)
 
 
@@ -378,17 +406,25 @@ def test_the_merge_is_the_same_whichever_side_merges(base, ours, theirs, theirs_
     conflicts_here: list[str] = []
     conflicts_there: list[str] = []
     here = merge_mappings(base, ours, theirs, theirs_wins=theirs_later, conflicts=conflicts_here)
-    there = merge_mappings(base, theirs, ours, theirs_wins=not theirs_later, conflicts=conflicts_there)
+    there = merge_mappings(
+        base, theirs, ours, theirs_wins=not theirs_later, conflicts=conflicts_there
+    )
     assert json.dumps(here) == json.dumps(there)  # key order included: the same file either way
     assert sorted(conflicts_here) == sorted(conflicts_there)
 
 
 def test_tags_merge_as_a_set() -> None:
-    assert merge_set_list(["base", "old"], ["base", "old", "a"], ["base", "b"]) == ["base", "a", "b"]
+    assert merge_set_list(["base", "old"], ["base", "old", "a"], ["base", "b"]) == [
+        "base",
+        "a",
+        "b",
+    ]
     assert merge_set_list(["x"], ["x", "y"], ["x", "y"]) == ["x", "y"]
 
 
-def test_git_pull_from_a_named_remote_pulls_runs_from_that_remote(cli, remote: Path, gitcfg_on_path) -> None:
+def test_git_pull_from_a_named_remote_pulls_runs_from_that_remote(
+    cli, remote: Path, gitcfg_on_path
+) -> None:
     mirror = remote.parent / "mirror.git"
     git(remote.parent, "clone", "-q", "--bare", str(remote), str(mirror))
     a, b = clone(remote, "a"), clone(remote, "b")
@@ -403,4 +439,6 @@ def test_git_pull_from_a_named_remote_pulls_runs_from_that_remote(cli, remote: P
     git(b, "remote", "add", "mirror", str(mirror))
     git(b, "pull", "-q", "--no-rebase", "mirror", "main")  # upstream is origin; this names mirror
     assert run_ids(b) == {run_id}
-    assert git(b, "rev-parse", "-q", "--verify", "refs/gitcfg/remotes/mirror/gitcfg-runs", check=False)
+    assert git(
+        b, "rev-parse", "-q", "--verify", "refs/gitcfg/remotes/mirror/gitcfg-runs", check=False
+    )

@@ -45,7 +45,10 @@ def test_a_run_is_recorded_with_config_run_summary_and_metrics(repo: Path) -> No
     base = _only_run_dir(repo)
     assert base == f"runs/{run_id[-2:]}/{run_id}"
     assert _load(repo, f"{base}/config.yaml") == {
-        "lr": 0.001, "model": {"depth": 18}, "name": "x", "epochs": 3
+        "lr": 0.001,
+        "model": {"depth": 18},
+        "name": "x",
+        "epochs": 3,
     }
     meta = _load(repo, f"{base}/run.yaml")
     assert meta["id"] == run_id
@@ -54,7 +57,9 @@ def test_a_run_is_recorded_with_config_run_summary_and_metrics(repo: Path) -> No
     assert meta["code"]["dirty"] is False
     assert "epochs" in meta["config_changed"]
     assert _load(repo, f"{base}/summary.yaml") == {"epoch": 2, "train_loss": 1 / 3, "best": 0.5}
-    rows = [json.loads(line) for line in read_branch_file(repo, f"{base}/metrics.jsonl").splitlines()]
+    rows = [
+        json.loads(line) for line in read_branch_file(repo, f"{base}/metrics.jsonl").splitlines()
+    ]
     assert [r["_step"] for r in rows] == [0, 1, 2]
     assert [r["epoch"] for r in rows] == [0, 1, 2]
     assert f"{base}/diff.patch" not in runs_branch_files(repo)
@@ -78,10 +83,15 @@ def test_two_commits_per_run_start_then_end(repo: Path) -> None:
 
 def test_runs_branch_is_an_orphan(repo: Path) -> None:
     assert run_python(repo, write_script(repo / "t.py", BASIC)).returncode == 0
-    proc = subprocess.run(["git", "merge-base", "gitcfg-runs", "main"], cwd=repo, capture_output=True)
+    proc = subprocess.run(
+        ["git", "merge-base", "gitcfg-runs", "main"], cwd=repo, capture_output=True
+    )
     assert proc.returncode == 1 and proc.stdout == b""
     first = git(repo, "rev-list", "--max-parents=0", "gitcfg-runs")
-    assert sorted(git(repo, "ls-tree", "--name-only", first).splitlines()) == ["FORMAT", "README.md"]
+    assert sorted(git(repo, "ls-tree", "--name-only", first).splitlines()) == [
+        "FORMAT",
+        "README.md",
+    ]
     assert git(repo, "show", f"{first}:FORMAT") == "1"
 
 
@@ -164,7 +174,11 @@ def test_from_a_subdirectory(repo: Path) -> None:
 def test_track_outside_a_repo_fails_with_one_line(tmp_path: Path) -> None:
     outside = tmp_path / "nowhere"
     outside.mkdir()
-    proc = run_python(outside, write_script(tmp_path / "t.py", BASIC), env={"GIT_CEILING_DIRECTORIES": str(tmp_path)})
+    proc = run_python(
+        outside,
+        write_script(tmp_path / "t.py", BASIC),
+        env={"GIT_CEILING_DIRECTORIES": str(tmp_path)},
+    )
     assert proc.returncode != 0
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
@@ -178,7 +192,10 @@ def test_track_with_a_file_at_git_gitcfg_fails_with_one_line(repo: Path, tmp_pat
     assert proc.returncode != 0
     lines = [ln for ln in proc.stderr.strip().splitlines() if "warning:" not in ln]
     assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
-    assert f"cannot write {repo / '.git' / 'gitcfg'}" in lines[0] and "check its permissions" in lines[0]
+    assert (
+        f"cannot write {repo / '.git' / 'gitcfg'}" in lines[0]
+        and "check its permissions" in lines[0]
+    )
 
 
 def test_no_git_identity_still_records(repo: Path, tmp_path: Path) -> None:
@@ -189,27 +206,37 @@ def test_no_git_identity_still_records(repo: Path, tmp_path: Path) -> None:
 
 
 def test_exception_marks_the_run_failed_and_reraises(repo: Path, tmp_path: Path) -> None:
-    script = write_script(tmp_path / "t.py", """
+    script = write_script(
+        tmp_path / "t.py",
+        """
         import gitcfg
         with gitcfg.track({"lr": 1}) as run:
             run.log({"loss": 1.0})
             raise ValueError("diverged at step 1")
-    """)
+    """,
+    )
     proc = run_python(repo, script)
     assert proc.returncode == 1
     assert "ValueError: diverged at step 1" in proc.stderr
     meta = _load(repo, f"{_only_run_dir(repo)}/run.yaml")
     assert meta["status"] == "failed"
-    assert meta["error"]["type"] == "ValueError" and meta["error"]["message"] == "diverged at step 1"
+    assert (
+        meta["error"]["type"] == "ValueError" and meta["error"]["message"] == "diverged at step 1"
+    )
 
 
-def test_uncaught_exception_without_context_manager_marks_failed(repo: Path, tmp_path: Path) -> None:
-    script = write_script(tmp_path / "t.py", """
+def test_uncaught_exception_without_context_manager_marks_failed(
+    repo: Path, tmp_path: Path
+) -> None:
+    script = write_script(
+        tmp_path / "t.py",
+        """
         import gitcfg
         gitcfg.track({"lr": 1})
         gitcfg.log({"loss": 1.0})
         raise RuntimeError("boom")
-    """)
+    """,
+    )
     proc = run_python(repo, script)
     assert proc.returncode == 1 and "RuntimeError: boom" in proc.stderr
     meta = _load(repo, f"{_only_run_dir(repo)}/run.yaml")
@@ -217,13 +244,16 @@ def test_uncaught_exception_without_context_manager_marks_failed(repo: Path, tmp
 
 
 def test_normal_exit_finishes_the_run_via_atexit(repo: Path, tmp_path: Path) -> None:
-    script = write_script(tmp_path / "t.py", """
+    script = write_script(
+        tmp_path / "t.py",
+        """
         import gitcfg
         gitcfg.track({"lr": 1})
         gitcfg.config.update({"extra": 2})
         gitcfg.log({"loss": 0.5})
         gitcfg.summary["final"] = 1.5
-    """)
+    """,
+    )
     proc = run_python(repo, script)
     assert proc.returncode == 0, proc.stderr
     base = _only_run_dir(repo)
@@ -233,11 +263,14 @@ def test_normal_exit_finishes_the_run_via_atexit(repo: Path, tmp_path: Path) -> 
 
 
 def test_sys_exit_nonzero_marks_failed_with_exit_code(repo: Path, tmp_path: Path) -> None:
-    script = write_script(tmp_path / "t.py", """
+    script = write_script(
+        tmp_path / "t.py",
+        """
         import sys, gitcfg
         gitcfg.track({"lr": 1})
         sys.exit(3)
-    """)
+    """,
+    )
     proc = run_python(repo, script)
     assert proc.returncode == 3
     meta = _load(repo, f"{_only_run_dir(repo)}/run.yaml")
@@ -245,7 +278,9 @@ def test_sys_exit_nonzero_marks_failed_with_exit_code(repo: Path, tmp_path: Path
 
 
 def test_argparse_namespace_is_accepted(repo: Path, tmp_path: Path) -> None:
-    script = write_script(tmp_path / "t.py", """
+    script = write_script(
+        tmp_path / "t.py",
+        """
         import argparse, gitcfg
         p = argparse.ArgumentParser()
         p.add_argument("--lr", type=float, default=0.1)
@@ -253,7 +288,8 @@ def test_argparse_namespace_is_accepted(repo: Path, tmp_path: Path) -> None:
         run = gitcfg.track(p.parse_args())
         assert run.config.lr == 0.5 and run.config["layers"] == 2
         assert run.config.get("missing", 7) == 7
-    """)
+    """,
+    )
     proc = run_python(repo, script, "--lr", "0.5")
     assert proc.returncode == 0, proc.stderr
     assert _load(repo, f"{_only_run_dir(repo)}/config.yaml") == {"lr": 0.5, "layers": 2}
@@ -261,19 +297,27 @@ def test_argparse_namespace_is_accepted(repo: Path, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_eight_writers_lose_no_run(repo: Path, tmp_path: Path) -> None:
-    script = write_script(tmp_path / "t.py", """
+    script = write_script(
+        tmp_path / "t.py",
+        """
         import sys, gitcfg
         for i in range(10):
             run = gitcfg.track({"writer": int(sys.argv[1]), "i": i})
             run.log({"loss": i})
             run.finish()
-    """)
+    """,
+    )
     import os
     import sys
 
     procs = [
-        subprocess.Popen([sys.executable, str(script), str(w)], cwd=repo, env=dict(os.environ),
-                         stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, str(script), str(w)],
+            cwd=repo,
+            env=dict(os.environ),
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for w in range(8)
     ]
     for proc in procs:
@@ -300,19 +344,24 @@ def test_import_gitcfg_loads_no_heavy_module(tmp_path: Path) -> None:
         "heavy = [m for m in ('git', 'yaml', 'typer', 'rich', 'click') if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )
-    proc = subprocess.run([__import__("sys").executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    proc = subprocess.run(
+        [__import__("sys").executable, "-c", code], capture_output=True, text=True, cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == ""
 
 
 def test_track_does_not_import_gitpython_typer_or_rich(repo: Path, tmp_path: Path) -> None:
-    script = write_script(tmp_path / "t.py", """
+    script = write_script(
+        tmp_path / "t.py",
+        """
         import sys, gitcfg
         run = gitcfg.track({"lr": 1})
         run.log({"a": 1})
         run.finish()
         print(",".join(m for m in ("git", "typer", "rich") if m in sys.modules))
-    """)
+    """,
+    )
     proc = run_python(repo, script)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == ""
@@ -321,7 +370,9 @@ def test_track_does_not_import_gitpython_typer_or_rich(repo: Path, tmp_path: Pat
 def test_a_hydra_app_records_its_overrides_in_run_yaml(repo: Path, tmp_path: Path) -> None:
     pytest.importorskip("hydra")
     (repo / "conf.yaml").write_text("lr: 0.1\nmodel:\n  depth: 18\n  width: 64\n")
-    script = write_script(repo / "app.py", """
+    script = write_script(
+        repo / "app.py",
+        """
         import hydra, gitcfg
 
         @hydra.main(version_base=None, config_path=".", config_name="conf")
@@ -330,7 +381,8 @@ def test_a_hydra_app_records_its_overrides_in_run_yaml(repo: Path, tmp_path: Pat
                 run.log({"loss": 1.0})
 
         main()
-    """)
+    """,
+    )
     proc = run_python(repo, script, "lr=0.5", "model.depth=50", f"hydra.run.dir={tmp_path}/out")
     assert proc.returncode == 0, proc.stderr
     base = _only_run_dir(repo)

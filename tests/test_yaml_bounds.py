@@ -152,8 +152,15 @@ def plant(repo: Path, run_id: str, name: str, text: str) -> None:
     env = {**os.environ, "GIT_INDEX_FILE": str(repo / ".git" / "plant-index")}
 
     def plumbing(*args: str, stdin: str | None = None) -> str:
-        return subprocess.run(["git", *args], cwd=repo, input=stdin, capture_output=True,
-                              text=True, check=True, env=env).stdout.strip()  # fmt: skip
+        return subprocess.run(
+            ["git", *args],
+            cwd=repo,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env,
+        ).stdout.strip()
 
     blob = plumbing("hash-object", "-w", "--stdin", stdin=text)
     plumbing("read-tree", "gitcfg-runs")
@@ -164,8 +171,9 @@ def plant(repo: Path, run_id: str, name: str, text: str) -> None:
 
 def gitcfg_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     start = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "gitcfg", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=60)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "gitcfg", *args], cwd=cwd, capture_output=True, text=True, timeout=60
+    )
     assert time.monotonic() - start < 5, args
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc

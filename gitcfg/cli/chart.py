@@ -30,8 +30,20 @@ _BRAILLE = 0x2800
 # them an axis character (`-`, `|`) or a dot that reads as noise (`.`, `'`).
 MARKERS = ("*", "o", "+", "x", "#", "@", "%", "=", "&", "$", "~", "^")
 # With colours, series i is drawn (and its legend swatch) in COLOURS[i % len(COLOURS)].
-COLOURS = ("cyan", "magenta", "yellow", "green", "blue", "red", "bright_cyan", "bright_magenta",
-           "bright_yellow", "bright_green", "bright_blue", "bright_red")  # fmt: skip
+COLOURS = (
+    "cyan",
+    "magenta",
+    "yellow",
+    "green",
+    "blue",
+    "red",
+    "bright_cyan",
+    "bright_magenta",
+    "bright_yellow",
+    "bright_green",
+    "bright_blue",
+    "bright_red",
+)
 LABEL_WIDTH = 9  # the y axis's tick labels, right-aligned; the x key's name is cut to it
 
 

@@ -163,8 +163,12 @@ def log_command(
         _warn(runs.warnings)
         if not len(runs):
             filtered = rev_range or where or status
-            _say_empty("no runs match" if filtered else
-                       "no runs yet: call gitcfg.track() in a script, then gitcfg log", output)  # fmt: skip
+            _say_empty(
+                "no runs match"
+                if filtered
+                else "no runs yet: call gitcfg.track() in a script, then gitcfg log",
+                output,
+            )
             return
         capped = limit is None and output == "table"  # a terminal: the newest 100, and a note
         if capped:

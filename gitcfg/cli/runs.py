@@ -268,9 +268,15 @@ def amend(
         unset=tuple(unset or ()),
         summary=dict(parse_assignment(text, "--summary") for text in summary or ()),
         summary_unset=tuple(unset_summary or ()),
-        tags=tuple(tag or ()), untags=tuple(untag or ()), note=note, name=name, group=group,
-        job_type=job_type, project=project, reason=message,
-    )  # fmt: skip
+        tags=tuple(tag or ()),
+        untags=tuple(untag or ()),
+        note=note,
+        name=name,
+        group=group,
+        job_type=job_type,
+        project=project,
+        reason=message,
+    )
     if amendment.is_empty():
         raise GitcfgError("nothing to amend: give --set, --unset, --summary, --tag, --note, ...")
     store = _store()
@@ -348,8 +354,9 @@ def rm_command(
     from gitcfg.query import choose_runs
 
     store = _store()
-    result = remove_runs(store, choose_runs(store, runs or [], where), reason=message,
-                         dry_run=dry_run)  # fmt: skip
+    result = remove_runs(
+        store, choose_runs(store, runs or [], where), reason=message, dry_run=dry_run
+    )
     if dry_run:
         for change in result.changed:
             echo(f"would {change.details[0]}")
@@ -406,19 +413,25 @@ def checkout(
     echo(f"wrote {result.config_path}: the run's config (a valid --configs file)")
     if result.requirements_path is not None:
         python = f", recorded with Python {result.python}" if result.python else ""
-        echo(f"wrote {result.requirements_path}: the run's installed packages{python}; "
-                   f"install them with:\n  pip install -r {_quote(result.requirements_path)}")  # fmt: skip
+        echo(
+            f"wrote {result.requirements_path}: the run's installed packages{python}; "
+            f"install them with:\n  pip install -r {_quote(result.requirements_path)}"
+        )
     else:
-        echo("note: the run has no list of installed packages "
-                   "(it was recorded before gitcfg recorded them)")  # fmt: skip
+        echo(
+            "note: the run has no list of installed packages "
+            "(it was recorded before gitcfg recorded them)"
+        )
     if result.command:
         python = f" (recorded with Python {result.python})" if result.python else ""
         echo(f"re-run it{python}:\n  cd {_quote(result.cwd)} && {result.command}")
     else:
         echo("the run was started from an interactive session: no command line to re-run")
     if result.amended and result.config_path is not None:
-        echo("note: the config was amended after the run; the command re-runs it as it ran, "
-                   f"{result.config_path.name} holds the amended values")  # fmt: skip
+        echo(
+            "note: the config was amended after the run; the command re-runs it as it ran, "
+            f"{result.config_path.name} holds the amended values"
+        )
     if result.not_stored:
         echo(
             "note: not in the run's patch (binary, over the size limits, or secret-looking): "
@@ -458,20 +471,31 @@ def rerun(
     plan = prepare_rerun(store, run, extra_args or (), directory)
     checkout = plan.checkout
     original = checkout.run_id[:10]
-    echo(f"gitcfg: re-running run {checkout.run_id} in worktree {checkout.path} "
-               f"at {checkout.code_commit[:10]}:", err=True)  # fmt: skip
+    echo(
+        f"gitcfg: re-running run {checkout.run_id} in worktree {checkout.path} "
+        f"at {checkout.code_commit[:10]}:",
+        err=True,
+    )
     echo(f"  cd {_quote(checkout.cwd)} && {shlex.join(plan.argv)}", err=True)
     if checkout.masked:
-        echo(f"gitcfg: warning: recorded masked, passed as '***': {', '.join(checkout.masked)}",
-                   err=True)  # fmt: skip
+        echo(
+            f"gitcfg: warning: recorded masked, passed as '***': {', '.join(checkout.masked)}",
+            err=True,
+        )
     result = run_rerun(store, plan)
     for new_run_id in result.new_run_ids:
-        echo(f"gitcfg: recorded run {new_run_id} (rerun_of {original}); "
-                   f"compare: gitcfg diff {original} {new_run_id[:10]}", err=True)  # fmt: skip
+        echo(
+            f"gitcfg: recorded run {new_run_id} (rerun_of {original}); "
+            f"compare: gitcfg diff {original} {new_run_id[:10]}",
+            err=True,
+        )
     if not result.new_run_ids:
         echo("gitcfg: the script recorded no run", err=True)
-    echo(f"gitcfg: exit code {result.exit_code}; the worktree stays: "
-               f"git worktree remove {_quote(checkout.path)}", err=True)  # fmt: skip
+    echo(
+        f"gitcfg: exit code {result.exit_code}; the worktree stays: "
+        f"git worktree remove {_quote(checkout.path)}",
+        err=True,
+    )
     raise typer.Exit(result.exit_code)
 
 

@@ -162,10 +162,13 @@ def key_commit(root: ConfigBase, path: KeyPath) -> _Commit:
             root._write(parent, {key: new}, allow_val_change=None, source=SOURCE_SCRIPT)
         except ConfigValueChanged as error:
             raise ConfigValueChanged(
-                error.key, error.old, error.new, hide_values=error.hide_values,
+                error.key,
+                error.old,
+                error.new,
+                hide_values=error.hide_values,
                 hint="an in-place edit of a list read from the config changes its key; "
                 "edit a copy (list(...), copy.deepcopy(...)) to leave the config as it is",
-            ) from None  # fmt: skip
+            ) from None
         return root._view_node(parent)[key]
 
     return commit

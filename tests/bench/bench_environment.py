@@ -95,11 +95,15 @@ def main() -> None:
         site = fake_site(base, 1000)
         env_big = dict(env, PYTHONPATH=os.pathsep.join([str(ROOT), str(site)]))
         results["+1,000 distributions"] = bench(env_big, args.repeat, base)
-    print(f"{'environment':<22} {'dists':>6} {'track() warm':>13} {'track() cold':>13} "
-          f"{'listing (at end)':>17}")  # fmt: skip
+    print(
+        f"{'environment':<22} {'dists':>6} {'track() warm':>13} {'track() cold':>13} "
+        f"{'listing (at end)':>17}"
+    )
     for name, row in results.items():
-        print(f"{name:<22} {row['distributions']:>6} {row['track_warm_ms']:>11.2f}ms "
-              f"{row['track_cold_ms']:>11.2f}ms {row['listing_cold_ms']:>15.1f}ms")  # fmt: skip
+        print(
+            f"{name:<22} {row['distributions']:>6} {row['track_warm_ms']:>11.2f}ms "
+            f"{row['track_cold_ms']:>11.2f}ms {row['listing_cold_ms']:>15.1f}ms"
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
 

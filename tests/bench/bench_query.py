@@ -31,9 +31,12 @@ from _common import make_repo as make_plain_repo
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGETS = {  # issue 7, seconds
-    ("warm", 10_000): 0.3, ("cold", 10_000): 3.0, ("warm", 100_000): 1.0,
-    ("refresh", 100_000): 0.2, ("api_group", 10_000): 0.05,
-}  # fmt: skip
+    ("warm", 10_000): 0.3,
+    ("cold", 10_000): 3.0,
+    ("warm", 100_000): 1.0,
+    ("refresh", 100_000): 0.2,
+    ("api_group", 10_000): 0.05,
+}
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 _EPOCH = 1_577_836_800
 
@@ -106,8 +109,10 @@ class RunWriter:
               batch: script
               model: script
             """).encode()
-        config = (f"lr: {lr}\nseed: {seed}\nbatch: {batch}\noptimizer: adamw\n"
-                  f"model:\n  name: resnet\n  depth: {depth}\n").encode()  # fmt: skip
+        config = (
+            f"lr: {lr}\nseed: {seed}\nbatch: {batch}\noptimizer: adamw\n"
+            f"model:\n  name: resnet\n  depth: {depth}\n"
+        ).encode()
         summary = f"val_acc: {val_acc}\ntrain_loss: {train_loss}\n".encode()
         metrics = b"".join(
             b'{"_step": %d, "_time": %d.5, "train_loss": %.4f, "val_acc": %.4f}\n'
@@ -115,8 +120,12 @@ class RunWriter:
             for step in range(3)
         )
         base = f"runs/{run_id[-2:]}/{run_id}"
-        return {f"{base}/run.yaml": meta, f"{base}/config.yaml": config,
-                f"{base}/summary.yaml": summary, f"{base}/metrics.jsonl": metrics}  # fmt: skip
+        return {
+            f"{base}/run.yaml": meta,
+            f"{base}/config.yaml": config,
+            f"{base}/summary.yaml": summary,
+            f"{base}/metrics.jsonl": metrics,
+        }
 
     def commit(self, repo: Path, count: int, first: bool = False) -> None:
         """Add `count` runs to the runs branch in one fast-import commit."""
@@ -199,8 +208,13 @@ def measure(base: Path, size: int, repeat: int, env: dict[str, str]) -> dict[str
         writer.commit(repo, 10)
         incremental.append(timed(argv, repo, env))
         writer.commit(repo, 10)
-        out = subprocess.run([sys.executable, "-c", refresh_code], env=env, capture_output=True,
-                             text=True, check=True)  # fmt: skip
+        out = subprocess.run(
+            [sys.executable, "-c", refresh_code],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         refresh.append(float(out.stdout))
     code = API_SCRIPT.format(root=str(ROOT), path=str(repo), repeat=repeat * 2)
     out = subprocess.run(
@@ -208,12 +222,15 @@ def measure(base: Path, size: int, repeat: int, env: dict[str, str]) -> dict[str
     )
     api_group, api_count, api_records = json.loads(out.stdout)
     return {
-        "cold": statistics.median(cold), "warm": statistics.median(warm),
-        "incremental": statistics.median(incremental), "refresh": statistics.median(refresh),
+        "cold": statistics.median(cold),
+        "warm": statistics.median(warm),
+        "incremental": statistics.median(incremental),
+        "refresh": statistics.median(refresh),
         "api_group": api_group,
-        "api_count": api_count, "api_records": api_records,
+        "api_count": api_count,
+        "api_records": api_records,
         "cache_mb": cache_path(repo).stat().st_size / 1e6,
-    }  # fmt: skip
+    }
 
 
 def main() -> None:
@@ -237,21 +254,28 @@ def main() -> None:
         for size in sizes:
             print(f"measuring {size:,} runs ...", file=sys.stderr)
             results[size] = measure(base, size, args.repeat, env)
-    print(f"python -c pass {statistics.median(floor) * 1000:.0f} ms, "
-          f"python -c 'import gitcfg.cli' {statistics.median(cli_import) * 1000:.0f} ms")  # fmt: skip
+    print(
+        f"python -c pass {statistics.median(floor) * 1000:.0f} ms, "
+        f"python -c 'import gitcfg.cli' {statistics.median(cli_import) * 1000:.0f} ms"
+    )
     print("gitcfg log --group-by lr, whole process (median):")
     header = f"{'runs':>8} {'cold':>9} {'warm':>9} {'+10 runs':>9} {'refresh':>9} {'Api group':>10} {'Api len':>9} {'Api .config':>12} {'cache':>8}"
     print(header)
     for size, r in results.items():
-        print(f"{size:>8,} {r['cold'] * 1000:7.0f}ms {r['warm'] * 1000:7.0f}ms {r['incremental'] * 1000:7.0f}ms "
-              f"{r['refresh'] * 1000:7.1f}ms "
-              f"{r['api_group'] * 1000:8.1f}ms {r['api_count'] * 1000:7.1f}ms {r['api_records'] * 1000:10.1f}ms "
-              f"{r['cache_mb']:6.1f}MB")  # fmt: skip
+        print(
+            f"{size:>8,} {r['cold'] * 1000:7.0f}ms {r['warm'] * 1000:7.0f}ms {r['incremental'] * 1000:7.0f}ms "
+            f"{r['refresh'] * 1000:7.1f}ms "
+            f"{r['api_group'] * 1000:8.1f}ms {r['api_count'] * 1000:7.1f}ms {r['api_records'] * 1000:10.1f}ms "
+            f"{r['cache_mb']:6.1f}MB"
+        )
     print(
         "targets:", ", ".join(f"{k} at {n:,} <= {v * 1000:.0f} ms" for (k, n), v in TARGETS.items())
     )
-    missed = [f"{k} at {n:,}: {results[n][k] * 1000:.0f} ms" for (k, n), v in TARGETS.items()
-              if n in results and results[n][k] > v]  # fmt: skip
+    missed = [
+        f"{k} at {n:,}: {results[n][k] * 1000:.0f} ms"
+        for (k, n), v in TARGETS.items()
+        if n in results and results[n][k] > v
+    ]
     print("all targets met" if not missed else "MISSED: " + "; ".join(missed))
     if args.json:
         args.json.write_text(json.dumps({str(k): v for k, v in results.items()}, indent=2))

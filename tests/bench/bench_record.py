@@ -105,8 +105,9 @@ def write_cost(repo: Path, repeat: int) -> float:
         print(statistics.median(samples[2:]))
         """
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True, text=True,
-                         env=_env())
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, check=True, text=True, env=_env()
+    )
     return float(out.stdout.strip())
 
 
@@ -124,7 +125,9 @@ def _env() -> dict[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=15)
-    parser.add_argument("--runs", type=int, default=10_000, help="runs on the branch for the scale row")
+    parser.add_argument(
+        "--runs", type=int, default=10_000, help="runs on the branch for the scale row"
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     env = _env()
@@ -138,22 +141,46 @@ def main() -> None:
         # warm up both (page cache, pycache prefix)
         time_process([py, str(base / "record.py")], record_repo, 2, env)
         time_process([py, str(base / "floor.py")], floor_repo, 2, env)
-        results["record_one_run_s"] = time_process([py, str(base / "record.py")], record_repo, args.repeat, env)
-        results["floor_one_commit_s"] = time_process([py, str(base / "floor.py")], floor_repo, args.repeat, env)
+        results["record_one_run_s"] = time_process(
+            [py, str(base / "record.py")], record_repo, args.repeat, env
+        )
+        results["floor_one_commit_s"] = time_process(
+            [py, str(base / "floor.py")], floor_repo, args.repeat, env
+        )
         results["python_pass_s"] = time_process([py, "-c", "pass"], base, args.repeat * 2, env)
-        results["import_gitcfg_s"] = time_process([py, "-c", "import gitcfg"], base, args.repeat * 2, env)
+        results["import_gitcfg_s"] = time_process(
+            [py, "-c", "import gitcfg"], base, args.repeat * 2, env
+        )
         empty_repo, full_repo = make_repo(base, "empty"), make_repo(base, "full")
         fill_runs(full_repo, args.runs)
         results["write_cost_0_runs_s"] = write_cost(empty_repo, args.repeat)
         results["write_cost_n_runs_s"] = write_cost(full_repo, args.repeat)
     r = results
     rows = [
-        ("record one run (whole process)", r["record_one_run_s"], "floor", r["floor_one_commit_s"],
-         r["record_one_run_s"] / r["floor_one_commit_s"], "<= 2.0"),
-        ("python -c 'import gitcfg'", r["import_gitcfg_s"], "python -c pass", r["python_pass_s"],
-         r["import_gitcfg_s"] / r["python_pass_s"], f"+{(r['import_gitcfg_s'] - r['python_pass_s']) * 1000:.1f} ms"),
-        (f"write cost, {args.runs:,} runs on branch", r["write_cost_n_runs_s"], "0 runs",
-         r["write_cost_0_runs_s"], r["write_cost_n_runs_s"] / r["write_cost_0_runs_s"], "<= 1.5"),
+        (
+            "record one run (whole process)",
+            r["record_one_run_s"],
+            "floor",
+            r["floor_one_commit_s"],
+            r["record_one_run_s"] / r["floor_one_commit_s"],
+            "<= 2.0",
+        ),
+        (
+            "python -c 'import gitcfg'",
+            r["import_gitcfg_s"],
+            "python -c pass",
+            r["python_pass_s"],
+            r["import_gitcfg_s"] / r["python_pass_s"],
+            f"+{(r['import_gitcfg_s'] - r['python_pass_s']) * 1000:.1f} ms",
+        ),
+        (
+            f"write cost, {args.runs:,} runs on branch",
+            r["write_cost_n_runs_s"],
+            "0 runs",
+            r["write_cost_0_runs_s"],
+            r["write_cost_n_runs_s"] / r["write_cost_0_runs_s"],
+            "<= 1.5",
+        ),
     ]
     print(f"{'measure':38} {'time':>9} {'vs':>16} {'time':>9} {'ratio':>7}  target")
     for name, a, vs, b, ratio, target in rows:

@@ -51,8 +51,14 @@ INTERNAL_ROW_KEYS = {"_runtime", "_timestamp"}
 RANDOM_MEDIA_KEYS = {"artifact_path", "_latest_artifact_path"}
 RANDOM_RUN_ID = re.compile(r"[a-z0-9]{8}")  # what wandb generates when the script sets no id
 # Files wandb writes into every run by itself, and media files (compared through the rows).
-INTERNAL_FILES = {"requirements.txt", "wandb-metadata.json", "config.yaml", "wandb-summary.json",
-                  "output.log", "diff.patch"}  # fmt: skip
+INTERNAL_FILES = {
+    "requirements.txt",
+    "wandb-metadata.json",
+    "config.yaml",
+    "wandb-summary.json",
+    "output.log",
+    "diff.patch",
+}
 
 
 def port(source: str) -> str:

@@ -109,7 +109,7 @@ if __name__ == "__main__":
                     "lr": p.policy.optimizer_lr, "update_s": 0.125, "dataloading_s": 0.0625, "histogram": np.arange(3),
                 },
                 step,
-            )  # fmt: skip
+            )
     if tracker:
         tracker.put(
             {"avg_sum_reward": 120.5, "pc_success": 34.0, "eval_s": 12.25}, step, prefix="eval"

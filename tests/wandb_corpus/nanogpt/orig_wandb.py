@@ -7,14 +7,40 @@ import math
 import numpy as np
 
 SETTINGS = dict(
-    out_dir="out", eval_interval=2, log_interval=1, eval_iters=200, eval_only=False,
-    always_save_checkpoint=True, init_from="scratch", wandb_log=True, wandb_project="owt",
-    wandb_run_name="gpt2", dataset="openwebtext", gradient_accumulation_steps=40, batch_size=12,
-    block_size=1024, n_layer=12, n_head=12, n_embd=768, dropout=0.0, bias=False,
-    learning_rate=6e-4, max_iters=6, weight_decay=1e-1, beta1=0.9, beta2=0.95, grad_clip=1.0,
-    decay_lr=True, warmup_iters=2, lr_decay_iters=6, min_lr=6e-5, backend="nccl", device="cpu",
-    dtype="float16", compile=True,
-)  # fmt: skip
+    out_dir="out",
+    eval_interval=2,
+    log_interval=1,
+    eval_iters=200,
+    eval_only=False,
+    always_save_checkpoint=True,
+    init_from="scratch",
+    wandb_log=True,
+    wandb_project="owt",
+    wandb_run_name="gpt2",
+    dataset="openwebtext",
+    gradient_accumulation_steps=40,
+    batch_size=12,
+    block_size=1024,
+    n_layer=12,
+    n_head=12,
+    n_embd=768,
+    dropout=0.0,
+    bias=False,
+    learning_rate=6e-4,
+    max_iters=6,
+    weight_decay=1e-1,
+    beta1=0.9,
+    beta2=0.95,
+    grad_clip=1.0,
+    decay_lr=True,
+    warmup_iters=2,
+    lr_decay_iters=6,
+    min_lr=6e-5,
+    backend="nccl",
+    device="cpu",
+    dtype="float16",
+    compile=True,
+)
 S = SETTINGS
 
 

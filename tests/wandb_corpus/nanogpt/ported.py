@@ -14,7 +14,7 @@ SETTINGS = dict(
     learning_rate=6e-4, max_iters=6, weight_decay=1e-1, beta1=0.9, beta2=0.95, grad_clip=1.0,
     decay_lr=True, warmup_iters=2, lr_decay_iters=6, min_lr=6e-5, backend="nccl", device="cpu",
     dtype="float16", compile=True,
-)  # fmt: skip
+)
 S = SETTINGS
 
 

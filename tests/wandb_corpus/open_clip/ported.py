@@ -50,7 +50,7 @@ def one_epoch(epoch, a):
             "data_time": 0.01, "batch_time": 0.25, "samples_per_second": a.batch_size / 0.25,
             "samples_per_second_per_gpu": a.batch_size / 0.25, "logit_scale": float(np.float32(14.285714)),
             "lr": a.lr * (1 - step / 100), "contrastive_loss": loss, "loss": loss,
-        }  # fmt: skip
+        }
         if a.wandb:
             gitcfg.log({**{"train/" + k: v for k, v in meters.items()}, "step": step}, step=step)
 
