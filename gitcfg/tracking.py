@@ -23,6 +23,7 @@ from typing import Any
 
 from gitcfg import exitstatus, gitio, runfile
 from gitcfg._version import __version__
+from gitcfg.codecapture import capture_code
 from gitcfg.configuration import (
     Config,
     build_config,
@@ -36,7 +37,7 @@ from gitcfg.journal import Journal, final_commit, recover_quietly, rows_to_jsonl
 from gitcfg.logvalues import checked_step, flatten_values
 from gitcfg.resuming import Resume, load_resume, next_step, resume_mode, run_to_resume, runtime_s
 from gitcfg.runfiles import RunFiles, max_file_bytes
-from gitcfg.secrets import MASKED, mask_text, strip_url_credentials
+from gitcfg.secrets import MASKED, mask_text
 from gitcfg.store import (
     FORMAT_VERSION,
     ID_CHARS,
@@ -649,24 +650,10 @@ class Run:
         code: runfile.Code = {"commit": None, "branch": None, "dirty": False}
         patch = b""
         if store is not None:
-            repo = store.repo
-            code_commit = gitio.read_ref(repo, "HEAD")
-            if code_commit is None:
-                _warn("this repository has no commits yet; recording code commit: null")
-            policy = gitio.capture_policy(store.git_config)
-            changes = gitio.worktree_changes(repo, code_commit, status, policy)
-            patch = changes.patch
-            _warn_left_out(changes, policy)
-            remote_url = store.git_config.get("remote.origin.url")
-            code = {
-                "commit": code_commit,
-                "branch": gitio.head_branch(repo),
-                "dirty": changes.is_dirty,
-                "remote_url": strip_url_credentials(remote_url) if remote_url else None,
-                "worktree": str(repo.worktree) if repo.worktree else None,
-            }
-            if changes.skipped:
-                code["untracked_not_stored"] = list(changes.skipped)
+            captured = capture_code(store, status)
+            code, patch = captured.code, captured.patch
+            for warning in captured.warnings:
+                _warn(warning)
         process = {
             "host": hostname(),
             "user": _user(),
@@ -1127,26 +1114,6 @@ def format_duration(seconds: float) -> str:
     if whole < 3600:
         return f"{whole // 60}m{whole % 60:02d}s"
     return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
-
-
-def _warn_left_out(changes: gitio.WorktreeChanges, policy: gitio.CapturePolicy) -> None:
-    """One warning for the files left out of diff.patch as secrets, one for the byte limits."""
-    if changes.secret:
-        _warn(
-            "left out of the run's diff.patch, they look like credentials or hold a secret: "
-            + _names(changes.secret)
-        )
-    if changes.over_limit:
-        _warn(
-            f"left out of the run's diff.patch, over the untracked-file limits "
-            f"({policy.max_file_bytes:,} bytes a file, {policy.max_total_bytes:,} a run; "
-            f"git config gitcfg.untrackedFileLimit/untrackedTotalLimit): {_names(changes.over_limit)}"
-        )
-
-
-def _names(paths: Sequence[str], shown: int = 10) -> str:
-    more = f" and {len(paths) - shown} more" if len(paths) > shown else ""
-    return ", ".join(paths[:shown]) + more
 
 
 def _metric_goals(meta: Mapping[str, Any]) -> dict[str, str]:
