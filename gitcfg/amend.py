@@ -497,6 +497,12 @@ class ChangeResult:
         return tuple(dict.fromkeys(key for change in self.changed for key in change.masked))
 
 
+def _as_keys(values: Mapping[str, Any] | None) -> dict[Key, Any]:
+    """A copy of `values` keyed as an Amendment is (a dotted string is a Key; dict() would keep
+    the narrower key type, and a Mapping's key type is invariant)."""
+    return {key: value for key, value in (values or {}).items()}
+
+
 def amend_run(
     store: Store,
     run_id: str,
@@ -519,9 +525,9 @@ def amend_run(
     new tip (re-reading the run, so a concurrent amendment of the same run is never lost).
     """
     amendment = Amendment(
-        set=dict(set or {}),
+        set=_as_keys(set),
         unset=tuple(unset),
-        summary=dict(summary or {}),
+        summary=_as_keys(summary),
         tags=tuple(tags),
         untags=tuple(untags),
         note=note,

@@ -40,7 +40,7 @@ from gitcfg.rows import flatten, run_row, runs_phrase, script_in_repo
 from gitcfg.runfiles import RunFile
 from gitcfg.store import Store, parse_iso, run_dir, run_id_time
 from gitcfg.summaries import GOALS, SUMMARY_KINDS
-from gitcfg.values import format_value, order_key, value_token
+from gitcfg.values import format_value, order_key, value_token, values_equal
 
 if TYPE_CHECKING:
     pass
@@ -113,7 +113,7 @@ def differences(
     out = []
     for key in dict.fromkeys([*left, *right]):
         a, b = left.get(key, MISSING), right.get(key, MISSING)
-        if a is MISSING or b is MISSING or not where.values_equal(a, b) or type(a) is not type(b):
+        if a is MISSING or b is MISSING or not values_equal(a, b) or type(a) is not type(b):
             out.append((key, a, b))
     return out
 
@@ -161,7 +161,7 @@ class RunDict(dict[str, Any]):
 
         return dict.__contains__(self, key) or find_key(dict(self), key) is not None
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         try:
             return self[key]
         except KeyError:
@@ -330,8 +330,11 @@ class StoredRun:
     def project(self, value: str | None) -> None:
         self._fields["project"] = value
 
-    def _field(self, name: str) -> Any:
-        return self._fields[name] if name in self._fields else self.meta.get(name)
+    def _field(self, name: str) -> str | None:
+        if name in self._fields:
+            return self._fields[name]
+        value = self.meta.get(name)  # a string by run.yaml's schema (runfile), as entity
+        return None if value is None else str(value)
 
     @property
     def host(self) -> str | None:
@@ -379,10 +382,11 @@ class StoredRun:
         from gitcfg.runfiles import resolve_file
 
         path = resolve_file(self.files, name)
-        content = None if path is None else self._api.read_run_file(self.id, path, self._tip)
-        if content is None:
-            raise NoSuchRunFile(self.id, name)
-        return RunFile(content, path)
+        if path is not None:
+            content = self._api.read_run_file(self.id, path, self._tip)
+            if content is not None:
+                return RunFile(content, path)
+        raise NoSuchRunFile(self.id, name)
 
     def config_yaml(self) -> bytes:
         """config.yaml exactly as recorded: a valid `--configs` file to re-run the run."""

@@ -18,9 +18,10 @@ from gitcfg.inert import inert_json as inert_json
 from gitcfg.inert import inert_lines as inert_lines
 
 # Re-exported (their home is runfile): the run fields of a row, in row order, and the script's name.
-from gitcfg.runfile import ROW_FIELDS as RUN_FIELDS  # noqa: F401
-from gitcfg.runfile import row_fields
+from gitcfg.runfile import ROW_FIELDS, row_fields
 from gitcfg.runfile import script_in_repo as script_in_repo
+
+RUN_FIELDS = ROW_FIELDS
 
 # The run fields that tell runs of one repository apart (wandb's project, entity, job_type, group,
 # and the script that ran): `gitcfg log` shows each as a column when it varies across the runs.

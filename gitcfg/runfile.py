@@ -23,7 +23,7 @@ from it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any, TypedDict
 
 # --- field names -------------------------------------------------------------------------------
@@ -210,7 +210,7 @@ def resumed(record: dict[str, Any], old: Mapping[str, Any], resumed_at: str) -> 
 
 
 def finish(
-    record: dict[str, Any],
+    record: MutableMapping[str, Any],
     status: str,
     exit_code: int | None,
     ended_at: str,
@@ -224,7 +224,7 @@ def finish(
     )
 
 
-def crash(record: dict[str, Any], ended_at: str, duration_s: float | None) -> None:
+def crash(record: MutableMapping[str, Any], ended_at: str, duration_s: float | None) -> None:
     """Recovery of a run whose process died: `killed` if it had noted a signal, else `crashed`."""
     finish(record, KILLED if record.get(SIGNAL) else CRASHED, None, ended_at, duration_s)
 

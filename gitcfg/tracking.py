@@ -88,7 +88,7 @@ class Tags(list):  # type: ignore[type-arg]
     """run.tags: a list (`run.tags.append("x")`) that also adds to a tuple as wandb's tuple does
     (`run.tags = run.tags + ("x",)`) and equals the tuple of the same tags."""
 
-    def __add__(self, other: Any) -> Any:  # type: ignore[override]
+    def __add__(self, other: Any) -> Any:
         if isinstance(other, tuple):
             return tuple(self) + other
         return Tags(list(self) + list(other))
@@ -103,7 +103,7 @@ class Tags(list):  # type: ignore[type-arg]
             return tuple(self) == other
         return list.__eq__(self, other)
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None
 
 
 # run.yaml fields a script may set on the run at any time (wandb's run.name = ..., run.tags = ...)
@@ -1288,7 +1288,7 @@ def _install_signal_handlers() -> None:
         _previous_handlers[signum] = previous
         _real_signal(signum, _on_signal)
     if _previous_handlers and signal.signal is _real_signal:
-        signal.signal, signal.getsignal = _chained_signal, _chained_getsignal  # type: ignore[assignment]
+        signal.signal, signal.getsignal = _chained_signal, _chained_getsignal
 
 
 _real_signal, _real_getsignal = signal.signal, signal.getsignal

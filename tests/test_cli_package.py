@@ -77,10 +77,10 @@ def test_the_cli_is_a_package_with_a_module_per_family() -> None:
         "tables",
         "chart",
     }
-    registered = {
-        command.name or command.callback.__name__: command.callback.__module__
-        for command in gitcfg.cli.app.registered_commands
-    }
+    registered = {}
+    for command in gitcfg.cli.app.registered_commands:
+        assert command.callback is not None, command.name
+        registered[command.name or command.callback.__name__] = command.callback.__module__
     assert registered["show"] == registered["amend"] == "gitcfg.cli.runs"
     assert registered["push"] == registered["pull"] == "gitcfg.cli.share"
     assert registered["log"] == registered["plot"] == "gitcfg.cli.query"
