@@ -643,7 +643,10 @@ def test_sigkills_at_random_moments_lose_no_acknowledged_row(
             assert "diff.patch" in runs_branch_files(repo) or any(
                 p.endswith(f"{run_id}/diff.patch") for p in runs_branch_files(repo)
             )
-    assert before_start >= 1, "no kill landed between the journal and the start commit"
+    # How many kills land between the journal and the start commit depends on the machine's
+    # speed (3-5 of 60 here, 0 in one CI-like run): that window is covered deterministically by
+    # test_a_run_killed_before_its_start_commit_is_recovered_with_its_patch; here it is
+    # only counted.
     print(
         f"{kills} SIGKILLs ({journaled:.2f}/{ready:.2f}/{whole:.2f} s), {before_start} before "
         f"the start commit, {finished} finished, {acknowledged} acknowledged rows kept"

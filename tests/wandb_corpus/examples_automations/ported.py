@@ -10,8 +10,17 @@ import numpy as np
 import gitcfg
 
 settings_in = SimpleNamespace(
-    batch_count=3, batch_size=8, image_size=32, learning_rate=1e-3, epochs=1, num_workers=0,
-    model_name="resnest14d", num_classes=10, in_chans=1, device="cpu", link_model=True,
+    batch_count=3,
+    batch_size=8,
+    image_size=32,
+    learning_rate=1e-3,
+    epochs=1,
+    num_workers=0,
+    model_name="resnest14d",
+    num_classes=10,
+    in_chans=1,
+    device="cpu",
+    link_model=True,
 )
 
 

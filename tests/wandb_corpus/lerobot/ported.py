@@ -105,8 +105,14 @@ if __name__ == "__main__":
         if tracker and step % p.log_freq == 0:
             tracker.put(
                 {
-                    "steps": step, "samples": step * p.batch_size, "loss": loss, "grad_norm": 10.0 / step,
-                    "lr": p.policy.optimizer_lr, "update_s": 0.125, "dataloading_s": 0.0625, "histogram": np.arange(3),
+                    "steps": step,
+                    "samples": step * p.batch_size,
+                    "loss": loss,
+                    "grad_norm": 10.0 / step,
+                    "lr": p.policy.optimizer_lr,
+                    "update_s": 0.125,
+                    "dataloading_s": 0.0625,
+                    "histogram": np.arange(3),
                 },
                 step,
             )

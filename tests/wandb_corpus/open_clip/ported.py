@@ -47,9 +47,14 @@ def one_epoch(epoch, a):
             continue
         loss = 1.5 / (step + 1)
         meters = {
-            "data_time": 0.01, "batch_time": 0.25, "samples_per_second": a.batch_size / 0.25,
-            "samples_per_second_per_gpu": a.batch_size / 0.25, "logit_scale": float(np.float32(14.285714)),
-            "lr": a.lr * (1 - step / 100), "contrastive_loss": loss, "loss": loss,
+            "data_time": 0.01,
+            "batch_time": 0.25,
+            "samples_per_second": a.batch_size / 0.25,
+            "samples_per_second_per_gpu": a.batch_size / 0.25,
+            "logit_scale": float(np.float32(14.285714)),
+            "lr": a.lr * (1 - step / 100),
+            "contrastive_loss": loss,
+            "loss": loss,
         }
         if a.wandb:
             gitcfg.log({**{"train/" + k: v for k, v in meters.items()}, "step": step}, step=step)
