@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import git
 
 from gitcfg.hook_impl import HOOK_NAMES, is_dry_run, is_false, pull_remote, pushes_branch
 from gitcfg.install import hook_source
-from tests.conftest import git
 
 # --- the decisions, pure --------------------------------------------------------------------------
 
