@@ -236,7 +236,17 @@ def load_yaml(text: str | bytes) -> Any:
     """
     import yaml
 
-    return yaml.load(text, Loader=_loader())
+    try:
+        return yaml.load(text, Loader=_loader())
+    except yaml.MarkedYAMLError as e:
+        # PyYAML 6.0.4+ refuses deep flow nesting itself ("while increasing flow level ...
+        # exceeded maximum nesting depth") before our composer sees it: the same limit, our words.
+        if "flow level" in str(e.context or "") or "nesting depth" in str(e.problem or ""):
+            mark = e.problem_mark or e.context_mark
+            raise YamlLimitExceeded(
+                f"nesting deeper than {MAX_YAML_DEPTH} levels", mark.line + 1 if mark else None
+            ) from None
+        raise
 
 
 _STR, _MAP, _SEQ, _NULL = (f"tag:yaml.org,2002:{t}" for t in ("str", "map", "seq", "null"))

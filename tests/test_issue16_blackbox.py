@@ -640,6 +640,7 @@ def test_show_file_of_a_name_the_run_did_not_save_is_a_one_line_error(
 
 
 def test_watch_records_class_and_parameter_count_and_says_no_gradients_once(repo: Path) -> None:
+    pytest.importorskip("torch", reason="torch is an optional extra, not in the test extra")
     commit_script(
         repo,
         "w.py",
@@ -839,6 +840,7 @@ def test_log_value_rules(repo: Path) -> None:
 
 
 def test_config_canonical_text_of_device_and_dtypes(repo: Path) -> None:
+    pytest.importorskip("torch", reason="torch is an optional extra, not in the test extra")
     commit_script(
         repo,
         "cv.py",
