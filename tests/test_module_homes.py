@@ -167,3 +167,20 @@ def test_the_library_never_imports_the_interface() -> None:
             if any(n.startswith(("gitcfg.cli", "gitcfg.ui")) for n in names):
                 breaking.append(module)
     assert breaking == [], f"library modules import the CLI: {sorted(set(breaking))}"
+
+
+def test_every_subpackage_ships_in_the_wheel() -> None:
+    """pyproject lists packages by hand: a subpackage missing there is absent from `pip install .`
+    (an editable install hides it)."""
+    import tomllib
+
+    listed = set(
+        tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["tool"]["setuptools"][
+            "packages"
+        ]
+    )
+    found = {
+        ".".join(("gitcfg", *init.parent.relative_to(PACKAGE).parts))
+        for init in PACKAGE.rglob("__init__.py")
+    }
+    assert found - listed == set(), f"add to [tool.setuptools] packages: {sorted(found - listed)}"
