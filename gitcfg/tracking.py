@@ -238,6 +238,10 @@ class Run:
         self._requirements_pending = False
         self._warned_once: set[str] = set()
         self._files: RunFiles | None = None  # saved files and media (recording runs only)
+        # Started by a framework integration (open_run): its name, and whether the script's own
+        # track() during it returns it (a Hydra job's run) rather than finishing it.
+        self._opened_by: str | None = None
+        self._adoptable = False
 
     # public API
 
@@ -619,6 +623,18 @@ class Run:
             self._quiet = True
         exit_code = exit_code or 0
         self._finish(status or ("finished" if exit_code == 0 else "failed"), exit_code)
+
+    def _adopt(
+        self, config: object, allow_val_change: bool | None, labels: Mapping[str, Any]
+    ) -> Run:
+        """The script's track() inside a run an integration opened: merge its config (a changed
+        value raises as config.update does) and the labels it gave; return this run."""
+        if config is not None:
+            self.config.update(config, allow_val_change=allow_val_change)
+        for key, value in labels.items():
+            if value:
+                setattr(self, key, value)
+        return self
 
     def __enter__(self) -> Run:
         return self
@@ -1425,7 +1441,8 @@ def track(
     GITCFG_MODE=disabled) records nothing, and neither does a process whose rank (`rank`, else
     RANK, SLURM_PROCID, OMPI_COMM_WORLD_RANK, PMI_RANK, LOCAL_RANK) is not 0: their runs work in
     memory. A run still active in this process is finished first (`reinit=False` or
-    "return_previous" returns it instead). Journals of runs whose process died on this machine are
+    "return_previous" returns it instead; so does a run that an integration opened for the script,
+    a Hydra job's, merging this call's config and labels into it). Journals of runs whose process died on this machine are
     committed as `crashed`. `quiet=True` (or GITCFG_SILENT=1) leaves out the line at the end.
     """
     global _current, _pending_config
@@ -1446,6 +1463,10 @@ def track(
     if _current is not None and not _current._finished and not _current._forked:
         if reinit in (False, "return_previous"):
             return _current
+        if _current._adoptable and reinit in (None, "default") and id is None and resume is None:
+            labels = dict(name=name, group=group, tags=tags, notes=notes, project=project)
+            labels.update(entity=entity, job_type=job_type)
+            return _current._adopt(config, allow_val_change, labels)
         if reinit in (None, "default", "create_new"):  # create_new: one run at a time here
             _warn(f"track() called while run {_current.id} is active; finishing it first")
         _current.finish()
@@ -1515,6 +1536,23 @@ def track(
     _pending_config = None
     _current = run
     return run
+
+
+def open_run(opened_by: str, *, adoptable: bool, **track_args: Any) -> Run:
+    """Start a run for a framework integration (gitcfg.integrations) with track()'s keywords;
+    a run still active in this process is finished first, silently.
+
+    `adoptable=True` (a Hydra job's, an Optuna trial's run): the script's own track() during it
+    returns this run, merging its config and labels, instead of finishing it (docs/integrations.md).
+    """
+    run = track(reinit="finish_previous", **track_args)
+    run._opened_by, run._adoptable = opened_by, adoptable
+    return run
+
+
+def opened_by(run: Run) -> str | None:
+    """The integration that started `run` (open_run), None when the script's track() did."""
+    return run._opened_by
 
 
 def _ineffective_args(given: Mapping[str, Any], say: bool) -> dict[str, Any]:
