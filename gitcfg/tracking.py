@@ -613,14 +613,25 @@ class Run:
             self._flush()
 
     def finish(
-        self, exit_code: int | None = None, quiet: bool | None = None, *, status: str | None = None
+        self,
+        exit_code: int | None = None,
+        quiet: bool | None = None,
+        *,
+        status: str | None = None,
+        exception: BaseException | None = None,
     ) -> None:
         """End the run and commit its final state; later calls do nothing. `quiet=True` leaves
-        out the line on stderr (wandb's finish(exit_code, quiet))."""
+        out the line on stderr (wandb's finish(exit_code, quiet)). `exception=e` ends it as that
+        exception reaching the top would (`failed` with its type, message and last frames;
+        `killed` for KeyboardInterrupt): for a framework that catches the script's exception
+        (gitcfg.integrations)."""
         if self._finished:
             return
         if quiet:
             self._quiet = True
+        if exception is not None:
+            self._finish_from_exception(type(exception), exception, exception.__traceback__)
+            return
         exit_code = exit_code or 0
         self._finish(status or ("finished" if exit_code == 0 else "failed"), exit_code)
 
