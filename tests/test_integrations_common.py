@@ -51,23 +51,23 @@ def test_finish_with_a_caught_exception_records_failed_with_its_error(repo: Path
     assert api.run(second).status == "killed"
 
 
-def test_an_integration_adopts_the_scripts_run_and_replaces_its_own(repo: Path) -> None:
+def test_an_integration_adopts_the_scripts_run_and_replaces_its_own_kinds(repo: Path) -> None:
     script = commit_script(
         repo,
         "train.py",
         """
         import gitcfg
-        from gitcfg.integrations._common import start_run, user_run
-        assert user_run() is None
-        first = start_run(config={"a": 1})
-        assert user_run() is None          # an integration's run is not the script's
-        second = start_run(config={"a": 2})  # finishes the first: never merged
-        assert first.status == "finished" and second.status == "running"
+        from gitcfg.integrations._common import adopt_or_open, adoptable_run
+        assert adoptable_run("lightning") is None
+        first, opened = adopt_or_open("lightning", config={"a": 1})
+        assert opened and adoptable_run("lightning") is None
+        second, opened = adopt_or_open("lightning", config={"a": 2})  # a new fit: never merged
+        assert opened and first.status == "finished" and second.status == "running"
+        assert adoptable_run("keras") is second
         second.finish()
         mine = gitcfg.track({"a": 3})
-        assert user_run() is mine          # the script's run is adopted
-        third = start_run(config={"a": 4})  # a trial of its own: track() ends the script's run
-        print(first.id, second.id, mine.id, third.id)
+        assert adopt_or_open("lightning") == (mine, False)  # the script's run is adopted
+        print(first.id, second.id, mine.id)
         """,
     )
     result = run_python(repo, script)
@@ -75,8 +75,8 @@ def test_an_integration_adopts_the_scripts_run_and_replaces_its_own(repo: Path) 
     import gitcfg
 
     runs = gitcfg.Api(repo).runs()
-    assert len(runs) == 4
-    assert sorted(r.config["a"] for r in runs) == [1, 2, 3, 4]
+    assert len(runs) == 3
+    assert sorted(r.config["a"] for r in runs) == [1, 2, 3]
     assert {r.status for r in runs} == {"finished"}
 
 

@@ -1,45 +1,45 @@
 """What the framework integrations share: the run an integration object records into, and a
 framework's hyperparameters as config values. No framework is imported here.
 
-The run rule (docs/integrations.md): an integration object (a Lightning logger, a Trainer callback,
-a Keras callback, ...) records into one run. It adopts the run the script started itself with
-`gitcfg.track()`; else it starts its own, and starting one finishes a run that another integration
-object started (a sweep or a Hydra multirun in one process: one run per fit, never merged). A run
-the script started is never finished here.
+The run rule (docs/integrations.md): a training integration (a Lightning logger, a Trainer callback,
+a Keras callback) adopts the run active in this process (the script's own `gitcfg.track()`, a Hydra
+job's, an Optuna trial's), unless an integration of the same kind opened it: that is an earlier
+training's, so it is finished and a new run starts (a sweep or a Hydra multirun in one process:
+one run per fit, never merged).
 """
 
 from __future__ import annotations
 
 import enum
 import sys
-import weakref
 from argparse import Namespace
 from collections.abc import Mapping
 from typing import Any
 
-from gitcfg import tracking
-from gitcfg.tracking import Run
+from gitcfg.errors import GitcfgError
+from gitcfg.tracking import Run, current_run, open_run, opened_by
 from gitcfg.values import plain_value
 
-# The runs integration objects started (not the script): the next one finishes them.
-_started: weakref.WeakSet[Run] = weakref.WeakSet()
+
+def adopt_or_open(kind: str, **track_args: Any) -> tuple[Run, bool]:
+    """The run a training callback of framework `kind` records into, and whether it opened it.
+
+    It adopts the run active in this process (the script's own, or a Hydra job's), unless a
+    callback of the same `kind` opened it: that is an earlier training's, so it is finished and a
+    new run starts (two trainings in one process are two runs, never merged).
+    """
+    current = adoptable_run(kind)
+    if current is not None:
+        return current, False
+    return open_run(kind, adoptable=False, **track_args), True
 
 
-def user_run() -> Run | None:
-    """The run active in this process that the script started itself (an integration adopts it)."""
-    run = tracking.current_run()
-    return None if run is None or run in _started else run
-
-
-def start_run(**track_kwargs: Any) -> Run:
-    """`gitcfg.track(**track_kwargs)` for an integration object, after finishing the run another
-    integration object started, if it is still active."""
-    run = tracking.current_run()
-    if run is not None and run in _started:
-        run.finish()
-    run = tracking.track(**track_kwargs)
-    _started.add(run)
-    return run
+def adoptable_run(kind: str) -> Run | None:
+    """The run active in this process that an integration of `kind` would adopt (adopt_or_open)."""
+    current = current_run()
+    if current is not None and opened_by(current) != kind:
+        return current
+    return None
 
 
 def config_values(params: Any) -> dict[str, Any]:
@@ -74,8 +74,6 @@ def _config_value(value: Any) -> Any:
 def update_config(run: Run, values: Mapping[str, Any], *, only_missing: bool = False) -> None:
     """Merge `values` into `run.config` (a changed value is taken; `only_missing`: only the keys
     not set yet); a value the config refuses is a warning, never an exception in the loop."""
-    from gitcfg.errors import GitcfgError
-
     try:
         if only_missing:
             run.config.setdefaults(dict(values))
@@ -83,6 +81,11 @@ def update_config(run: Run, values: Mapping[str, Any], *, only_missing: bool = F
             run.config.update(dict(values), allow_val_change=True)
     except (GitcfgError, TypeError, ValueError) as e:
         warn(f"run {run.id}: config not recorded: {e}")
+
+
+def warn_unrecorded(run: Run, what: str, error: GitcfgError) -> None:
+    """A value the framework handed over that gitcfg cannot record: a warning, never a crash."""
+    warn(f"run {run.id}: {what} not recorded: {error}")
 
 
 def warn(message: str) -> None:
