@@ -756,7 +756,7 @@ def commit_files(
                 ok_codes=(0, 1, 128),
             )
         if proc.returncode == 0:
-            _maintain_packs(repo)
+            keep_healthy(repo)
             return proc.stdout.decode().strip()
         if read_ref(repo, runs_ref) == old_tip:  # decide by re-reading, not by parsing stderr
             # Nothing moved, so trying again is safe. A concurrent `git gc --prune=now` deletes
@@ -775,29 +775,226 @@ def commit_files(
     raise RunsBranchMoved(runs_ref)
 
 
-def _maintain_packs(repo: Repo) -> None:
-    """Keep the number of packs small: a geometric repack once PACK_LIMIT packs have piled up.
+# --- maintenance ----------------------------------------------------------------------------------
+#
+# Each runs-branch commit is a pack of its own (see _PACKED_IMPORT). Past git's gc.autoPackLimit (50
+# packs) or gc.auto (~6,700 loose objects) the user's next `git commit` starts a full auto gc (72 s
+# at 4,412 runs, issue 13), and every read slows down with the pack count. So after a commit that
+# finds PACK_LIMIT packs (or ~LOOSE_LIMIT loose objects, or no commit-graph), gitcfg starts
+# maintain() in a detached process: the recording process waits for neither git nor the child.
+# maintain() rolls the small packs up geometrically and writes the commit-graph with changed-path
+# Bloom filters that path-limited logs (`gitcfg history RUN`) read. It never prunes.
 
-    Each commit is a pack of its own (see _PACKED_IMPORT). Past git's gc.autoPackLimit (50) the
-    user's next `git commit` would start a full auto gc, and reads slow down with every pack.
-    `repack --geometric=2 -d` rolls the small packs into one so that sizes double: the count stays
-    logarithmic and each object is rewritten about log2(N) times. Kept packs (an import that has
-    not moved its ref yet) are left alone, so this never loses an object; a failure is ignored:
-    the next commit tries again. Runs outside the write lock: repack takes its own care.
-    """
-    pack_dir = repo.common_dir / "objects" / "pack"
+LOOSE_LIMIT = 2048  # estimated loose objects that start a maintenance (gc.auto is 6,700)
+GRAPH_MIN_BYTES = 1 << 20  # packed bytes from which a missing commit-graph starts a maintenance
+MAINTENANCE_LOCK = "maintenance.lock"  # under the state dir; held by the one running maintenance
+_MAINTENANCE_STATE = "maintenance"  # the pack count the last maintenance left, then its outcome
+_MAINTENANCE_PASSES = 4  # repack passes in one maintenance while packs keep piling up
+_COMMIT_GRAPH_FILES = ("info/commit-graphs/commit-graph-chain", "info/commit-graph")
+
+
+class MaintenanceReport(NamedTuple):
+    """What one maintain() did: counts before and after, and the git steps it ran."""
+
+    packs_before: int
+    packs_after: int
+    loose_before: int  # estimated as git does: objects/17 x 256
+    loose_after: int
+    steps: tuple[str, ...]  # "repack", "commit-graph"
+    failed: str = ""  # the stderr of a step that failed ("" when none did)
+
+
+def _pack_count(repo: Repo) -> int:
+    """Packs under objects/pack that git's auto gc counts (not those marked `.keep`)."""
     try:
-        with os.scandir(pack_dir) as entries:
-            packs = sum(1 for e in entries if e.name.endswith(".pack"))
+        with os.scandir(repo.common_dir / "objects" / "pack") as entries:
+            names = {e.name for e in entries}
     except OSError:
-        return
-    if packs < PACK_LIMIT:
-        return
+        return 0
+    return sum(1 for n in names if n.endswith(".pack") and n[:-5] + ".keep" not in names)
+
+
+def _loose_estimate(repo: Repo) -> int:
+    """Loose objects, estimated as `git gc --auto` does: the entries of objects/17, times 256."""
     try:
-        run_git(
-            repo.cwd, *_NO_HOOKS, "repack", "-d", "-q", "--geometric=2", "--no-write-bitmap-index"
+        with os.scandir(repo.common_dir / "objects" / "17") as entries:
+            return 256 * sum(1 for e in entries if len(e.name) >= 38)
+    except OSError:
+        return 0
+
+
+def _has_commit_graph(repo: Repo) -> bool:
+    objects = repo.common_dir / "objects"
+    return any((objects / name).exists() for name in _COMMIT_GRAPH_FILES)
+
+
+def _packed_bytes(repo: Repo, at_least: int) -> int:
+    """The bytes of the packs under objects/pack, counted until `at_least` is reached."""
+    total = 0
+    try:
+        with os.scandir(repo.common_dir / "objects" / "pack") as entries:
+            for entry in entries:
+                if entry.name.endswith(".pack"):
+                    total += entry.stat().st_size
+                    if total >= at_least:
+                        break
+    except OSError:
+        pass
+    return total
+
+
+def _packs_left(repo: Repo) -> int:
+    """The pack count the last maintenance left (kept packs it could not roll up), else 0."""
+    try:
+        text = (repo.state_dir / _MAINTENANCE_STATE).read_text()
+    except OSError:
+        return 0
+    first = text.split(maxsplit=1)[0] if text.strip() else ""
+    return int(first) if first.isdigit() else 0
+
+
+def maintenance_due(repo: Repo) -> bool:
+    """Whether the repository needs maintain(): a few stats and a directory listing, no git.
+
+    Due at PACK_LIMIT packs (more when the last maintenance could not bring them below: then at
+    half a PACK_LIMIT over what it left), at ~LOOSE_LIMIT loose objects, or with no commit-graph
+    once the packs hold GRAPH_MIN_BYTES (a branch made before gitcfg kept one, or cloned).
+    """
+    packs = _pack_count(repo)
+    if packs >= PACK_LIMIT and packs >= _packs_left(repo) + PACK_LIMIT // 2:
+        return True
+    if _loose_estimate(repo) >= LOOSE_LIMIT:
+        return True
+    return not _has_commit_graph(repo) and _packed_bytes(repo, GRAPH_MIN_BYTES) >= GRAPH_MIN_BYTES
+
+
+def start_maintenance(repo: Repo) -> bool:
+    """Start maintain() in a detached process unless one is running; return whether it started.
+
+    The child holds the maintenance lock from before it starts (the lock's descriptor is passed
+    on), so no second one starts meanwhile and a caller that takes the lock waits for it. It runs
+    in its own session (a Ctrl-C to the training process does not stop it) with no terminal and
+    no pipe of ours, so a caller reading this process's output does not wait for it either.
+    Any failure to start is ignored: the next commit tries again.
+    """
+    import fcntl
+    import sys
+
+    if not sys.executable:  # an embedded interpreter: nothing to start
+        return False
+    try:
+        repo.state_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(repo.state_dir / MAINTENANCE_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        return False
+    try:
+        share(repo.state_dir / MAINTENANCE_LOCK)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # one is running
+            return False
+        package_parent = str(Path(__file__).resolve().parents[1])
+        code = (
+            "import sys; sys.path.insert(0, sys.argv[1]); from gitcfg import gitio; "
+            "gitio.maintenance_main(sys.argv[2], int(sys.argv[3]))"
         )
-    except GitError:
+        argv = [sys.executable, "-c", code, package_parent, str(repo.cwd), str(fd)]
+        try:
+            # Not waited for: Popen's own clean-up reaps it once it has ended.
+            subprocess.Popen(
+                argv,
+                cwd=repo.cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                pass_fds=(fd,),
+                start_new_session=True,
+                env=_git_env(),
+            )
+        except OSError:
+            return False
+        return True
+    finally:
+        os.close(fd)  # the child has its own descriptor of the lock, which holds it
+
+
+def maintenance_main(cwd: str, lock_fd: int) -> None:
+    """The detached child of start_maintenance: maintain the repository, holding the lock `lock_fd`."""
+    try:
+        os.nice(10)  # below the training process that started it
+    except OSError:
+        pass
+    try:
+        maintain(discover(Path(cwd)), locked=True)
+    finally:
+        os.close(lock_fd)
+
+
+def maintain(repo: Repo, locked: bool = False) -> MaintenanceReport | None:
+    """Roll up packs and loose objects, write the commit-graph; None when another maintenance runs.
+
+    `git repack -d --geometric=2` merges the small packs (and the loose objects) into one so that
+    pack sizes at least double: the count stays logarithmic and each object is rewritten about
+    log2(N) times, while a big pack is left alone. Packs marked `.keep` (an import that has not
+    moved its ref yet) are not touched and no object is dropped, so writers may run meanwhile;
+    nothing is pruned (never `--prune=now`). Then `git commit-graph write --reachable
+    --changed-paths --split` adds a layer for the new commits (layers merge as they grow): a
+    path-limited `git log` reads Bloom filters instead of 200,000 trees at 100,000 runs.
+    `locked`: the caller holds the maintenance lock already.
+    """
+    if not locked:
+        with flock(repo.state_dir / MAINTENANCE_LOCK, blocking=False) as held:
+            return maintain(repo, locked=True) if held else None
+    packs_before, loose_before = _pack_count(repo), _loose_estimate(repo)
+    steps: list[str] = []
+    failed = ""
+    for _ in range(_MAINTENANCE_PASSES):  # writers may pile up packs while we repack
+        packs = _pack_count(repo)
+        if packs < PACK_LIMIT // 2 and _loose_estimate(repo) < LOOSE_LIMIT and steps:
+            break
+        try:
+            run_git(repo.cwd, *_NO_HOOKS, *_REPACK)
+        except GitError as e:
+            failed = e.detail
+            break
+        steps.append("repack")
+        if _pack_count(repo) >= packs:  # nothing more to roll up (kept packs)
+            break
+    try:
+        run_git(repo.cwd, *_NO_HOOKS, *_COMMIT_GRAPH)
+        steps.append("commit-graph")
+    except GitError as e:  # a shallow clone has no commit-graph; reads work without one
+        failed = failed or e.detail
+    report = MaintenanceReport(
+        packs_before, _pack_count(repo), loose_before, _loose_estimate(repo), tuple(steps), failed
+    )
+    try:
+        state = repo.state_dir / _MAINTENANCE_STATE
+        state.write_text(f"{report.packs_after} {'failed' if failed else 'ok'}\n")
+        share(state)
+    except OSError:
+        pass
+    return report
+
+
+_REPACK = ("repack", "-d", "-q", "--geometric=2", "--no-write-bitmap-index")
+_COMMIT_GRAPH = (
+    "commit-graph",
+    "write",
+    "--reachable",
+    "--changed-paths",
+    "--split",
+    "--no-progress",
+)
+
+
+def keep_healthy(repo: Repo) -> None:
+    """Start maintenance when it is due (see above): after each gitcfg commit, fetch, and before
+    a path-limited log. Costs a few stats when not due; never raises."""
+    try:
+        if maintenance_due(repo):
+            start_maintenance(repo)
+    except OSError:
         pass
 
 

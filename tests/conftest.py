@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import stat
@@ -323,3 +324,23 @@ def wait_for(condition: Callable[[], T], what: str, timeout: float = 30.0) -> T:
                 f"waited {timeout:g} s for {what}" + (f" ({last!r})" if last else "")
             )
         time.sleep(0.01)
+
+
+def wait_for_maintenance(repo: Path, timeout: float = 120.0) -> None:
+    """Wait until no maintenance holds the lock (the spawner takes it before the child starts)."""
+    lock = repo / ".git" / "gitcfg" / "maintenance.lock"
+    if not lock.exists():
+        return
+    deadline = time.monotonic() + timeout
+    fd = os.open(lock, os.O_RDWR)
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise AssertionError("maintenance still running") from None
+                time.sleep(0.05)
+    finally:
+        os.close(fd)

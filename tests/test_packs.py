@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import git, run_python, write_script
+from conftest import git, run_python, wait_for_maintenance, write_script
 
 WRITER = """
 import sys, gitcfg
@@ -28,6 +28,7 @@ def test_recording_writes_packs_not_loose_objects_and_keeps_them_few(repo: Path)
     script = write_script(repo / "w.py", WRITER)
     proc = run_python(repo, script, "solo", "40", timeout=300)
     assert proc.returncode == 0, proc.stderr
+    wait_for_maintenance(repo)  # started in the background once 24 packs piled up
     counts = dict(line.split(": ") for line in git(repo, "count-objects", "-v").splitlines())
     assert counts["count"] == "0"  # no loose object: a concurrent gc cannot prune one
     assert int(counts["packs"]) < 24  # 80 commits, yet packs were rolled up geometrically
