@@ -2,9 +2,9 @@
 
 A run is committed twice: when it starts (status `running`, config.yaml and run.yaml) and when it ends
 (`finished`, `failed`, `killed`; or `crashed`, committed later from the journal by another gitcfg
-process). In between, `log()` writes each row into the journal under `.git/gitcfg/live/<run-id>/`
-(see journal.py: a memory-mapped file, so the row survives a SIGKILL once log() returns) and queues
-it; a daemon thread folds the queue into the summary and journals that every 0.5 s. Recording
+process). The Run holds the public API (wandb's), the step semantics of `log()`, run.yaml's fields
+and the lifecycle (start, finish, exceptions, signals, fork); its Recorder (recorder.py) keeps it:
+the live journal under `.git/gitcfg/live/<run-id>/`, the flusher thread and the commits. Recording
 failures after the start are warnings: they never kill a training script.
 """
 
@@ -16,7 +16,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
@@ -29,14 +29,14 @@ from gitcfg.configuration import (
     build_config,
     hydra_overrides,
     mask_command_line,
-    recorded_config,
     secret_values,
 )
 from gitcfg.errors import GitcfgError, JournalFull, NoActiveRun
-from gitcfg.journal import Journal, final_commit, recover_quietly, rows_to_jsonl
+from gitcfg.journal import recover_quietly
 from gitcfg.logvalues import checked_step, flatten_values
+from gitcfg.recorder import Recorder, Warnings
+from gitcfg.recorder import warn as _warn
 from gitcfg.resuming import Resume, load_resume, next_step, resume_mode, run_to_resume, runtime_s
-from gitcfg.runfiles import RunFiles, max_file_bytes
 from gitcfg.secrets import MASKED, mask_text
 from gitcfg.store import (
     FORMAT_VERSION,
@@ -48,37 +48,25 @@ from gitcfg.store import (
     hostname,
     new_run_id,
     parse_iso,
-    run_dir,
-    run_event_message,
-    run_files,
     utc_iso,
 )
 from gitcfg.summaries import GOALS, parse_summary
 from gitcfg.summaries import Summary as Summary  # re-exported: gitcfg.tracking.Summary
 from gitcfg.values import SCALARS as _SCALARS
 from gitcfg.values import plain_value as _plain
-from gitcfg.yamlio import dump_yaml
 
 _current: Run | None = None
 _pending_config: Config | None = None
 
-FLUSH_INTERVAL_S = 0.5  # summary.json and the heartbeat are at most this old when a process dies
 MODES = ("online", "offline", "disabled")  # online and offline both record: the store is local
 # Global ranks first: LOCAL_RANK is 0 on every node, so it decides only with NODE_RANK/GROUP_RANK
 # (see process_rank).
 RANK_VARIABLES = ("RANK", "SLURM_PROCID", "OMPI_COMM_WORLD_RANK", "PMI_RANK")
 NODE_RANK_VARIABLES = ("NODE_RANK", "GROUP_RANK")
-_MAX_WARNINGS = 3
 
 
 def _short_ints(data: Mapping[str, Any]) -> bool:
     return all(v.bit_length() <= 4000 for v in data.values() if type(v) is int)
-
-
-def _warn(message: str) -> None:
-    from gitcfg.rows import inert_lines
-
-    print(f"gitcfg: warning: {inert_lines(message)}", file=sys.stderr, flush=True)
 
 
 # --- the run -----------------------------------------------------------------------------------
@@ -197,47 +185,22 @@ class Run:
 
             self._files_dir = Path(tempfile.gettempdir()) / f"gitcfg-{self.id}"
         self.config = config
-        self._lock = threading.RLock()
-        self.summary = Summary(self._drain)
-        self.summary._lock = self._lock
-        self.summary._changed = self._summary_changed  # type: ignore[method-assign]
-        self._store = store
         self._mask = mask
         self._pid = os.getpid()
-        # log() journals each row (_append_row) and queues it here for the summary; _drain()
-        # (flusher thread, summary reads, finish) folds the queue into the summary.
-        self._queue: list[dict[str, Any]] = []
-        self._rows_summarised = 0  # rows folded into the summary so far
+        self._warnings = Warnings()
+        # The journal, the flusher thread and the commits (recorder.py); it folds the rows into
+        # the summary and holds the run's lock.
+        self._recorder = Recorder(self.id, store, config, mask, self._warnings)
+        self._lock = self._recorder.lock
+        self.summary = self._recorder.summary
         self._step = 0
         self._pending_row: dict[str, Any] | None = None
         self._fast = False  # log()'s fast path is open: started, not finished, not forked
         self._finished = False
         self._finishing = False
-        self._journal: Journal | None = None
-        self._journal_failed = False
-        # Rows the journal does not hold (no journal, or it could not grow): the final commit's.
-        self._unjournaled: list[dict[str, Any]] = []
-        self._append_row: Callable[[dict[str, Any]], None] = (
-            _discard if store is None else self._unjournaled.append
-        )
-        # Journal file writes; never taken by log(). Reentrant: a signal handler finishing the run
-        # may interrupt the main thread inside a write.
-        self._journal_io = threading.RLock()
-        self._summary_dirty = False
-        # The last config.yaml recorded (journaled): the final commit falls back to it should the
-        # config at the end no longer be recordable, rather than lose the final status.
-        self._config_yaml: bytes | None = None
-        self._masked_keys: set[str] = set()  # secret-looking keys warned about on stderr
-        self._flusher: threading.Thread | None = None
-        self._stop_flusher = threading.Event()
         self._signal: int | None = None  # SIGTERM/SIGINT received: the run ends `killed`
         self._deferred_signal: int | None = None
         self._forked = False
-        self._warnings: dict[str, int] = {}
-        # The environment cache was cold at the start: the final commit lists the packages.
-        self._requirements_pending = False
-        self._warned_once: set[str] = set()
-        self._files: RunFiles | None = None  # saved files and media (recording runs only)
         # Started by a framework integration (open_run): its name, and whether the script's own
         # track() during it returns it (a Hydra job's run) rather than finishing it.
         self._opened_by: str | None = None
@@ -248,7 +211,7 @@ class Run:
     @property
     def recording(self) -> bool:
         """False for a run that keeps everything in memory (disabled mode, rank != 0, forked child)."""
-        return self._store is not None
+        return self._recorder.recording
 
     @property
     def step(self) -> int:
@@ -337,7 +300,7 @@ class Run:
             return
         with self._lock:
             self._meta[key] = value
-            self._journal_meta()
+            self._recorder.write_meta(self._meta)
 
     def _set_label(self, key: str, value: Any) -> None:
         """Set run.name (etc.): journaled now and in the final commit; a no-op once finished."""
@@ -345,24 +308,13 @@ class Run:
         if key == "name" and not value:
             value = self._labels["name"]
         if self._finished:
-            self._warn_limited("label", f"run {self.id} is finished; run.{key} is not recorded")
+            self._warnings.limited("label", f"run {self.id} is finished; run.{key} is not recorded")
             return
         self._labels[key] = value
         if self._meta:  # started: else _start records it
             with self._lock:
                 self._meta[key] = list(value) if key == "tags" else value
-                self._journal_meta()
-
-    def _journal_meta(self) -> None:
-        """Write run.yaml's current fields to the journal (call with the lock held)."""
-        journal = self._journal
-        if journal is None or self._journal_failed or self._store is None:
-            return  # the final commit records them
-        try:
-            journal.write_run_meta(self._meta)
-        except OSError as e:
-            self._journal_failed = True
-            _warn(f"cannot write the journal of run {self.id} ({e}); keeping metrics in memory")
+                self._recorder.write_meta(self._meta)
 
     def log(
         self,
@@ -406,10 +358,10 @@ class Run:
         if step is not None:
             step = checked_step(step)
         if self._finished:
-            self._warn_limited("finished", f"run {self.id} is finished; log() ignored")
+            self._warnings.limited("finished", f"run {self.id} is finished; log() ignored")
             return
         if self._forked:
-            self._warn_limited(
+            self._warnings.limited(
                 "forked",
                 f"this process was forked from the one recording run {self.id}; its log() calls "
                 "are not recorded (call gitcfg.track() here for a run of its own)",
@@ -420,7 +372,7 @@ class Run:
             return
         if step is not None:
             if step < self._step:
-                self._warn_limited(
+                self._warnings.limited(
                     "step",
                     f"log() at step {step} is before the current step {self._step}; values "
                     "dropped (steps must not go backwards)",
@@ -437,7 +389,7 @@ class Run:
         dropped: list[tuple[str, str]] = []
         flatten_values(row, data, "", media, dropped)
         for key, why in dropped:
-            self._warn_once(
+            self._warnings.once(
                 f"value:{key}",
                 f"log(): dropped {key!r}, {why}: it has no exact stored form "
                 "(log a number, str, bool, or a list or dict of them)",
@@ -447,8 +399,7 @@ class Run:
         self._pending_row = row
         if commit:
             self._commit_row()
-        if self._flusher is None and len(self._queue) >= 1024:  # a forked child has no flusher
-            self._drain()
+        self._recorder.drain_backlog()
 
     def _commit_row(self) -> None:
         row = self._pending_row
@@ -465,23 +416,11 @@ class Run:
             row["_step"] = self._step
             row["_time"] = time.monotonic() - self._clock0
             try:
-                self._append_row(row)
+                self._recorder.add_row(row, self._finishing)
             except OSError as e:  # the journal cannot grow (disk full): this row is not taken,
-                if not self._finishing:  # unless finish() commits it right now
-                    del row["_step"], row["_time"]
-                    raise JournalFull(self.id, self._step, e) from None
-                self._unjournaled.append(row)
-            self._queue.append(row)
+                del row["_step"], row["_time"]  # unless finish() commits it right now
+                raise JournalFull(self.id, self._step, e) from None
             self._step += 1
-
-    def _stop_journaling_rows(self, error: OSError) -> None:
-        self._append_row = self._unjournaled.append
-        _warn(f"cannot journal the metrics of run {self.id} ({error}); keeping them in memory")
-
-    def _warn_once(self, kind: str, message: str) -> None:
-        if kind not in self._warned_once:
-            self._warned_once.add(kind)
-            _warn(message)
 
     def _log_media(self, row: dict[str, Any], media: list[tuple[str, Any]]) -> None:
         """Store Image/Table values as files and put their references in `row`; skip the rest
@@ -489,18 +428,21 @@ class Run:
         for key, value in media:
             first = value[0] if isinstance(value, (list, tuple)) else value
             if not first.recorded:
-                self._warn_once(
+                self._warnings.once(
                     f"media:{key}",
                     f"log(): {key!r} is a {type(first).__name__}, which gitcfg does not record; "
                     "skipped (Image and Table values are recorded)",
                 )
                 continue
-            if self._files is None:
+            files = self._recorder.files
+            if files is None:
                 continue  # a run that records nothing
             try:
-                ref = self._files.add_media(key, value, self._step)
+                ref = files.add_media(key, value, self._step)
             except Exception as e:  # never fail the script over a media value
-                self._warn_once(f"media:{key}", f"log(): could not record {key!r} ({e}); skipped")
+                self._warnings.once(
+                    f"media:{key}", f"log(): could not record {key!r} ({e}); skipped"
+                )
                 continue
             if ref is not None:
                 row[key] = ref
@@ -519,21 +461,17 @@ class Run:
             return []
         glob_str = os.fspath(glob_str)
         base = None if base_path is None else os.fspath(base_path)
-        if self._files is None or self._finished:
+        files = self._recorder.files
+        if files is None or self._finished:
             from gitcfg.runfiles import POLICIES, match_save
 
             if policy not in POLICIES:
                 raise ValueError(f"save(policy={policy!r}): choose one of {', '.join(POLICIES)}")
             match_save(str(glob_str), base, Path.cwd())
             return []
-        names, now = self._files.save(str(glob_str), base, policy, glob)
-        if now and self._store is not None:
-            try:
-                code_commit = runfile.code_commit(self._meta)
-                message = run_event_message(self.id, f"saved {len(now)} files", code_commit)
-                self._store.write(now, message)
-            except (GitcfgError, OSError) as e:
-                _warn(f"could not commit the files saved by run {self.id} now ({e})")
+        names, now = files.save(str(glob_str), base, policy, glob)
+        if now:
+            self._recorder.commit_saved(now, self._meta)
         return names
 
     def watch(
@@ -549,7 +487,7 @@ class Run:
         parameters are not collected."""
         from gitcfg.logvalues import watched_models
 
-        self._warn_once(
+        self._warnings.once(
             "watch",
             "watch(): gradients and parameters are not collected; run.yaml records each model's "
             "class and parameter count",
@@ -559,7 +497,7 @@ class Run:
             return
         with self._lock:
             self._meta.setdefault(runfile.WATCH, []).extend(found)
-            self._journal_meta()
+            self._recorder.write_meta(self._meta)
 
     def unwatch(self, models: Any = None) -> None:
         """Accepted for wandb compatibility: nothing is collected, so nothing stops."""
@@ -597,20 +535,21 @@ class Run:
             "goal": goal,
         }
         definition = {k: v for k, v in fields.items() if v is not None}
+        recorder = self._recorder
         with self._lock:
-            self._drain()
+            recorder.drain()
             if kinds is not None or goal is not None:
                 self.summary._define(name, kinds or _current_kinds(self.summary, name), goal)
             if kinds is not None:
                 self._meta.setdefault(runfile.METRIC_SUMMARY, {})[name] = kinds
             definitions = self._meta.setdefault(runfile.METRIC_DEFINITIONS, {})
             definitions[name] = {**(definitions.get(name) or {}), **definition}
-            self._summary_dirty = True
+            recorder.summary_dirty = True
             if not self._finished:
-                self._journal_meta()
+                recorder.write_meta(self._meta)
         if not self._finished:
             # Journaled now, not by the flusher: a crash recovery folds the later rows by this rule.
-            self._flush()
+            recorder.flush()
 
     def finish(
         self,
@@ -661,17 +600,11 @@ class Run:
     def __repr__(self) -> str:
         return f"<gitcfg.Run {self.id} {self.name!r} {self.status}>"
 
-    def _warn_limited(self, kind: str, message: str) -> None:
-        count = self._warnings.get(kind, 0) + 1
-        self._warnings[kind] = count
-        if count <= _MAX_WARNINGS:
-            more = " (further warnings like this are not shown)" if count == _MAX_WARNINGS else ""
-            _warn(message + more)
-
     # lifecycle
 
     def _start(self, argv: Sequence[str], script: Path | None, status: bytes | None = None) -> None:
-        store = self._store
+        recorder = self._recorder
+        store = recorder.store
         # `--hf_token X` must not reach run.yaml when config.yaml masks hf_token.
         argv_recorded, masked_args = mask_command_line(argv[1:], self._mask)
         code: runfile.Code = {"commit": None, "branch": None, "dirty": False}
@@ -719,92 +652,21 @@ class Run:
             self._meta[runfile.HYDRA_OVERRIDES] = overrides
             masked_args += [n for n in masked_overrides if n not in masked_args]
         if store is not None:
-            config_dict, masked = recorded_config(self.config, self._mask)
-            self._masked_keys.update(masked)
-            if masked:
-                _warn("masked secret-looking config keys in the record: " + ", ".join(masked))
+            config_dict = recorder.recorded_config()
             if masked_args:
                 _warn(
                     "masked the values of secret-looking options in the recorded command line: "
                     + ", ".join(masked_args)
                 )
-            runfile.check_record(self._meta)  # FORMAT: a bug raises before anything is written
-            files: dict[str, bytes | None] = dict(
-                run_files(
-                    self._meta,
-                    config=config_dict,
-                    patch=patch or None,
-                    requirements=self._capture_requirements(),
-                )
-            )
-            config_yaml = next(v for k, v in files.items() if k.endswith("/config.yaml"))
-            assert config_yaml is not None
-            if resume is not None:
-                # Its rows move to the journal (copied below) until the final commit writes them
-                # all back: a running run's rows are the journal's, as for a new run.
-                files[f"{run_dir(self.id)}/metrics.jsonl"] = None
-                if resume.has_patch and not patch:
-                    files[f"{run_dir(self.id)}/diff.patch"] = None  # clean now: the old one goes
-            self._config_yaml = config_yaml
             # The journal exists before the start commit: a crash right after it is recoverable.
-            try:
-                self._journal = Journal.create(
-                    store.repo.state_dir, self.id, store.runs_ref, self._meta, config_yaml, patch
-                )
-            except OSError as e:
-                _warn(
-                    f"cannot journal run {self.id} ({e}); its metrics stay in memory until it ends"
-                )
-            else:
-                self._append_row = self._journal.append_row
+            files = recorder.open(
+                self._meta, config_dict, patch, None if resume is None else resume.has_patch
+            )
             if resume is not None:
                 self._continue_rows(resume)
-            event = "resumed" if resume is not None else "started"
-            self._files = RunFiles(
-                run_dir(self.id),
-                self._journal.path if self._journal is not None else None,
-                max_file_bytes(store.git_config),
-                lambda message: _warn(f"run {self.id}: {message}"),
-            )
-            try:
-                store.write(files, run_event_message(self.id, event, code["commit"]))
-            except BaseException:
-                if self._journal is not None:
-                    self._journal.remove()
-                raise
+            recorder.commit_start(files, "resumed" if resume is not None else "started", self._meta)
         self._fast = True
-        self._flusher = threading.Thread(
-            target=self._flush_loop, name="gitcfg-journal", daemon=True
-        )
-        self._flusher.start()
-
-    def _capture_requirements(self) -> bytes | None:
-        """The installed distributions (environment.py) when cached (~2 ms); else None, and the
-        final commit lists them (15-300 ms, once per environment: then cached)."""
-        try:
-            from gitcfg.environment import cached_requirements
-
-            requirements = cached_requirements()
-        except Exception as e:  # never fail a run over the environment record
-            _warn(f"could not list the installed packages ({e!r}); requirements.txt not recorded")
-            return None
-        self._requirements_pending = requirements is None
-        return requirements
-
-    def _list_requirements(self) -> bytes | None:
-        """The installed distributions, read now (and cached); None on an unreadable one."""
-        # Not at the end of an uncaught KeyboardInterrupt: CPython exits by SIGINT (status 130)
-        # only if no exec()/eval() of a string runs before exit, and importlib.metadata's imports
-        # run some (namedtuple). Such a run (Ctrl-C, cold cache) keeps no package list.
-        if (self._meta.get(runfile.ERROR) or {}).get("type") == "KeyboardInterrupt":
-            return None
-        try:
-            from gitcfg.environment import installed_requirements
-
-            return installed_requirements()
-        except Exception as e:
-            _warn(f"could not list the installed packages ({e!r}); requirements.txt not recorded")
-            return None
+        recorder.start_flusher()
 
     def _resumed_meta(self, resume: Resume) -> None:
         """run.yaml of a resumed run: this process's fields, the run's first start, its metric
@@ -825,75 +687,18 @@ class Run:
         """Copy the run's logged rows into the journal and go on from its step and summary, so
         the final commit (or a crash recovery) writes every row, old and new."""
         rows = resume.rows
-        for row in rows:
-            try:
-                self._append_row(row)
-            except OSError as e:
-                self._stop_journaling_rows(e)
-                self._append_row(row)
-        self.summary._load(
-            Summary._rebuilt(
-                self._meta.get(runfile.METRIC_SUMMARY) or {},
-                rows,
-                resume.record.summary,
-                _metric_goals(self._meta),
-            )._state()
+        summary = Summary._rebuilt(
+            self._meta.get(runfile.METRIC_SUMMARY) or {},
+            rows,
+            resume.record.summary,
+            _metric_goals(self._meta),
         )
-        self._rows_summarised = len(rows)
+        self._recorder.continue_rows(rows, summary)
         self._step = self.starting_step = next_step(rows)
         # _time goes on from the run's runtime so far: the journal's rows keep their order in time.
         so_far = runtime_s(resume.record, rows)
         self._started, self._clock0 = time.time() - so_far, time.monotonic() - so_far
-        self._summary_dirty = True
-        self._flush()
-
-    def _drain(self) -> None:
-        """Fold the rows logged so far into the summary."""
-        if not self._queue:
-            return
-        with self._lock:
-            rows, self._queue = self._queue, []
-            self.summary._observe(rows)
-            self._rows_summarised += len(rows)
-            self._summary_dirty = True
-
-    def _flush(self, sync: bool = False, flusher: bool = False) -> None:
-        """Drain, then journal the summary (and fdatasync the rows if `sync`); a failure is a
-        warning. The rows themselves are journaled by log()."""
-        with self._lock:  # short: log() waits on it. The file writes come after.
-            if flusher and self._stop_flusher.is_set():
-                return  # finish() took over (it may have stopped waiting for this thread)
-            self._drain()
-            journal = self._journal
-            if journal is None or self._journal_failed:
-                return
-            summary = self.summary._state() if self._summary_dirty else None
-            self._summary_dirty = False
-            rows = self._rows_summarised
-        with self._journal_io:
-            if flusher and self._stop_flusher.is_set():
-                return
-            try:
-                if summary is not None:
-                    journal.write_summary(summary, rows)
-                if sync:
-                    journal.sync()
-            except OSError as e:
-                self._journal_failed = True
-                _warn(f"cannot write the journal of run {self.id} ({e}); keeping metrics in memory")
-
-    def _flush_loop(self) -> None:
-        journal = self._journal
-        while not self._stop_flusher.wait(FLUSH_INTERVAL_S):
-            try:
-                self._flush(sync=True, flusher=True)
-                if journal is not None and not self._journal_failed and not self._finished:
-                    journal.beat()
-            except Exception as e:  # never let the flusher die silently with rows unwritten
-                self._warn_limited("flusher", f"journal flush failed: {e!r}")
-
-    def _summary_changed(self) -> None:
-        self._summary_dirty = True
+        self._recorder.flush()
 
     def _on_config_change(self, persist: bool = False) -> None:
         """Journal the recorded (masked) config, and run.yaml when its config fields changed, now,
@@ -905,43 +710,23 @@ class Run:
         file replacements, 0.3-2 ms depending on the disk (tests/bench/bench_config_change.py).
         What the journal holds already is not written again.
         """
-        if self._store is None or self._finished:
+        recorder = self._recorder
+        if not recorder.recording or self._finished:
             return
-        try:
-            config_dict, masked = recorded_config(self.config, self._mask)
-            config_yaml = dump_yaml(config_dict).encode()
-        except (GitcfgError, TypeError, ValueError) as e:
-            self._warn_limited("config", f"cannot journal the config of run {self.id}: {e}")
+        config_yaml = recorder.config_yaml()
+        if config_yaml is None:
             return
-        new_secrets = [key for key in masked if key not in self._masked_keys]
-        if new_secrets:  # each key once, whenever it first appears
-            self._masked_keys.update(new_secrets)
-            _warn("masked secret-looking config keys in the record: " + ", ".join(new_secrets))
         with self._lock:
-            config_changed = config_yaml != self._config_yaml
-            self._config_yaml = config_yaml
             fields = {
-                "config_changed": list(self.config._changed_after_start),
-                "config_sources": dict(self.config._sources),
+                runfile.CONFIG_CHANGED: list(self.config._changed_after_start),
+                runfile.CONFIG_SOURCES: dict(self.config._sources),
             }
             meta_changed = any(self._meta.get(k) != v for k, v in fields.items())
             self._meta.update(fields)
-            journal = self._journal
-            if journal is not None and not self._journal_failed:
-                try:
-                    if config_changed:
-                        journal.write_config(config_yaml)
-                    if meta_changed:
-                        journal.write_run_meta(self._meta)
-                except OSError as e:
-                    self._journal_failed = True
-                    _warn(
-                        f"cannot write the journal of run {self.id} ({e}); "
-                        "keeping metrics in memory"
-                    )
+            recorder.journal_config(config_yaml, self._meta if meta_changed else None)
             meta = dict(self._meta, tags=list(self._labels["tags"]))
         if persist:
-            self._commit_persisted(meta, config_yaml)
+            recorder.commit_persisted(meta, config_yaml)
 
     def _journal_signal(self, signum: int) -> None:
         """Note the signal in the journal before the script's own handler runs: should that
@@ -949,33 +734,7 @@ class Run:
         every row so far; should it return, the run goes on and ends `killed` at exit."""
         with self._lock:
             self._meta[runfile.SIGNAL] = signal.Signals(signum).name
-            journal = None if self._journal_failed else self._journal
-        if journal is not None:
-            with self._journal_io:
-                try:
-                    journal.write_run_meta(self._meta)
-                except OSError:
-                    pass  # then recovery records `crashed`, with the same rows
-
-    def _commit_persisted(self, meta: Mapping[str, Any], config_yaml: bytes) -> None:
-        """config.persist(): the run's config.yaml and run.yaml (still `running`), committed now."""
-        assert self._store is not None
-        files = run_files(meta)
-        files[f"{run_dir(self.id)}/config.yaml"] = config_yaml
-        code = meta.get("code") or {}
-        message = run_event_message(self.id, "config persisted", code.get("commit"))
-        try:
-            self._store.write(files, message)
-        except (GitcfgError, OSError) as e:  # journaled already: the final commit records it
-            self._warn_limited("persist", f"could not commit the config of run {self.id}: {e}")
-
-    def _stop_flushing(self) -> None:
-        flusher = self._flusher
-        self._stop_flusher.set()
-        if flusher is not None and flusher is not threading.current_thread() and flusher.is_alive():
-            # Bounded: a signal handler finishing the run may interrupt the main thread while it
-            # holds the lock the flusher is waiting for; the flusher then gives up (see _flush).
-            flusher.join(timeout=2 * FLUSH_INTERVAL_S)
+        self._recorder.write_meta_now(self._meta)
 
     def _finish(
         self, status: str, exit_code: int | None, error: Mapping[str, Any] | None = None
@@ -988,7 +747,7 @@ class Run:
             self._commit_row()
             if _current is self:
                 _current = None
-            self._stop_flushing()
+            self._recorder.stop_flushing()
             if self._signal is not None and status in ("finished", "failed"):
                 status = "killed"  # a signal ended it, even when the script's handler exited
             ended = time.time()
@@ -1006,58 +765,19 @@ class Run:
                 self._meta[runfile.SIGNAL] = signal.Signals(self._signal).name
             if error:
                 self._meta[runfile.ERROR] = dict(error)
-            if self._store is None:
-                self._drain()
+            if not self._recorder.recording:
+                self._recorder.drain()
                 return
-            self._commit_final()
+            if self._recorder.commit_final(self._meta, _run_directory(self)):
+                self._say_end()
         finally:
             self._finishing = False
             deferred, self._deferred_signal = self._deferred_signal, None
             if deferred is not None:
                 _die_of(deferred)
 
-    def _commit_final(self) -> None:
-        assert self._store is not None
-        journal = self._journal
-        try:
-            config_dict, _ = recorded_config(self.config, self._mask)
-            config_yaml: bytes | None = dump_yaml(config_dict).encode()
-        except (GitcfgError, ValueError, TypeError) as e:
-            # Losing the final status (the run would stay `running`, then read as crashed) is worse
-            # than losing the last config change: record the last config that could be recorded.
-            config_yaml = self._config_yaml
-            _warn(
-                f"could not record the final config of run {self.id} ({e}); "
-                "recording its last recorded config instead"
-            )
-        try:
-            self._flush()
-            rows = []
-            if journal is not None:
-                if not self._journal_failed:  # the final state first: if the commit fails,
-                    if config_yaml is not None:  # the next gitcfg command commits it
-                        journal.write_config(config_yaml)
-                    journal.write_run_meta(self._meta)
-                rows = journal.rows()
-            metrics = rows_to_jsonl(rows + self._unjournaled)
-            late = self._list_requirements() if self._requirements_pending else None
-            files, message = final_commit(
-                self._meta, config_yaml, self.summary.as_dict(), metrics, late
-            )
-            if self._files is not None:  # saved files, run.dir, media
-                files.update(self._files.final_files(_run_directory(self)))
-            self._store.write(files, message)
-        except (GitcfgError, OSError, ValueError, TypeError) as e:  # never kill the script over it
-            where = f"; its journal {journal.path} is kept" if journal else ""
-            _warn(f"could not record the end of run {self.id}: {e}{where}")
-            if journal is not None:
-                journal.close()
-            return
-        if journal is not None:
-            try:
-                journal.remove()
-            except OSError as e:
-                _warn(f"could not remove the journal {journal.path}: {e}")
+    def _say_end(self) -> None:
+        """The line at the end (`gitcfg: run 06ged… "name" finished in 1m03s · gitcfg show ...`)."""
         if not self._quiet and os.environ.get("GITCFG_SILENT", "").strip() in ("", "0"):
             try:
                 print(f"gitcfg: {end_line(self.id, self.name, self._meta)}", file=sys.stderr)
@@ -1111,14 +831,8 @@ class Run:
         """In a forked child: the parent records this run; the child's copy writes nothing."""
         self._forked = True
         self._fast = False
-        self._store = None
-        self._journal = None  # the fd and the mapping are the parent's; never written here
-        self._append_row = _discard
-        self._unjournaled = []
-        self._flusher = None
-        self._lock = threading.RLock()
-        self.summary._lock = self._lock
-        self._stop_flusher = threading.Event()
+        self._recorder.detach()
+        self._lock = self._recorder.lock
 
 
 def end_line(run_id: str, name: str | None, run_meta: Mapping[str, Any]) -> str:
@@ -1165,10 +879,6 @@ def _run_directory(run: Run) -> str | None:
     if isinstance(directory, (str, os.PathLike)) and os.path.isdir(directory):
         return os.fspath(directory)
     return None
-
-
-def _discard(row: dict[str, Any]) -> None:
-    """Where the rows of a run that records nothing go (the summary still sees them)."""
 
 
 def _exit_code(code: object) -> int:

@@ -81,7 +81,7 @@ def test_a_record_that_does_not_match_is_refused_before_writing(repo: Path, chan
 
 def test_a_journal_whose_record_does_not_match_is_skipped_with_one_warning(repo: Path):
     run = _start_run(repo)
-    run._stop_flushing()  # as if its process had died
+    run._recorder.stop_flushing()  # as if its process had died
     live = repo / ".git" / "gitcfg" / "live" / run.id
     meta = json.loads((live / "meta.json").read_text())
     meta["owner"]["pid"] = 2**22 + 1  # a process that is gone

@@ -99,9 +99,9 @@ def time_log(calls: int) -> tuple[float, float, float]:
     for i in range(calls):
         log({"loss": 1.0 / (i + 1), "acc": i * 1e-5, "lr": 3e-4})
     looped = time.perf_counter()
-    run._flush()  # every row journaled: the sustained rate includes the flusher's work
+    run._recorder.flush()  # every row journaled: the sustained rate includes the flusher's work
     drained = time.perf_counter()
-    assert run._journal is not None and len(run._journal.rows()) == calls
+    assert run._recorder.journal is not None and len(run._recorder.journal.rows()) == calls
     finishing = time.perf_counter()
     run.finish()
     finished = time.perf_counter()
@@ -116,7 +116,7 @@ def time_finish_paced(calls: int) -> float:
     for i in range(calls):
         run.log({"loss": 1.0 / (i + 1), "acc": i * 1e-5, "lr": 3e-4})
         if i % 1000 == 999:
-            run._flush()  # as the flusher does every 0.5 s
+            run._recorder.flush()  # as the flusher does every 0.5 s
     start = time.perf_counter()
     run.finish()
     return time.perf_counter() - start
