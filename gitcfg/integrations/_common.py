@@ -10,15 +10,14 @@ one run per fit, never merged).
 
 from __future__ import annotations
 
-import enum
 import sys
 from argparse import Namespace
 from collections.abc import Mapping
 from typing import Any
 
+from gitcfg.configuration.normalise import normalise_value
 from gitcfg.errors import GitcfgError
 from gitcfg.tracking import Run, current_run, open_run, opened_by
-from gitcfg.values import plain_value
 
 
 def adopt_or_open(kind: str, **track_args: Any) -> tuple[Run, bool]:
@@ -45,30 +44,31 @@ def adoptable_run(kind: str) -> Run | None:
 def config_values(params: Any) -> dict[str, Any]:
     """A framework's hyperparameters as a config mapping, nested as given (None: empty).
 
-    An argparse.Namespace or a mapping becomes a dict with text keys; tuples and sets become
-    lists; numpy and torch numbers become Python numbers; an enum its value; a class or function
-    its qualified name (not its repr, whose address changes from run to run); anything else its text.
+    An argparse.Namespace or a mapping becomes a dict with text keys, a tuple a list; each other
+    value as the config stores it (numpy and torch numbers, enums, paths, dataclasses: see
+    docs/config.md), and one it refuses as text: a class or function as its qualified name (not
+    its repr, whose address changes from run to run), anything else as its str().
     """
-    values = _config_value(params)
+    values = _config_value(params, "")
     return values if isinstance(values, dict) else {}
 
 
-def _config_value(value: Any) -> Any:
+def _config_value(value: Any, key: str) -> Any:
     if isinstance(value, Namespace):
         value = vars(value)
     if isinstance(value, Mapping):
-        return {str(key): _config_value(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_config_value(item) for item in value]
-    if isinstance(value, (set, frozenset)):
-        return sorted((_config_value(item) for item in value), key=repr)
-    if isinstance(value, enum.Enum):
-        return _config_value(value.value)
+        return {str(k): _config_value(v, f"{key}.{k}" if key else str(k)) for k, v in value.items()}
+    if type(value) in (list, tuple):
+        return [_config_value(item, key) for item in value]
+    try:
+        return normalise_value(value, key)
+    except GitcfgError:
+        pass
     if isinstance(value, type) or callable(value) and hasattr(value, "__qualname__"):
         module = getattr(value, "__module__", None)
         qualname = str(value.__qualname__)
         return f"{module}.{qualname}" if module else qualname
-    return plain_value(value)
+    return str(value)
 
 
 def update_config(run: Run, values: Mapping[str, Any], *, only_missing: bool = False) -> None:

@@ -1,0 +1,306 @@
+"""GitcfgLogger with the real Lightning: tiny CPU models trained in real script processes in a real
+repository, each run read back through gitcfg.Api() (config, rows, summary, status)."""
+
+from __future__ import annotations
+
+import json
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import commit_script, run_python
+
+pytest.importorskip("torch")
+pytest.importorskip("lightning")
+
+import gitcfg  # noqa: E402
+
+ENV = {"OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+
+PRELUDE = """
+import json, os, sys
+import torch
+torch.set_num_threads(1)
+import lightning.pytorch as pl
+from lightning.pytorch.callbacks import ModelCheckpoint
+from torch.utils.data import DataLoader, TensorDataset
+from gitcfg.integrations.lightning import GitcfgLogger
+
+OUT = os.environ["OUT"]
+
+
+class Net(pl.LightningModule):
+    def __init__(self, hidden=8, lr=0.05, opt=None, fail_at=None):
+        super().__init__()
+        self.save_hyperparameters()
+        self.layers = torch.nn.Sequential(
+            torch.nn.Linear(4, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 1)
+        )
+
+    def _loss(self, batch):
+        x, y = batch
+        return torch.nn.functional.mse_loss(self.layers(x), y)
+
+    def training_step(self, batch, index):
+        if self.hparams.fail_at is not None and self.global_step >= self.hparams.fail_at:
+            raise RuntimeError("loss diverged")
+        loss = self._loss(batch)
+        self.log("train_loss", loss)
+        return loss
+
+    def validation_step(self, batch, index):
+        self.log("val_loss", self._loss(batch))
+
+    def test_step(self, batch, index):
+        self.log("test_loss", self._loss(batch))
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=self.hparams.lr)
+
+
+def data(n=64):
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(n, 4, generator=generator)
+    return DataLoader(TensorDataset(x, x.sum(1, keepdim=True)), batch_size=8)
+
+
+class Steps(pl.loggers.Logger):
+    # Lightning's own record of the steps it logged at, to compare with the run's rows.
+    name, version = "steps", "0"
+    seen = []
+
+    def log_hyperparams(self, params, *args, **kwargs):
+        pass
+
+    def log_metrics(self, metrics, step=None):
+        self.seen.append([step, sorted(metrics)])
+
+
+def trainer(logger, **kwargs):
+    kwargs.setdefault("max_epochs", 2)
+    return pl.Trainer(
+        logger=logger, log_every_n_steps=2, enable_progress_bar=False,
+        enable_model_summary=False, accelerator="cpu", default_root_dir=OUT, **kwargs
+    )
+"""
+
+
+def script(repo: Path, body: str, name: str = "train.py") -> Path:
+    return commit_script(repo, name, PRELUDE + textwrap.dedent(body))
+
+
+def train(repo: Path, path: Path, tmp_path: Path, *args: str, timeout: float = 180):
+    out = tmp_path / "out"
+    out.mkdir(exist_ok=True)
+    result = run_python(repo, path, *args, env={**ENV, "OUT": str(out)}, timeout=timeout)
+    return result, out
+
+
+def test_fit_then_test_is_one_run_with_hyperparameters_rows_at_lightnings_steps_and_best_checkpoint(
+    repo: Path, tmp_path: Path
+) -> None:
+    path = script(
+        repo,
+        """
+        logger = GitcfgLogger(tags=["pl"])
+        model = Net(hidden=8, lr=0.05, opt={"name": "sgd", "betas": (0.9, 0.99)})
+        checkpoint = ModelCheckpoint(monitor="val_loss", mode="min")
+        t = trainer([logger, Steps()], callbacks=[checkpoint])
+        t.fit(model, data(), data(16))
+        t.test(model, data(16))
+        json.dump({"version": logger.version, "steps": Steps.seen,
+                   "best": checkpoint.best_model_path}, open(os.path.join(OUT, "seen.json"), "w"))
+        """,
+    )
+    result, out = train(repo, path, tmp_path)
+    assert result.returncode == 0, result.stderr
+    seen = json.loads((out / "seen.json").read_text())
+    runs = gitcfg.Api(repo).runs()
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.status == "finished"
+    assert run.id == seen["version"]
+    assert run.tags == ["pl"]
+    assert run.config == {
+        "hidden": 8,
+        "lr": 0.05,
+        "opt": {"name": "sgd", "betas": [0.9, 0.99]},
+        "fail_at": None,
+    }
+    rows = run.metrics()
+    # each log_metrics call is a row at Lightning's step (calls of one step merge into one row)
+    logged: dict[int, set[str]] = {}
+    for step, keys in seen["steps"]:
+        logged.setdefault(step, set()).update(keys)
+    assert {row["_step"]: set(row) - {"_step", "_time"} for row in rows} == logged
+    assert any("train_loss" in row for row in rows)
+    assert any("val_loss" in row for row in rows)
+    assert "test_loss" in rows[-1]  # test() after fit(): the same run
+    summary = run.summary
+    assert summary["best_model_path"] == seen["best"]
+    assert os.path.isfile(seen["best"])
+    assert summary["best_model_monitor"] == "val_loss"
+    assert summary["best_model_score"] == pytest.approx(
+        min(row["val_loss"] for row in rows if "val_loss" in row)
+    )
+    assert "test_loss" in summary
+
+
+def test_a_failing_fit_is_recorded_failed_with_its_error_and_rows(
+    repo: Path, tmp_path: Path
+) -> None:
+    path = script(
+        repo,
+        """
+        t = trainer(GitcfgLogger())
+        t.fit(Net(fail_at=5), data())
+        """,
+    )
+    result, _ = train(repo, path, tmp_path)
+    assert result.returncode != 0
+    assert "loss diverged" in result.stderr  # the script's traceback still reaches the user
+    (run,) = gitcfg.Api(repo).runs()
+    assert run.status == "failed"
+    assert run.meta["error"]["type"] == "RuntimeError"
+    assert run.meta["error"]["message"] == "loss diverged"
+    assert [row["_step"] for row in run.metrics() if "train_loss" in row] == [1, 3]
+
+
+def test_two_fits_with_two_loggers_in_one_process_are_two_runs(repo: Path, tmp_path: Path) -> None:
+    path = script(
+        repo,
+        """
+        ids = []
+        for hidden in (4, 8):  # a sweep in one process
+            logger = GitcfgLogger(group="sweep")
+            trainer(logger, max_epochs=1).fit(Net(hidden=hidden), data())
+            ids.append(logger.version)
+        print(" ".join(ids))
+        """,
+    )
+    result, _ = train(repo, path, tmp_path)
+    assert result.returncode == 0, result.stderr
+    first, second = result.stdout.split()
+    api = gitcfg.Api(repo)
+    assert len(api.runs()) == 2
+    for run_id, hidden in ((first, 4), (second, 8)):
+        run = api.run(run_id)
+        assert run.status == "finished"
+        assert run.group == "sweep"
+        assert run.config["hidden"] == hidden
+        assert [row["_step"] for row in run.metrics() if "train_loss" in row] == [1, 3, 5, 7]
+
+
+def test_the_scripts_own_run_is_adopted(repo: Path, tmp_path: Path) -> None:
+    path = script(
+        repo,
+        """
+        import gitcfg
+        run = gitcfg.track({"data": "random"}, name="mine")
+        logger = GitcfgLogger()
+        trainer(logger, max_epochs=1).fit(Net(), data())
+        assert logger.version == run.id and logger.experiment is run
+        """,
+    )
+    result, _ = train(repo, path, tmp_path)
+    assert result.returncode == 0, result.stderr
+    (run,) = gitcfg.Api(repo).runs()
+    assert run.name == "mine"
+    assert run.config["data"] == "random" and run.config["hidden"] == 8
+
+
+def test_resuming_from_a_checkpoint_continues_the_same_run(repo: Path, tmp_path: Path) -> None:
+    path = script(
+        repo,
+        """
+        resume = sys.argv[1:]
+        checkpoint = ModelCheckpoint(save_last=True)
+        if resume:
+            logger = GitcfgLogger(version=resume[0], resume="allow")
+            trainer(logger, callbacks=[checkpoint], max_epochs=2).fit(
+                Net(), data(), ckpt_path=resume[1]
+            )
+        else:
+            logger = GitcfgLogger()
+            trainer(logger, callbacks=[checkpoint], max_epochs=1).fit(Net(), data())
+        print(logger.version, checkpoint.last_model_path)
+        """,
+    )
+    result, _ = train(repo, path, tmp_path)
+    assert result.returncode == 0, result.stderr
+    run_id, last = result.stdout.split()
+    assert f"{os.sep}gitcfg{os.sep}{run_id}{os.sep}checkpoints{os.sep}" in last  # version = id
+    result, _ = train(repo, path, tmp_path, run_id, last)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[0] == run_id
+    (run,) = gitcfg.Api(repo).runs()
+    assert run.status == "finished"
+    steps = [row["_step"] for row in run.metrics() if "train_loss" in row]
+    assert steps == [1, 3, 5, 7, 9, 11, 13, 15]  # epoch 0 from the first process, 1 from the second
+    assert run.metrics()[-1]["epoch"] == 1
+
+
+def test_ddp_with_two_cpu_processes_records_exactly_one_run_with_one_version(
+    repo: Path, tmp_path: Path
+) -> None:
+    path = script(
+        repo,
+        """
+        logger = GitcfgLogger()
+        t = trainer(logger, max_epochs=1, strategy="ddp", devices=2)
+        t.fit(Net(), data())
+        with open(os.path.join(OUT, f"rank{t.global_rank}.txt"), "w") as f:
+            f.write(logger.version)
+        """,
+    )
+    result, out = train(repo, path, tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr
+    versions = {(out / f"rank{rank}.txt").read_text() for rank in (0, 1)}
+    (run,) = gitcfg.Api(repo).runs()
+    assert versions == {run.id}
+    assert run.status == "finished"
+    assert run.config["hidden"] == 8
+    assert [row["_step"] for row in run.metrics() if "train_loss" in row] == [1, 3]
+    assert (out / "gitcfg" / run.id / "checkpoints").is_dir()
+
+
+def test_the_older_pytorch_lightning_namespace(repo: Path, tmp_path: Path) -> None:
+    pytest.importorskip("pytorch_lightning")
+    path = commit_script(
+        repo,
+        "old.py",
+        """
+        import sys
+        import torch
+        import pytorch_lightning as pl
+        from torch.utils.data import DataLoader, TensorDataset
+        from gitcfg.integrations.lightning import GitcfgLogger
+
+        assert issubclass(GitcfgLogger, pl.loggers.Logger) and "lightning" not in sys.modules
+
+        class Net(pl.LightningModule):
+            def __init__(self, lr=0.1):
+                super().__init__()
+                self.save_hyperparameters()
+                self.layer = torch.nn.Linear(4, 1)
+
+            def training_step(self, batch, index):
+                loss = torch.nn.functional.mse_loss(self.layer(batch[0]), batch[1])
+                self.log("train_loss", loss)
+                return loss
+
+            def configure_optimizers(self):
+                return torch.optim.SGD(self.parameters(), lr=self.hparams.lr)
+
+        x = torch.randn(32, 4)
+        t = pl.Trainer(logger=GitcfgLogger(), max_epochs=1, log_every_n_steps=1,
+                       enable_progress_bar=False, enable_checkpointing=False, accelerator="cpu")
+        t.fit(Net(), DataLoader(TensorDataset(x, x.sum(1, keepdim=True)), batch_size=8))
+        """,
+    )
+    result = run_python(repo, path, env=ENV, timeout=180)
+    assert result.returncode == 0, result.stderr
+    (run,) = gitcfg.Api(repo).runs()
+    assert run.config == {"lr": 0.1}
+    assert [row["_step"] for row in run.metrics()] == [0, 1, 2, 3]
