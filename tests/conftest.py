@@ -344,3 +344,24 @@ def wait_for_maintenance(repo: Path, timeout: float = 120.0) -> None:
                 time.sleep(0.05)
     finally:
         os.close(fd)
+
+
+def run_training(repo: Path, body: str) -> subprocess.CompletedProcess[str]:
+    """Commit `body` as repo/train.py and run it (OMP_NUM_THREADS=1: 20x faster per step on a
+    shared 2-core machine, tests/integrations); fail showing its stderr unless it exits 0."""
+    script = commit_script(repo, "train.py", body)
+    proc = run_python(repo, script, env={"OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+# A tiny regression problem for a training script's first lines (tests/integrations).
+REGRESSION_DATA = """\
+import json
+import numpy as np
+import gitcfg
+
+rng = np.random.default_rng(0)
+X = rng.normal(size=(120, 4))
+y = X[:, 0] + 0.1 * rng.normal(size=120)
+"""
