@@ -38,6 +38,7 @@ from gitcfg.store import (
     RunRecord,
     Store,
     commit_message,
+    index_deriver,
     is_run_id_prefix,
     parse_message,
     run_dir,
@@ -700,7 +701,14 @@ def _commit_change(
             return None, extra
         try:
             runs_commit = gitio.commit_files(
-                store.repo, store.runs_ref, files, message, identity, when=when, expected=tip
+                store.repo,
+                store.runs_ref,
+                files,
+                message,
+                identity,
+                when=when,
+                expected=tip,
+                derive=index_deriver(),
             )
         except RunsBranchMoved:
             continue

@@ -35,12 +35,12 @@ import json
 import math
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from gitcfg import gitio
+from gitcfg import gitio, summaryindex
 from gitcfg.errors import AmbiguousRun, GitError, RunNotFound, StateNotWritable
 from gitcfg.rows import run_row
 from gitcfg.store import (
@@ -53,7 +53,7 @@ from gitcfg.store import (
     read_mapping,
 )
 
-SCHEMA = 5  # bump when the tables or what a row holds change: older caches are rebuilt
+SCHEMA = 6  # bump when the tables or what a row holds change: older caches are rebuilt
 # meta rows keyed UNREADABLE + run id: which of the run's YAML files could not be read, and why
 UNREADABLE = "unreadable:"
 FILE_NAME = "query-cache.sqlite"
@@ -61,6 +61,7 @@ MAX_KEY_COLUMNS = 1900  # SQLite allows 2000 columns a table
 _OVERLAYS = itertools.count(1)  # numbers the temporary tables of Snapshot.overlay
 _CHUNK = 2000  # runs read, parsed and inserted per step of a build
 _MAX_PATHSPECS = 400  # changed run dirs listed by name; more and the whole runs/ tree is listed
+INDEX_FROM = 1000  # changed runs from which an incremental refresh reads the summary index too
 
 Progress = Callable[[int, int], None]  # (runs done, runs in all)
 
@@ -108,8 +109,7 @@ def decode_cell(cell: object) -> object:
     return json.loads(body)
 
 
-def _json(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
+_json = summaryindex.to_json  # the texts of records: the same as the summary index's
 
 
 # --- selections --------------------------------------------------------------------------------
@@ -160,8 +160,10 @@ class RunCache:
     def __init__(self, repo: gitio.Repo, runs_ref: str, path: Path | None) -> None:
         self.repo, self.runs_ref, self.path = repo, runs_ref, path  # path None: in memory
         self._memory: sqlite3.Connection | None = None
-        # What the last refresh did: ("fresh" | "incremental" | "rebuild", runs read from git).
+        # What the last refresh did: ("fresh" | "incremental" | "rebuild", runs read from git),
+        # and how many of those runs came from the summary index rather than their files.
         self.last_refresh: tuple[str, int] = ("fresh", 0)
+        self.from_index = 0
 
     @classmethod
     def open(
@@ -187,7 +189,9 @@ class RunCache:
             conn = self._connect()
             if _state(conn) != (self.runs_ref, tip):
                 with gitio.flock(self.path.parent / "cache.lock"):
-                    self.last_refresh = _update(conn, self.repo, self.runs_ref, tip, progress)
+                    self.last_refresh, self.from_index = _update(
+                        conn, self.repo, self.runs_ref, tip, progress
+                    )
             else:
                 self.last_refresh = ("fresh", 0)
         except sqlite3.DatabaseError as e:
@@ -262,7 +266,9 @@ class RunCache:
                 self._fall_back_to_memory(tip, progress)
                 return
             try:
-                self.last_refresh = _update(conn, self.repo, self.runs_ref, tip, progress)
+                self.last_refresh, self.from_index = _update(
+                    conn, self.repo, self.runs_ref, tip, progress
+                )
             finally:
                 conn.close()
 
@@ -276,7 +282,9 @@ class RunCache:
                 ":memory:", isolation_level=None, check_same_thread=False
             )
         if _state(self._memory) != (self.runs_ref, tip):
-            self.last_refresh = _update(self._memory, self.repo, self.runs_ref, tip, progress)
+            self.last_refresh, self.from_index = _update(
+                self._memory, self.repo, self.runs_ref, tip, progress
+            )
         else:
             self.last_refresh = ("fresh", 0)
 
@@ -316,6 +324,7 @@ CREATE TABLE runs (
 );
 CREATE INDEX runs_okey ON runs (okey);
 CREATE INDEX runs_name ON runs (name);
+CREATE TABLE memo (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE records (
     run_id TEXT PRIMARY KEY,
     files TEXT NOT NULL,
@@ -328,17 +337,18 @@ CREATE TABLE records (
 
 def _update(
     conn: sqlite3.Connection, repo: gitio.Repo, runs_ref: str, tip: str, progress: Progress | None
-) -> tuple[str, int]:
+) -> tuple[tuple[str, int], int]:
     """Bring the tables to `tip` in one write transaction, incrementally when possible.
 
-    Returns what it did: ("fresh" | "incremental" | "rebuild", runs read from git).
+    Returns what it did: ("fresh" | "incremental" | "rebuild", runs read from git), and how many
+    of those runs came from the summary index.
     """
     conn.execute("BEGIN IMMEDIATE")
     try:
         state = _state(conn)
         if state == (runs_ref, tip):  # another process did it while we waited for the lock
             conn.execute("COMMIT")
-            return ("fresh", 0)
+            return ("fresh", 0), 0
         changed: dict[str, str] | None = None  # run id -> its dir
         if state is not None and state[0] == runs_ref and state[1] and tip:
             try:
@@ -348,50 +358,77 @@ def _update(
         writer = _Writer(conn)
         if changed is None:
             writer.reset()
-            dirs = _all_run_dirs(repo, tip) if tip else {}
         else:
             writer.load_keys()
             writer.delete(list(changed))  # modified runs are re-read below; deleted ones stay out
-            dirs = _list_run_dirs(repo, tip, list(changed.values()))
-        writer.insert_runs(repo, dirs, progress)
+        writer.clear_memo()
+        total = 0
+        if tip and (changed is None or changed):
+            total = writer.stage_listing(_listing(repo, tip, changed))
+            if changed is None or len(changed) >= INDEX_FROM:
+                writer.stage_index(repo, tip)
+            writer.insert_runs(repo, progress)
         writer.finish(runs_ref, tip)
         conn.execute("COMMIT")
-        return ("rebuild" if changed is None else "incremental", len(dirs))
+        return ("rebuild" if changed is None else "incremental", total), writer.from_index
     except BaseException:
         conn.execute("ROLLBACK")
         raise
 
 
-class _RunFiles(NamedTuple):
-    run_dir: str
-    files: dict[str, str]  # file name -> blob oid
-
-
-def _group_entries(entries: Iterable[gitio.TreeEntry]) -> dict[str, _RunFiles]:
-    runs: dict[str, _RunFiles] = {}
+def _listing(
+    repo: gitio.Repo, tip: str, changed: Mapping[str, str] | None
+) -> Iterator[tuple[str, dict[str, str]]]:
+    """(run id, {file name: blob oid}) of every run at `tip` (changed None) or of the runs in
+    `changed` still there, streamed from one `git ls-tree`: never the whole listing at once."""
+    if changed is not None and len(changed) <= _MAX_PATHSPECS:
+        entries = gitio.iter_tree(repo, tip, *(d + "/" for d in changed.values()))
+    else:
+        entries = gitio.iter_tree(repo, tip, RUNS_DIR + "/")
+    run_id = ""
+    files: dict[str, str] = {}
     for entry in entries:
         parsed = parse_run_path(entry.path)
-        if parsed is not None:
-            run_id, run_dir, name = parsed
-            found = runs.get(run_id)
-            if found is None:
-                found = runs[run_id] = _RunFiles(run_dir, {})
-            found.files[name] = entry.oid
-    return runs
+        if parsed is None or (changed is not None and parsed[0] not in changed):
+            continue
+        if parsed[0] != run_id:
+            if files:
+                yield run_id, files
+            run_id, files = parsed[0], {}
+        files[parsed[2]] = entry.oid
+    if files:
+        yield run_id, files
 
 
-def _all_run_dirs(repo: gitio.Repo, tip: str) -> dict[str, _RunFiles]:
-    return _group_entries(gitio.ls_tree(repo, tip, RUNS_DIR + "/", recursive=True))
+class _RunFiles(NamedTuple):
+    run_id: str
+    files: dict[str, str]  # file name -> blob oid
+    entry: summaryindex.Entry | None  # the run's summary index entry, if any
 
 
-def _list_run_dirs(repo: gitio.Repo, tip: str, run_dirs: Sequence[str]) -> dict[str, _RunFiles]:
-    """The files of the given run dirs at `tip` (dirs no longer there are simply absent)."""
-    if not run_dirs:
-        return {}
-    if len(run_dirs) > _MAX_PATHSPECS:
-        wanted = {d.rsplit("/", 1)[1] for d in run_dirs}
-        return {k: v for k, v in _all_run_dirs(repo, tip).items() if k in wanted}
-    return _group_entries(gitio.ls_tree(repo, tip, *(d + "/" for d in run_dirs), recursive=True))
+def _staged(row: Sequence[Any]) -> _RunFiles:
+    run_id, files, oids, meta, config, summary = row
+    entry = None
+    if oids is not None:
+        found = tuple(oids.split(" "))
+        if len(found) == 3:
+            entry = summaryindex.Entry(run_id, found, (meta, config, summary))
+    return _RunFiles(run_id, json.loads(files), entry)
+
+
+def _file_oids(files: Mapping[str, str]) -> tuple[str, ...]:
+    return tuple(files.get(name, summaryindex.NO_FILE) for name in RUN_YAML_FILES)
+
+
+def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _fixed_cells(row: Mapping[str, Any]) -> tuple[str, str, str, str | None, str | None]:
@@ -413,15 +450,20 @@ class _Writer:
         self.pending: dict[tuple[int, ...], list[tuple[Any, ...]]] = {}  # key columns -> rows
         self.pending_records: list[tuple[str, str, str, str, str]] = []
         self.pending_unreadable: list[tuple[str, str]] = []  # meta rows: UNREADABLE + run id
+        self.from_index = 0  # runs inserted from their summary index entry
 
     def reset(self) -> None:
-        for table in ("meta", "keys", "runs", "records"):
+        for table in ("meta", "keys", "runs", "records", "memo"):
             self.conn.execute(f"DROP TABLE IF EXISTS {table}")
         # One statement at a time: executescript() would commit the open transaction first.
         for statement in _CREATE.split(";"):
             if statement.strip():
                 self.conn.execute(statement)
         self.conn.execute(f"PRAGMA user_version = {SCHEMA}")
+
+    def clear_memo(self) -> None:
+        """Forget the query results kept for the old tip (Snapshot.memo)."""
+        self.conn.execute("DELETE FROM memo")
 
     def load_keys(self) -> None:
         for key, col in self.conn.execute("SELECT key, col FROM keys"):
@@ -446,60 +488,129 @@ class _Writer:
                 f"DELETE FROM meta WHERE key IN ({marks})", [UNREADABLE + r for r in chunk]
             )
 
-    def insert_runs(
-        self, repo: gitio.Repo, dirs: Mapping[str, _RunFiles], progress: Progress | None
-    ) -> None:
-        """Read, parse and insert the runs in `dirs`, newest id first (the key columns' order)."""
-        run_ids = sorted(dirs, reverse=True)
-        total = len(run_ids)
-        if not total:
-            return
+    def stage_listing(self, listing: Iterable[tuple[str, dict[str, str]]]) -> int:
+        """Keep the runs to read in a temporary table (SQLite sorts them, not Python); their count."""
+        self.conn.execute("DROP TABLE IF EXISTS temp.gitcfg_listing")
+        self.conn.execute("DROP TABLE IF EXISTS temp.gitcfg_index")
+        self.conn.execute("CREATE TEMP TABLE gitcfg_listing (run_id TEXT PRIMARY KEY, files TEXT)")
+        self.conn.execute(
+            "CREATE TEMP TABLE gitcfg_index (run_id TEXT PRIMARY KEY, oids, meta, config, summary)"
+        )
+        total = 0
+        insert = "INSERT OR REPLACE INTO temp.gitcfg_listing VALUES (?, ?)"
+        for batch in _batched(((r, json.dumps(f)) for r, f in listing), 5000):
+            self.conn.executemany(insert, batch)
+            total += len(batch)
+        return total
+
+    def stage_index(self, repo: gitio.Repo, tip: str) -> None:
+        """Keep the summary index's entries at `tip` in a temporary table (summaryindex.py)."""
+        files = [
+            e.oid
+            for e in gitio.ls_tree(repo, tip, summaryindex.INDEX_DIR + "/")
+            if e.kind == "blob"
+        ]
+        insert = "INSERT OR REPLACE INTO temp.gitcfg_index VALUES (?, ?, ?, ?, ?)"
+        with gitio.BatchReader(repo) as reader:
+            for start in range(0, len(files), 200):
+                rows = [
+                    (e.run_id, " ".join(e.oids), *e.texts)
+                    for blob in reader.read_many(files[start : start + 200])
+                    if blob is not None
+                    for e in summaryindex.parse_index(blob)
+                ]
+                self.conn.executemany(insert, rows)
+
+    def insert_runs(self, repo: gitio.Repo, progress: Progress | None) -> None:
+        """Read, parse and insert the staged runs, newest id first (the key columns' order):
+        from their summary index entry when its blob ids are the run's, else from the files."""
+        (total,) = self.conn.execute("SELECT count(*) FROM temp.gitcfg_listing").fetchone()
+        done, last = 0, "\U0010ffff\U0010ffff"
         # Runs often share a config or summary file: each distinct blob of those is read and
         # parsed once (the mappings are shared between runs, and only read here). Every run.yaml
         # differs (it holds the run's id).
         shared: dict[str, tuple[dict[str, Any], str, str | None]] = {}
         with gitio.BatchReader(repo) as reader:
-            for start in range(0, total, _CHUNK):
-                chunk = run_ids[start : start + _CHUNK]
-                oids = [
-                    dirs[run_id].files.get(name, gitio.ZERO_OID)
-                    for run_id in chunk
-                    for name in RUN_YAML_FILES
-                ]
-                metas = oids[0::3]
-                new = list(
-                    dict.fromkeys(o for i, o in enumerate(oids) if i % 3 and o not in shared)
-                )
-                blobs = reader.read_many([*metas, *new])
-                for oid, blob in zip(new, blobs[len(metas) :], strict=True):
-                    mapping, problem = read_mapping(blob)
-                    if blob is None and oid != gitio.ZERO_OID:
-                        problem = missing_run_file("config.yaml", oid, blob)
-                    shared[oid] = (mapping, _json(mapping), problem)
-                for i, run_id in enumerate(chunk):
-                    meta, problem = read_mapping(blobs[i])
-                    meta = meta or {"id": run_id}
-                    config, summary = shared[oids[3 * i + 1]], shared[oids[3 * i + 2]]
-                    problems = zip(RUN_YAML_FILES, (problem, config[2], summary[2]), strict=True)
-                    unreadable = [(name, why) for name, why in problems if why]
-                    if "config.yaml" not in dirs[run_id].files:
-                        why = missing_run_file("config.yaml", None, None)
-                        unreadable.append(("config.yaml", str(why)))
-                    if unreadable:
-                        self.pending_unreadable.append((UNREADABLE + run_id, _json(unreadable)))
-                    self.insert(
-                        run_id,
-                        meta,
-                        config[0],
-                        summary[0],
-                        sorted(dirs[run_id].files),
-                        (_json(meta), config[1], summary[1]),
-                    )
+            while True:
+                chunk = self.conn.execute(
+                    "SELECT l.run_id, l.files, i.oids, i.meta, i.config, i.summary "
+                    "FROM temp.gitcfg_listing l LEFT JOIN temp.gitcfg_index i USING (run_id) "
+                    "WHERE l.run_id < ? ORDER BY l.run_id DESC LIMIT ?",
+                    (last, _CHUNK),
+                ).fetchall()
+                if not chunk:
+                    break
+                last = chunk[-1][0]
+                runs = [_staged(row) for row in chunk]
+                self.from_index += self._insert_chunk(reader, runs, shared)
                 self.flush()
                 if len(shared) > 10 * _CHUNK:
                     shared.clear()
+                done += len(chunk)
                 if progress is not None:
-                    progress(min(start + _CHUNK, total), total)
+                    progress(done, total)
+        self.conn.execute("DROP TABLE IF EXISTS temp.gitcfg_listing")
+        self.conn.execute("DROP TABLE IF EXISTS temp.gitcfg_index")
+
+    def _insert_chunk(
+        self,
+        reader: gitio.BatchReader,
+        runs: Sequence[_RunFiles],
+        shared: dict[str, tuple[dict[str, Any], str, str | None]],
+    ) -> int:
+        """Insert one chunk of runs, in order; return how many came from the summary index."""
+        from_index: dict[str, tuple[Any, Any, Any]] = {}
+        for run in runs:
+            entry = run.entry
+            if entry is not None and entry.oids == _file_oids(run.files):
+                try:
+                    found = tuple(json.loads(text) for text in entry.texts)
+                except ValueError:
+                    continue
+                if all(isinstance(mapping, dict) for mapping in found):
+                    from_index[run.run_id] = found
+        unread = [run for run in runs if run.run_id not in from_index]
+        oids = [run.files.get(name, gitio.ZERO_OID) for run in unread for name in RUN_YAML_FILES]
+        metas = oids[0::3]
+        new = list(dict.fromkeys(o for i, o in enumerate(oids) if i % 3 and o not in shared))
+        blobs = reader.read_many([*metas, *new])
+        for oid, blob in zip(new, blobs[len(metas) :], strict=True):
+            mapping, problem = read_mapping(blob)
+            if blob is None and oid != gitio.ZERO_OID:
+                problem = missing_run_file("config.yaml", oid, blob)
+            shared[oid] = (mapping, _json(mapping), problem)
+        meta_blobs = dict(zip((run.run_id for run in unread), blobs, strict=False))
+        i = -1
+        for run in runs:
+            run_id = run.run_id
+            if run_id in from_index:
+                assert run.entry is not None
+                meta, config_map, summary_map = from_index[run_id]
+                self.insert(
+                    run_id, meta, config_map, summary_map, sorted(run.files), run.entry.texts
+                )
+                continue
+            i += 1
+            meta, problem = read_mapping(meta_blobs[run_id])
+            meta = meta or {"id": run_id}
+            config, summary = shared[oids[3 * i + 1]], shared[oids[3 * i + 2]]
+            problems = zip(RUN_YAML_FILES, (problem, config[2], summary[2]), strict=True)
+            unreadable = [(name, why) for name, why in problems if why]
+            if "config.yaml" not in run.files:
+                why = missing_run_file("config.yaml", None, None)
+                unreadable.append(("config.yaml", str(why)))
+            if unreadable:
+                self.pending_unreadable.append((UNREADABLE + run_id, _json(unreadable)))
+            self.insert(
+                run_id,
+                meta,
+                config[0],
+                summary[0],
+                sorted(run.files),
+                (_json(meta), config[1], summary[1]),
+            )
+        indexed = len(from_index)
+        return indexed
 
     def insert(
         self,

@@ -11,7 +11,7 @@ import os
 import re
 import subprocess
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
@@ -723,6 +723,7 @@ def commit_files(
     when: float | None = None,
     expected: str | None | _AnyTip = ANY_TIP,
     merge: Sequence[str] = (),
+    derive: Derive | None = None,
 ) -> str:
     """Commit `files` (path -> content, None deletes) on top of `runs_ref` and move it; return the commit.
 
@@ -731,6 +732,9 @@ def commit_files(
     `expected` is given, the ref must point there (None: must not exist) or RunsBranchMoved is
     raised; otherwise a lost race is retried on the new tip (run directories are disjoint).
     `merge` adds parents after the tip: a merge commit whose tree is the tip's plus `files`.
+    `derive(files, reader)` returns more files to commit, computed from `files` and the tip the
+    commit builds on (read through `reader`, the same fast-import process: no other git process);
+    it runs under the write lock, once per attempt (summaryindex.py: the index of run summaries).
     """
     failures, failed_since = 0, 0.0
     for attempt in range(MAX_RETRIES):
@@ -742,19 +746,16 @@ def commit_files(
             old_tip = read_ref(repo, runs_ref)
             if not isinstance(expected, _AnyTip) and old_tip != expected:
                 raise RunsBranchMoved(runs_ref)
-            stream = _fast_import_stream(runs_ref, old_tip, files, message, identity, when, merge)
-            proc = run_git(
-                repo.cwd,
-                *_NO_HOOKS,
-                *_PACKED_IMPORT,
-                "fast-import",
-                "--quiet",
-                "--done",
-                "--date-format=raw",
-                "--cat-blob-fd=1",
-                input=stream,
-                ok_codes=(0, 1, 128),
-            )
+            argv = (*_NO_HOOKS, *_PACKED_IMPORT, *_FAST_IMPORT)
+            if derive is None:
+                stream = _fast_import_stream(
+                    runs_ref, old_tip, files, message, identity, when, merge
+                )
+                proc = run_git(repo.cwd, *argv, input=stream, ok_codes=(0, 1, 128))
+            else:
+                proc = _derived_import(
+                    repo, argv, old_tip, files, derive, runs_ref, message, identity, when, merge
+                )
         if proc.returncode == 0:
             keep_healthy(repo)
             return proc.stdout.decode().strip()
@@ -773,6 +774,118 @@ def commit_files(
             raise RunsBranchMoved(runs_ref)
         time.sleep(0.005 * (attempt + 1))
     raise RunsBranchMoved(runs_ref)
+
+
+_FAST_IMPORT = ("fast-import", "--quiet", "--done", "--date-format=raw", "--cat-blob-fd=1")
+
+
+class ImportReader:
+    """Reads the tree a fast-import builds on, through that fast-import (`ls`, `cat-blob`)."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], tip: str | None) -> None:
+        self._proc, self.tip = proc, tip
+
+    def _ask(self, command: bytes) -> bytes:
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._proc.stdin.write(command)
+        self._proc.stdin.flush()
+        line = self._proc.stdout.readline()
+        if not line.endswith(b"\n"):
+            raise _ImportDied()
+        return line
+
+    def entry(self, path: str) -> tuple[str, str] | None:
+        """(kind, oid) of `path` in the tip's tree ("blob" or "tree"); None when absent."""
+        if self.tip is None or not path or "\n" in path:
+            return None
+        line = self._ask(b"ls %s %s\n" % (self.tip.encode(), path.encode()))
+        if line.startswith(b"missing "):
+            return None
+        _, kind, oid = line.split(b"\t", 1)[0].split(b" ")
+        return kind.decode(), oid.decode()
+
+    def blob(self, oid: str) -> bytes | None:
+        """The content of the blob `oid`; None when it is not a blob."""
+        header = self._ask(b"cat-blob %s\n" % oid.encode())
+        parts = header.split()
+        if len(parts) != 3 or parts[1] != b"blob":
+            raise _ImportDied()  # fast-import stops at an unknown object: the attempt failed
+        assert self._proc.stdout is not None
+        data = self._proc.stdout.read(int(parts[2]) + 1)
+        if len(data) != int(parts[2]) + 1:
+            raise _ImportDied()
+        return data[:-1]
+
+    def read(self, path: str) -> bytes | None:
+        """The blob at `path` in the tip's tree; None when absent or not a blob."""
+        found = self.entry(path)
+        return self.blob(found[1]) if found is not None and found[0] == "blob" else None
+
+
+def blob_oid(content: bytes, oid_chars: int = 40) -> str:
+    """The id git gives a blob (SHA-1, or SHA-256 in a repository of 64-char ids)."""
+    import hashlib
+
+    digest = hashlib.sha256 if oid_chars == 64 else hashlib.sha1
+    return digest(b"blob %d\0" % len(content) + content).hexdigest()
+
+
+class _ImportDied(Exception):
+    """fast-import stopped answering (it failed): the attempt is retried or reported."""
+
+
+Derive = Callable[[Mapping[str, bytes | BlobRef | None], ImportReader], Mapping[str, bytes | None]]
+
+
+def _derived_import(
+    repo: Repo,
+    argv: Sequence[str],
+    old_tip: str | None,
+    files: Mapping[str, bytes | BlobRef | None],
+    derive: Derive,
+    runs_ref: str,
+    message: str,
+    identity: Identity,
+    when: float | None,
+    merge: Sequence[str],
+) -> subprocess.CompletedProcess[bytes]:
+    """One fast-import that first answers `derive`'s reads of `old_tip`, then commits `files` and
+    what `derive` returned. A failure reads as run_git's would (exit code, stderr)."""
+    import tempfile
+
+    with tempfile.TemporaryFile() as errors:
+        try:
+            proc = subprocess.Popen(
+                ["git", *argv],
+                cwd=repo.cwd,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                env=_git_env(),
+            )
+        except FileNotFoundError:
+            raise GitError(list(argv), 127, _NO_GIT) from None
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            extra = derive(files, ImportReader(proc, old_tip))
+            stream = _fast_import_stream(
+                runs_ref, old_tip, {**files, **extra}, message, identity, when, merge
+            )
+            proc.stdin.write(stream)
+            proc.stdin.close()
+            out = proc.stdout.read()
+        except (_ImportDied, BrokenPipeError):
+            out = b""
+            proc.kill()
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        code = proc.wait()
+        if code == 0 and not out.strip():
+            code = 1
+        errors.seek(0)
+        return subprocess.CompletedProcess(list(argv), code, out, errors.read())
 
 
 # --- maintenance ----------------------------------------------------------------------------------
@@ -1137,6 +1250,42 @@ def ls_tree(repo: Repo, treeish: str, *paths: str, recursive: bool = True) -> li
             mode, kind, oid = meta.split(" ")
             entries.append(TreeEntry(mode, kind, oid, path))
     return entries
+
+
+def iter_tree(repo: Repo, treeish: str, *paths: str) -> Iterator[TreeEntry]:
+    """ls_tree's recursive listing, streamed: the whole listing is never held at once."""
+    args = ["ls-tree", "-z", "--full-tree", "-r", treeish, "--", *paths]
+    try:
+        proc = subprocess.Popen(
+            ["git", *args],
+            cwd=repo.cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=_git_env(),
+        )
+    except FileNotFoundError:
+        raise GitError(args, 127, _NO_GIT) from None
+    assert proc.stdout is not None
+    rest = b""
+    try:
+        while True:
+            block = proc.stdout.read(1 << 16)
+            if not block:
+                break
+            items = (rest + block).split(b"\0")
+            rest = items.pop()
+            for item in items:
+                meta, path = item.decode(errors="surrogateescape").split("\t", 1)
+                mode, kind, oid = meta.split(" ")
+                yield TreeEntry(mode, kind, oid, path)
+    finally:
+        proc.stdout.close()
+        stderr = proc.stderr.read() if proc.stderr is not None else b""
+        if proc.stderr is not None:
+            proc.stderr.close()
+        code = proc.wait()
+    if code != 0:
+        raise GitError(args, code, stderr.decode(errors="replace"))
 
 
 class BlobChange(NamedTuple):

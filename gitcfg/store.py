@@ -528,7 +528,9 @@ class Store:
         self.check_writable()
         if not self.exists():
             self.create_branch()
-        runs_commit = gitio.commit_files(self.repo, self.runs_ref, files, message, self.identity)
+        runs_commit = gitio.commit_files(
+            self.repo, self.runs_ref, files, message, self.identity, derive=index_deriver()
+        )
         _CHECKED_TIPS.add((self.repo.common_dir, runs_commit))  # built on a checked tip
         return runs_commit
 
@@ -574,6 +576,14 @@ class Store:
             return None
         with gitio.BatchReader(self.repo) as reader:
             return reader.read(f"{runs_commit}:{run_dir(run_id)}/{name}")
+
+
+def index_deriver() -> gitio.Derive:
+    """The commit hook that keeps the summary index (index/, summaryindex.py) up to date with
+    the runs a commit changes; every gitcfg commit that changes runs passes it."""
+    from gitcfg import summaryindex
+
+    return summaryindex.deriver(parse_run_path, read_mapping, RUN_YAML_FILES)
 
 
 def missing_run_file(name: str, oid: str | None, blob: bytes | None) -> str | None:
@@ -624,7 +634,8 @@ def read_mapping(blob: bytes | None) -> tuple[dict[str, Any], str | None]:
 
 
 _CHECKED_TIPS: set[tuple[Path, str]] = set()  # (common dir, runs commit) found writable
-RUNS_BRANCH_TOP = frozenset(("README.md", "FORMAT", RUNS_DIR))  # all a runs branch holds at its top
+# all a runs branch holds at its top (index/: summaryindex.py, a derived copy of runs/)
+RUNS_BRANCH_TOP = frozenset(("README.md", "FORMAT", RUNS_DIR, "index"))
 
 
 def check_runs_tree(repo: gitio.Repo, runs_commit: str, what: str, remedy: str = "") -> None:
@@ -640,7 +651,7 @@ def check_runs_tree(repo: gitio.Repo, runs_commit: str, what: str, remedy: str =
     text = None
     if format_entry is not None and format_entry.kind == "blob":
         text = str(FORMAT_VERSION)
-        if format_entry.oid != _blob_oid(f"{text}\n".encode(), len(format_entry.oid)):
+        if format_entry.oid != gitio.blob_oid(f"{text}\n".encode(), len(format_entry.oid)):
             with gitio.BatchReader(repo) as reader:
                 text = (reader.read(format_entry.oid) or b"").decode(errors="replace").strip()
         if text.isdigit() and int(text) > FORMAT_VERSION:
@@ -657,14 +668,6 @@ def check_runs_tree(repo: gitio.Repo, runs_commit: str, what: str, remedy: str =
                 or f"name another with `git config gitcfg.branch NAME` (default {DEFAULT_BRANCH})"
             )
         )
-
-
-def _blob_oid(content: bytes, oid_chars: int) -> str:
-    """The id git gives a blob (SHA-1, or SHA-256 in a repository of 64-char ids)."""
-    import hashlib
-
-    digest = hashlib.sha256 if oid_chars == 64 else hashlib.sha1
-    return digest(b"blob %d\0" % len(content) + content).hexdigest()
 
 
 _BRANCH_FORBIDDEN = frozenset(" ~^:?*[\\\x7f")

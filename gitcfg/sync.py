@@ -34,8 +34,10 @@ from gitcfg.store import (
     changed_run_dirs,
     check_runs_tree,
     commit_message,
+    index_deriver,
     parse_run_path,
 )
+from gitcfg.summaryindex import INDEX_DIR
 from gitcfg.values import same_value
 from gitcfg.yamlio import dump_yaml, load_yaml
 
@@ -249,6 +251,7 @@ def merge_runs(store: Store, theirs: str, label: str, now: float | None = None) 
                 when=now,
                 expected=ours,
                 merge=[theirs],
+                derive=index_deriver(),
             )
             return MergeOutcome("merged", tip, received, reconciled)
         except RunsBranchMoved:
@@ -290,6 +293,8 @@ def _plan_merge(
     files: Files = {}
     received, reconciled = [], []
     for unit, changes in _by_unit(gitio.changed_blobs(repo, base, theirs)).items():
+        if unit.startswith(INDEX_DIR + "/"):  # derived: the commit's index_deriver redoes it
+            continue
         mine = ours_units.get(unit)
         if mine == changes:  # the same change on both sides (or the same run arrived twice)
             continue

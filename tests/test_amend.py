@@ -101,10 +101,13 @@ def test_amend_rewrites_the_run_in_one_commit_with_reason_and_trailers(cli, fini
     )
     assert result.exit_code == 0, result.output
     assert f"amended {run_id}" in result.output
-    # exactly one new commit, on top of the old tip, touching only this run's directory
+    # exactly one new commit, on top of the old tip, touching only this run's directory (and
+    # the summary index file holding its entry)
     assert git(repo, "rev-parse", "gitcfg-runs^") == old_tip
     changed = git(repo, "diff", "--name-only", old_tip, "gitcfg-runs").splitlines()
-    assert changed and all(p.startswith(f"runs/{run_id[-2:]}/{run_id}/") for p in changed)
+    runs = [p for p in changed if not p.startswith("index/")]
+    assert runs and all(p.startswith(f"runs/{run_id[-2:]}/{run_id}/") for p in runs)
+    assert len(changed) == len(runs) + 1
     message = git(repo, "log", "-1", "--format=%B", "gitcfg-runs")
     subject, _, body = message.partition("\n")
     assert subject == f"amend {run_id}: set lr=0.001, model.depth=34; tag leak"

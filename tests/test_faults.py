@@ -305,7 +305,7 @@ def _drop_from_runs_branch(repo: Path, path: str) -> None:
     """Commit the runs branch without `path` (plumbing, a private index)."""
     env = {**os.environ, "GIT_INDEX_FILE": str(repo / ".git" / "faults-index")}
     subprocess.run(["git", "read-tree", "gitcfg-runs"], cwd=repo, env=env, check=True)
-    subprocess.run(["git", "rm", "-q", "--cached", path], cwd=repo, env=env, check=True)
+    subprocess.run(["git", "rm", "-q", "--cached", *path.split()], cwd=repo, env=env, check=True)
     tree = subprocess.run(
         ["git", "write-tree"], cwd=repo, env=env, check=True, capture_output=True, text=True
     ).stdout.strip()
@@ -323,6 +323,8 @@ def test_a_run_without_its_config_blob_is_refused_by_amend_and_show_and_warned_b
     if damage == "file-missing":
         _drop_from_runs_branch(repo, path)
     else:  # the blob is gone from the object database (a loose object deleted)
+        # and the branch has no summary index (whose entry would still serve the run's values)
+        _drop_from_runs_branch(repo, "-r index")
         oid = git(repo, "rev-parse", f"gitcfg-runs:{path}")
         objects = git(repo, "cat-file", "--batch-all-objects", "--batch-check=%(objectname)")
         keep = "".join(o + "\n" for o in objects.split() if o != oid)

@@ -1,0 +1,206 @@
+"""The summary index: each run's three YAML files, parsed, committed on the runs branch.
+
+A fresh clone's query cache (cache.py) would otherwise read and parse every run's run.yaml,
+config.yaml and summary.yaml: three objects a run, millions at a million runs. The index holds
+them as JSON, about 256 runs to a file, under the branch's top-level `index/` directory, so a
+cold build reads thousands of objects instead. It is a derived copy, never the truth:
+
+    index/<k0k1>/<k2>/<k3>/<k0..k4>.tsv     one file per prefix of the run's index key
+        <run id> TAB <run.yaml oid> TAB <config.yaml oid> TAB <summary.yaml oid or ->
+                 TAB <run.yaml as JSON> TAB <config.yaml as JSON> TAB <summary.yaml as JSON>
+
+- The key is the run id (time first, so a file holds runs started close together); an id
+  chosen with track(id=...) that is not a generated one is keyed by `x` + its SHA-1 in hex.
+- An entry is used only when its three blob ids are those of the run's files at the tip the
+  cache reads: an amended run, a run changed by a writer that does not know the index, or a
+  damaged entry is read from its files instead. A run without an entry is read from its files.
+- Every commit gitcfg writes that changes a run's YAML files (record, amend, rm, merge) updates
+  that run's entry in the same commit: the writer reads the one file holding it (through its own
+  fast-import, gitio.ImportReader) and rewrites it. A file past SPLIT_AT entries is split into
+  one file per next key character, one directory deeper: each file and each tree stays small
+  whatever the number of runs, so a write costs the same at 1,000 runs as at 1,000,000.
+- A run whose YAML does not survive JSON unchanged (dates, non-string keys, NaN) gets no entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, NamedTuple
+
+from gitcfg import gitio
+
+INDEX_DIR = "index"
+FIRST_LEVEL = 5  # key characters naming a first-level file (2**25 s: about 17 minutes of ids)
+SPLIT_AT = 256  # entries in one file before it is split one level deeper
+NO_FILE = "-"  # the blob id of a summary.yaml the run does not have
+_ID_CHARS = frozenset("0123456789abcdefghjkmnpqrstvwxyz")
+_MIN_ID = 12
+
+RunPath = Callable[[str], "tuple[str, str, str] | None"]  # store.parse_run_path
+ParseYaml = Callable[[bytes | None], "tuple[dict[str, Any], str | None]"]  # store.read_mapping
+
+
+class Entry(NamedTuple):
+    run_id: str
+    oids: tuple[str, str, str]  # run.yaml, config.yaml, summary.yaml (NO_FILE when absent)
+    texts: tuple[str, str, str]  # the same files' mappings as JSON
+
+
+def index_key(run_id: str) -> str:
+    """The key that places a run's entry: its id when generated, else `x` + SHA-1 hex."""
+    if len(run_id) >= _MIN_ID and set(run_id) <= _ID_CHARS:
+        return run_id
+    return "x" + hashlib.sha1(run_id.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def index_path(prefix: str) -> str:
+    """The file holding the entries whose key starts with `prefix` (FIRST_LEVEL chars or more)."""
+    return f"{INDEX_DIR}/{prefix[:2]}/{'/'.join(prefix[2:-1])}/{prefix}.tsv"
+
+
+def to_json(value: object) -> str:
+    """A mapping as the index and the query cache hold it (cache.py stores the same text)."""
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def entry_line(entry: Entry) -> str:
+    return "\t".join((entry.run_id, *entry.oids, *entry.texts)) + "\n"
+
+
+def parse_index(blob: bytes) -> Iterator[Entry]:
+    """The well-formed entries of one index file (a damaged line is skipped: its run is read
+    from its files)."""
+    for line in blob.decode("utf-8", "replace").split("\n"):
+        fields = line.split("\t")
+        if len(fields) == 7 and fields[0]:
+            yield Entry(fields[0], (fields[1], fields[2], fields[3]), tuple(fields[4:]))  # type: ignore[arg-type]
+
+
+def make_entry(
+    run_id: str, blobs: Sequence[bytes | None], parse: ParseYaml, oid_chars: int
+) -> Entry | None:
+    """The entry of a run whose run.yaml, config.yaml, summary.yaml are `blobs` (None: absent);
+    None when the run cannot be served from the index (a file missing or damaged, or values
+    JSON would change)."""
+    if blobs[0] is None or blobs[1] is None:
+        return None
+    oids, texts = [], []
+    for blob in blobs:
+        mapping, problem = parse(blob)
+        if problem is not None:
+            return None
+        text = to_json(mapping)
+        if json.loads(text) != mapping:
+            return None
+        oids.append(NO_FILE if blob is None else gitio.blob_oid(blob, oid_chars))
+        texts.append(text)
+    if texts[0] == "{}":
+        return None
+    return Entry(run_id, (oids[0], oids[1], oids[2]), (texts[0], texts[1], texts[2]))
+
+
+def deriver(run_path: RunPath, parse: ParseYaml, names: Sequence[str]) -> gitio.Derive:
+    """The gitio.commit_files `derive` hook that updates the entries of the runs whose YAML
+    files (`names`: run.yaml, config.yaml, summary.yaml) a commit changes."""
+
+    def derive(
+        files: Mapping[str, bytes | gitio.BlobRef | None], reader: gitio.ImportReader
+    ) -> dict[str, bytes | None]:
+        touched: dict[str, str] = {}  # run id -> run dir
+        for path in files:
+            parsed = run_path(path)
+            if parsed is not None and parsed[2] in names:
+                touched[parsed[0]] = parsed[1]
+            elif parsed is None and files[path] is None:
+                whole = run_path(path + "/" + names[0])  # a run directory deleted whole
+                if whole is not None and whole[1] == path:
+                    touched[whole[0]] = whole[1]
+        if not touched:
+            return {}
+        oid_chars = len(reader.tip) if reader.tip else 40
+        entries: dict[str, Entry | None] = {}
+        for run_id, run_dir in touched.items():
+            blobs = [_content(files, reader, run_dir, name) for name in names]
+            entries[run_id] = make_entry(run_id, blobs, parse, oid_chars)
+        return update_files(entries, reader)
+
+    return derive
+
+
+def _content(
+    files: Mapping[str, bytes | gitio.BlobRef | None],
+    reader: gitio.ImportReader,
+    run_dir: str,
+    name: str,
+) -> bytes | None:
+    path = f"{run_dir}/{name}"
+    if path in files:
+        content = files[path]
+        return reader.blob(content.oid) if isinstance(content, gitio.BlobRef) else content
+    if run_dir in files and files[run_dir] is None:
+        return None
+    return reader.read(path)
+
+
+def update_files(
+    entries: Mapping[str, Entry | None], reader: gitio.ImportReader
+) -> dict[str, bytes | None]:
+    """The index files to write so that each run of `entries` has that entry (None: none)."""
+    buckets: dict[str, dict[str, str]] = {}  # file path -> run id -> line
+    for run_id, entry in entries.items():
+        key = index_key(run_id)
+        path, level = _locate(key, reader, buckets)
+        bucket = buckets[path]
+        if entry is None:
+            bucket.pop(run_id, None)
+        else:
+            bucket[run_id] = entry_line(entry)
+    out: dict[str, bytes | None] = {}
+    for path, bucket in buckets.items():
+        level = len(path.rsplit("/", 1)[1]) - len(".tsv")
+        out.update(_written(path, level, bucket))
+    return out
+
+
+def _locate(
+    key: str, reader: gitio.ImportReader, buckets: dict[str, dict[str, str]]
+) -> tuple[str, int]:
+    """The file that holds (or will hold) `key`'s entry, loaded into `buckets`."""
+    level = FIRST_LEVEL
+    while True:
+        path = index_path(key[:level])
+        if path in buckets:
+            return path, level
+        found = reader.entry(path)
+        if found is not None and found[0] == "blob":
+            blob = reader.blob(found[1]) or b""
+            buckets[path] = {e.run_id: entry_line(e) for e in parse_index(blob)}
+            return path, level
+        if level < len(key):
+            deeper = index_path(key[: level + 1]).rsplit("/", 1)[0]
+            below = reader.entry(deeper)
+            if below is not None and below[0] == "tree":
+                level += 1
+                continue
+        buckets[path] = {}
+        return path, level
+
+
+def _written(path: str, level: int, bucket: Mapping[str, str]) -> dict[str, bytes | None]:
+    """`bucket` written at `path`, split one level deeper (recursively) when too large."""
+    if not bucket:
+        return {path: None}
+    if len(bucket) <= SPLIT_AT:
+        return {path: "".join(bucket[run_id] for run_id in sorted(bucket)).encode()}
+    parts: dict[str, dict[str, str]] = {}
+    for run_id, line in bucket.items():
+        key = index_key(run_id)
+        if len(key) <= level:  # cannot split further (never for real ids): keep it whole
+            return {path: "".join(bucket[r] for r in sorted(bucket)).encode()}
+        parts.setdefault(key[: level + 1], {})[run_id] = line
+    out: dict[str, bytes | None] = {path: None}
+    for prefix, part in parts.items():
+        out.update(_written(index_path(prefix), level + 1, part))
+    return out

@@ -1,0 +1,250 @@
+"""The summary index (index/ on the runs branch, summaryindex.py) and the cache's cold build from it.
+
+Real repositories: runs recorded by track() in a Python process or committed by gitcfg's own
+Store.write (which runs the index hook), amended through the CLI, shared through a bare remote.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+import runs_branch
+from conftest import git, run_python, write_script
+
+from gitcfg import summaryindex
+from gitcfg.query import Api
+from gitcfg.store import Store
+
+
+def _drop_cache(repo: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(repo / ".git" / "gitcfg" / "query-cache.sqlite") + suffix).unlink(missing_ok=True)
+
+
+def _index_entries(repo: Path, ref: str = "gitcfg-runs") -> dict[str, summaryindex.Entry]:
+    entries: dict[str, summaryindex.Entry] = {}
+    for path in git(repo, "ls-tree", "-r", "--name-only", ref, "index/").splitlines():
+        blob = git(repo, "cat-file", "blob", f"{ref}:{path}").encode() + b"\n"
+        for entry in summaryindex.parse_index(blob):
+            entries[entry.run_id] = entry
+    return entries
+
+
+def _blob_id(repo: Path, run_id: str, name: str, ref: str = "gitcfg-runs") -> str:
+    return git(repo, "rev-parse", f"{ref}:runs/{run_id[-2:]}/{run_id}/{name}")
+
+
+def _write(repo: Path, runs: list[dict[str, Any]]) -> None:
+    """Commit runs with gitcfg's own writer (one commit each, as a run's end commit is)."""
+    store = Store.open(repo)
+    for run in runs:
+        store.write(runs_branch.run_files(run), f"run {run['id']}: finished (exit 0)\n")
+
+
+def _answers(repo: Path) -> dict[str, Any]:
+    """What queries see: every row, the stored texts, a grouping, the unreadable files."""
+    api = Api(repo)
+    with api.runs() as runs:
+        rows = runs.rows()
+        records = [(r.id, r.meta, r.config, r.summary, r.files) for r in runs]
+        keys = runs.keys()
+        grouping = runs.group_by("lr") if "config.lr" in keys else None
+        unreadable = runs._snapshot.unreadable()
+    return {
+        "rows": json.dumps(rows, default=repr),
+        "records": json.dumps(records, default=repr),
+        "keys": keys,
+        "groups": repr(grouping),
+        "unreadable": unreadable,
+        "from_index": api.cache.from_index,
+    }
+
+
+def test_a_recorded_and_an_amended_run_have_their_entry_in_the_same_commit(repo: Path, cli) -> None:
+    script = write_script(
+        repo / "train.py",
+        "import gitcfg\nrun = gitcfg.track(config={'lr': 0.1, 'model': {'depth': 18}})\n"
+        "run.log({'loss': 0.5})\nrun.finish()\nprint(run.id)\n",
+    )
+    proc = run_python(repo, script)
+    assert proc.returncode == 0, proc.stderr
+    run_id = proc.stdout.strip().splitlines()[-1]
+    entry = _index_entries(repo)[run_id]
+    names = ("run.yaml", "config.yaml", "summary.yaml")
+    assert entry.oids == tuple(_blob_id(repo, run_id, name) for name in names)
+    assert json.loads(entry.texts[1]) == {"lr": 0.1, "model": {"depth": 18}}
+    assert json.loads(entry.texts[0])["status"] == "finished"
+    key = summaryindex.index_key(run_id)
+    assert summaryindex.index_path(key[:5]) in git(
+        repo, "ls-tree", "-r", "--name-only", "gitcfg-runs", "index/"
+    )
+
+    result = cli(repo, "amend", run_id, "--set", "lr=0.001", "-m", "typo")
+    assert result.exit_code == 0, result.output
+    changed = git(repo, "diff", "--name-only", "gitcfg-runs^", "gitcfg-runs").splitlines()
+    assert summaryindex.index_path(key[:5]) in changed
+    entry = _index_entries(repo)[run_id]
+    assert entry.oids == tuple(_blob_id(repo, run_id, name) for name in names)
+    assert json.loads(entry.texts[1])["lr"] == 0.001
+
+    result = cli(repo, "rm", run_id, "-m", "gone")
+    assert result.exit_code == 0, result.output
+    assert run_id not in _index_entries(repo)
+    git(repo, "fsck", "--strict")
+
+
+def test_a_cold_build_reads_the_index_not_the_run_files(repo: Path) -> None:
+    runs = [runs_branch.make_run(i) for i in range(12)]
+    _write(repo, runs)
+    api = Api(repo)
+    assert len(api.runs()) == 12
+    assert api.cache.last_refresh == ("rebuild", 12) and api.cache.from_index == 12
+    # a run changed by a writer that does not know the index: its entry is stale
+    stale = runs[3]
+    stale["config"]["lr"] = 0.5
+    runs_branch.write_runs(repo, [stale])
+    _drop_cache(repo)
+    api = Api(repo)
+    assert api.runs(where="lr == 0.5").ids == [stale["id"]]
+    assert api.cache.from_index == 11
+
+
+def _random_value(rng: random.Random, depth: int = 0) -> Any:
+    kind = rng.randrange(9 if depth < 2 else 7)
+    if kind == 0:
+        return rng.choice([0.001, 0.003, 1e-5, 2.5, -0.0, 1e12])
+    if kind == 1:
+        return rng.choice([0, 1, -7, 2**70, 32])
+    if kind == 2:
+        return rng.choice(["adam", "sgd", "é ü", "tab\there", "line\nbreak", "", "1.0", "null"])
+    if kind == 3:
+        return rng.choice([True, False, None])
+    if kind == 4:
+        return rng.choice([float("inf"), float("-inf")])
+    if kind == 5:
+        return [rng.randrange(3), "x"]
+    if kind == 6:
+        return rng.choice([0.001, 0.01])
+    return {f"k{j}": _random_value(rng, depth + 1) for j in range(rng.randrange(1, 4))}
+
+
+def test_results_are_identical_with_and_without_the_index(tmp_path: Path) -> None:
+    rng = random.Random(13)
+    runs = []
+    for i in range(36):
+        config = {f"c{j}": _random_value(rng) for j in range(rng.randrange(1, 6))}
+        config["lr"] = rng.choice([0.001, 0.01, 1, "0.1"])
+        summary = {f"m{j}": _random_value(rng) for j in range(rng.randrange(0, 4))}
+        run = runs_branch.make_run(
+            i, config, summary, seconds=200_000_000 + i * rng.choice([1, 900])
+        )
+        if i % 7 == 0:
+            run["meta"]["tags"] = ["a", "b"]
+        runs.append(run)
+    a, b = tmp_path / "a", tmp_path / "b"
+    for path in (a, b):
+        path.mkdir()
+        git(path, "init", "-q")
+    _write(a, runs)
+    runs_branch.write_runs(b, runs)  # the same run files, written without the index
+    # and a few oddities: a YAML date (JSON cannot keep it: no entry), a damaged file
+    dated = runs_branch.make_run(40, {"lr": 0.001, "when": "x"})
+    files = runs_branch.run_files(dated)
+    files[f"runs/{dated['id'][-2:]}/{dated['id']}/config.yaml"] = b"lr: 0.001\nwhen: 2024-01-02\n"
+    damaged = runs_branch.make_run(41)
+    damaged_files = runs_branch.run_files(damaged)
+    damaged_files[f"runs/{damaged['id'][-2:]}/{damaged['id']}/summary.yaml"] = b"a: [1\n"
+    for path in (a, b):
+        Store.open(path).write({**files, **damaged_files}, "odd runs\n")
+    assert runs_branch.commit(b, {"index": None})  # b: no index at all
+    answers_a, answers_b = _answers(a), _answers(b)
+    assert answers_a["from_index"] == len(runs) and answers_b["from_index"] == 0
+    del answers_a["from_index"], answers_b["from_index"]
+    assert answers_a == answers_b
+
+
+def test_a_missing_or_damaged_index_file_falls_back_to_the_run_files(repo: Path) -> None:
+    runs = [runs_branch.make_run(i, seconds=200_000_000 + i * 2000) for i in range(6)]
+    _write(repo, runs)
+    expected = _answers(repo)
+    assert expected.pop("from_index") == 6
+    paths = git(repo, "ls-tree", "-r", "--name-only", "gitcfg-runs", "index/").splitlines()
+    assert len(paths) >= 3
+    garbage = b"\x00\xff not an index\n" + b"x\t" * 9 + b"\n"
+    line = git(repo, "cat-file", "blob", f"gitcfg-runs:{paths[2]}").split("\n")[0].split("\t")
+    line[5] = "{broken json"  # a well-formed line whose config is damaged
+    runs_branch.commit(
+        repo,
+        {paths[0]: None, paths[1]: garbage, paths[2]: ("\t".join(line) + "\n").encode()},
+    )
+    _drop_cache(repo)
+    found = _answers(repo)
+    assert found.pop("from_index") == 3
+    assert found == expected
+
+
+def test_a_clones_first_query_reads_the_index(remote: Path, cli) -> None:
+    a = remote.parent / "a"
+    git(remote.parent, "clone", "-q", str(remote), str(a))
+    _write(a, [runs_branch.make_run(i) for i in range(20)])
+    assert cli(a, "push").exit_code == 0
+    b = remote.parent / "b"
+    git(remote.parent, "clone", "-q", str(remote), str(b))
+    pulled = cli(b, "pull")
+    assert pulled.exit_code == 0, pulled.output
+    api = Api(b)
+    assert len(api.runs()) == 20
+    assert api.cache.from_index == 20
+
+
+def test_concurrent_writers_of_one_index_file_merge_into_both_entries(remote: Path, cli) -> None:
+    a, b = remote.parent / "a", remote.parent / "b"
+    for path in (a, b):
+        git(remote.parent, "clone", "-q", str(remote), str(path))
+    # runs started in the same seconds: their entries share one index file on both sides
+    a_runs = [runs_branch.make_run(i, seconds=200_000_000 + i) for i in range(0, 10, 2)]
+    b_runs = [runs_branch.make_run(i, seconds=200_000_000 + i) for i in range(1, 10, 2)]
+    _write(a, a_runs)
+    _write(b, b_runs)
+    assert cli(a, "push").exit_code == 0
+    pushed = cli(b, "push")  # pulls a's runs first: a merge commit
+    assert pushed.exit_code == 0, pushed.output
+    entries = _index_entries(b)
+    assert set(entries) == {run["id"] for run in a_runs + b_runs}
+    for run_id, entry in entries.items():
+        assert entry.oids[0] == _blob_id(b, run_id, "run.yaml")
+    paths = git(b, "ls-tree", "-r", "--name-only", "gitcfg-runs", "index/").splitlines()
+    assert len(paths) == 1
+    _drop_cache(b)
+    api = Api(b)
+    assert len(api.runs()) == 10 and api.cache.from_index == 10
+    git(b, "fsck", "--strict")
+
+
+def test_a_full_index_file_splits_one_level_deeper(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(summaryindex, "SPLIT_AT", 4)
+    runs = [runs_branch.make_run(i, seconds=200_000_000 + i // 3) for i in range(15)]
+    _write(repo, runs)
+    paths = git(repo, "ls-tree", "-r", "--name-only", "gitcfg-runs", "index/").splitlines()
+    assert len(paths) > 1
+    for path in paths:
+        blob = git(repo, "cat-file", "blob", f"gitcfg-runs:{path}") + "\n"
+        assert 0 < len(list(summaryindex.parse_index(blob.encode()))) <= 4
+    assert set(_index_entries(repo)) == {run["id"] for run in runs}
+    api = Api(repo)
+    assert len(api.runs()) == 15 and api.cache.from_index == 15
+
+
+def test_index_keys_and_paths() -> None:
+    assert summaryindex.index_key("16gez089er4akr4nx7d6") == "16gez089er4akr4nx7d6"
+    custom = summaryindex.index_key("My-Run.1")
+    assert custom.startswith("x") and len(custom) == 41
+    assert summaryindex.index_key("My-Run.1") == custom
+    assert summaryindex.index_path("16gez") == "index/16/g/e/16gez.tsv"
+    assert summaryindex.index_path("16gez0") == "index/16/g/e/z/16gez0.tsv"
