@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import commit_script, run_python
+from conftest import REGRESSION_DATA, commit_script, run_python, run_training
 
 import gitcfg
 
@@ -113,3 +113,46 @@ def test_a_run_around_the_whole_study_gets_a_row_per_trial(study_repo):
         (1, "PRUNED", 4 / 3, 2.0),
         (2, "FAIL", None, 3.0),
     ]
+
+
+def test_a_training_callback_inside_a_decorated_objective_records_into_the_trials_run(repo):
+    pytest.importorskip("xgboost")
+    run_training(
+        repo,
+        REGRESSION_DATA
+        + """\
+import optuna
+import xgboost as xgb
+from gitcfg.integrations.optuna import GitcfgCallback as OptunaCallback
+from gitcfg.integrations.xgboost import GitcfgCallback as XGBoostCallback
+
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+dtrain, dvalid = xgb.DMatrix(X[:80], y[:80]), xgb.DMatrix(X[80:], y[80:])
+callback = OptunaCallback()
+
+
+@callback.track_in_gitcfg()
+def objective(trial):
+    depth = trial.suggest_int("max_depth", 1, 3)
+    history = {}
+    xgb.train({"max_depth": depth}, dtrain, 3, evals=[(dvalid, "valid")], evals_result=history,
+              callbacks=[XGBoostCallback()], verbose_eval=False)
+    return history["valid"]["rmse"][-1]
+
+
+study = optuna.create_study(study_name="depths")
+for depth in (1, 3):
+    study.enqueue_trial({"max_depth": depth})
+study.optimize(objective, n_trials=2, callbacks=[callback])
+""",
+    )
+    runs = {r.config["max_depth"]: r for r in gitcfg.Api(repo).runs()}
+    assert set(runs) == {1, 3}  # one run per trial: the training's rows are the trial's
+    for depth, run in runs.items():
+        assert run.group == "depths"
+        assert run.config["xgboost"]["max_depth"] == depth
+        rows = run.metrics()
+        assert [row["iteration"] for row in rows] == [0, 1, 2]
+        assert run.summary["value"] == rows[-1]["valid/rmse"]
+        assert run.summary["best_metric"] == "valid/rmse"
+        assert run.status == "finished"
