@@ -26,6 +26,7 @@
     shown: null, // set of column keys shown, null until the first answer
     selected: new Set(),
     brush: null, // set of run ids kept by the parallel-coordinates brush, or null
+    brushIntervals: {}, // column key -> the ranges brushed on its axis
     rowLimit: PAGE_ROWS,
     group: { by: null, aggs: ["mean", "std", "count"], over: "", metric: null, chart: "bar" },
     parallel: { metric: null },
@@ -632,19 +633,21 @@
     var metrics = summaryKeys().map(label);
     if (!S.parallel.metric || metrics.indexOf(S.parallel.metric) < 0) S.parallel.metric = metrics[0] || null;
     append(container, el("div", { className: "toolbar" },
-      el("label", null, "metric ", select("parallel-metric", metrics, S.parallel.metric, function (v) { S.parallel.metric = v; S.brush = null; render(); })),
+      el("label", null, "metric ", select("parallel-metric", metrics, S.parallel.metric, function (v) { S.parallel.metric = v; render(); })),
       el("span", { className: "note" }, "Drag along an axis to keep only the runs in that range; the table below follows."),
-      el("button", { id: "clear-brush", disabled: !S.brush, onclick: function () { S.brush = null; render(); } }, "Clear brush")));
+      el("button", { id: "clear-brush", disabled: !S.brush, onclick: function () { S.brush = null; S.brushIntervals = {}; render(); } }, "Clear brush")));
     var keys = varyingConfigKeys();
     var dims = keys.concat(S.parallel.metric ? ["summary." + S.parallel.metric] : []);
     var runs = visibleRunsWithoutBrush();
     var axes = dims.map(function (k, i) {
       var values = runs.map(function (r) { return cell(r, k); }).filter(function (v) { return v !== undefined && v !== null; });
       var numeric = values.length && values.every(isNum);
-      var axis = { dim: i, name: label(k), nameTextStyle: { fontWeight: k.indexOf("summary.") === 0 ? "bold" : "normal" } };
+      var axis = { id: "axis-" + k, dim: i, name: label(k), nameTextStyle: { fontWeight: k.indexOf("summary.") === 0 ? "bold" : "normal" } };
       if (numeric) {
         var min = Math.min.apply(null, values), max = Math.max.apply(null, values);
-        axis.type = min > 0 && max / min >= 100 ? "log" : "value";
+        // A config key swept over decades (lr 1e-4 ... 1e-1) reads on a log axis; metrics never do.
+        var few = new Set(values).size <= 20;
+        axis.type = k.indexOf("config.") === 0 && few && min > 0 && max / min >= 100 ? "log" : "value";
         axis.scale = true;
       } else {
         var cats = Array.from(new Set(values.map(fmt))).sort(function (a, b) { return a.localeCompare(b, undefined, { numeric: true }); });
@@ -675,7 +678,10 @@
         lineStyle: { width: 1.5, opacity: 0.6 }, inactiveOpacity: 0.05, activeOpacity: 1,
         emphasis: { lineStyle: { width: 3, opacity: 1 } } }],
     }, true);
-    chart.on("axisareaselected", function () {
+    chart.on("axisareaselected", function (e) {
+      if (e && typeof e.parallelAxisId === "string" && e.parallelAxisId.indexOf("axis-") === 0) {
+        S.brushIntervals[e.parallelAxisId.slice(5)] = e.intervals || [];
+      }
       var series = chart.getModel().getSeries()[0];
       var indices = series.getRawIndicesByActiveState("active");
       S.brush = indices.length === runs.length ? null : new Set(indices.map(function (i) { return runs[i].id; }));
@@ -684,6 +690,13 @@
       if (t) { clear(t); renderRunsTable(t); }
       var c = $("clear-brush");
       if (c) c.disabled = !S.brush;
+    });
+    // A redraw (new runs, a new metric) keeps the ranges brushed on the axes that are still there.
+    dims.forEach(function (k) {
+      var intervals = S.brushIntervals[k];
+      if (intervals && intervals.length) {
+        chart.dispatchAction({ type: "axisAreaSelect", parallelAxisId: "axis-" + k, intervals: intervals });
+      }
     });
     if (!dims.length) append(container, el("div", { className: "empty" }, "No config key varies among these runs."));
     var tableBox = el("div", { id: "parallel-table" });
@@ -768,7 +781,7 @@
     var modeSelect = select("curves-mode", ["runs", "groups"], c.mode, function (v) { c.mode = v; render(); });
     var groupKeys = configKeys();
     if (!c.groupKey || groupKeys.indexOf(c.groupKey) < 0) c.groupKey = varyingConfigKeys()[0] || groupKeys[0] || "";
-    var groupSelect = select("curves-group", groupKeys, c.groupKey, function (v) { c.groupKey = v; render(); });
+    var groupSelect = select("curves-group", groupKeys.map(function (k) { return [k, label(k)]; }), c.groupKey, function (v) { c.groupKey = v; render(); });
     append(container, xList, el("div", { className: "toolbar" },
       el("label", null, "metric ", select("curves-metric", metrics, c.metric, function (v) { c.metric = v; render(); })),
       el("label", null, "x ", xInput),
@@ -834,6 +847,17 @@
     });
   }
 
+  /** {"code": {"commit": "ab"}} -> {"code.commit": "ab"}; lists stay values. */
+  function flatten(obj, prefix, out) {
+    out = out || {};
+    Object.keys(obj || {}).forEach(function (k) {
+      var v = obj[k];
+      if (v && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length) flatten(v, prefix + k + ".", out);
+      else out[prefix + k] = v;
+    });
+    return out;
+  }
+
   function kvTable(obj, amended, id) {
     var keys = Object.keys(obj || {}).sort();
     var amendedSet = new Set(amended || []);
@@ -866,12 +890,16 @@
         el("span", { className: "note mono" }, String(run.id)), " ",
         el("span", { className: "st-" + run.status }, String(run.status || ""))));
       if (run.partial) append(container, el("div", { className: "note" }, "This report embeds the table row of this run only; files, metrics and history need `gitcfg ui`."));
-      var code = meta.code || meta.code_commit || (meta.code && meta.code.commit);
+      var code = meta.code && typeof meta.code === "object" ? meta.code.commit : meta.code;
       append(container, el("div", { className: "cols" },
-        el("div", null, el("h3", null, "Metadata"), kvTable(meta, null, "run-meta")),
+        el("div", null, el("h3", null, "Metadata"), kvTable(flatten(meta, ""), null, "run-meta")),
         el("div", null, el("h3", null, "Config"), kvTable(run.config, run.amended, "run-config")),
         el("div", null, el("h3", null, "Summary"), kvTable(run.summary, null, "run-summary"))));
-      if (code) append(container, el("div", null, "code commit ", el("span", { className: "mono", id: "run-code" }, String(typeof code === "object" ? JSON.stringify(code) : code))));
+      if (code) {
+        append(container, el("div", null, "code commit ", el("span", { className: "mono", id: "run-code" }, String(code)),
+          meta.code && meta.code.dirty ? " with uncommitted changes (diff.patch below)" : ""));
+      }
+      if (run.partial) return;
       var metrics = run.metrics || [];
       append(container, el("h3", null, "Metrics"), metrics.length ? el("div", { className: "metric-list", id: "run-metrics" }, metrics.map(function (m) {
         return el("button", { title: "curve of " + m, onclick: function () {
@@ -1007,7 +1035,17 @@
   }
 
   function refresh() {
-    return loadRuns().then(render).catch(function (e) { showFailure(e); });
+    return loadRuns().then(function () {
+      // Someone typing in a box of the view: redraw once they leave it, not under their cursor.
+      var active = document.activeElement;
+      var view = $("view-" + S.route.view);
+      if (active && active !== document.body && view.contains(active) && /^(INPUT|SELECT)$/.test(active.tagName) &&
+          active.type !== "checkbox") {
+        S.pendingRender = true;
+        return;
+      }
+      return render();
+    }).catch(function (e) { showFailure(e); });
   }
 
   var polling = false;
@@ -1035,8 +1073,10 @@
       if (!LIVE) return;
       S.where = $("where-input").value.trim();
       S.range = $("range-input").value.trim();
-      S.brush = null;
       refresh();
+    });
+    document.querySelector("main").addEventListener("focusout", function () {
+      if (S.pendingRender) { S.pendingRender = false; setTimeout(render, 0); }
     });
     var quickTimer = null;
     $("quick-filter").addEventListener("input", function (e) {
