@@ -48,13 +48,9 @@ class GitcfgCallback(Callback):  # type: ignore[misc]
         track_args = dict(self._track_args)
         if hydra_config.mode == RunMode.MULTIRUN:
             track_args.setdefault("group", str(hydra_config.sweep.dir))
-        self._run = open_run(
-            "hydra",
-            adoptable=True,
-            config=_job_config(config),
-            path=str(hydra_config.runtime.cwd),  # with hydra.job.chdir the cwd is the output dir
-            **track_args,
-        )
+        # With hydra.job.chdir the job's cwd is its output directory, perhaps outside the repo.
+        track_args.setdefault("path", str(hydra_config.runtime.cwd))
+        self._run = open_run("hydra", adoptable=True, config=_job_config(config), **track_args)
 
     def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
         run, self._run = self._run, None
