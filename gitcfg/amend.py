@@ -114,6 +114,20 @@ def key_text(key: Key) -> str:
     return key if isinstance(key, str) else ".".join(key)
 
 
+def amended_keys(meta: Mapping[str, Any]) -> list[str]:
+    """The config keys (dotted) that amendments set or unset, in run.yaml's `amendments` log."""
+    keys: dict[str, None] = {}
+    for entry in runfile.amendments(meta):
+        changes = entry.get("changes") if isinstance(entry, Mapping) else None
+        for change in changes if isinstance(changes, list) else ():
+            text = str(change)
+            if text.startswith("set "):
+                keys[text[4:].split("=", 1)[0]] = None
+            elif text.startswith("unset ") and not text.startswith("unset summary."):
+                keys[text[6:].split(" (was ", 1)[0]] = None
+    return list(keys)
+
+
 # --- applying an amendment (pure) -----------------------------------------------------------------
 
 

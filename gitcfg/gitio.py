@@ -1288,6 +1288,27 @@ def iter_tree(repo: Repo, treeish: str, *paths: str) -> Iterator[TreeEntry]:
         raise GitError(args, code, stderr.decode(errors="replace"))
 
 
+class SizedEntry(NamedTuple):
+    mode: str  # "100644", "100755", "120000" (a symbolic link: its blob is the link's text)
+    size: int  # bytes of the blob
+    path: str  # relative to the directory listed
+
+
+def ls_blobs(repo: Repo, treeish: str, directory: str) -> list[SizedEntry]:
+    """Every blob under `directory` of `treeish`, recursively, with its size (`ls-tree -r -l`);
+    [] when there is no such directory."""
+    prefix = directory.rstrip("/") + "/"
+    out = run_git(repo.cwd, "ls-tree", "-r", "-l", "-z", "--full-tree", treeish, "--", prefix)
+    entries = []
+    for item in out.stdout.decode(errors="surrogateescape").split("\0"):
+        if item:
+            meta, path = item.split("\t", 1)
+            mode, kind, _oid, size = meta.split()
+            if kind == "blob" and path.startswith(prefix):
+                entries.append(SizedEntry(mode, int(size), path[len(prefix) :]))
+    return entries
+
+
 class BlobChange(NamedTuple):
     """One blob that differs between two trees; `mode`/`oid` are the new side's ("" when deleted)."""
 

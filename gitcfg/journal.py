@@ -515,6 +515,20 @@ def live_runs(state_dir: Path) -> list[LiveRun]:
     return found
 
 
+def journal_signature(path: Path) -> tuple[int, ...]:
+    """What changes whenever a reader would see the journal at `path` differently: the
+    modification times of meta.json, config.yaml and summary.json (rewritten, by rename, when
+    the run's record, config or rows change; summary.json counts the rows). No file is read."""
+    signature = []
+    for name in (_META, _CONFIG, _SUMMARY):
+        try:
+            stat = os.stat(path / name)
+            signature += [stat.st_mtime_ns, stat.st_ino]
+        except OSError:
+            signature += [0, 0]
+    return tuple(signature)
+
+
 class JournalState(NamedTuple):
     """What a journal holds at one moment, read while its writer may still append."""
 

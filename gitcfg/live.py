@@ -68,3 +68,24 @@ def current_record(store: Store, record: RunRecord) -> RunRecord:
         config=view.config if view.config is not None else record.config,
         summary=view.summary,
     )
+
+
+def live_signature(store: Store) -> tuple[object, ...]:
+    """A value that changes whenever a running run journaled here changes visibly (a row, its
+    summary, config or record), or one starts or ends: (run id, journal.journal_signature) of
+    each journal of `store`'s runs branch. Costs a directory listing and a few stat calls."""
+    return tuple(
+        sorted(
+            (live.run_id, journal.journal_signature(live.path))
+            for live in journal.live_runs(store.repo.state_dir)
+            if str(live.meta.get("runs_ref") or store.runs_ref) == store.runs_ref
+        )
+    )
+
+
+def recover_dead(store: Store) -> None:
+    """Commit, as `crashed`, the journals here whose process is gone (as every gitcfg command
+    does when it starts), so that a long-lived reader sees their status change."""
+    live = journal.live_runs(store.repo.state_dir)
+    if any(journal.process_gone(run.meta.get("owner") or {}) for run in live):
+        journal.recover_quietly(store)

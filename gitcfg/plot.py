@@ -39,6 +39,56 @@ def mean_series(label: str, members: Sequence[Sequence[tuple[float, float]]]) ->
     return Series(label, points)
 
 
+Points = tuple[tuple[float, float], ...]
+
+
+def downsample(points: Points, most: int) -> tuple[Points, bool]:
+    """At most `most` points of a series sorted by x, and whether any were dropped: the series
+    cut into most // 2 runs of consecutive points, each kept as its lowest and highest point in x
+    order, so peaks and dips survive (a line drawn from them looks like the full one)."""
+    if len(points) <= most:
+        return points, False
+    buckets = max(most // 2, 1)
+    size = len(points) / buckets
+    out: list[tuple[float, float]] = []
+    for bucket in range(buckets):
+        chunk = points[int(bucket * size) : int((bucket + 1) * size)]
+        if not chunk:
+            continue
+        low = min(range(len(chunk)), key=lambda i: chunk[i][1])
+        high = max(range(len(chunk)), key=lambda i: chunk[i][1])
+        out += [chunk[i] for i in sorted({low, high})]
+    return tuple(out), True
+
+
+@dataclass(frozen=True, slots=True)
+class Band:
+    """Several runs' series as one: at each x any of them has, the mean and the std of their
+    values there (sample std; 0 where one run has the x)."""
+
+    label: str
+    x: tuple[float, ...]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+
+def band(label: str, members: Sequence[Points]) -> Band:
+    """The mean ± std of `members` at each x (a run lacking that x is left out)."""
+    values: dict[float, list[float]] = {}
+    for points in members:
+        for x, y in points:
+            values.setdefault(x, []).append(y)
+    xs = sorted(values)
+    means, stds = [], []
+    for x in xs:
+        ys = values[x]
+        mean = math.fsum(ys) / len(ys)
+        means.append(mean)
+        spread = math.fsum((y - mean) ** 2 for y in ys) / (len(ys) - 1) if len(ys) > 1 else 0.0
+        stds.append(math.sqrt(spread))
+    return Band(label, tuple(xs), tuple(means), tuple(stds))
+
+
 # --- wandb.plot.* chart values for log(): accepted, not recorded (see media.py) ------------------
 
 

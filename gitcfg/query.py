@@ -36,11 +36,11 @@ from gitcfg.errors import (
     UnknownKey,
     unknown_key_hint,
 )
-from gitcfg.rows import flatten, run_row, runs_phrase, script_in_repo
+from gitcfg.rows import LABEL_FIELDS, flatten, run_row, runs_phrase, script_in_repo
 from gitcfg.runfiles import RunFile
 from gitcfg.store import Store, parse_iso, run_dir, run_id_time
 from gitcfg.summaries import GOALS, SUMMARY_KINDS
-from gitcfg.values import format_value, order_key, value_token, values_equal
+from gitcfg.values import format_value, is_number, order_key, value_token, values_equal
 
 if TYPE_CHECKING:
     pass
@@ -81,6 +81,27 @@ def age_seconds(started: object, now: datetime | None = None) -> float | None:
     return ((now or datetime.now(timezone.utc)) - moment).total_seconds()
 
 
+def short_name(key: str) -> str:
+    """`config.lr` -> `lr`, `summary.val_acc` -> `val_acc`; other keys as they are."""
+    return key.split(".", 1)[1] if key.startswith((CONFIG, SUMMARY)) else key
+
+
+def _constants_text(constants: Mapping[str, Any]) -> str:
+    """`batch=32, model.depth=18`: the config keys equal in every run."""
+    return ", ".join(f"{short_name(k)}={format_value(v, None)}" for k, v in constants.items())
+
+
+def format_age(seconds: float | None) -> str:
+    """`3m ago`, `2d ago` (`?` for an unknown start)."""
+    if seconds is None:
+        return "?"
+    seconds = max(seconds, 0)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit} ago"
+    return f"{int(seconds)}s ago"
+
+
 def short_ids(run_ids: Iterable[str], minimum: int = 8) -> dict[str, str]:
     """The shortest prefix (at least `minimum`) that tells each id apart from the others."""
     ordered = sorted(set(run_ids))
@@ -110,11 +131,21 @@ def differences(
 ) -> list[tuple[str, object, object]]:
     """Return (key, left value, right value) for each key whose values differ; a missing side is
     `MISSING`. Keys keep left's order, then right's new ones."""
+    return [(key, a, b) for key, (a, b) in differing_values([left, right])]
+
+
+def differing_values(mappings: Sequence[Mapping[str, Any]]) -> list[tuple[str, list[object]]]:
+    """(key, [value in each mapping]) for each key whose values are not all the same (a missing
+    value is `MISSING`; 1 and 1.0 differ, as `gitcfg diff` shows them). Keys in first-seen order."""
     out = []
-    for key in dict.fromkeys([*left, *right]):
-        a, b = left.get(key, MISSING), right.get(key, MISSING)
-        if a is MISSING or b is MISSING or not values_equal(a, b) or type(a) is not type(b):
-            out.append((key, a, b))
+    for key in dict.fromkeys(key for mapping in mappings for key in mapping):
+        values = [mapping.get(key, MISSING) for mapping in mappings]
+        first = values[0]
+        if any(
+            value is MISSING or first is MISSING or type(value) is not type(first)
+            for value in values
+        ) or not all(values_equal(first, value) for value in values[1:]):
+            out.append((key, values))
     return out
 
 
@@ -362,6 +393,15 @@ class StoredRun:
         """Every row the run logged (metrics.jsonl), with `_step` and `_time`."""
         return self._api.read_metrics([self.id], self._tip)[self.id]
 
+    def file_sizes(self) -> list[tuple[str, int]]:
+        """(path in the run directory, size in bytes) of each of its files, as the runs branch
+        holds them; symbolic links (only a hand-made or pulled run can hold one) are left out."""
+        tip = self._tip or self._api.store.tip()
+        if not tip:
+            return []
+        entries = gitio.ls_blobs(self._api.store.repo, tip, run_dir(self.id))
+        return [(entry.path, entry.size) for entry in entries if entry.mode != "120000"]
+
     def patch(self) -> bytes | None:
         """The run's diff.patch (uncommitted changes at start), None when the worktree was clean."""
         if "diff.patch" not in self.files:
@@ -459,6 +499,29 @@ class StoredRun:
     def __repr__(self) -> str:
         return f"StoredRun(id={self.id!r}, name={self.name!r}, status={self.status!r})"
 
+    def to_html(self) -> str:
+        """An HTML key/value table: the run's id, name, status, start, duration, code commit,
+        tags, config and summary (flat dotted keys), escaped (notebook.py)."""
+        from gitcfg.notebook import html_table
+
+        items: list[tuple[str, object]] = [
+            ("id", self.id),
+            ("name", self.name),
+            ("status", self.status),
+            ("started", self.started.isoformat() if self.started else None),
+            ("duration_s", self.duration_s),
+            ("code commit", self.code_commit),
+            ("dirty", self.is_dirty),
+        ]
+        items += [("tags", ", ".join(self.tags))] if self.tags else []
+        items += [(CONFIG + k, v) for k, v in flatten(self.config).items()]
+        items += [(SUMMARY + k, v) for k, v in flatten(self.summary).items()]
+        rows = [[key, format_value(value, None)] for key, value in items]
+        return html_table(["key", "value"], [False, False], rows, max_rows=len(rows))
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
 
 @dataclass(frozen=True, slots=True)
 class Grouping:
@@ -472,6 +535,60 @@ class Grouping:
     over: str | None = None  # the row key expected to vary inside a group (`config.seed`)
     # The other config keys that vary inside some group, each with its values there, sorted.
     confounders: dict[str, list[object]] = field(default_factory=dict)
+
+    def warnings(self, metrics: Sequence[str] | None = None) -> list[str]:
+        """What `gitcfg log --group-by` warns about: each config key that varies inside groups
+        besides `over` (the comparison is confounded), and each metric (of `metrics`, default
+        all) with non-finite values left out."""
+        warnings = []
+        if self.over is not None:
+            over = short_name(self.over)
+            groups = ", ".join(short_name(key) for key in self.keys) or "the other keys"
+            for key, values in self.confounders.items():
+                shown = ", ".join(format_value(v, None) for v in values[:4]) + (
+                    ", ..." if len(values) > 4 else ""
+                )
+                warnings.append(
+                    f"{short_name(key)} also varies inside groups of {groups} ({shown}), not only "
+                    f"{over}: the comparison is confounded; add --group-by {short_name(key)} or "
+                    "filter with --where"
+                )
+        for metric in self.metrics if metrics is None else metrics:
+            skipped = sum(group.skipped.get(metric, 0) for group in self.groups)
+            if skipped:
+                warnings.append(
+                    f"{short_name(metric)}: {skipped} non-finite values (nan/inf) left out"
+                )
+        return warnings
+
+    def to_html(self, max_rows: int = 60) -> str:
+        """An HTML table: one row per group, its run count, `mean ± std` (and each other
+        aggregate) per metric; the constants and warnings in its caption (notebook.py)."""
+        from gitcfg.aggregate import format_mean_std
+        from gitcfg.notebook import html_table
+
+        mean_std = "mean" in self.aggs and "std" in self.aggs
+        others = [agg for agg in self.aggs if not (mean_std and agg in ("mean", "std"))]
+        headers = [short_name(key) for key in self.keys] + ["runs"]
+        for metric in self.metrics:
+            headers += [f"{short_name(metric)} mean ± std"] if mean_std else []
+            headers += [f"{short_name(metric)} {agg}" for agg in others]
+        numeric = [False] * len(self.keys) + [True] * (len(headers) - len(self.keys))
+        rows = []
+        for group in self.groups:
+            cells = [format_value(value, None) for value in group.values] + [str(group.count)]
+            for metric in self.metrics:
+                values = group.aggregates.get(metric, {})
+                if mean_std:
+                    cells.append(format_mean_std(values.get("mean"), values.get("std")))
+                cells += [format_value(values.get(agg)) for agg in others]
+            rows.append(cells)
+        constants = f"constant: {_constants_text(self.constants)}" if self.constants else ""
+        caption = "; ".join(part for part in (constants, *self.warnings()) if part)
+        return html_table(headers, numeric, rows, caption, "groups", max_rows)
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
 
 
 WhereArg = str | Sequence[str] | where.Expr | None
@@ -542,6 +659,48 @@ class Runs(Sequence[StoredRun]):
 
     def __repr__(self) -> str:
         return f"<Runs: {len(self)} runs>"
+
+    def to_html(self, max_rows: int = 60) -> str:
+        """An HTML table of the runs with `gitcfg log`'s columns (the constant config keys in
+        its caption), every cell escaped, no JavaScript; more than `max_rows` runs show the
+        first and last 5 (notebook.py)."""
+        from gitcfg.notebook import EDGE_ROWS, html_table
+
+        keys, constants = self.log_keys()
+        derived = {"age": "started", "commit": "code_commit"}
+        rows = self.rows([derived.get(key, key) for key in keys])
+        if len(rows) > max_rows:  # only the rows shown are formatted
+            rows = rows[:EDGE_ROWS] + [{}] * (len(rows) - 2 * EDGE_ROWS) + rows[-EDGE_ROWS:]
+        short = self.short_ids(row["id"] for row in rows if row)
+        now = datetime.now(timezone.utc)
+
+        def cells(row: Mapping[str, Any]) -> list[str]:
+            if not row:
+                return []
+            out = []
+            for key in keys:
+                value = row.get(derived.get(key, key))
+                if key == "id":
+                    out.append(short[str(value)])
+                elif key == "age":
+                    out.append(format_age(age_seconds(value, now)))
+                elif key == "commit":
+                    out.append(str(value)[:8] if value else "–")
+                else:
+                    out.append(format_value(value, 4 if key.startswith(SUMMARY) else None))
+            return out
+
+        numeric = [
+            key.startswith((CONFIG, SUMMARY))
+            and all(is_number(row[key]) for row in rows if row.get(key) is not None)
+            for key in keys
+        ]
+        caption = f"constant: {_constants_text(constants)}" if constants else ""
+        headers = [short_name(key) for key in keys]
+        return html_table(headers, numeric, [cells(r) for r in rows], caption, "runs", max_rows)
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
 
     def close(self) -> None:
         """Release the cache snapshot (the records already read stay usable)."""
@@ -632,6 +791,17 @@ class Runs(Sequence[StoredRun]):
         across the selected runs."""
         varying, _ = self._snapshot.constant_keys(keys, self._condition, self._params)
         return varying
+
+    def log_keys(self, all_keys: bool = False) -> tuple[list[str], dict[str, Any]]:
+        """The columns `gitcfg log` shows for these runs, in its order, and the config keys equal
+        in every run (stated once instead; {} with `all_keys`): `id`, `name`, `status`, `age`,
+        `commit`, the run labels that differ (rows.LABEL_FIELDS), the config keys that differ
+        (every one with `all_keys`), every summary metric."""
+        varying, constant = self.differing(CONFIG)
+        config_keys = self.keys(CONFIG) if all_keys else varying
+        labels = self.varying_fields(LABEL_FIELDS)
+        shown = ["id", "name", "status", "age", "commit", *labels, *config_keys]
+        return [*shown, *self.keys(SUMMARY)], {} if all_keys else constant
 
     def short_ids(self, run_ids: Iterable[str], minimum: int = 8) -> dict[str, str]:
         """The shortest prefix of each id that names one run among all runs on the branch."""
@@ -947,33 +1117,31 @@ def metric_lines(
     """The lines `gitcfg plot` draws: one plot.Series per run (or per group: the mean at each x),
     and the ids of the runs that never logged `metric` (left out). `x=None`: each run's
     `step_metric` for the metric (define_metric), else `_step`."""
-    from gitcfg.plot import Series, clean_points, mean_series
+    from gitcfg.plot import Series, mean_series
 
     metric = metric.removeprefix(SUMMARY)
-    logged = api.read_metrics(
-        [record.id for record in records], records[0]._tip if records else None
-    )
-    points: dict[str, tuple[tuple[float, float], ...]] = {}
-    missing = []
-    for record in records:
-        rows = [row for row in logged.get(record.id, []) if metric in row]
-        if not rows:
-            missing.append(record.id)
-            continue
-        run_x = x or metric_x(record.meta, metric)
-        points[record.id] = clean_points(_xy(logged.get(record.id, []), metric, run_x))
+    points, missing = metric_points(api, records, metric, x)
     kept = [record for record in records if record.id in points]
     if group_by is None:
         short = short_ids(record.id for record in kept)
         return [
             Series(f"{short[r.id]} {r.name}" if r.name else short[r.id], points[r.id]) for r in kept
         ], missing
-    flat = {record.id: record.row for record in kept}
+    return [
+        mean_series(label, [points[record.id] for record in members])
+        for label, members in group_members(kept, group_by)
+    ], missing
+
+
+def group_members(records: Sequence[StoredRun], group_by: str) -> list[tuple[str, list[StoredRun]]]:
+    """The runs split by their value of the key `group_by` names, in value order: (label such
+    as `lr=0.01 (3 runs)`, runs). UnknownKey when no run has the key."""
+    flat = {record.id: record.row for record in records}
     known: set[str] = set().union(*flat.values()) if flat else set()
     key = where.require_key(known, group_by, "--group-by")
     members: dict[object, list[StoredRun]] = {}
     first_value: dict[object, object] = {}
-    for record in kept:
+    for record in records:
         value = flat[record.id].get(key)
         token = value_token(value)
         members.setdefault(token, []).append(record)
@@ -981,13 +1149,65 @@ def metric_lines(
     label_key = where.short_key(key, known)
     ordered = sorted(members, key=lambda token: order_key(first_value[token]))
     return [
-        mean_series(
+        (
             f"{label_key}={format_value(first_value[token], None)} "
             f"({runs_phrase(len(members[token]))})",
-            [points[record.id] for record in members[token]],
+            members[token],
         )
         for token in ordered
-    ], missing
+    ]
+
+
+def metric_points(
+    api: Api,
+    records: Sequence[StoredRun],
+    metric: str,
+    x: str | None = "_step",
+    logged: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+) -> tuple[dict[str, tuple[tuple[float, float], ...]], list[str]]:
+    """Each run's (x, metric) points, finite and sorted by x (runs that logged `metric`), and
+    the ids of the runs that never logged it. `x=None`: each run's step_metric, else `_step`.
+    `logged`: the runs' metric rows when already read (Api.read_metrics)."""
+    from gitcfg.plot import clean_points
+
+    if logged is None:
+        logged = api.read_metrics(
+            [record.id for record in records], records[0]._tip if records else None
+        )
+    points: dict[str, tuple[tuple[float, float], ...]] = {}
+    missing = []
+    for record in records:
+        rows = logged.get(record.id, [])
+        if not any(metric in row for row in rows):
+            missing.append(record.id)
+            continue
+        run_x = x or metric_x(record.meta, metric)
+        points[record.id] = clean_points(_xy(rows, metric, run_x))
+    return points, missing
+
+
+def metric_names(rows: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The metrics logged in `rows` (metrics.jsonl), in first-logged order, without `_step`,
+    `_time` and the other keys gitcfg adds (those starting with `_`)."""
+    names: dict[str, None] = {}
+    for row in rows:
+        for key in row:
+            if key not in names and not key.startswith("_"):
+                names[key] = None
+    return list(names)
+
+
+def compare_runs(records: Sequence[StoredRun]) -> list[tuple[str, list[object]]]:
+    """What differs among two or more runs, as `gitcfg diff` shows it: (key, [value per run])
+    for the config keys (`config.<dotted>`), summary keys (`summary.<key>`), then the run fields
+    whose values are not all the same; a value a run lacks is MISSING."""
+    out = []
+    for prefix, section in ((CONFIG, "config"), (SUMMARY, "summary")):
+        flat = [flatten(getattr(record, section)) for record in records]
+        out += [(prefix + key, values) for key, values in differing_values(flat)]
+    rows = [record.row for record in records]
+    fields = [{key: row.get(key) for key in _DIFF_RUN_FIELDS} for row in rows]
+    return out + differing_values(fields)
 
 
 def metric_definition(meta: Mapping[str, Any], metric: str) -> Mapping[str, Any]:

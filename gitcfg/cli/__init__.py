@@ -3,7 +3,7 @@
 `app.py` holds the app, its error translation (one line and exit 1 for a GitcfgError) and the
 helpers every command shares; one module per family of commands registers on it: `runs.py`
 (init, show, amend, history, rm, restore, checkout, rerun), `share.py` (push, pull), `query.py`
-(log, diff, plot), `demo.py`. `tables.py` renders tables (`gitcfg log`, `diff`), `chart.py` the
+(log, diff, plot), `ui.py` (ui, report), `demo.py`. `tables.py` renders tables (`gitcfg log`, `diff`), `chart.py` the
 terminal chart (`gitcfg plot`). Only this package imports typer or rich. `gitcfg.cli:main` is the
 console script (and `python -m gitcfg`).
 """
@@ -14,7 +14,7 @@ import sys
 
 # Importing a command module registers its commands on `app`; `gitcfg --help` orders them by
 # app.COMMAND_SUMMARIES, not by this order.
-from gitcfg.cli import demo, query, runs, share  # noqa: F401
+from gitcfg.cli import demo, query, runs, share, ui  # noqa: F401
 from gitcfg.cli.app import EXIT_INTERRUPTED, app, closed_pipe_exit
 
 __all__ = ["app", "main"]

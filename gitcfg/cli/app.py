@@ -46,6 +46,8 @@ COMMAND_SUMMARIES: dict[str, str] = {
     "show": "Print one run: metadata, config and summary.",
     "diff": "Compare two runs: config, summary, code, packages.",
     "plot": "Draw a metric over steps in the terminal.",
+    "ui": "Browse the runs in a live local web page.",
+    "report": "Write the runs page as one self-contained HTML file.",
     "amend": "Change a finished run's config, summary, tags or notes.",
     "history": "List every commit that changed a run: when, who, why.",
     "push": "Share your runs: merge the remote's, then push yours.",

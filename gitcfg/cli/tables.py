@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from gitcfg import aggregate, query
 from gitcfg.errors import BadQuery, UnknownKey
-from gitcfg.rows import LABEL_FIELDS, inert, inert_json
+from gitcfg.rows import inert, inert_json
 from gitcfg.values import format_value
 from gitcfg.where import close_keys, resolve_key
 
@@ -127,18 +127,12 @@ def runs_report(
 ) -> Report:
     """One row per run: id, name, status, age, commit, the run labels (group, project, entity,
     job_type, script) and config keys that differ, summary metrics."""
-    varying, constant = runs.differing("config.")
     if columns is not None:
         shown = [_run_column_key(runs, name) for name in columns]
         shown = ["id", *(key for key in shown if key != "id")]
-        constant = {}
+        constant: dict[str, Any] = {}
     else:
-        config_keys = runs.keys("config.") if all_keys else varying
-        metric_keys = runs.keys("summary.")
-        labels = runs.varying_fields(LABEL_FIELDS)  # project, job_type, ...: where they differ
-        shown = ["id", "name", "status", "age", "commit", *labels, *config_keys, *metric_keys]
-        if all_keys:
-            constant = {}
+        shown, constant = runs.log_keys(all_keys)
     sort_specs = [_sort_spec(runs, spec, _run_column_key) for spec in sort]
     fetch = [DERIVED.get(key, key) for key in shown]
     fetch += [spec.lstrip("-") for spec in sort_specs]
@@ -212,7 +206,7 @@ def group_report(
         if unknown:
             raise BadQuery(
                 f"--columns with --group-by lists metrics to aggregate; {unknown[0]!r} is not a "
-                f"numeric summary metric (metrics: {', '.join(_short(m) for m in metrics) or 'none'})"
+                f"numeric summary metric (metrics: {', '.join(query.short_name(m) for m in metrics) or 'none'})"
             )
         metrics = [key for key in columns if key in metrics]
     headers = _headers([*grouping.keys, *metrics])
@@ -236,15 +230,11 @@ def group_report(
         tuple(table_columns),
         tuple(table_rows),
         grouping.constants,
-        tuple(_group_warnings(grouping, metrics)),
+        tuple(grouping.warnings(metrics)),
         total=total,
         noun="groups",
         keep=(*grouping.keys[:1], "runs", *[k for k in [*sorted_by, *metrics] if k in metrics][:1]),
     )
-
-
-def _short(key: str) -> str:
-    return key.split(".", 1)[1] if key.startswith(("config.", "summary.")) else key
 
 
 def _sort_groups(
@@ -273,37 +263,7 @@ def _sort_groups(
     return sorted_rows, names
 
 
-def _group_warnings(grouping: Grouping, metrics: Sequence[str]) -> list[str]:
-    warnings = []
-    if grouping.over is not None:
-        over = _short(grouping.over)
-        groups = ", ".join(_short(key) for key in grouping.keys) or "the other keys"
-        for key, values in grouping.confounders.items():
-            shown = ", ".join(format_value(v, None) for v in values[:4]) + (
-                ", ..." if len(values) > 4 else ""
-            )
-            warnings.append(
-                f"{_short(key)} also varies inside groups of {groups} ({shown}), not only {over}: "
-                f"the comparison is confounded; add --group-by {_short(key)} or filter with --where"
-            )
-    for metric in metrics:
-        skipped = sum(group.skipped.get(metric, 0) for group in grouping.groups)
-        if skipped:
-            warnings.append(f"{_short(metric)}: {skipped} non-finite values (nan/inf) left out")
-    return warnings
-
-
 # --- rendering ---------------------------------------------------------------------------------
-
-
-def format_age(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    seconds = max(seconds, 0)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)}{unit} ago"
-    return f"{int(seconds)}s ago"
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,9 +295,9 @@ def _cell(table_column: _TableColumn, row: Mapping[str, Any]) -> str:
     if column.key == "id":
         return str(row.get("_short_id") or value)
     if column.key == "age":
-        return format_age(value)
+        return query.format_age(value)
     if column.key == "status" and row.get("heartbeat_s") is not None:
-        return f"{value} (hb {format_age(row['heartbeat_s'])})"
+        return f"{value} (hb {query.format_age(row['heartbeat_s'])})"
     if column.key == "commit":
         return str(value)[:8] if value else "–"
     if column.kind == "agg":
