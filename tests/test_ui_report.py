@@ -71,7 +71,9 @@ def test_report_is_one_self_contained_file_with_the_data(runs_repo: Path, out_di
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"wrote {out}: 9 runs, ")
     page = out.read_text()
-    assert not re.search(r"<(script|link|img|iframe)\b[^>]*\b(src|href)\s*=", page, re.I)
+    # Every script and style inlined: no element loads anything but a data: URL.
+    loads = r"<(script|link|img|iframe)\b[^>]*\b(src|href)\s*=\s*[\"']?(?!data:)[^\s\"'>]"
+    assert not re.search(loads, page, re.I)
     assert not re.search(r"\b(src|href)\s*=\s*[\"']?(https?:)?//", page, re.I)
     data = embedded(page)
     assert data["mode"] == "report" and data["compare"] is None
