@@ -665,9 +665,15 @@
     });
     var chart = chartIn(container, "parallel-chart", 420);
     chart.off("axisareaselected");
+    var metricDim = S.parallel.metric ? dims.length - 1 : -1;
+    var metricValues = metricDim < 0 ? [] : data.map(function (d) { return d.value[metricDim]; }).filter(isNum);
     chart.setOption({
       animation: false,
       parallelAxis: axes,
+      // lines coloured by the metric: the good runs stand out where they cross the config axes
+      visualMap: metricValues.length ? { type: "continuous", show: false, dimension: metricDim, seriesIndex: 0,
+        min: Math.min.apply(null, metricValues), max: Math.max.apply(null, metricValues),
+        inRange: { color: ["#313695", "#4575b4", "#74add1", "#fdae61", "#f46d43", "#d73027"] } } : [],
       parallel: { left: 60, right: 90, top: 40, bottom: 30, parallelAxisDefault: { nameLocation: "end", nameGap: 14 } },
       tooltip: { trigger: "item", formatter: function (p) {
         var run = runs[p.dataIndex];
