@@ -102,7 +102,11 @@ class GitcfgCallback(TrainerCallback):  # type: ignore[misc]
         to_dict = getattr(model_config, "to_dict", None)
         if callable(to_dict):
             values.update(config_values(to_dict()))
-        values["trainer"] = config_values(args.to_dict())
+        arguments = args.to_dict()
+        # to_dict() writes each *_token argument as a placeholder ("<HUB_TOKEN>"): nothing to keep.
+        values["trainer"] = config_values(
+            {k: v for k, v in arguments.items() if v != f"<{k.upper()}>"}
+        )
         if trial_params:
             values.update(config_values(trial_params))
         update_config(self._run, values)

@@ -9,7 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import commit_script, run_python
+from conftest import commit_script, git, run_python
 
 pytest.importorskip("torch")
 pytest.importorskip("lightning")
@@ -304,3 +304,24 @@ def test_the_older_pytorch_lightning_namespace(repo: Path, tmp_path: Path) -> No
     (run,) = gitcfg.Api(repo).runs()
     assert run.config == {"lr": 0.1}
     assert [row["_step"] for row in run.metrics()] == [0, 1, 2, 3]
+
+
+def test_local_rank_0_of_node_1_records_nothing_and_takes_rank_0s_version(repo: Path) -> None:
+    # Lightning's multi-node launcher sets NODE_RANK and LOCAL_RANK, no RANK.
+    path = commit_script(
+        repo,
+        "node1.py",
+        """
+        import gitcfg
+        from gitcfg.integrations.lightning import GitcfgLogger
+        logger = GitcfgLogger()
+        run = gitcfg.track({"a": 1})
+        print(logger.version, run.recording)
+        """,
+    )
+    env = {**ENV, "NODE_RANK": "1", "LOCAL_RANK": "0", "WORLD_SIZE": "4"}
+    env["GITCFG_LIGHTNING_RUN_IDS"] = "0123456789abcdefghij"  # as rank 0 hands it on
+    result = run_python(repo, path, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["0123456789abcdefghij", "False"]
+    assert git(repo, "branch", "--list", "gitcfg-runs") == ""
