@@ -23,7 +23,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import commit_script, copy_repo, git, init_repo, run_python, sealed
+from conftest import (
+    commit_script,
+    copy_repo,
+    git,
+    held_script,
+    init_repo,
+    run_python,
+    sealed,
+)
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="Playwright is not installed (pip install -e '.[browser]')"
@@ -436,6 +444,56 @@ def test_a_run_recorded_while_the_page_is_open_appears_without_reload(
     page.wait_rows(count + 1)  # within the deadline, by polling, not by a reload
     assert page.page.evaluate("window.__sameDocument === true")
     assert page.page.locator("#runs-table td", has_text="recorded-while-open").count() == 1
+    assert not page.errors, page.errors
+
+
+HELD = """\
+import sys
+
+import gitcfg
+
+with gitcfg.track({"lr": 0.7, "seed": 5}, name="still-running") as run:
+    for step in range(5):
+        run.log({"loss": 1.0 / (step + 1)})
+    print(run.id, flush=True)
+    sys.stdin.readline()  # the test looks at the page while the run is running
+    for step in range(5, 9):
+        run.log({"loss": 1.0 / (step + 1)})
+"""
+
+
+def test_a_running_run_shows_running_then_finished_and_its_curve_grows(
+    sweep: Path, serve: Callable[..., str], open_page: Callable[[], Page]
+) -> None:
+    page, runs = open_ui(sweep, serve, open_page)
+    page.page.evaluate("window.__sameDocument = true")
+    script = sweep / "held.py"
+    script.write_text(HELD)
+    with held_script(sweep, script) as run_id:
+        page.wait_rows(len(runs) + 1)
+        row = f"#runs-table tr[data-run='{run_id}']"
+        assert page.page.inner_text(f"{row} td.st-running") == "running"
+        page.page.check(f"{row} input.select-run")
+        page.view("#curves")
+        page.page.select_option("#curves-metric", "loss")
+        page.page.wait_for_function(
+            "id => { const c = echarts.getInstanceByDom(document.getElementById('curves-chart'));"
+            " const s = c && c.getOption().series.find(s => s.id === 'run-' + id);"
+            " return s && s.data.length === 5 }",
+            arg=run_id,
+            timeout=DEADLINE * 1000,
+        )
+    page.page.wait_for_function(  # the rest of the curve arrives without a reload
+        "id => echarts.getInstanceByDom(document.getElementById('curves-chart')).getOption()"
+        ".series.find(s => s.id === 'run-' + id).data.length === 9",
+        arg=run_id,
+        timeout=DEADLINE * 1000,
+    )
+    page.view("#runs")
+    page.page.wait_for_selector(
+        f"#runs-table tr[data-run='{run_id}'] td.st-finished", timeout=DEADLINE * 1000
+    )
+    assert page.page.evaluate("window.__sameDocument === true")
     assert not page.errors, page.errors
 
 

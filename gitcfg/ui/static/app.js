@@ -351,7 +351,7 @@
   function loadRuns() {
     return source.runs().then(function (answer) {
       showWhereError(answer.error);
-      if (answer.error && !answer.runs) return;
+      if (answer.error && (S.runs || !answer.runs)) return; // keep the last good table under the error
       S.runs = answer;
       var known = new Set(columns().map(function (c) { return c.key; }));
       if (S.shown === null) {
@@ -953,13 +953,17 @@
         return el("th", null, el("a", { href: "#run/" + encodeURIComponent(r.id) }, String(r.name || shortId(r.id))));
       }));
       var body = el("tbody", null, keys.map(function (k) {
-        return el("tr", null, el("th", { title: String(k.key) }, label(String(k.key))), (k.values || []).map(function (v) { return el("td", { className: "differs mono" }, fmt(v)); }));
+        var key = String(k.key);
+        var kind = key.indexOf("config.") === 0 ? "kind-config" : key.indexOf("summary.") === 0 ? "kind-summary" : "";
+        return el("tr", null, el("th", { title: key, className: kind }, label(key)), (k.values || []).map(function (v) { return el("td", { className: "differs mono" }, fmt(v)); }));
       }));
       append(container, keys.length ? el("div", { className: "table-wrap" }, el("table", { className: "data", id: "compare-table" }, el("thead", null, head), body))
         : el("div", { className: "note", id: "compare-same" }, "These runs have the same config."));
       append(container, el("h3", null, "Code diff between their commits"));
       if (answer.code_diff) append(container, diffBlock(answer.code_diff, "compare-code-diff"));
-      else append(container, el("div", { className: "note" }, answer.note ? String(answer.note) : "(no difference in code)"));
+      else if (answer.note) append(container, el("div", { className: "note" }, String(answer.note)));
+      else if (answer.code_diff === "") append(container, el("div", { className: "note", id: "compare-same-code" }, "(the same code)"));
+      else append(container, el("div", { className: "note" }, "(not available: a code commit of these runs is not in this clone)"));
     });
   };
 
