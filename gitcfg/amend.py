@@ -807,22 +807,49 @@ def run_history(store: Store, run_id_prefix: str) -> tuple[str, list[HistoryEntr
     reconcile changes to this run made on two machines; plain arrivals are not.
     """
     run_id = _resolve_in_history(store, run_id_prefix)
-    entries = []
-    for log_entry in reversed(_run_log(store, run_id)):
+    return run_id, runs_history(store, [run_id])[run_id]
+
+
+def runs_history(store: Store, run_ids: Sequence[str]) -> dict[str, list[HistoryEntry]]:
+    """run_history of each of `run_ids` (full ids), with one `git log` for all of them."""
+    if not store.exists():
+        raise RunNotFound(run_ids[0] if run_ids else "")
+    directories = {run_dir(run_id): run_id for run_id in run_ids}
+    found: dict[str, list[HistoryEntry]] = {run_id: [] for run_id in run_ids}
+    logged = gitio.log_paths(store.repo, store.runs_ref, *directories)
+    for log_entry, paths in reversed(logged):
         parsed = parse_message(log_entry.message)
-        if parsed.verb == "merge":
-            line = next((ln for ln in parsed.why.splitlines() if run_id in ln), None)
-            if line is None:
-                continue
-            what, why = line.strip(), ""
-        else:  # gitcfg's own commits, and any made with plain git on the branch
-            what, why = parsed.what, parsed.why
         author = f"{log_entry.author_name} <{log_entry.author_email}>"
         action = parsed.verb or "git"
-        entries.append(
-            HistoryEntry(log_entry.commit, author, log_entry.authored_at, action, what, why)
-        )
-    return run_id, entries
+
+        changed: list[tuple[str, str, str]] = []  # (run id, what, why)
+        if parsed.verb == "merge":  # listed for the runs its message names
+            for run_id in run_ids:
+                line = next((ln for ln in parsed.why.splitlines() if run_id in ln), None)
+                if line is not None:
+                    changed.append((run_id, line.strip(), ""))
+        elif len(run_ids) == 1:  # git listed it for this run's directory (a plain merge too)
+            changed.append((run_ids[0], parsed.what, parsed.why))
+        else:  # gitcfg's own commits, and any made with plain git on the branch
+            changed += [(r, parsed.what, parsed.why) for r in _owners(paths, directories)]
+        for run_id, what, why in changed:
+            found[run_id].append(
+                HistoryEntry(log_entry.commit, author, log_entry.authored_at, action, what, why)
+            )
+    return found
+
+
+def _owners(paths: Iterable[str], directories: Mapping[str, str]) -> list[str]:
+    """The runs (directory -> run id) whose directories hold any of `paths`, in first-seen order."""
+    owners: dict[str, None] = {}
+    for path in paths:
+        head = path
+        while "/" in head:
+            head = head.rpartition("/")[0]
+            if head in directories:
+                owners[directories[head]] = None
+                break
+    return list(owners)
 
 
 def as_recorded(store: Store, run_id: str) -> RunRecord:

@@ -1294,19 +1294,23 @@ class SizedEntry(NamedTuple):
     path: str  # relative to the directory listed
 
 
-def ls_blobs(repo: Repo, treeish: str, directory: str) -> list[SizedEntry]:
-    """Every blob under `directory` of `treeish`, recursively, with its size (`ls-tree -r -l`);
-    [] when there is no such directory."""
-    prefix = directory.rstrip("/") + "/"
-    out = run_git(repo.cwd, "ls-tree", "-r", "-l", "-z", "--full-tree", treeish, "--", prefix)
-    entries = []
+def ls_blobs(repo: Repo, treeish: str, *directories: str) -> dict[str, list[SizedEntry]]:
+    """Every blob under each of `directories` of `treeish`, recursively, with its size
+    (`ls-tree -r -l`, one process for all): directory -> entries ([] when it has none)."""
+    prefixes = [directory.rstrip("/") + "/" for directory in directories]
+    found: dict[str, list[SizedEntry]] = {directory: [] for directory in directories}
+    if not prefixes:
+        return found
+    owner = dict(zip(prefixes, directories, strict=True))
+    out = run_git(repo.cwd, "ls-tree", "-r", "-l", "-z", "--full-tree", treeish, "--", *prefixes)
     for item in out.stdout.decode(errors="surrogateescape").split("\0"):
         if item:
             meta, path = item.split("\t", 1)
             mode, kind, _oid, size = meta.split()
-            if kind == "blob" and path.startswith(prefix):
-                entries.append(SizedEntry(mode, int(size), path[len(prefix) :]))
-    return entries
+            prefix = next((p for p in prefixes if path.startswith(p)), None)
+            if kind == "blob" and prefix is not None:
+                found[owner[prefix]].append(SizedEntry(mode, int(size), path[len(prefix) :]))
+    return found
 
 
 class BlobChange(NamedTuple):
@@ -1347,6 +1351,33 @@ class LogEntry(NamedTuple):
 
 
 _LOG_FORMAT = "%H%x1f%P%x1f%an%x1f%ae%x1f%aI%x1f%ct%x1f%B%x1e"
+_LOG_PATHS_FORMAT = "%x1e%H%x1f%P%x1f%an%x1f%ae%x1f%aI%x1f%ct%x1f%B%x1d"
+
+
+def _log_entry(record: str) -> LogEntry:
+    commit, parents, name, email, authored_at, committed, message = record.split("\x1f", 6)
+    return LogEntry(
+        commit,
+        tuple(parents.split()),
+        name,
+        email,
+        authored_at,
+        int(committed),
+        message.rstrip("\n"),
+    )
+
+
+def log_paths(repo: Repo, rev: str, *paths: str) -> list[tuple[LogEntry, tuple[str, ...]]]:
+    """log_entries over `paths`, each commit with the files it changed among them (none for a
+    merge: git lists a merge's files only on request)."""
+    args = ["log", f"--format={_LOG_PATHS_FORMAT}", "--full-history", "--name-only"]
+    out = run_git(repo.cwd, *args, rev, "--", *paths).stdout.decode(errors="replace")
+    found = []
+    for record in out.split("\x1e"):
+        if record:
+            head, _, names = record.partition("\x1d")
+            found.append((_log_entry(head), tuple(n for n in names.split("\n") if n)))
+    return found
 
 
 def log_entries(
@@ -1362,23 +1393,7 @@ def log_entries(
     if limit is not None:
         args.append(f"-n{limit}")
     out = run_git(repo.cwd, *args, rev, "--", *paths).stdout.decode(errors="replace")
-    entries = []
-    for record in out.split("\x1e"):
-        record = record.lstrip("\n")
-        if record:
-            commit, parents, name, email, authored_at, committed, message = record.split("\x1f", 6)
-            entries.append(
-                LogEntry(
-                    commit,
-                    tuple(parents.split()),
-                    name,
-                    email,
-                    authored_at,
-                    int(committed),
-                    message.rstrip("\n"),
-                )
-            )
-    return entries
+    return [_log_entry(r) for r in (r.lstrip("\n") for r in out.split("\x1e")) if r]
 
 
 def merge_base(repo: Repo, a: str, b: str) -> str | None:

@@ -399,8 +399,7 @@ class StoredRun:
         tip = self._tip or self._api.store.tip()
         if not tip:
             return []
-        entries = gitio.ls_blobs(self._api.store.repo, tip, run_dir(self.id))
-        return [(entry.path, entry.size) for entry in entries if entry.mode != "120000"]
+        return file_sizes(self._api, [self.id], tip)[self.id]
 
     def patch(self) -> bytes | None:
         """The run's diff.patch (uncommitted changes at start), None when the worktree was clean."""
@@ -1156,6 +1155,34 @@ def group_members(records: Sequence[StoredRun], group_by: str) -> list[tuple[str
         )
         for token in ordered
     ]
+
+
+def file_sizes(
+    api: Api, run_ids: Sequence[str], tip: str | None = None
+) -> dict[str, list[tuple[str, int]]]:
+    """StoredRun.file_sizes of each run, at the runs commit `tip` (default the branch's tip),
+    with one `git ls-tree`."""
+    tip = tip or api.store.tip()
+    if not tip:
+        return {run_id: [] for run_id in run_ids}
+    directories = {run_id: run_dir(run_id) for run_id in run_ids}
+    found = gitio.ls_blobs(api.store.repo, tip, *directories.values())
+    return {
+        run_id: [(e.path, e.size) for e in found[directory] if e.mode != "120000"]
+        for run_id, directory in directories.items()
+    }
+
+
+def read_patches(api: Api, records: Sequence[StoredRun]) -> dict[str, bytes | None]:
+    """StoredRun.patch of each run, read with one `git cat-file --batch`."""
+    wanted = [record for record in records if "diff.patch" in record.files]
+    found: dict[str, bytes | None] = {record.id: None for record in records}
+    if wanted:
+        with gitio.BatchReader(api.store.repo) as reader:
+            names = [f"{record._tip}:{run_dir(record.id)}/diff.patch" for record in wanted]
+            for record, blob in zip(wanted, reader.read_many(names), strict=True):
+                found[record.id] = blob
+    return found
 
 
 def metric_points(

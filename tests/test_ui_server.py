@@ -382,6 +382,12 @@ def test_new_runs_growing_curves_and_status_changes_show_live(live_repo: Path) -
             trainer.stdin.flush()
             assert trainer.stdout.readline().strip() == "logged"
             wait_for(lambda count=count: points() == count, f"{count} points of the curve")
+
+            def summary_loss() -> object:
+                runs = server.json("/api/runs")["runs"]
+                return next(r["summary"].get("loss") for r in runs if r["id"] == run_id)
+
+            wait_for(lambda loss=loss: summary_loss() == loss, "the table's live summary")
         trainer.stdin.write("end\n")
         trainer.stdin.flush()
         assert trainer.stdout.readline().strip() == "done"

@@ -8,6 +8,7 @@ metric) is the document's `error`, not an exception. The shapes are docs/ui.md's
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -132,7 +133,8 @@ def runs_document(
             document["columns"] = columns
             present = set(runs.keys())
             keys = [*(k for k in _ROW_FIELDS if k in present), *config_keys, *summary_keys]
-            document["runs"] = [_run_entry(row) for row in runs.rows(keys, limit=limit)]
+            rows = runs.rows(keys, limit=limit)
+            document["runs"] = _run_entries(rows, config_keys, summary_keys)
     except GitcfgError as e:
         document["error"] = error_of(e)
     return document
@@ -142,32 +144,80 @@ _ROW_FIELDS: tuple[str, ...] = ("id", "name", "status", "started", "duration_s",
 _ROW_FIELDS += ("dirty", "tags", "group", "project")
 
 
+def refresh_running(
+    api: Api,
+    selection: Selection,
+    document: dict[str, Any],
+    where_text: str | None = None,
+    range_text: str | None = None,
+) -> tuple[dict[str, Any], set[str]]:
+    """`document` (a runs_document at the runs branch's current tip) with the runs running now
+    read again from their journals, and the ids of the entries that were read again.
+
+    Between two tips only running runs change (a run's start and end are commits), so the other
+    entries are kept as they are (the same objects): at 10,000 runs this costs a few
+    milliseconds, not the whole table's second. New metrics or config keys of a running run add
+    columns."""
+    try:
+        with select(api, selection, where_text, range_text) as runs:
+            run_ids = runs.ids  # the order, and which runs match now (live values included)
+    except GitcfgError as e:
+        return {**document, "runs": [], "error": error_of(e)}, set()
+    entries = {entry["id"]: entry for entry in document["runs"]}
+    running = {entry["id"] for entry in document["runs"] if entry["status"] == "running"}
+    changed = [run_id for run_id in run_ids if run_id in running or run_id not in entries]
+    if changed:
+        with select(api, selection, where_text, range_text, changed) as runs:
+            known = [column["key"] for column in document["columns"]]
+            config_keys = runs.keys("config.")
+            summary_keys = runs.keys("summary.")
+            present = set(runs.keys())
+            keys = [*(k for k in _ROW_FIELDS if k in present), *config_keys, *summary_keys]
+            for entry in _run_entries(runs.rows(keys), config_keys, summary_keys):
+                entries[entry["id"]] = entry
+        columns = list(document["columns"])
+        for key in config_keys + summary_keys:
+            if key not in known:
+                kind = "config" if key.startswith("config.") else "summary"
+                columns.append({"key": key, "kind": kind, "varies": True})
+        document = {**document, "columns": columns}
+    listed = [entries[run_id] for run_id in run_ids if run_id in entries]
+    return {**document, "runs": listed}, set(changed)
+
+
 def _tags_vary(runs: Runs) -> bool:
     return bool(runs.varying_fields(["tags"]))
 
 
-def _run_entry(row: Mapping[str, Any]) -> dict[str, Any]:
-    config: dict[str, Any] = {}
-    summary: dict[str, Any] = {}
-    for key, value in row.items():
-        if key.startswith("config."):
-            config[key[7:]] = finite(value)
-        elif key.startswith("summary."):
-            summary[key[8:]] = finite(value)
-    return {
-        "id": row["id"],
-        "name": row.get("name"),
-        "status": row.get("status"),
-        "started": row.get("started"),
-        "duration": finite(row.get("duration_s")),
-        "code": row.get("code_commit"),
-        "dirty": bool(row.get("dirty")),
-        "tags": list(row.get("tags") or []),
-        "group": row.get("group"),
-        "project": row.get("project"),
-        "config": config,
-        "summary": summary,
-    }
+def _run_entries(
+    rows: Sequence[Mapping[str, Any]], config_keys: Sequence[str], summary_keys: Sequence[str]
+) -> list[dict[str, Any]]:
+    """The `runs` of the document: each row's fields, and its config and summary by dotted key."""
+    config_names = [(key, key[7:]) for key in config_keys]
+    summary_names = [(key, key[8:]) for key in summary_keys]
+    out = []
+    for row in rows:
+        # NaN and inf are left in: encode() replaces them when it meets one (rarely).
+        config = {name: row[key] for key, name in config_names if key in row}
+        summary = {name: row[key] for key, name in summary_names if key in row}
+        get = row.get
+        out.append(
+            {
+                "id": row["id"],
+                "name": get("name"),
+                "status": get("status"),
+                "started": get("started"),
+                "duration": get("duration_s"),
+                "code": get("code_commit"),
+                "dirty": bool(get("dirty")),
+                "tags": list(get("tags") or []),
+                "group": get("group"),
+                "project": get("project"),
+                "config": config,
+                "summary": summary,
+            }
+        )
+    return out
 
 
 # --- /api/group --------------------------------------------------------------------------------
@@ -334,32 +384,41 @@ def _curve_records(
 
 
 def run_document(
-    api: Api, record: StoredRun, rows: Sequence[Mapping[str, Any]] | None = None
+    api: Api,
+    record: StoredRun,
+    rows: Sequence[Mapping[str, Any]] | None = None,
+    sizes: Sequence[tuple[str, int]] | None = None,
+    history: Sequence[Any] | None = None,
+    patch: bytes | None = b"?",
 ) -> dict[str, Any]:
     """One run's page: metadata, config (amended keys), summary, metrics, files, patch, history.
-    `rows`: its metrics.jsonl rows when already read (a report reads them for many at once)."""
+    `rows`, `sizes`, `history`, `patch`: its metric rows, file sizes, history entries and
+    diff.patch when already read (a report reads them for many runs at once; `patch` b"?": not
+    read yet)."""
     from gitcfg.amend import amended_keys, run_history
     from gitcfg.rows import flatten
 
     if rows is None:
         rows = record.metrics()
-    sizes = record.file_sizes()
-    files = [{"path": path, "size": size} for path, size in sizes]
-    patch = record.patch()
-    try:
-        _, entries = run_history(api.store, record.id)
-    except GitcfgError:
-        entries = []
+    if sizes is None:
+        sizes = record.file_sizes()
+    if history is None:
+        try:
+            history = run_history(api.store, record.id)[1]
+        except GitcfgError:
+            history = []
+    if patch == b"?":
+        patch = record.patch()
     return {
         "id": record.id,
         "name": record.name,
         "status": record.status,
-        "meta": finite(record.meta),
-        "config": finite(flatten(record.config)),
+        "meta": record.meta,
+        "config": flatten(record.config),
         "amended": amended_keys(record.meta),
-        "summary": finite(flatten(record.summary)),
+        "summary": flatten(record.summary),
         "metrics": query.metric_names(rows),
-        "files": files,
+        "files": [{"path": path, "size": size} for path, size in sizes],
         "media": [_media_entry(path) for path, _ in sizes if path.startswith("media/")],
         "patch": None if patch is None else patch.decode(errors="replace"),
         "history": [
@@ -370,7 +429,7 @@ def run_document(
                 "message": f"{entry.action}: {entry.what}"
                 + (f"\n\n{entry.why}" if entry.why else ""),
             }
-            for entry in entries
+            for entry in history
         ],
         "error": None,
     }
@@ -401,10 +460,30 @@ def run_documents(
     records: Sequence[StoredRun],
     logged: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """run_document for each of `records` (`logged`: their metric rows, when already read)."""
+    """run_document for each of `records`, their metric rows (`logged`, when already read),
+    files and histories each read for all of them at once (one git process each)."""
+    from gitcfg.amend import runs_history
+
+    run_ids = [record.id for record in records]
     if logged is None:
-        logged = api.read_metrics([record.id for record in records])
-    return {record.id: run_document(api, record, logged.get(record.id, [])) for record in records}
+        logged = api.read_metrics(run_ids)
+    sizes = query.file_sizes(api, run_ids)
+    patches = query.read_patches(api, records)
+    try:
+        histories = runs_history(api.store, run_ids)
+    except GitcfgError:
+        histories = {}
+    return {
+        record.id: run_document(
+            api,
+            record,
+            logged.get(record.id, []),
+            sizes.get(record.id, []),
+            histories.get(record.id, []),
+            patches[record.id],
+        )
+        for record in records
+    }
 
 
 def image_type(path: str) -> str | None:
@@ -445,6 +524,30 @@ def compare_document(api: Api, run_ids: Sequence[str]) -> dict[str, Any]:
     except GitcfgError:
         document["code_diff"] = None
     return document
+
+
+def encode(document: Any) -> bytes:
+    """`document` as JSON (UTF-8), NaN and inf as null."""
+    try:
+        text = json.dumps(document, ensure_ascii=False, allow_nan=False, default=str)
+    except ValueError:  # a NaN or inf somewhere: replace them all (the rare case)
+        text = json.dumps(finite(document), ensure_ascii=False, allow_nan=False, default=str)
+    return text.encode()
+
+
+def encode_runs(
+    document: Mapping[str, Any], kept: Mapping[str, bytes], changed: set[str]
+) -> tuple[bytes, dict[str, bytes]]:
+    """A runs_document as JSON, each run encoded once: the entries of `kept` (id -> its JSON)
+    are reused unless their id is in `changed`. Returns the JSON and the entries' JSON."""
+    encoded = {}
+    for entry in document["runs"]:
+        run_id = entry["id"]
+        reused = kept.get(run_id) if run_id not in changed else None
+        encoded[run_id] = reused if reused is not None else encode(entry)
+    head = encode({key: value for key, value in document.items() if key != "runs"})
+    body = b",".join(encoded[entry["id"]] for entry in document["runs"])
+    return head[:-1] + b', "runs": [' + body + b"]}", encoded
 
 
 def split_list(values: Iterable[str | None]) -> list[str]:

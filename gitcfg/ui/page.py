@@ -8,7 +8,6 @@ element: a run named `</script><script>alert(1)</script>` stays text.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -51,9 +50,9 @@ def static_type(name: str) -> str:
 def safe_json(document: Any) -> str:
     """`document` as JSON that can sit inside a <script> element: `<`, `>`, `&`, U+2028 and
     U+2029 written as \\u escapes (JSON.parse reads them back), NaN and inf as null."""
-    from gitcfg.ui.data import finite
+    from gitcfg.ui.data import encode
 
-    text = json.dumps(finite(document), ensure_ascii=False, allow_nan=False, default=str)
+    text = encode(document).decode()
     return _ESCAPED.sub(lambda match: _ESCAPES[match.group()], text)
 
 

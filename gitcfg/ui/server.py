@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import errno
 import ipaddress
-import json
 import socket
 import threading
 from collections.abc import Callable
@@ -50,8 +49,9 @@ class Answer:
         self.status, self.body, self.headers = status, body, headers
 
 
-def json_answer(document: Any, status: int = 200) -> Answer:
-    body = json.dumps(document, ensure_ascii=False, allow_nan=False, default=str).encode()
+def json_answer(document: Any, status: int = 200, body: bytes | None = None) -> Answer:
+    """A JSON answer: `document` encoded (NaN and inf as null), or `body` when given."""
+    body = data.encode(document) if body is None else body
     return Answer(status, body, {"Content-Type": "application/json; charset=utf-8", **_API_HEADERS})
 
 
@@ -69,6 +69,9 @@ class UiApp:
         self.generation = 0
         self._live_count = 0
         self._kept: dict[str, Answer] = {}
+        # The last runs table of each request, with its tip and its entries' JSON: while the tip
+        # stays, a journal's change rereads only the running runs (data.refresh_running).
+        self._tables: dict[str, tuple[str | None, dict[str, Any], dict[str, bytes]]] = {}
 
     # --- the generation ---
 
@@ -93,6 +96,13 @@ class UiApp:
                 "live": self._live_count,
                 "generation": self.generation,
             }
+
+    def forget(self) -> None:
+        """Drop the answers kept: the next request starts a new generation (benchmarks)."""
+        with self._lock:
+            self._signature = None
+            self._kept.clear()
+            self._tables.clear()
 
     def _count_running(self) -> int:
         try:
@@ -136,7 +146,7 @@ class UiApp:
         api, selection = self.api, self.selection
         where_text, range_text = one("where"), one("range")
         if path == "/api/runs":
-            return json_answer(data.runs_document(api, selection, where_text, range_text))
+            return self._runs_table(where_text, range_text)
         if path == "/api/group":
             document = data.group_document(
                 api,
@@ -173,6 +183,25 @@ class UiApp:
             run_id, _, name = path[len("/api/file/") :].partition("/")
             return self._file(unquote(run_id), unquote(name))
         return _not_found()
+
+    def _runs_table(self, where_text: str | None, range_text: str | None) -> Answer:
+        api, selection = self.api, self.selection
+        key = f"{where_text}\0{range_text}"
+        tip = api.store.tip()
+        previous = self._tables.get(key)
+        if previous is not None and previous[0] == tip and previous[1]["error"] is None:
+            document, changed = data.refresh_running(
+                api, selection, previous[1], where_text, range_text
+            )
+            kept = previous[2]
+        else:
+            document = data.runs_document(api, selection, where_text, range_text)
+            kept, changed = {}, set()
+        body, encoded = data.encode_runs(document, kept, changed)
+        if len(self._tables) >= 8 and key not in self._tables:
+            self._tables.pop(next(iter(self._tables)))
+        self._tables[key] = (tip, document, encoded)
+        return json_answer(document, body=body)
 
     def _run(self, run_id: str) -> Answer:
         try:
@@ -242,6 +271,7 @@ def _handler(app: UiApp, allowed_hosts: set[str] | None) -> type[BaseHTTPRequest
     class Handler(BaseHTTPRequestHandler):
         server_version = "gitcfg-ui"
         protocol_version = "HTTP/1.1"
+        ui_app = app
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet: no request log
             pass
