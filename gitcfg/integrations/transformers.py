@@ -7,7 +7,7 @@ On the world process zero only (the other processes of a distributed run record 
 - the run the script started with `gitcfg.track()` is adopted, else the callback starts one when
   training (or an evaluation) begins;
 - config: the model's config, and the TrainingArguments under `trainer` (114 of them: kept apart
-  from the script's own keys);
+  from the script's own keys, which win over the model's);
 - `on_log`: each log is a row at `state.global_step` (training losses, evaluations); the
   end-of-training figures (train_runtime, train_loss, ...) go into the summary;
 - the run does not end at `on_train_end`: `trainer.evaluate()` after `train()` records into it;
@@ -109,4 +109,4 @@ class GitcfgCallback(TrainerCallback):  # type: ignore[misc]
         )
         if trial_params:
             values.update(config_values(trial_params))
-        update_config(self._run, values)
+        update_config(self._run, values, only_missing=True)  # the script's keys win

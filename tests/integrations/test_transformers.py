@@ -106,7 +106,7 @@ def test_the_scripts_own_run_is_adopted(repo: Path, tmp_path: Path) -> None:
         tmp_path,
         """
         import gitcfg
-        run = gitcfg.track({"dataset": "random"}, name="mine")
+        run = gitcfg.track({"dataset": "random", "vocab_size": "mine"}, name="mine")
         trainer = Trainer(model=model(), args=arguments(), train_dataset=Data(16, 0),
                           callbacks=[GitcfgCallback()])
         trainer.train()
@@ -117,6 +117,7 @@ def test_the_scripts_own_run_is_adopted(repo: Path, tmp_path: Path) -> None:
     (run,) = gitcfg.Api(repo).runs()
     assert run.name == "mine"
     assert run.config["dataset"] == "random" and run.config["hidden_size"] == 16
+    assert run.config["vocab_size"] == "mine"  # the script's keys win over the model's
     assert run.metrics()[-1]["after"] == 1.0
 
 
