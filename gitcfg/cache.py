@@ -511,6 +511,7 @@ class _Writer:
             if e.kind == "blob"
         ]
         insert = "INSERT OR REPLACE INTO temp.gitcfg_index VALUES (?, ?, ?, ?, ?)"
+        gitio.prefetch(repo, files)  # a partial clone fetches the index files it lacks at once
         with gitio.BatchReader(repo) as reader:
             for start in range(0, len(files), 200):
                 rows = [

@@ -20,6 +20,7 @@ from gitcfg.errors import (
     GitcfgError,
     GitError,
     NotARepo,
+    RemoteUnreachable,
     RunsBranchMoved,
     StateNotWritable,
     UnsafeRepository,
@@ -386,14 +387,7 @@ def _git_bool(key: str, value: str) -> bool:
 
 def _git_size(key: str, git_config: Mapping[str, str], default: int) -> int:
     value = git_config.get(key.lower())
-    if value is None:
-        return default
-    text = value.strip().lower()
-    scale = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}.get(text[-1:], 1)
-    digits = text[:-1] if scale > 1 else text
-    if not digits.isdigit() or len(digits) > 15:
-        raise GitcfgError(f"git config {key} is {value!r}: use a size in bytes such as 1m or 500k")
-    return int(digits) * scale
+    return default if value is None else parse_size(value, f"git config {key}")
 
 
 def worktree_changes(
@@ -1200,6 +1194,28 @@ _FETCH = (
 )
 
 
+def remote_tracking_tips(repo: Repo, branch: str) -> dict[str, str]:
+    """The remote-tracking branches of `branch` (`refs/remotes/<remote>/<branch>`, which a plain
+    `git clone` or `git fetch` makes): remote name -> commit. No git process when there are none."""
+    packed = repo.common_dir / "packed-refs"
+    try:
+        has_packed = b" refs/remotes/" in packed.read_bytes()
+    except OSError:
+        has_packed = False
+    if not has_packed and not (repo.common_dir / "refs" / "remotes").is_dir():
+        if not (repo.common_dir / "reftable").exists():
+            return {}
+    out = git_text(repo.cwd, "for-each-ref", "--format=%(objectname) %(refname)", "refs/remotes/")
+    tips = {}
+    suffix = "/" + branch
+    for line in out.splitlines():
+        oid, _, ref = line.partition(" ")
+        remote = ref[len("refs/remotes/") :].removesuffix(suffix)
+        if ref.endswith(suffix) and remote and remote != ref[len("refs/remotes/") :]:
+            tips[remote] = oid
+    return tips
+
+
 def remote_ref(repo: Repo, remote: str, ref: str) -> str | None:
     """The commit `ref` points at on `remote` (one round trip), None when the remote lacks it.
 
@@ -1213,18 +1229,75 @@ def remote_ref(repo: Repo, remote: str, ref: str) -> str | None:
     return None
 
 
-def fetch_ref(repo: Repo, remote: str, ref: str, into: str) -> None:
-    """Fetch `ref` from `remote` into the local ref `into` (forced); touches no other ref."""
-    run_git(repo.cwd, *_NO_HOOKS, *_FETCH, remote, f"+{ref}:{into}")
+def fetch_ref(repo: Repo, remote: str, ref: str, into: str, depth: int | None = None) -> None:
+    """Fetch `ref` from `remote` into the local ref `into` (forced); touches no other ref.
+
+    `depth`: only that many commits of its history (`--depth`, in a shallow clone).
+    """
+    deepen = (f"--depth={depth}",) if depth else ()
+    run_git(repo.cwd, *_NO_HOOKS, *_FETCH, *deepen, remote, f"+{ref}:{into}")
 
 
-def push_commit(repo: Repo, remote: str, commit: str, ref: str) -> None:
+def push_commit(repo: Repo, remote: str, commit: str, ref: str, force: bool = False) -> None:
     """Push `commit` to `ref` on `remote` without force (the remote's ref only fast-forwards).
 
     Raises GitError when refused; the caller decides what that means by re-reading the remote
     (another writer won a race, or the push itself failed), not by parsing git's stderr.
+    `force`: for a ref of gitcfg's own that only carries a push in chunks.
     """
-    run_git(repo.cwd, *_NO_HOOKS, "push", "--quiet", "--no-verify", remote, f"{commit}:{ref}")
+    refspec = f"{'+' if force else ''}{commit}:{ref}"
+    run_git(repo.cwd, *_NO_HOOKS, "push", "--quiet", "--no-verify", remote, refspec)
+
+
+def delete_remote_ref(repo: Repo, remote: str, ref: str) -> None:
+    """Delete `ref` on `remote`; a failure is ignored (a leftover that the next push reuses)."""
+    run_git(
+        repo.cwd,
+        *_NO_HOOKS,
+        "push",
+        "--quiet",
+        "--no-verify",
+        remote,
+        f":{ref}",
+        ok_codes=(0, 1, 128),
+    )
+
+
+def is_shallow(repo: Repo) -> bool:
+    """Whether this is a shallow clone (`git clone --depth`): `.git/shallow` lists its cut-offs."""
+    return (repo.common_dir / "shallow").exists()
+
+
+def shallow_commits(repo: Repo) -> list[str]:
+    """The commits whose parents a shallow clone lacks (`.git/shallow`), none when not shallow."""
+    try:
+        return (repo.common_dir / "shallow").read_text().split()
+    except OSError:
+        return []
+
+
+def disk_usage(repo: Repo, *revs: str) -> int:
+    """Bytes on disk of the objects reachable from `revs` (`^rev` excludes), as packed here."""
+    return int(
+        git_text(repo.cwd, "rev-list", "--objects", "--disk-usage", *revs, "--").strip() or 0
+    )
+
+
+def first_parent_commits(repo: Repo, tip: str, exclude: str | None) -> list[str]:
+    """The commits on `tip`'s first-parent line not reachable from `exclude`, oldest first."""
+    return rev_list(
+        repo, "--first-parent", "--reverse", tip, *((f"^{exclude}",) if exclude else ())
+    )
+
+
+def parse_size(text: str, what: str) -> int:
+    """A size as git config writes one (`1g`, `500m`, `64k`, bytes); GitcfgError naming `what`."""
+    value = text.strip().lower()
+    scale = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}.get(value[-1:], 1)
+    digits = value[:-1] if scale > 1 else value
+    if not digits.isdigit() or len(digits) > 15:
+        raise GitcfgError(f"{what} is {text!r}: use a size in bytes such as 1g, 500m or 64k")
+    return int(digits) * scale
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -1407,10 +1480,127 @@ def is_ancestor(repo: Repo, ancestor: str, descendant: str) -> bool:
     return out.returncode == 0
 
 
+# --- partial clones ------------------------------------------------------------------------------
+#
+# In a partial clone (`git clone --filter=blob:limit=8k`) the blobs over the limit stay on the
+# promisor remote, and `git cat-file` fetches each missing one when it is read: one `git fetch` per
+# object (~100 blobs/s for `gitcfg plot`; a cold query over blob:none timed out at 300 s, issue 13).
+# BatchReader.read_many first finds which of the objects it is asked for are missing, without
+# fetching them (`rev-list --missing=print`, which turns lazy fetching off), and fetches those in
+# one `git fetch` of their ids, as git's own batched prefetch does.
+
+_promisors: dict[Path, str | None] = {}
+
+
+def promisor_remote(repo: Repo) -> str | None:
+    """The remote a partial clone fetches missing objects from (remote.<name>.promisor, or
+    extensions.partialClone), else None. A read of .git/config; a git process only when it names one; remembered per process."""
+    if repo.common_dir not in _promisors:
+        try:
+            text = (repo.common_dir / "config").read_bytes().lower()
+        except OSError:
+            text = b""
+        names: list[str] = []
+        if b"partialclone" in text or b"promisor" in text:
+            # git 2.39's `clone --filter` sets remote.<name>.promisor; older ones the extension.
+            pattern = r"^(extensions\.partialclone|remote\..*\.promisor)$"
+            found = run_git(repo.cwd, "config", "--get-regexp", pattern, ok_codes=(0, 1))
+            for line in found.stdout.decode(errors="replace").splitlines():
+                key, _, value = line.partition(" ")
+                if key == "extensions.partialclone" and value:
+                    names.insert(0, value)
+                elif key.startswith("remote.") and value.lower() in ("true", "yes", "on", "1"):
+                    names.append(key[len("remote.") : -len(".promisor")])
+        _promisors[repo.common_dir] = names[0] if names else None
+    return _promisors[repo.common_dir]
+
+
+def missing_objects(repo: Repo, names: Sequence[str]) -> list[str]:
+    """The ids of the objects `names` (ids, or `rev:path`) name that are not in this repository,
+    found without fetching any; names that name nothing are left out."""
+    wanted = [n for n in dict.fromkeys(names) if n and n != ZERO_OID and not n.startswith("-")]
+    if not wanted:
+        return []
+    listing = run_git(
+        repo.cwd,
+        "rev-list",
+        "--objects",
+        "--no-walk",
+        "--ignore-missing",
+        "--missing=print",
+        "--stdin",
+        input="".join(n + "\n" for n in wanted).encode(),
+    ).stdout.decode(errors="surrogateescape")
+    present_ids, present_paths = set(), set()
+    for line in listing.splitlines():
+        if not line.startswith("?"):  # `?<id>`: a missing object inside a tree named
+            oid, _, path = line.partition(" ")
+            present_ids.add(oid)
+            present_paths.add(path)
+    missing: list[str] = []
+    by_rev: dict[str, list[str]] = {}
+    for name in wanted:
+        rev, colon, path = name.partition(":")
+        if not colon:
+            if name not in present_ids:
+                missing.append(name)
+        elif path not in present_paths:  # resolved through trees, which a blob filter keeps
+            by_rev.setdefault(rev, []).append(path)
+    for rev, paths in by_rev.items():
+        for start in range(0, len(paths), 1000):
+            found = ls_tree(repo, rev, *paths[start : start + 1000], recursive=False)
+            missing += [e.oid for e in found if e.kind == "blob"]
+    return list(dict.fromkeys(missing))
+
+
+def fetch_objects(repo: Repo, remote: str, oids: Sequence[str]) -> None:
+    """Fetch the objects `oids` from the promisor `remote` in one `git fetch` (no ref moves)."""
+    run_git(
+        repo.cwd,
+        *_NO_HOOKS,
+        "-c",
+        "fetch.negotiationAlgorithm=noop",
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        "--no-write-fetch-head",
+        "--recurse-submodules=no",
+        "--no-auto-maintenance",
+        "--filter=blob:none",
+        "--stdin",
+        remote,
+        input="".join(o + "\n" for o in oids).encode(),
+    )
+
+
+def prefetch(repo: Repo, names: Sequence[str]) -> int:
+    """In a partial clone, fetch those of `names` that are missing in one batch; how many.
+
+    Raises RemoteUnreachable when they cannot be fetched (one line, instead of a slow failure
+    per object). Outside a partial clone a no-op (one dictionary look-up).
+    """
+    remote = promisor_remote(repo)
+    if remote is None:
+        return 0
+    missing = missing_objects(repo, names)
+    if missing:
+        try:
+            fetch_objects(repo, remote, missing)
+        except GitError as e:
+            raise RemoteUnreachable(
+                remote, f"{len(missing)} objects this partial clone lacks: {e.detail}"
+            ) from None
+    return len(missing)
+
+
 class BatchReader:
-    """One `git cat-file --batch` process serving many object reads; use as a context manager."""
+    """One `git cat-file --batch` process serving many object reads; use as a context manager.
+
+    In a partial clone each read_many first fetches the missing objects in one batch (prefetch).
+    """
 
     def __init__(self, repo: Repo) -> None:
+        self._repo = repo
         argv = ["cat-file", "--batch"]
         try:
             self._proc = subprocess.Popen(
@@ -1439,6 +1629,7 @@ class BatchReader:
         assert self._proc.stdin is not None and self._proc.stdout is not None
         if not names:
             return []
+        prefetch(self._repo, names)
         # Write requests from a thread so a large batch cannot deadlock on full pipes.
         import threading
 

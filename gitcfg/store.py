@@ -27,6 +27,7 @@ from gitcfg import gitio, runfile
 from gitcfg.errors import (
     DamagedRunFile,
     GitcfgError,
+    GitError,
     RunNotFound,
     RunsBranchMoved,
     RunsBranchRefused,
@@ -458,12 +459,15 @@ class Store:
                 f"({problem}); set another: git config gitcfg.branch {DEFAULT_BRANCH}"
             )
         self.runs_ref = f"refs/heads/{self.runs_branch}"
+        self.adopted: str | None = None  # `origin/gitcfg-runs`: adopt_remote_branch made it
 
     @classmethod
     def open(cls, path: Path | str = ".") -> Store:
         """Open the store of the repository containing `path` (NotARepo outside one)."""
         found = gitio.probe(Path(path), with_status=False)  # rev-parse and config -l at once
-        return cls(found.repo, found.config)
+        store = cls(found.repo, found.config)
+        store.adopt_remote_branch()
+        return store
 
     @property
     def identity(self) -> gitio.Identity:
@@ -482,6 +486,40 @@ class Store:
 
     def exists(self) -> bool:
         return self.tip() is not None
+
+    def adopt_remote_branch(self) -> str | None:
+        """Make the missing runs branch from the remote's (after a plain `git clone`); return
+        what it was made from (`origin/gitcfg-runs`, also kept in `adopted`), else None.
+
+        A clone fetches every branch into `refs/remotes/<remote>/`, the runs too, but makes no
+        local runs branch: without this, `gitcfg log` would say "no runs yet" and a run recorded
+        there would start a second, unrelated runs branch. Taken from the current branch's
+        upstream remote, else `origin`, else the only remote that has one; only when its tip is a
+        runs branch this gitcfg reads (check_runs_tree). A file read when the branch exists.
+        """
+        if self.tip() is not None:
+            return None
+        tips = gitio.remote_tracking_tips(self.repo, self.runs_branch)
+        if not tips:
+            return None
+        head = gitio.head_branch(self.repo)
+        upstream = self.git_config.get(f"branch.{head}.remote".lower()) if head else None
+        remote = next((r for r in (upstream, "origin") if r in tips), None)
+        if remote is None and len(tips) == 1:
+            remote = next(iter(tips))
+        if remote is None:
+            return None
+        source = f"{remote}/{self.runs_branch}"
+        try:
+            check_runs_tree(self.repo, tips[remote], source)
+            reason = f"gitcfg: runs branch from {source}"
+            gitio.move_ref(self.repo, self.runs_ref, tips[remote], None, reason)
+        except (RunsBranchRefused, RunsBranchMoved):  # not runs; or made meanwhile by another
+            return None
+        except GitError:  # a read-only repository: read without a branch, as before
+            return None
+        self.adopted = source
+        return source
 
     def create_branch(self) -> bool:
         """Create the orphan runs branch with README.md and FORMAT; False if it already exists."""

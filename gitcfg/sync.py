@@ -427,6 +427,39 @@ class SyncResult:
     merge: MergeOutcome  # what came in (kind "up to date" when nothing did)
     sent: tuple[str, ...] = ()  # run ids the push added, changed or removed on the remote
     pushed: bool = False  # whether the remote's branch moved
+    chunks: int = 0  # the pushes it took (more than 1: the branch was pushed in chunks)
+    depth: int | None = None  # the fetch took only this many commits (a shallow clone)
+
+
+DEFAULT_PUSH_CHUNK = 1 << 30  # bytes; GitHub refuses a push over 2 GiB
+CHUNK_SIZE_KEY = "gitcfg.pushChunkSize"
+CHUNKS_REF = "refs/gitcfg/push-chunks"  # on the remote: older commits of a push in chunks
+
+
+def push_chunk_size(store: Store, size: str | None = None) -> int:
+    """The most bytes one push sends (`size`, else git config gitcfg.pushChunkSize, else 1 GiB)."""
+    if size is not None:
+        return gitio.parse_size(size, "--chunk-size")
+    configured = store.git_config.get(CHUNK_SIZE_KEY.lower())
+    if configured is None:
+        return DEFAULT_PUSH_CHUNK
+    return gitio.parse_size(configured, f"git config {CHUNK_SIZE_KEY}")
+
+
+def fetch_depth(store: Store) -> int | None:
+    """1 when fetching the remote's runs should take only its tip, None for all it lacks here.
+
+    In a shallow clone (`git clone --depth 1`) queries need the runs as they stand, not the
+    branch's history (706 MB at 100,000 runs): the first pull fetches the tip commit and its tree.
+    Once the local runs branch holds such a cut-off, later pulls fetch only the new commits.
+    """
+    if not gitio.is_shallow(store.repo):
+        return None
+    tip = store.tip()
+    if tip is None:
+        return 1
+    cuts = gitio.shallow_commits(store.repo)
+    return None if any(gitio.is_ancestor(store.repo, c, tip) for c in cuts) else 1
 
 
 def default_remote(store: Store) -> str:
@@ -437,22 +470,32 @@ def default_remote(store: Store) -> str:
 
 
 def pull(store: Store, remote: str | None = None) -> SyncResult:
-    """Fetch the remote's runs branch into a private ref and merge it into the local one."""
+    """Fetch the remote's runs branch into a private ref and merge it into the local one.
+
+    In a shallow clone only the tip (fetch_depth); afterwards maintenance may start (the new
+    commits join the commit-graph).
+    """
     remote = _checked_remote(store, remote, "pull")
     remote_tip = _remote_tip(store, remote)
     if remote_tip is None:
         return SyncResult(remote, False, MergeOutcome("up to date", store.tip(), ()))
-    _fetch(store, remote, remote_tip)
-    return SyncResult(remote, True, merge_runs(store, remote_tip, remote))
+    depth = fetch_depth(store)
+    _fetch(store, remote, remote_tip, depth)
+    merge = merge_runs(store, remote_tip, remote)
+    gitio.keep_healthy(store.repo)
+    return SyncResult(remote, True, merge, depth=depth)
 
 
-def push(store: Store, remote: str | None = None) -> SyncResult:
+def push(store: Store, remote: str | None = None, chunk_size: int | None = None) -> SyncResult:
     """Merge the remote's runs into the local branch, then push it (no force); retry on a race.
 
     The push only ever fast-forwards the remote's branch. When another machine pushed between our
     read and our push, git refuses, and we fetch, merge and push again (up to PUSH_ATTEMPTS).
+    More than `chunk_size` bytes to send (default push_chunk_size) go in chunks of history, older
+    commits first (_chunk_ends).
     """
     remote = _checked_remote(store, remote, "push")
+    limit = push_chunk_size(store) if chunk_size is None else chunk_size
     remote_tip = _remote_tip(store, remote)
     had_branch = remote_tip is not None
     received: list[str] = []
@@ -460,7 +503,7 @@ def push(store: Store, remote: str | None = None) -> SyncResult:
     kinds: list[str] = []
     for _ in range(PUSH_ATTEMPTS):
         if remote_tip is not None:
-            _fetch(store, remote, remote_tip)
+            _fetch(store, remote, remote_tip, fetch_depth(store))
             merge = merge_runs(store, remote_tip, remote)
             received += merge.received
             reconciled += merge.reconciled
@@ -470,19 +513,67 @@ def push(store: Store, remote: str | None = None) -> SyncResult:
         outcome = MergeOutcome(kind, local, tuple(sorted(set(received))), tuple(reconciled))
         if local is None or local == remote_tip:
             return SyncResult(remote, had_branch, outcome)
+        sent_from, pushes, via_chunks_ref = remote_tip, 0, False
         try:
-            gitio.push_commit(store.repo, remote, local, store.runs_ref)
+            for end in _chunk_ends(store, local, remote_tip, limit):
+                if (
+                    end == local
+                    or remote_tip is None
+                    or gitio.is_ancestor(store.repo, remote_tip, end)
+                ):
+                    gitio.push_commit(store.repo, remote, end, store.runs_ref)
+                    remote_tip = end  # the remote's branch is where we put it
+                else:  # our older commits, before a merge with the remote's: a ref of our own
+                    gitio.push_commit(store.repo, remote, end, CHUNKS_REF, force=True)
+                    via_chunks_ref = True
+                pushes += 1
         except GitError as e:
             now_tip = _remote_tip(store, remote)
             if now_tip == remote_tip:  # nobody else moved it: the push itself failed
                 raise RemoteUnreachable(remote, e.detail) from None
             remote_tip = now_tip
             continue
+        finally:
+            if via_chunks_ref:
+                gitio.delete_remote_ref(store.repo, remote, CHUNKS_REF)
         _set_private_ref(store, remote, local)
-        return SyncResult(
-            remote, had_branch, outcome, _changed_runs(store, remote_tip, local), True
-        )
+        sent = _changed_runs(store, sent_from, local)
+        return SyncResult(remote, had_branch, outcome, sent, True, pushes)
     raise RunsBranchMoved(f"{remote}'s {store.runs_ref}")
+
+
+def _chunk_ends(store: Store, local: str, remote_tip: str | None, limit: int) -> list[str]:
+    """The commits to push one after another, oldest first, so that each push sends at most
+    about `limit` bytes (as packed here); `[local]` when everything fits in one.
+
+    The ends lie on `local`'s first-parent line, split evenly by commit count into as many
+    chunks as the size needs (runs are much alike), and a chunk still over the limit is split
+    again; one commit that alone exceeds it goes as it is. `git rev-list --disk-usage` per chunk:
+    about one pass over the objects to send.
+    """
+    repo = store.repo
+    excluded = (f"^{remote_tip}",) if remote_tip else ()
+    if limit <= 0 or gitio.disk_usage(repo, local, *excluded) <= limit:
+        return [local]
+    line = gitio.first_parent_commits(repo, local, remote_tip)
+    ends: list[str] = []
+
+    def split(start: int, stop: int, before: str | None) -> None:
+        bounds = (*excluded, *((f"^{before}",) if before else ()))
+        size = gitio.disk_usage(repo, line[stop - 1], *bounds)
+        if size <= limit or stop - start == 1:
+            ends.append(line[stop - 1])
+            return
+        parts = min(stop - start, -(-size // limit))
+        cuts = [start + -(-(stop - start) * i // parts) for i in range(parts + 1)]
+        for lo, hi in zip(cuts, cuts[1:], strict=False):
+            if hi > lo:
+                split(lo, hi, line[lo - 1] if lo > 0 else before)
+
+    split(0, len(line), None)
+    if not ends or ends[-1] != local:  # local is a merge whose first parent is not on the line
+        ends.append(local)
+    return ends
 
 
 def private_ref(store: Store, remote: str) -> str:
@@ -503,12 +594,12 @@ def _remote_tip(store: Store, remote: str) -> str | None:
         raise RemoteUnreachable(remote, e.detail) from None
 
 
-def _fetch(store: Store, remote: str, remote_tip: str) -> None:
+def _fetch(store: Store, remote: str, remote_tip: str, depth: int | None = None) -> None:
     if gitio.commit_exists(store.repo, remote_tip):  # pushed from here, or fetched before
         _set_private_ref(store, remote, remote_tip)
         return
     try:
-        gitio.fetch_ref(store.repo, remote, store.runs_ref, private_ref(store, remote))
+        gitio.fetch_ref(store.repo, remote, store.runs_ref, private_ref(store, remote), depth)
     except GitError as e:
         raise RemoteUnreachable(remote, e.detail) from None
 

@@ -1209,6 +1209,10 @@ def track(
     if recording:
         found = _probe_recording_repo(script, cwd, explicit=path is not None)
         store, status = Store(found.repo, found.config), found.status
+        if store.adopt_remote_branch():  # a clone's runs: record on top of them, not beside
+            _warn(
+                f"created branch {store.runs_branch} from {store.adopted} (the runs your clone fetched)"
+            )
         store.check_writable()  # before anything is written: a code branch is never the runs one
         _recover_crashed(store)  # first: a dead process's run becomes resumable
         if run_id is not None or resume_as is not None:

@@ -112,10 +112,10 @@ def test_pull_fetches_into_a_private_ref_and_writes_no_fetch_head(cli, remote: P
 
 def test_pull_uses_the_current_branchs_upstream_remote(cli, remote: Path, tmp_path: Path) -> None:
     a = clone(remote, "a")
+    b = clone(remote, "b")  # before a's push: a clone made after it has the runs already
+    git(b, "remote", "rename", "origin", "upstream")  # main now tracks upstream/main
     record(a)
     assert cli(a, "push").exit_code == 0
-    b = clone(remote, "b")
-    git(b, "remote", "rename", "origin", "upstream")  # main now tracks upstream/main
     result = cli(b, "pull")
     assert result.exit_code == 0, result.output
     assert "from upstream:" in result.output

@@ -191,6 +191,12 @@ def _store(path: Path | None = None) -> Store:
     from gitcfg.store import Store
 
     store = Store.open(path or Path.cwd())
+    if store.adopted:  # after a plain `git clone`: the runs the clone brought
+        echo(
+            f"gitcfg: created branch {store.runs_branch} from {store.adopted} "
+            "(the runs your clone fetched; `gitcfg pull` brings newer ones)",
+            err=True,
+        )
     for line in recover_quietly(store):
         echo(f"gitcfg: {line}", err=True)
     return store

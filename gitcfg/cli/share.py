@@ -14,12 +14,19 @@ if TYPE_CHECKING:
 
 _REMOTE_HELP = "A git remote (default: the current branch's upstream remote, else origin)."
 _QUIET_HELP = "Print nothing when there is nothing to do (for hooks)."
+_CHUNK_HELP = (
+    "Push a branch bigger than SIZE in chunks of history, older commits first (1g, 500m; "
+    "default: git config gitcfg.pushChunkSize, else 1g)."
+)
 
 
 @app.command()
 def push(
     remote: Annotated[Optional[str], typer.Argument(help=_REMOTE_HELP)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help=_QUIET_HELP)] = False,
+    chunk_size: Annotated[
+        Optional[str], typer.Option("--chunk-size", metavar="SIZE", help=_CHUNK_HELP)
+    ] = None,
 ) -> None:
     """Share runs: merge the remote's runs branch into yours, then push yours (never forced).
 
@@ -28,11 +35,13 @@ def push(
     from gitcfg import sync
 
     store = _store()
-    result = sync.push(store, remote)
+    limit = sync.push_chunk_size(store, chunk_size)  # a bad size fails before any fetch
+    result = sync.push(store, remote, limit)
     _echo_incoming(result, quiet)
     if result.pushed:
         sent = runs_phrase(len(result.sent))
-        echo(f"pushed {store.runs_branch} to {result.remote}: {sent} new or changed")
+        chunks = f" in {result.chunks} chunks" if result.chunks > 1 else ""
+        echo(f"pushed {store.runs_branch} to {result.remote}{chunks}: {sent} new or changed")
     elif not quiet:
         what = "no runs recorded yet" if result.merge.tip is None else "already up to date"
         echo(f"nothing to push to {result.remote}: {what}")
@@ -50,6 +59,11 @@ def pull(
     from gitcfg import sync
 
     store = _store()
+    if sync.fetch_depth(store) == 1 and not quiet:
+        echo(
+            f"this clone is shallow: fetching only the tip of the remote's {store.runs_branch} "
+            "(every run as it stands now, not its history)"
+        )
     result = sync.pull(store, remote)
     if not result.remote_had_branch:
         if not quiet:
