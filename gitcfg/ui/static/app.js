@@ -12,7 +12,8 @@
   var DATA = DATA_TAG ? JSON.parse(DATA_TAG.textContent || "{}") : { mode: "live" };
   var LIVE = DATA.mode !== "report";
   var AGGS = ["mean", "std", "min", "max", "median", "count"];
-  var PAGE_ROWS = 500;
+  var PAGE_ROWS = 200; // table rows drawn at a time ("Show 200 more")
+  var MAX_CATEGORIES = 50; // a parallel-coordinates axis of text values shows at most this many
   var CURVE_POINTS = 500;
   var DEFAULT_CURVE_RUNS = 10;
 
@@ -297,13 +298,15 @@
   function compareClientSide(ids) {
     var rows = ids.map(function (id) { return allRuns().filter(function (r) { return r.id === id; })[0]; })
       .filter(Boolean);
-    var keys = new Set();
-    rows.forEach(function (r) { Object.keys(r.config || {}).forEach(function (k) { keys.add(k); }); });
     var differing = [];
-    Array.from(keys).sort().forEach(function (k) {
-      var values = rows.map(function (r) { return r.config && k in r.config ? r.config[k] : null; });
-      var first = JSON.stringify(values[0]);
-      if (values.some(function (v) { return JSON.stringify(v) !== first; })) differing.push({ key: k, values: values });
+    ["config", "summary"].forEach(function (part) {
+      var keys = new Set();
+      rows.forEach(function (r) { Object.keys(r[part] || {}).forEach(function (k) { keys.add(k); }); });
+      Array.from(keys).sort().forEach(function (k) {
+        var values = rows.map(function (r) { return r[part] && k in r[part] ? r[part][k] : null; });
+        var first = JSON.stringify(values[0]);
+        if (values.some(function (v) { return JSON.stringify(v) !== first; })) differing.push({ key: part + "." + k, values: values });
+      });
     });
     return { runs: rows.map(function (r) { return { id: r.id, name: r.name }; }), keys: differing,
       code_diff: null, note: "the code diff needs `gitcfg ui`" };
@@ -636,9 +639,20 @@
       el("label", null, "metric ", select("parallel-metric", metrics, S.parallel.metric, function (v) { S.parallel.metric = v; render(); })),
       el("span", { className: "note" }, "Drag along an axis to keep only the runs in that range; the table below follows."),
       el("button", { id: "clear-brush", disabled: !S.brush, onclick: function () { S.brush = null; S.brushIntervals = {}; render(); } }, "Clear brush")));
-    var keys = varyingConfigKeys();
-    var dims = keys.concat(S.parallel.metric ? ["summary." + S.parallel.metric] : []);
     var runs = visibleRunsWithoutBrush();
+    // An axis per varying config key, except free text (strings with more than 50 distinct
+    // values, a note or a path): a category axis of hundreds of labels reads as nothing.
+    var skipped = [];
+    var keys = varyingConfigKeys().filter(function (k) {
+      var seen = new Set();
+      for (var i = 0; i < runs.length && seen.size <= MAX_CATEGORIES; i++) {
+        var v = cell(runs[i], k);
+        if (v !== undefined && v !== null && !isNum(v)) seen.add(fmt(v));
+      }
+      if (seen.size > MAX_CATEGORIES) { skipped.push(label(k)); return false; }
+      return true;
+    });
+    var dims = keys.concat(S.parallel.metric ? ["summary." + S.parallel.metric] : []);
     var axes = dims.map(function (k, i) {
       var values = runs.map(function (r) { return cell(r, k); }).filter(function (v) { return v !== undefined && v !== null; });
       var numeric = values.length && values.every(isNum);
@@ -681,6 +695,7 @@
         return tooltipOf([run.name || run.id].concat(dims.map(function (k) { return label(k) + " = " + fmt(cell(run, k)); })));
       } },
       series: [{ id: "parallel-runs", type: "parallel", name: "runs", data: data, smooth: false,
+        progressive: 500, progressiveThreshold: 3000,
         lineStyle: { width: 1.5, opacity: 0.6 }, inactiveOpacity: 0.05, activeOpacity: 1,
         emphasis: { lineStyle: { width: 3, opacity: 1 } } }],
     }, true);
@@ -704,6 +719,10 @@
         chart.dispatchAction({ type: "axisAreaSelect", parallelAxisId: "axis-" + k, intervals: intervals });
       }
     });
+    if (skipped.length) {
+      append(container, el("div", { className: "note", id: "parallel-skipped" },
+        "No axis for " + skipped.join(", ") + ": more than " + MAX_CATEGORIES + " distinct texts."));
+    }
     if (!dims.length) append(container, el("div", { className: "empty" }, "No config key varies among these runs."));
     var tableBox = el("div", { id: "parallel-table" });
     append(container, tableBox);
