@@ -624,6 +624,22 @@ def index_deriver() -> gitio.Derive:
     return summaryindex.deriver(parse_run_path, read_mapping, RUN_YAML_FILES)
 
 
+def rebuild_index(store: Store) -> int:
+    """Write the summary index (index/) anew from every run on the branch; the runs indexed."""
+    from gitcfg import summaryindex
+
+    store.check_writable()
+    return summaryindex.rebuild(
+        store.repo,
+        store.runs_ref,
+        store.identity,
+        RUNS_DIR,
+        parse_run_path,
+        read_mapping,
+        RUN_YAML_FILES,
+    )
+
+
 def missing_run_file(name: str, oid: str | None, blob: bytes | None) -> str | None:
     """Why run.yaml or config.yaml (every run has both) cannot be read at all, or None: absent
     from the run's directory, or its blob absent from the object database."""

@@ -204,3 +204,100 @@ def _written(path: str, level: int, bucket: Mapping[str, str]) -> dict[str, byte
     for prefix, part in parts.items():
         out.update(_written(index_path(prefix), level + 1, part))
     return out
+
+
+RANGE_RUNS = 50_000  # runs whose entries one commit of rebuild() writes
+
+
+def rebuild(
+    repo: gitio.Repo,
+    runs_ref: str,
+    identity: gitio.Identity,
+    runs_dir: str,
+    run_path: RunPath,
+    parse: ParseYaml,
+    names: Sequence[str],
+) -> int:
+    """Write the whole index anew from the runs at the branch's tip: for a branch written without
+    it (an older gitcfg, a bulk import). Returns the runs indexed.
+
+    Reads the listing in passes of RANGE_RUNS runs (by index key), each pass one commit: the whole
+    listing is never held, and each file is written whole once. Under a concurrent writer the
+    commit is retried on the new tip (the runs it brings are indexed by its own commit).
+    """
+    tip = gitio.read_ref(repo, runs_ref)
+    if tip is None:
+        return 0
+    keys = sorted({index_key(run_id) for run_id, _ in _runs(repo, tip, runs_dir, run_path, names)})
+    bounds = _range_bounds(keys)
+    del keys
+    indexed, first = 0, True
+    for low, high in bounds:
+        chosen = {
+            run_id: oids
+            for run_id, oids in _runs(repo, tip, runs_dir, run_path, names)
+            if low <= index_key(run_id)[:FIRST_LEVEL] < high
+        }
+        buckets: dict[str, dict[str, str]] = {}
+        with gitio.BatchReader(repo) as reader:
+            ids = sorted(chosen)
+            for start in range(0, len(ids), 2000):
+                part = ids[start : start + 2000]
+                wanted = [oid for run_id in part for oid in chosen[run_id]]
+                blobs = reader.read_many([o for o in wanted if o != NO_FILE])
+                found = dict(zip([o for o in wanted if o != NO_FILE], blobs, strict=True))
+                for run_id in part:
+                    contents = [found.get(oid) for oid in chosen[run_id]]
+                    entry = make_entry(run_id, contents, parse, len(tip))
+                    if entry is not None and entry.oids == chosen[run_id]:
+                        key = index_key(run_id)[:FIRST_LEVEL]
+                        buckets.setdefault(index_path(key), {})[run_id] = entry_line(entry)
+                        indexed += 1
+        files: dict[str, bytes | gitio.BlobRef | None] = {INDEX_DIR: None} if first else {}
+        for path, bucket in buckets.items():
+            files.update(_written(path, FIRST_LEVEL, bucket))
+        files = {path: content for path, content in files.items() if content is not None or first}
+        if files:
+            gitio.commit_files(repo, runs_ref, files, "gitcfg: index run summaries\n", identity)
+        first = False
+    return indexed
+
+
+def _runs(
+    repo: gitio.Repo, tip: str, runs_dir: str, run_path: RunPath, names: Sequence[str]
+) -> Iterator[tuple[str, tuple[str, str, str]]]:
+    """(run id, blob ids of its `names` files, NO_FILE for an absent one), streamed."""
+    run_id = ""
+    files: dict[str, str] = {}
+    for entry in gitio.iter_tree(repo, tip, runs_dir + "/"):
+        parsed = run_path(entry.path)
+        if parsed is None:
+            continue
+        if parsed[0] != run_id:
+            if run_id:
+                yield run_id, _oids(files, names)
+            run_id, files = parsed[0], {}
+        if parsed[2] in names:
+            files[parsed[2]] = entry.oid
+    if run_id:
+        yield run_id, _oids(files, names)
+
+
+def _oids(files: Mapping[str, str], names: Sequence[str]) -> tuple[str, str, str]:
+    found = [files.get(name, NO_FILE) for name in names]
+    return found[0], found[1], found[2]
+
+
+def _range_bounds(keys: Sequence[str]) -> list[tuple[str, str]]:
+    """[low, high) ranges of first-level prefixes holding about RANGE_RUNS keys each."""
+    bounds: list[tuple[str, str]] = []
+    low, count = "", 0
+    for i, key in enumerate(keys):
+        count += 1
+        prefix = key[:FIRST_LEVEL]
+        following = keys[i + 1][:FIRST_LEVEL] if i + 1 < len(keys) else None
+        if following is None or (count >= RANGE_RUNS and following != prefix):
+            high = following if following is not None else "\U0010ffff"
+            bounds.append((low, high))
+            low, count = high, 0
+    return bounds

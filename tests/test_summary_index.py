@@ -248,3 +248,22 @@ def test_index_keys_and_paths() -> None:
     assert summaryindex.index_key("My-Run.1") == custom
     assert summaryindex.index_path("16gez") == "index/16/g/e/16gez.tsv"
     assert summaryindex.index_path("16gez0") == "index/16/g/e/z/16gez0.tsv"
+
+
+def test_rebuild_indexes_a_branch_written_without_the_index(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gitcfg.store import rebuild_index
+
+    monkeypatch.setattr(summaryindex, "RANGE_RUNS", 5)  # several passes, one commit each
+    runs = [runs_branch.make_run(i, seconds=200_000_000 + i * 600) for i in range(17)]
+    runs_branch.write_runs(repo, runs)
+    before = _answers(repo)
+    assert before.pop("from_index") == 0
+    assert rebuild_index(Store.open(repo)) == 17
+    assert set(_index_entries(repo)) == {run["id"] for run in runs}
+    _drop_cache(repo)
+    after = _answers(repo)
+    assert after.pop("from_index") == 17
+    assert after == before
+    git(repo, "fsck", "--strict")

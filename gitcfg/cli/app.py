@@ -8,7 +8,6 @@ cli/__init__.py imports them: imports run one way. Errors the library raises on 
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -17,6 +16,15 @@ import typer
 from typer.core import TyperGroup
 
 from gitcfg._version import __version__
+
+# Exit codes, --limit's bound and the closed-pipe exit live in entry.py (the fast path uses them).
+from gitcfg.cli.entry import EXIT_CLOSED_PIPE as EXIT_CLOSED_PIPE
+from gitcfg.cli.entry import EXIT_ERROR as EXIT_ERROR
+from gitcfg.cli.entry import EXIT_INTERNAL as EXIT_INTERNAL
+from gitcfg.cli.entry import EXIT_INTERRUPTED as EXIT_INTERRUPTED
+from gitcfg.cli.entry import MAX_LIMIT as MAX_LIMIT
+from gitcfg.cli.entry import check_bound as check_bound
+from gitcfg.cli.entry import closed_pipe_exit as closed_pipe_exit
 from gitcfg.errors import GitcfgError
 
 if TYPE_CHECKING:
@@ -26,7 +34,6 @@ if TYPE_CHECKING:
 
     from gitcfg.store import Store
 
-EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_CLOSED_PIPE = 1, 3, 130, 141
 # click's own exceptions (usage errors, Exit, Abort) pass through untouched. typer >= 0.29 vendors
 # click, so they are found through typer's public names rather than by importing click.
 _CLICK_EXCEPTIONS: tuple[type[BaseException], ...] = (
@@ -122,33 +129,7 @@ class _Group(TyperGroup):
             raise typer.Exit(EXIT_INTERNAL) from None
 
 
-def closed_pipe_exit() -> int:
-    """Quiet exit status for a closed output pipe: 141 (128 + SIGPIPE), as git and coreutils give.
-
-    stdout is pointed at /dev/null first, so the interpreter's final flush does not fail again
-    ("Exception ignored ... BrokenPipeError", the recipe of Python's signal module docs).
-    """
-    import os
-
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
-    return EXIT_CLOSED_PIPE
-
-
-MAX_LIMIT = 1_000_000_000  # --limit: rows or runs (more than any branch holds; -1 means all)
 MAX_HEIGHT = 500  # plot --height: lines
-
-
-def check_bound(value: int | None, option: str, most: int, what: str) -> None:
-    """GitcfgError naming `option` when `value` is past `most` (either sign): a 30-digit --limit
-    would overflow SQLite, a --height of 100000 would draw for minutes."""
-    if value is not None and abs(value) > most:
-        text = str(value)
-        shown = text if len(text) <= 20 else f"{text[:12]}… ({len(text)} digits)"
-        raise GitcfgError(f"{option} {shown} is too large: at most {most:,} {what}")
 
 
 def check_format(output: str | None, formats: Sequence[str], option: str = "--format") -> None:

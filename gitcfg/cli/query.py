@@ -6,9 +6,7 @@ Each parses its options, makes one library call (query), and renders the result 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
@@ -23,6 +21,7 @@ from gitcfg.cli.app import (
     check_format,
     echo,
 )
+from gitcfg.cli.entry import progress_bar
 from gitcfg.rows import inert, inert_json, runs_phrase
 
 if TYPE_CHECKING:
@@ -33,29 +32,7 @@ def _api() -> Api:
     """The Api of the repository containing the cwd, with a progress bar for a slow cold cache."""
     from gitcfg.query import Api
 
-    return Api(store=_store(), progress=_progress_bar())
-
-
-def _progress_bar() -> Callable[[int, int], None]:
-    """A progress(done, total) callback that shows a rich bar on stderr once a second has passed."""
-    started = time.monotonic()
-    state: dict[str, Any] = {}
-
-    def update(done: int, total: int) -> None:
-        bar = state.get("bar")
-        if bar is None:
-            if time.monotonic() - started < 1.0 or done >= total:
-                return
-            from rich.progress import Progress
-
-            bar = state["bar"] = Progress(console=_console(stderr=True), transient=True)
-            bar.start()
-            state["task"] = bar.add_task("reading runs into the query cache", total=total)
-        bar.update(state["task"], completed=done, total=total)
-        if done >= total:
-            bar.stop()
-
-    return update
+    return Api(store=_store(), progress=progress_bar())
 
 
 def _split(values: list[str] | None) -> list[str]:

@@ -322,10 +322,10 @@ def emit(report: Report, output: str, console: Any, err_console: Any | None = No
     Warnings go to `err_console` (stderr) when given, so that pipes get clean data. JSON keeps
     NaN and infinities as Python's json writes them (NaN, Infinity), as metrics.jsonl does.
     """
-    from rich.markup import escape
-
     warn_to = err_console or console
     for warning in report.warnings:
+        from rich.markup import escape
+
         warn_to.print(f"[yellow]warning:[/yellow] {escape(inert(warning))}", highlight=False)
     if output == "json":
         data = [{c.header: _plain_value(c, r) for c in report.columns} for r in report.rows]
@@ -345,6 +345,8 @@ def emit(report: Report, output: str, console: Any, err_console: Any | None = No
             lines += [_md_row(line) for line in matrix]
             console.file.write("\n".join(lines) + "\n")
         return
+    from rich.markup import escape
+
     if report.constants:
         same = ", ".join(
             inert(f"{k.removeprefix('config.')}={format_value(v, None)}")

@@ -1,0 +1,265 @@
+"""The console script's entry point, and its fast path: `gitcfg log ... --format json`.
+
+A command's start-up is most of a warm query at small sizes (issue 13: importing typer, click and
+rich is ~80 ms of a 130 ms `gitcfg log` at 1,000 runs). So `main` first tries `fast_log`, which
+answers `gitcfg log` with json output and the options a script passes (a revision range,
+--where, --group-by, --agg, --over, --sort, --limit, --columns, --all-keys, --status) without
+importing typer or rich: the same library calls as the typer command (cli/query.py), the same
+json (tables.emit), the same errors and exit codes (cli/app.py). Anything else, or anything it
+does not recognise exactly (--help, an unknown or repeated option, a malformed value), goes to
+the typer app, which answers as it always has.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_CLOSED_PIPE = 1, 3, 130, 141
+
+_LISTS = {
+    "--where": "where",
+    "-w": "where",
+    "--group-by": "group_by",
+    "-g": "group_by",
+    "--agg": "agg",
+    "--sort": "sort",
+    "-s": "sort",
+    "--columns": "columns",
+    "-c": "columns",
+    "--status": "status",
+}
+_SINGLE = {
+    "--over": "over",
+    "--limit": "limit",
+    "-n": "limit",
+    "--format": "format",
+    "-f": "format",
+}
+
+
+def main() -> None:
+    """Console-script entry point (`gitcfg`, `python -m gitcfg`)."""
+    code = fast_log(sys.argv[1:])
+    if code is not None:
+        sys.exit(code)
+    from gitcfg.cli import _typer_app
+
+    try:
+        _typer_app()()
+    except KeyboardInterrupt:
+        sys.exit(EXIT_INTERRUPTED)
+    except BrokenPipeError:  # output closed outside a command (e.g. while printing --help)
+        sys.exit(closed_pipe_exit())
+
+
+def parse_fast_log(argv: Sequence[str]) -> dict[str, Any] | None:
+    """The options of `gitcfg log ... --format json` as log_command takes them; None for any
+    other command line (the typer app then parses it)."""
+    if not argv or argv[0] != "log":
+        return None
+    found: dict[str, Any] = {}
+    args = list(argv[1:])
+    rev_range = None
+    while args:
+        arg = args.pop(0)
+        name, _, inline = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        if name in _LISTS or name in _SINGLE:
+            if inline:
+                value = inline
+            elif args:  # as click: the next word is the value, even one starting with -
+                value = args.pop(0)
+            else:
+                return None
+            if name in _LISTS:
+                found.setdefault(_LISTS[name], []).append(value)
+            elif _SINGLE[name] in found:
+                return None  # repeated: click's rule (the last wins) is left to click
+            else:
+                found[_SINGLE[name]] = value
+        elif arg == "--all-keys" and "all_keys" not in found:
+            found["all_keys"] = True
+        elif not arg.startswith("-") and rev_range is None:
+            rev_range = arg
+        else:
+            return None
+    if found.get("format") != "json":
+        return None
+    if "limit" in found:
+        text = found["limit"]
+        if not text.lstrip("-").isdigit() or len(text) > 30:
+            return None
+        found["limit"] = int(text)
+    found["rev_range"] = rev_range
+    del found["format"]
+    return found
+
+
+def fast_log(argv: Sequence[str]) -> int | None:
+    """Answer `gitcfg log ... --format json` without typer or rich: its exit code, or None when
+    the command line is not one it answers."""
+    options = parse_fast_log(argv)
+    if options is None:
+        return None
+    from gitcfg.errors import GitcfgError
+
+    try:
+        _log_json(**options)
+    except GitcfgError as e:
+        from gitcfg.rows import inert
+
+        _err(f"gitcfg: error: {inert(str(e))}")
+        caret = getattr(e, "caret_text", None)
+        for line in caret().splitlines() if callable(caret) else ():
+            _err(f"  {line}")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        _err("gitcfg: interrupted")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return closed_pipe_exit()
+    except Exception as e:  # as cli/app.py's _Group.invoke
+        if type(e).__module__ == "sqlite3":
+            _err(f"gitcfg: error: the query cache failed ({e}); run it again")
+            return EXIT_ERROR
+        import traceback
+
+        _err("gitcfg: internal error (please report it):")
+        _err("".join(traceback.format_exception(e, limit=-6)).rstrip())
+        return EXIT_INTERNAL
+    sys.stdout.flush()
+    return 0
+
+
+def _err(text: str) -> None:
+    from gitcfg.rows import inert_lines
+
+    sys.stderr.write(inert_lines(text) + "\n")
+
+
+def _split(values: Sequence[str] | None) -> list[str]:
+    return [part.strip() for value in values or () for part in value.split(",") if part.strip()]
+
+
+class _Out:
+    """What tables.emit needs of a console for json (its `file`)."""
+
+    file = sys.stdout
+
+
+def _log_json(
+    rev_range: str | None = None,
+    where: list[str] | None = None,
+    group_by: list[str] | None = None,
+    agg: list[str] | None = None,
+    over: str | None = None,
+    sort: list[str] | None = None,
+    limit: int | None = None,
+    columns: list[str] | None = None,
+    all_keys: bool = False,
+    status: list[str] | None = None,
+) -> None:
+    """cli/query.py's log_command for --format json (the same calls, in the same order)."""
+    from pathlib import Path
+
+    from gitcfg.cli import tables as report
+    from gitcfg.journal import recover_quietly
+    from gitcfg.query import Api
+    from gitcfg.store import Store
+
+    check_bound(limit, "--limit", MAX_LIMIT, "rows (-1: all)")
+    store = Store.open(Path.cwd())
+    for line in recover_quietly(store):
+        _err(f"gitcfg: {line}")
+    api = Api(store=store, progress=progress_bar())
+    with api.runs(where=where or None, rev=rev_range, status=_split(status) or None) as runs:
+        from gitcfg.rows import inert
+
+        for warning in runs.warnings:
+            _err(f"gitcfg: warning: {inert(warning)}")
+        if not len(runs):
+            filtered = rev_range or where or status
+            sys.stdout.write("[]\n")
+            message = (
+                "no runs match"
+                if filtered
+                else "no runs yet: call gitcfg.track() in a script, then gitcfg log"
+            )
+            _err(f"gitcfg: {message}")
+            return
+        table = report.log_report(
+            runs,
+            group_by=group_by or (),
+            aggs=_split(agg) or None,
+            over=over,
+            sort=sort or (),
+            columns=_split(columns) or None,
+            all_keys=all_keys,
+            limit=limit,
+            say_total=limit == 0,
+        )
+    report.add_heartbeats(table.rows, api.store.repo.state_dir)
+    if table.warnings:  # rich renders them (as the typer command does)
+        from rich.console import Console
+
+        report.emit(table, "json", _Out(), Console(stderr=True, highlight=False, soft_wrap=False))
+    else:
+        report.emit(table, "json", _Out())
+
+
+def progress_bar() -> Any:
+    """A progress(done, total) callback that shows a rich bar on stderr once a second has passed
+    (rich is imported then, not before)."""
+    import time
+
+    started = time.monotonic()
+    state: dict[str, Any] = {}
+
+    def update(done: int, total: int) -> None:
+        bar = state.get("bar")
+        if bar is None:
+            if time.monotonic() - started < 1.0 or done >= total:
+                return
+            from rich.console import Console
+            from rich.progress import Progress
+
+            console = Console(stderr=True, highlight=False, soft_wrap=False)
+            bar = state["bar"] = Progress(console=console, transient=True)
+            bar.start()
+            state["task"] = bar.add_task("reading runs into the query cache", total=total)
+        bar.update(state["task"], completed=done, total=total)
+        if done >= total:
+            bar.stop()
+
+    return update
+
+
+MAX_LIMIT = 1_000_000_000  # --limit: rows or runs (more than any branch holds; -1 means all)
+
+
+def check_bound(value: int | None, option: str, most: int, what: str) -> None:
+    """GitcfgError naming `option` when `value` is past `most` (either sign): a 30-digit --limit
+    would overflow SQLite, a --height of 100000 would draw for minutes."""
+    from gitcfg.errors import GitcfgError
+
+    if value is not None and abs(value) > most:
+        text = str(value)
+        shown = text if len(text) <= 20 else f"{text[:12]}… ({len(text)} digits)"
+        raise GitcfgError(f"{option} {shown} is too large: at most {most:,} {what}")
+
+
+def closed_pipe_exit() -> int:
+    """Quiet exit status for a closed output pipe: 141 (128 + SIGPIPE), as git and coreutils give.
+
+    stdout is pointed at /dev/null first, so the interpreter's final flush does not fail again
+    ("Exception ignored ... BrokenPipeError", the recipe of Python's signal module docs).
+    """
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return EXIT_CLOSED_PIPE

@@ -1,0 +1,225 @@
+"""Queries at every size (issue 13): cold and warm `gitcfg log`, the Api, peak RSS, and Sacred's layout.
+
+    python tests/bench/bench_scale_query.py [--sizes 1000,10000,100000] [--cache-dir /work/scale-cache]
+                                            [--repeat 5] [--json out.json]
+
+Each size is scale_build.py's realistic branch (two commits a run), copied (git alternates) twice:
+one as built (no summary index: a branch an older gitcfg wrote) and one after
+`store.rebuild_index` (what gitcfg's own writers leave: index/ holds every run). Whole processes:
+- cold: `gitcfg log --group-by lr --format json` with the cache file deleted, without and with
+  the index; wall time and the process's peak RSS (os.wait4);
+- warm: the same with the cache up to date (median), and `gitcfg log --where "lr == 0.001"
+  --format json`; the first warm call after a cache build is timed apart (`first`);
+- api: `Api(path).runs().group_by("lr")` in process, warm (median);
+- sacred (1,000 runs only unless --sacred-all): a bare `python` that reads one JSON file per run
+  (config and summary, Sacred's run directory layout) and groups val_acc by lr, printing JSON.
+Each figure is printed with its ratio to the same figure at the smallest size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path[:0] = [str(HERE), str(ROOT)]
+
+import bench_record  # noqa: E402
+import scale_build  # noqa: E402
+
+TARGETS = {  # issue 13, seconds
+    ("warm", 100_000): 0.3,
+    ("where", 100_000): 0.3,
+    ("warm", 1_000_000): 1.0,
+    ("where", 1_000_000): 1.0,
+    ("api", 100_000): 0.1,
+    ("cold_index", 100_000): 5.0,
+    ("cold_index", 1_000_000): 60.0,
+}
+LOG = ["log", "--group-by", "lr", "--format", "json"]
+WHERE = ["log", "--where", "lr == 0.001", "--format", "json"]
+
+SACRED_READER = """
+import json, os, sys
+groups = {}
+root = sys.argv[1]
+for name in os.listdir(root):
+    with open(os.path.join(root, name, "run.json")) as f:
+        run = json.load(f)
+    groups.setdefault(run["config"]["lr"], []).append(run["result"]["val_acc"])
+out = []
+for lr, values in sorted(groups.items()):
+    mean = sum(values) / len(values)
+    std = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else None
+    out.append({"lr": lr, "runs": len(values), "val_acc": {"mean": mean, "std": std}})
+print(json.dumps(out))
+"""
+
+
+def _env() -> dict[str, str]:
+    env = bench_record._env()
+    env["COLUMNS"] = "100"
+    return env
+
+
+def timed(argv: list[str], cwd: Path) -> tuple[float, int]:
+    """Wall seconds and peak RSS (bytes) of one whole process."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        argv, cwd=cwd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    if status != 0:
+        raise SystemExit(
+            f"{argv} failed in {cwd}: {proc.stderr.read().decode() if proc.stderr else ''}"
+        )
+    return elapsed, usage.ru_maxrss * 1024
+
+
+def gitcfg(*args: str) -> list[str]:
+    return [sys.executable, "-m", "gitcfg", *args]
+
+
+def drop_cache(repo: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(repo / ".git" / "gitcfg" / "query-cache.sqlite") + suffix).unlink(missing_ok=True)
+
+
+def median(argv: list[str], cwd: Path, repeat: int) -> float:
+    return statistics.median(timed(argv, cwd)[0] for _ in range(repeat))
+
+
+def api_group_by(repo: Path, repeat: int) -> float:
+    code = (
+        "import sys, time, statistics\nfrom gitcfg import Api\n"
+        "Api(sys.argv[1]).runs().group_by('lr')\n"
+        "times = []\n"
+        f"for _ in range({repeat}):\n"
+        "    t = time.perf_counter(); Api(sys.argv[1]).runs().group_by('lr')\n"
+        "    times.append(time.perf_counter() - t)\n"
+        "print(statistics.median(times))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(repo)], env=_env(), capture_output=True, text=True
+    )
+    if out.returncode:
+        raise SystemExit(out.stderr)
+    return float(out.stdout.strip())
+
+
+def sacred_dir(n: int, base: Path) -> Path:
+    """One directory per run holding run.json (config, result, status), as Sacred's FileStorageObserver."""
+    root = base / f"sacred-{n}"
+    if root.exists():
+        return root
+    root.mkdir()
+    for spec in scale_build.runs(n):
+        run_dir = root / str(spec.index + 1)
+        run_dir.mkdir()
+        (run_dir / "run.json").write_text(
+            json.dumps(
+                {
+                    "config": spec.config,
+                    "result": spec.summary,
+                    "status": spec.status.upper(),
+                    "start_time": spec.started,
+                    "host": {"hostname": spec.host},
+                }
+            )
+        )
+    return root
+
+
+def measure(n: int, cache_dir: Path, work: Path, repeat: int, sacred: bool) -> dict[str, float]:
+    cached = scale_build.cached_build(cache_dir, n)
+    plain = scale_build.scratch_copy(cached, work / f"plain-{n}")
+    indexed = scale_build.scratch_copy(cached, work / f"indexed-{n}")
+    code = "import sys\nfrom gitcfg.store import Store, rebuild_index\nprint(rebuild_index(Store.open(sys.argv[1])))\n"
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-c", code, str(indexed)], env=_env(), check=True, capture_output=True
+    )
+    row: dict[str, float] = {"index_write": time.perf_counter() - started}
+    files = subprocess.run(
+        ["git", "ls-tree", "-r", "--name-only", scale_build.REF, "index/"],
+        cwd=indexed,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    row["index_files"] = len(files)
+    drop_cache(plain)
+    row["cold"], row["cold_rss"] = timed(gitcfg(*LOG), plain)
+    drop_cache(indexed)
+    row["cold_index"], row["cold_index_rss"] = timed(gitcfg(*LOG), indexed)
+    row["first_where"] = timed(gitcfg(*WHERE), indexed)[0]
+    row["warm"] = median(gitcfg(*LOG), indexed, repeat)
+    row["where"] = median(gitcfg(*WHERE), indexed, repeat)
+    row["api"] = api_group_by(indexed, repeat)
+    row["python"] = median([sys.executable, "-c", "pass"], indexed, repeat)
+    if sacred:
+        root = sacred_dir(n, work)
+        row["sacred"] = median([sys.executable, "-c", SACRED_READER, str(root)], work, repeat)
+    for repo in (plain, indexed):
+        shutil.rmtree(repo)
+    return row
+
+
+def fmt(key: str, value: float) -> str:
+    if key.endswith("rss"):
+        return f"{value / 2**20:.0f} MB"
+    if key == "index_files":
+        return f"{value:.0f}"
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--cache-dir", type=Path, default=Path("/work/scale-cache"))
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--sacred-all", action="store_true")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    results: dict[int, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-scale-query-") as tmp:
+        for n in sizes:
+            sacred = args.sacred_all or n == 1000
+            results[n] = measure(n, args.cache_dir, Path(tmp), args.repeat, sacred)
+            base = results[sizes[0]]
+            print(f"\n{n:,} runs")
+            for key, value in results[n].items():
+                ratio = (
+                    f"  ({value / base[key]:.2f}x the {sizes[0]:,} figure)"
+                    if key in base and base[key] and n != sizes[0]
+                    else ""
+                )
+                target = TARGETS.get((key, n))
+                verdict = (
+                    f"  target <= {target} s: {'met' if value <= target else 'MISSED'}"
+                    if target
+                    else ""
+                )
+                print(f"  {key:16} {fmt(key, value):>10}{ratio}{verdict}")
+            if "sacred" in results[n]:
+                print(
+                    f"  warm log / bare-Python Sacred reader: {results[n]['warm'] / results[n]['sacred']:.2f}x"
+                )
+            sys.stdout.flush()
+    if args.json:
+        args.json.write_text(json.dumps({str(k): v for k, v in results.items()}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
