@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import sys
 import types
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitcfg.cli.entry import main
+
+if TYPE_CHECKING:  # at run time, loaded on first use (_Package)
+    from gitcfg.cli.app import app as app
 
 __all__ = ["app", "main"]
 
@@ -41,7 +44,9 @@ class _Package(types.ModuleType):
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name == "app" and isinstance(value, types.ModuleType):  # the submodule, just imported
-            value = value.app
+            super().__setattr__(name, value.app)
+            _typer_app()  # its commands registered, as an import of gitcfg.cli.app always gave
+            return
         super().__setattr__(name, value)
 
 
