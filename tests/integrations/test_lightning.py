@@ -325,3 +325,40 @@ def test_local_rank_0_of_node_1_records_nothing_and_takes_rank_0s_version(repo: 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["0123456789abcdefghij", "False"]
     assert git(repo, "branch", "--list", "gitcfg-runs") == ""
+
+
+def test_a_hydra_multirun_of_fits_is_one_run_per_job_with_both_configs(
+    repo: Path, tmp_path: Path
+) -> None:
+    pytest.importorskip("hydra")
+    (repo / "conf").mkdir()
+    (repo / "conf" / "config.yaml").write_text(
+        "hidden: 4\n"
+        "hydra:\n  callbacks:\n    gitcfg:\n"
+        "      _target_: gitcfg.integrations.hydra.GitcfgCallback\n"
+    )
+    git(repo, "add", "conf")
+    path = script(
+        repo,
+        """
+        import hydra
+
+        @hydra.main(version_base=None, config_path="conf", config_name="config")
+        def main(cfg):
+            trainer(GitcfgLogger(), max_epochs=1).fit(Net(hidden=cfg.hidden), data())
+
+        main()
+        """,
+        name="app.py",
+    )
+    sweep = f"hydra.sweep.dir={tmp_path / 'sweep'}"
+    result, _ = train(repo, path, tmp_path, "-m", "hidden=4,8", sweep)
+    assert result.returncode == 0, result.stderr
+    runs = gitcfg.Api(repo).runs()
+    assert len(runs) == 2  # the logger records into each job's run: never merged, never doubled
+    assert sorted(run.config["hidden"] for run in runs) == [4, 8]
+    for run in runs:
+        assert run.status == "finished"
+        assert run.config["lr"] == 0.05  # Lightning's hyperparameters join the job's config
+        assert run.group == str(tmp_path / "sweep")
+        assert [row["_step"] for row in run.metrics() if "train_loss" in row] == [1, 3, 5, 7]
