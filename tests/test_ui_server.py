@@ -302,7 +302,7 @@ def test_the_server_is_read_only(server) -> None:
 def test_the_page_and_unknown_paths(server) -> None:
     status, headers, body = server.get("/")
     assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8"
-    assert b'<script type="application/json" id="gitcfg-data">{"mode": "live"}</script>' in body
+    assert b'<script type="application/json" id="gitcfg-data">{"mode":"live"}</script>' in body
     assert server.get("/static/index.html")[0] == 200
     for path in (
         "/nope",

@@ -526,12 +526,20 @@ def compare_document(api: Api, run_ids: Sequence[str]) -> dict[str, Any]:
     return document
 
 
+_JSON: dict[str, Any] = {
+    "ensure_ascii": False,
+    "allow_nan": False,
+    "default": str,
+    "separators": (",", ":"),
+}
+
+
 def encode(document: Any) -> bytes:
     """`document` as JSON (UTF-8), NaN and inf as null."""
     try:
-        text = json.dumps(document, ensure_ascii=False, allow_nan=False, default=str)
+        text = json.dumps(document, **_JSON)
     except ValueError:  # a NaN or inf somewhere: replace them all (the rare case)
-        text = json.dumps(finite(document), ensure_ascii=False, allow_nan=False, default=str)
+        text = json.dumps(finite(document), **_JSON)
     return text.encode()
 
 
@@ -547,7 +555,7 @@ def encode_runs(
         encoded[run_id] = reused if reused is not None else encode(entry)
     head = encode({key: value for key, value in document.items() if key != "runs"})
     body = b",".join(encoded[entry["id"]] for entry in document["runs"])
-    return head[:-1] + b', "runs": [' + body + b"]}", encoded
+    return head[:-1] + b',"runs":[' + body + b"]}", encoded
 
 
 def split_list(values: Iterable[str | None]) -> list[str]:
