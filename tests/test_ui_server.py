@@ -474,3 +474,16 @@ def test_ui_serves_only_the_selected_range_and_filter(runs_repo) -> None:
         assert {(r["config"]["lr"], r["config"]["seed"]) for r in narrowed} == {(0.01, 0)}
     finally:
         server.stop()
+
+
+def test_a_repository_without_runs_is_served_empty(repo: Path) -> None:
+    server = Server(repo)
+    try:
+        assert "0 runs" in server.line
+        assert server.json("/api/version") == {"tip": None, "live": 0, "generation": 1}
+        document = server.json("/api/runs")
+        assert document["runs"] == [] and document["error"] is None
+        curves = server.json("/api/curves?metric=loss")
+        assert curves["error"]["message"] == "no runs selected"
+    finally:
+        server.stop()
