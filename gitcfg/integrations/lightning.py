@@ -84,6 +84,7 @@ class GitcfgLogger(_Logger):  # type: ignore[misc]
         self._prefix = prefix
         self._run: Run | None = None
         self._given_id: str | None = None
+        self._adopting = False  # the version is the id of the run active at creation
         if log_model:
             warn(
                 "GitcfgLogger(log_model=...): checkpoints are not copied into the run; "
@@ -104,6 +105,7 @@ class GitcfgLogger(_Logger):  # type: ignore[misc]
             active = adoptable_run(KIND)
             if active is not None:
                 run_id = active.id
+                self._adopting = True
             elif os.environ.get("GITCFG_RUN_ID"):
                 run_id = os.environ["GITCFG_RUN_ID"]
             else:
@@ -202,7 +204,8 @@ class GitcfgLogger(_Logger):  # type: ignore[misc]
             return None
         if self._run is None:
             args = dict(self._track_args)
-            args["id"] = self._given_id
+            if not self._adopting or adoptable_run(KIND) is not None:
+                args["id"] = self._given_id  # else that run ended before training: a new id
             run, _ = adopt_or_open(KIND, **args)
             self._run, self._version = run, run.id  # the script's run, if adopted
         return self._run

@@ -201,13 +201,22 @@ def test_the_scripts_own_run_is_adopted(repo: Path, tmp_path: Path) -> None:
         logger = GitcfgLogger()
         trainer(logger, max_epochs=1).fit(Net(), data())
         assert logger.version == run.id and logger.experiment is run
+        run.finish()
+        with gitcfg.track(name="ended") as ended:
+            late = GitcfgLogger()  # created inside the run, trained after it ended
+        trainer(late, max_epochs=1).fit(Net(hidden=4), data())
+        assert late.version != ended.id
         """,
     )
     result, _ = train(repo, path, tmp_path)
     assert result.returncode == 0, result.stderr
-    (run,) = gitcfg.Api(repo).runs()
-    assert run.name == "mine"
+    runs = {run.name: run for run in gitcfg.Api(repo).runs()}
+    assert len(runs) == 3
+    run = runs["mine"]
     assert run.config["data"] == "random" and run.config["hidden"] == 8
+    assert runs["ended"].config == {}
+    (late,) = (r for name, r in runs.items() if name not in ("mine", "ended"))
+    assert late.config["hidden"] == 4 and late.status == "finished"
 
 
 def test_resuming_from_a_checkpoint_continues_the_same_run(repo: Path, tmp_path: Path) -> None:
