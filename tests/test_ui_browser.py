@@ -11,6 +11,7 @@ Skips, saying why, where Playwright or chromium is missing.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -187,37 +188,39 @@ def open_page(browser: Any) -> Iterator[Callable[[], Page]]:
         page.close()
 
 
-@pytest.fixture
-def serve() -> Iterator[Callable[..., str]]:
-    """serve(repo, *args): start `gitcfg ui --no-open` in `repo`, return the URL it prints."""
-    procs: list[subprocess.Popen[str]] = []
-
-    def start(repo: Path, *args: str) -> str:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "gitcfg", "ui", "--no-open", *args],
-            cwd=repo,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=dict(os.environ, PYTHONUNBUFFERED="1"),
-        )
-        procs.append(proc)
+@contextlib.contextmanager
+def gitcfg_ui(repo: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Run `gitcfg ui --no-open` in `repo`; yield the URL it prints once it listens; stop it."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gitcfg", "ui", "--no-open", *args],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(env or os.environ, PYTHONUNBUFFERED="1"),
+    )
+    try:
         assert proc.stdout is not None
-        line = proc.stdout.readline()  # the server prints its URL once it listens
+        line = proc.stdout.readline()
         found = re.search(r"http://127\.0\.0\.1:\d+/", line)
         if not found:
             proc.kill()
             raise AssertionError(f"gitcfg ui printed {line!r}; stderr: {proc.communicate()[1]}")
-        return found.group(0)
-
-    yield start
-    for proc in procs:
+        yield found.group(0)
+    finally:
         proc.terminate()
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., str]]:
+    """serve(repo, *args): `gitcfg ui` in `repo` for the test's length; its URL."""
+    with contextlib.ExitStack() as servers:
+        yield lambda repo, *args: servers.enter_context(gitcfg_ui(repo, *args))
 
 
 def is_drawn(png: bytes) -> bool:

@@ -11,7 +11,6 @@ pytest; run it by hand after a visible change to the page.
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import sync_playwright
-from test_ui_browser import ARGS, CHROMIUM, is_drawn
+from test_ui_browser import ARGS, CHROMIUM, gitcfg_ui, is_drawn
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,17 +30,8 @@ def main(out_dir: Path) -> None:
         repo = Path(scratch) / "gitcfg-demo"
         gitcfg = [sys.executable, "-m", "gitcfg"]
         subprocess.run([*gitcfg, "demo", str(repo)], env=env, check=True, capture_output=True)
-        server = subprocess.Popen(
-            [*gitcfg, "ui", "--no-open"], cwd=repo, env=env, stdout=subprocess.PIPE, text=True
-        )
-        try:
-            assert server.stdout is not None
-            found = re.search(r"http://127\.0\.0\.1:\d+/", server.stdout.readline())
-            assert found, "gitcfg ui printed no URL"
-            shoot(found.group(0), out_dir)
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+        with gitcfg_ui(repo, env=env) as url:
+            shoot(url, out_dir)
 
 
 def shoot(url: str, out_dir: Path) -> None:
@@ -49,7 +39,9 @@ def shoot(url: str, out_dir: Path) -> None:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         page = browser.new_page(viewport={"width": 1200, "height": 720})
         page.goto(url)
-        page.wait_for_function("document.querySelectorAll('#runs-table tbody tr').length === 12")
+        page.wait_for_function(
+            "() => document.querySelectorAll('#runs-table tbody tr').length === 12"
+        )
         page.click("#runs-table th[data-key='summary.best_val_acc']")
         page.click("#runs-table th[data-key='summary.best_val_acc']")  # best first
         save(page, out_dir / "ui-table.png")

@@ -16,7 +16,6 @@ shared machine. Needs `pip install -e '.[browser]'` and chromium.
 from __future__ import annotations
 
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -33,7 +32,7 @@ sys.path[:0] = [str(HERE), str(ROOT / "tests")]
 
 from _common import set_bench_identity  # noqa: E402
 from scale_build import cached_build  # noqa: E402
-from test_ui_browser import ARGS, CHROMIUM  # noqa: E402
+from test_ui_browser import ARGS, CHROMIUM, gitcfg_ui  # noqa: E402
 
 VIEWS = ("#runs", "#group", "#parallel", "#curves")
 REPEAT = 3
@@ -74,18 +73,9 @@ def bench(n: int, cache: Path, browser: Any, env: dict[str, str]) -> None:
             print(
                 f"  report {view:10} open -> drawn {median(browser, report.as_uri() + view):.2f} s"
             )
-    server = subprocess.Popen(
-        [*gitcfg, "ui", "--no-open"], cwd=repo, env=env, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert server.stdout is not None
-        found = re.search(r"http://127\.0\.0\.1:\d+/", server.stdout.readline())
-        assert found, "gitcfg ui printed no URL"
-        drawn_seconds(browser, found.group(0))  # warm the server's answers
-        print(f"  ui     #runs      open -> drawn {median(browser, found.group(0)):.2f} s (warm)")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    with gitcfg_ui(repo, env=env) as url:
+        drawn_seconds(browser, url)  # warm the server's answers
+        print(f"  ui     #runs      open -> drawn {median(browser, url):.2f} s (warm)")
 
 
 def main(sizes: list[int]) -> None:
