@@ -344,6 +344,10 @@ def test_group_view_parallel_coordinates_and_curves_draw(
     series = page.option("group-chart")["series"]
     assert [s["length"] for s in series if s["id"] == "group-mean"] == [len(LRS)]
     assert is_drawn(page.page.locator("#group-chart").screenshot())
+    page.page.fill("#group-over", "model.depth")  # seed varies inside each lr group too
+    page.page.press("#group-over", "Enter")
+    page.page.wait_for_selector("#group-warning", timeout=DEADLINE * 1000)
+    assert "seed" in page.page.inner_text("#group-warning")
 
     page.view("#parallel")
     series = page.option("parallel-chart")["series"]
