@@ -104,7 +104,9 @@ def test_fit_then_test_is_one_run_with_hyperparameters_rows_at_lightnings_steps_
         repo,
         """
         logger = GitcfgLogger(tags=["pl"])
-        model = Net(hidden=8, lr=0.05, opt={"name": "sgd", "betas": (0.9, 0.99)})
+        schedule = [{"epoch": 0, "lr": 0.05}, {"epoch": 1, "lr": 0.01}]  # a list of dicts
+        opt = {"name": "sgd", "betas": (0.9, 0.99), "schedule": schedule}
+        model = Net(hidden=8, lr=0.05, opt=opt)
         checkpoint = ModelCheckpoint(monitor="val_loss", mode="min")
         t = trainer([logger, Steps()], callbacks=[checkpoint])
         t.fit(model, data(), data(16))
@@ -125,7 +127,11 @@ def test_fit_then_test_is_one_run_with_hyperparameters_rows_at_lightnings_steps_
     assert run.config == {
         "hidden": 8,
         "lr": 0.05,
-        "opt": {"name": "sgd", "betas": [0.9, 0.99]},
+        "opt": {
+            "name": "sgd",
+            "betas": [0.9, 0.99],
+            "schedule": [{"epoch": 0, "lr": 0.05}, {"epoch": 1, "lr": 0.01}],
+        },
         "fail_at": None,
     }
     rows = run.metrics()
