@@ -8,6 +8,9 @@ It lives in `<git common dir>/gitcfg/query-cache.sqlite` and may be deleted at a
     runs(run_id, okey, status, code_commit, name, c1, c2, ...)
         okey      started_at + " " + run_id: ORDER BY okey DESC is newest first
         cN        one column per flat-row key, the value typed natively (encode_cell)
+    memo(key, value)          query results computed at this tip (Snapshot.memoized: which keys
+                              vary, counts, --where selections, groupings), emptied when the tip
+                              moves: warm queries recompute nothing
     records(run_id, files, meta, config, summary)
                   run.yaml, config.yaml and summary.yaml as JSON: YAML is parsed once, here.
                   Apart from runs, so that scans of the narrow runs rows never touch them.
@@ -30,8 +33,10 @@ temporary views named `runs` and `records` that shadow the tables on its connect
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
+import marshal
 import math
 import sqlite3
 from collections import Counter
@@ -222,7 +227,7 @@ class RunCache:
             except sqlite3.DatabaseError:  # damaged since refresh()
                 break
             try:
-                snapshot = Snapshot(conn, own=True)
+                snapshot = Snapshot(conn, own=True, path=self.path)
             except sqlite3.DatabaseError:
                 conn.close()
                 break
@@ -745,9 +750,12 @@ def _limit(limit: int | None) -> str:
 class Snapshot:
     """One consistent state of the cache: every query runs in the same read transaction."""
 
-    def __init__(self, conn: sqlite3.Connection, own: bool) -> None:
+    def __init__(self, conn: sqlite3.Connection, own: bool, path: Path | None = None) -> None:
         self.conn, self._own = conn, own
+        self._path = path  # the cache file (memo rows are written through another connection)
         self._temp = 0
+        self._tokens: dict[str, str] = {}  # temporary set table -> a digest of its values
+        self._memo_rows: list[tuple[str, bytes]] = []  # computed here, written at close()
         self._overlay_tables: tuple[str, ...] = ()  # overlay(): its temporary tables
         self._decoded: dict[str, dict[str, Any]] = {}  # run id -> its row decoded from JSON
         if own:
@@ -869,6 +877,7 @@ class Snapshot:
 
     def close(self) -> None:
         self._drop_overlay()
+        self._write_memo()
         if self._own:
             try:
                 self.conn.execute("COMMIT")
@@ -900,8 +909,64 @@ class Snapshot:
         self._temp += 1
         name = f"temp.gitcfg_set_{self._temp}"
         self.conn.execute(f"CREATE TEMP TABLE gitcfg_set_{self._temp} (value TEXT PRIMARY KEY)")
-        self.conn.executemany(f"INSERT OR IGNORE INTO {name} VALUES (?)", ((v,) for v in values))
+        kept = sorted(set(values))
+        self.conn.executemany(f"INSERT INTO {name} VALUES (?)", ((v,) for v in kept))
+        digest = hashlib.sha1("\n".join(kept).encode("utf-8", "surrogateescape")).hexdigest()
+        self._tokens[name] = f"set:{digest}"
         return name
+
+    # --- results kept per tip ---
+
+    def memoized(self, kind: str, parts: Sequence[object], compute: Callable[[], Any]) -> Any:
+        """`compute()`, kept in the cache for this tip: the same query (`kind`, `parts`: its
+        arguments and SQL condition) on the same tip is answered from the memo table, so warm
+        queries recompute nothing. Values are plain data (marshal: types kept exactly); a value
+        marshal cannot hold, or a snapshot with live runs overlaid, is computed every time."""
+        if self._overlay_tables or not self.tip:
+            return compute()
+        key = f"{kind}\0{parts!r}"
+        for table, token in self._tokens.items():
+            key = key.replace(table, token)
+        try:
+            found = self.conn.execute("SELECT value FROM memo WHERE key = ?", (key,)).fetchone()
+        except sqlite3.OperationalError:  # a cache without the table
+            return compute()
+        if found is not None:
+            try:
+                return marshal.loads(found[0])
+            except (ValueError, EOFError, TypeError):
+                pass
+        value = compute()
+        try:
+            data = marshal.dumps(value)
+        except ValueError:
+            return value
+        self._memo_rows.append((key, data))
+        return value
+
+    def _write_memo(self) -> None:
+        """Keep the results computed in this snapshot, if the cache is still at its tip (a
+        derived convenience: any failure only means computing them again next time)."""
+        rows, self._memo_rows = self._memo_rows, []
+        if not rows:
+            return
+        sql = (
+            "INSERT OR REPLACE INTO memo SELECT ?, ? "
+            "WHERE (SELECT value FROM meta WHERE key = 'tip') = ?"
+        )
+        try:
+            if self._path is None:
+                self.conn.executemany(sql, [(k, v, self.tip) for k, v in rows])
+                return
+            conn = sqlite3.connect(self._path, timeout=0.2, isolation_level=None)
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.executemany(sql, [(k, v, self.tip) for k, v in rows])
+                conn.execute("COMMIT")
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            pass
 
     def run_ids(self, condition: str, params: Sequence[Any]) -> list[str]:
         sql = f"SELECT run_id FROM runs WHERE {condition} ORDER BY okey DESC"
@@ -974,6 +1039,16 @@ class Snapshot:
         encode_cell (lists and mappings compare by their JSON text).
         """
         keys = [key for key in keys if key in self.columns]
+        found: tuple[list[str], dict[str, Any]] = self.memoized(
+            "constant_keys",
+            (keys, condition, params),
+            lambda: self._constant_keys(keys, condition, params),
+        )
+        return found
+
+    def _constant_keys(
+        self, keys: Sequence[str], condition: str, params: Sequence[Any]
+    ) -> tuple[list[str], dict[str, Any]]:
         if not keys or any(self.columns[key] is None for key in keys):
             _, rows = self.rows(keys, condition, params)
             from gitcfg.aggregate import differing_keys
@@ -1008,6 +1083,16 @@ class Snapshot:
             return []
         if condition == "1":
             return keys
+        found: list[str] = self.memoized(
+            "present_keys",
+            (keys, condition, params),
+            lambda: self._present_keys(keys, condition, params),
+        )
+        return found
+
+    def _present_keys(
+        self, keys: Sequence[str], condition: str, params: Sequence[Any]
+    ) -> list[str]:
         if any(self.columns[key] is None for key in keys):
             _, rows = self.rows(keys, condition, params)
             seen: set[str] = set()
@@ -1033,9 +1118,11 @@ class Snapshot:
         return [status for (status,) in self.conn.execute("SELECT DISTINCT status FROM runs")]
 
     def count(self, condition: str, params: Sequence[Any]) -> int:
-        return int(
-            self.conn.execute(f"SELECT count(*) FROM runs WHERE {condition}", params).fetchone()[0]
+        sql = f"SELECT count(*) FROM runs WHERE {condition}"
+        found: int = self.memoized(
+            "count", (condition, params), lambda: int(self.conn.execute(sql, params).fetchone()[0])
         )
+        return found
 
     # --- grouping in SQL (None: the caller computes in Python with aggregate.py) ---
 

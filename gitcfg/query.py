@@ -593,6 +593,33 @@ class Grouping:
 WhereArg = str | Sequence[str] | where.Expr | None
 
 
+def _grouping_data(grouping: Grouping) -> tuple[Any, ...]:
+    """A Grouping as plain data, to keep in the cache (Snapshot.memoized)."""
+    groups = tuple((g.values, g.count, g.aggregates, g.skipped) for g in grouping.groups)
+    return (
+        grouping.keys,
+        grouping.metrics,
+        grouping.aggs,
+        groups,
+        grouping.constants,
+        grouping.over,
+        grouping.confounders,
+    )
+
+
+def _grouping_from(data: tuple[Any, ...]) -> Grouping:
+    keys, metrics, aggs, groups, constants, over, confounders = data
+    return Grouping(
+        keys=keys,
+        metrics=metrics,
+        aggs=aggs,
+        groups=tuple(GroupSummary(*group) for group in groups),
+        constants=constants,
+        over=over,
+        confounders=confounders,
+    )
+
+
 class Runs(Sequence[StoredRun]):
     """The runs one query selected, newest first: a list of StoredRun with query methods.
 
@@ -616,9 +643,14 @@ class Runs(Sequence[StoredRun]):
             self.where = resolved
             self.warnings = self._unknown_key_warnings(where_expr, resolvable)
             columns = self._lookup_columns(where.expr_keys(resolved))
-            run_ids, rows = snapshot.rows(columns, self._condition, self._params)
-            test = where.predicate(resolved)
-            self._ids = [run_id for run_id, row in zip(run_ids, rows, strict=True) if test(row)]
+            condition, params = self._condition, self._params
+
+            def select() -> list[str]:
+                run_ids, rows = snapshot.rows(columns, condition, params)
+                test = where.predicate(resolved)
+                return [run_id for run_id, row in zip(run_ids, rows, strict=True) if test(row)]
+
+            self._ids = snapshot.memoized("where", (repr(resolved), condition, params), select)
             self._condition, self._params = snapshot.where_sql(flt, self._ids)
         self.warnings += unreadable_warnings(snapshot.unreadable())
 
@@ -642,8 +674,8 @@ class Runs(Sequence[StoredRun]):
     def __len__(self) -> int:
         if self._records is not None:
             return len(self._records)
-        if self._ids is None:
-            self._ids = self._snapshot.run_ids(self._condition, self._params)
+        if self._ids is None:  # counted in SQL (and kept for the tip): no list of every id
+            return self._snapshot.count(self._condition, self._params)
         return len(self._ids)
 
     @overload
@@ -827,6 +859,16 @@ class Runs(Sequence[StoredRun]):
         group_keys = [self.resolve(key, "--group-by") for key in keys]
         # The key expected to vary is a setting: suggest config keys only (not `ended` for seed).
         over_key = self.resolve(over, "--over", CONFIG) if over is not None else None
+        data = self._snapshot.memoized(
+            "group_by",
+            (group_keys, chosen, over_key, self._condition, self._params),
+            lambda: _grouping_data(self._group_by(group_keys, chosen, over_key)),
+        )
+        return _grouping_from(data)
+
+    def _group_by(
+        self, group_keys: list[str], chosen: tuple[str, ...], over_key: str | None
+    ) -> Grouping:
         varying, constants = self.differing(CONFIG)
         if over_key is not None and not group_keys:
             group_keys = [key for key in varying if key != over_key]

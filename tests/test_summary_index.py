@@ -267,3 +267,29 @@ def test_rebuild_indexes_a_branch_written_without_the_index(
     assert after.pop("from_index") == 17
     assert after == before
     git(repo, "fsck", "--strict")
+
+
+def test_warm_queries_are_kept_per_tip_and_forgotten_when_it_moves(repo: Path) -> None:
+    import sqlite3
+
+    runs = [runs_branch.make_run(i) for i in range(8)]
+    _write(repo, runs)
+    first = repr(Api(repo).runs().group_by("lr"))
+    with Api(repo).runs(where="lr == 0.01") as selected:
+        where_ids = selected.ids
+    path = repo / ".git" / "gitcfg" / "query-cache.sqlite"
+    conn = sqlite3.connect(path)
+    kinds = {key.split("\0")[0] for (key,) in conn.execute("SELECT key FROM memo")}
+    conn.close()
+    assert {"group_by", "where", "constant_keys"} <= kinds
+    assert repr(Api(repo).runs().group_by("lr")) == first  # from the memo table
+    assert Api(repo).runs(where="lr == 0.01").ids == where_ids
+    assert len(Api(repo).runs(where="lr == 0.01")) == len(where_ids)
+    # a new run moves the tip: the kept results are dropped, the answers change
+    extra = runs_branch.make_run(100, {"lr": 0.01, "seed": 9, "batch": 32})
+    _write(repo, [extra])
+    again = Api(repo).runs(where="lr == 0.01")
+    assert again.ids == [extra["id"], *where_ids]
+    assert repr(Api(repo).runs().group_by("lr")) != first
+    _drop_cache(repo)
+    assert repr(Api(repo).runs().group_by("lr")) == repr(Api(repo).runs().group_by("lr"))
