@@ -581,6 +581,13 @@ def test_the_report_opens_with_no_request_at_all(
         timeout=DEADLINE * 1000,
     )
     assert is_drawn(page.page.locator("#curves-chart").screenshot())
+    page.page.select_option("#curves-mode", "groups")  # bands computed in the page from the curves
+    page.page.wait_for_function(
+        "n => echarts.getInstanceByDom(document.getElementById('curves-chart'))"
+        ".getOption().series.filter(s => String(s.id).startsWith('mean-')).length === n",
+        arg=len(LRS),
+        timeout=DEADLINE * 1000,
+    )
     assert not refused, refused
     assert [u for u in page.requests if u != report.as_uri()] == []
     assert not page.errors, page.errors

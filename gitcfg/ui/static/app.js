@@ -205,7 +205,7 @@
       var wanted = new Set(ids);
       var series = (found.series || []).filter(function (s) { return wanted.has(s.run); });
       return Promise.resolve({ metric: found.metric || metric, x: found.x || x, series: series,
-        bands: groupKey ? found.bands || [] : [], downsampled: found.downsampled, error: found.error || null });
+        bands: groupKey ? bandsClientSide(series, groupKey) : [], downsampled: found.downsampled, error: found.error || null });
     },
     run: function (id) {
       var embedded = DATA.run && DATA.run[id];
@@ -295,6 +295,47 @@
     });
     return { by: by, aggs: aggs, groups: list, warning: null, error: null };
   }
+  /** Mean ± std bands per value of `key` from per-run curves (a report's): the x range cut into
+   * 100 equal bins, each bin's mean and sample std (0 for one value) over the runs' points in it. */
+  function bandsClientSide(series, key) {
+    var byId = {};
+    allRuns().forEach(function (r) { byId[r.id] = r; });
+    var lo = Infinity, hi = -Infinity;
+    series.forEach(function (s) { (s.x || []).forEach(function (x) { if (isNum(x)) { lo = Math.min(lo, x); hi = Math.max(hi, x); } }); });
+    if (!(hi >= lo)) return [];
+    var bins = hi > lo ? 100 : 1, width = (hi - lo) / bins || 1;
+    var groups = new Map();
+    series.forEach(function (s) {
+      var run = byId[s.run];
+      var value = run ? cell(run, key) : undefined;
+      var name = label(key) + "=" + fmt(value === undefined ? null : value);
+      if (!groups.has(name)) groups.set(name, []);
+      groups.get(name).push(s);
+    });
+    var bands = [];
+    groups.forEach(function (list, name) {
+      var sums = [];
+      list.forEach(function (s) {
+        (s.x || []).forEach(function (x, j) {
+          var y = (s.y || [])[j];
+          if (!isNum(x) || !isNum(y)) return;
+          var b = Math.min(bins - 1, Math.floor((x - lo) / width));
+          (sums[b] = sums[b] || []).push(y);
+        });
+      });
+      var band = { label: name + " (" + list.length + " runs)", x: [], mean: [], lo: [], hi: [] };
+      sums.forEach(function (ys, b) {
+        if (!ys) return;
+        var a = aggregate(ys, ["mean", "std"]);
+        var sd = a.std === null ? 0 : a.std;
+        band.x.push(lo + (b + 0.5) * width);
+        band.mean.push(a.mean); band.lo.push(a.mean - sd); band.hi.push(a.mean + sd);
+      });
+      bands.push(band);
+    });
+    return bands;
+  }
+
   function compareClientSide(ids) {
     var rows = ids.map(function (id) { return allRuns().filter(function (r) { return r.id === id; })[0]; })
       .filter(Boolean);
@@ -572,9 +613,10 @@
         animation: false,
         title: { text: m ? label(m) + (hasMean ? ": mean ± std per group" : "") : "no numeric summary metric", textStyle: { fontSize: 13 } },
         tooltip: { trigger: "item", formatter: function (p) {
-          var g = groups[p.dataIndex] || {};
+          var i = p.seriesId === "group-std" ? p.value[0] : p.dataIndex; // error bars skip groups without std
+          var g = groups[i] || {};
           var a = (g.metrics && g.metrics[m]) || {};
-          return tooltipOf([cats[p.dataIndex] || "", "n = " + g.count].concat(Object.keys(a).map(function (k) { return k + " = " + fmt(a[k]); })));
+          return tooltipOf([cats[i] || "", "n = " + g.count].concat(Object.keys(a).map(function (k) { return k + " = " + fmt(a[k]); })));
         } },
         grid: { left: 60, right: 20, top: 40, bottom: 80 },
         xAxis: { type: "category", data: cats, axisLabel: { rotate: cats.length > 6 ? 30 : 0, interval: 0 } },
@@ -1051,7 +1093,8 @@
     var box = clear($("report-header"));
     box.hidden = false;
     var order = ["range", "where", "group_by", "metrics", "generated", "tip", "runs", "downsampled", "note"];
-    var keys = order.filter(function (k) { return k in h; }).concat(Object.keys(h).filter(function (k) { return order.indexOf(k) < 0; }));
+    var keys = order.filter(function (k) { return k in h; }).concat(Object.keys(h).filter(function (k) { return order.indexOf(k) < 0; }))
+      .filter(function (k) { return !(Array.isArray(h[k]) && !h[k].length); }); // no "warnings:" when there are none
     append(box, el("strong", null, "gitcfg report"), el("dl", null, keys.map(function (k) {
       var v = h[k];
       if (v === null || v === undefined || v === "") v = k === "where" ? "(no filter)" : k === "range" ? "(all runs)" : "–";
