@@ -302,11 +302,16 @@ def test_the_table_sorts_filters_chooses_columns_and_selects(
     page.wait_rows(len(SEEDS))
     assert {runs[i]["lr"] for i in page.rows()} == {0.01}
 
-    page.page.fill("#where-input", "lr <")  # the error, with its caret, inline
+    page.page.fill("#where-input", "lr = 0.01")  # the error, its caret under the `=`, inline
     page.page.click("#where-apply")
     page.page.wait_for_selector("#where-error:not([hidden])", timeout=DEADLINE * 1000)
-    assert page.page.inner_text("#where-error .expression") == "lr <"
-    assert page.page.inner_text("#where-error .caret").strip() == "^"
+    assert "==" in page.page.inner_text("#where-error .message")
+    expression = page.page.text_content("#where-error .expression")
+    caret = page.page.text_content("#where-error .caret") or ""
+    assert (
+        expression == "lr = 0.01" and caret.strip() == "^" and expression[caret.index("^")] == "="
+    )
+    assert len(page.rows()) == len(SEEDS)  # the last good table stays under the error
 
     page.page.fill("#where-input", "")
     page.page.click("#where-apply")
