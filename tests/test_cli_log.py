@@ -428,7 +428,7 @@ def test_a_narrow_table_cuts_long_values_in_the_middle_keeping_what_differs(cli,
 
 
 def test_shorten_all_moves_the_cut_until_values_differ() -> None:
-    from gitcfg.cli.tables import shorten, shorten_all
+    from gitcfg.cli.table_fit import shorten, shorten_all
 
     assert shorten("abcdefghij", 10) == "abcdefghij"
     assert shorten("abcdefghijkl", 7) == "ab…ijkl"  # a third in front, the rest from the tail
@@ -438,7 +438,8 @@ def test_shorten_all_moves_the_cut_until_values_differ() -> None:
 
 
 def test_fit_columns_keeps_a_metric_and_drops_config_columns_first() -> None:
-    from gitcfg.cli.tables import Column, fit_columns
+    from gitcfg.cli.table_fit import fit_columns
+    from gitcfg.cli.tables import Column
 
     columns = [Column("id", "id"), Column("status", "status")]
     columns += [Column(f"config.hp_{i}", f"hyperparameter_number_{i}", "config") for i in range(12)]

@@ -16,7 +16,8 @@ from runs_branch import make_run, write_runs
 
 from gitcfg import query
 from gitcfg.cli import tables as report
-from gitcfg.cli.tables import Column, fit_columns
+from gitcfg.cli.table_fit import fit_columns
+from gitcfg.cli.tables import Column
 
 
 def test_fitting_100k_columns_is_linear() -> None:

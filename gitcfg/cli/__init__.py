@@ -1,13 +1,25 @@
 """The `gitcfg` command: typer options over the library, rendered with rich.
 
 `app.py` holds the app, its error translation (one line and exit 1 for a GitcfgError) and the
-helpers every command shares; one module per family of commands registers on it: `runs.py`
-(init, show, amend, history, rm, restore, checkout, rerun), `share.py` (push, pull), `query.py`
-(log, diff, plot), `ui.py` (ui, report), `demo.py`. `tables.py` renders tables (`gitcfg log`,
-`diff`), `chart.py` the terminal chart (`gitcfg plot`). Only this package imports typer or rich. `gitcfg.cli:main` is the
-console script (and `python -m gitcfg`): `entry.py`, whose fast path answers `gitcfg log ...
---format json` without importing typer or rich. So importing this package is cheap: the typer
-app (`gitcfg.cli.app`, with every command registered) is loaded on first use.
+helpers every command shares. One module per family of commands registers on it, each command
+its options, one library call and one render call; the output is rendered beside it:
+
+    commands                                 module      rendered by
+    log, diff, plot                          query.py    tables.py (the `gitcfg log` table, with
+                                                         table_fit.py), diff_view.py, chart.py
+    show                                     runs.py     show_view.py
+    init, amend, history, rm, restore,       runs.py     runs_view.py
+    checkout, rerun
+    push, pull                               share.py    share_view.py
+    ui, report                               ui.py       its two lines; the page: gitcfg/ui/
+    demo                                     demo.py     demo_view.py
+
+Rendering decides nothing about the data (the library does, with tests): it chooses words,
+columns, widths and colours, and prints run data inert (app.echo). Only this package (and
+gitcfg/ui/) imports typer or rich. `gitcfg.cli:main` is the console script (and
+`python -m gitcfg`): `entry.py`, whose fast path answers `gitcfg log ... --format json` without
+importing typer or rich (tables.py imports neither at module level). So importing this package
+is cheap: the typer app (`gitcfg.cli.app`, with every command registered) is loaded on first use.
 """
 
 from __future__ import annotations

@@ -36,18 +36,8 @@ def demo(
         failures = demo_lib.run_sweep(repo, grid, jobs, lambda: progress.advance(task))
     if failures:
         raise GitcfgError(f"{len(failures)} demo runs failed; first error: {failures[0]}")
-    console.print(f"recorded {len(grid)} runs on branch gitcfg-runs\n")
-    console.print(f"$ gitcfg log --group-by lr   (in {repo})")
     from gitcfg import query
-    from gitcfg.cli import tables
+    from gitcfg.cli.demo_view import print_demo
 
     with query.Api(repo).runs() as runs:
-        tables.emit(tables.log_report(runs, group_by=["lr"]), "table", console)
-    console.print("val_acc is the last epoch's, best_val_acc the best: lr=0.1 peaks, then overfits")
-    console.print("\nTry next:")
-    console.print(f"  cd {repo}")
-    console.print("  gitcfg log                         # every run, the keys that differ")
-    console.print("  gitcfg log --where 'lr < 0.1' --sort -best_val_acc")
-    console.print("  gitcfg plot val_acc --group-by lr  # the curves, in the terminal")
-    console.print("  gitcfg show <id-prefix>            # one run: metadata, config, summary")
-    console.print("  git log --oneline gitcfg-runs      # it is all plain git")
+        print_demo(console, repo, len(grid), runs)

@@ -5,7 +5,6 @@ Each parses its options, makes one library call (query), and renders the result 
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
@@ -22,7 +21,7 @@ from gitcfg.cli.app import (
     echo,
 )
 from gitcfg.cli.entry import progress_bar
-from gitcfg.rows import inert, inert_json, runs_phrase
+from gitcfg.rows import inert, runs_phrase
 
 if TYPE_CHECKING:
     from gitcfg.query import Api
@@ -38,16 +37,6 @@ def _api() -> Api:
 def _split(values: list[str] | None) -> list[str]:
     """`--columns a,b --columns c` -> [a, b, c]."""
     return [part.strip() for value in values or () for part in value.split(",") if part.strip()]
-
-
-def _say_empty(message: str, output: str) -> None:
-    """An empty result: the message for people, an empty document for pipes."""
-    if output == "json":
-        echo("[]")
-    if output == "table":
-        echo(message)
-    else:
-        echo(f"gitcfg: {message}", err=True)
 
 
 # --- log ---------------------------------------------------------------------------------------
@@ -140,7 +129,7 @@ def log_command(
         _warn(runs.warnings)
         if not len(runs):
             filtered = rev_range or where or status
-            _say_empty(
+            report.say_empty(
                 "no runs match"
                 if filtered
                 else "no runs yet: call gitcfg.track() in a script, then gitcfg log",
@@ -161,8 +150,7 @@ def log_command(
             limit=limit,
             say_total=capped or limit == 0,  # --limit 0: say how many runs there are
         )
-    report.add_heartbeats(table.rows, api.store.repo.state_dir)
-    report.emit(table, output, _console(), _console(stderr=True))
+    report.print_log(table, output, api.store.repo.state_dir, _console(), _console(stderr=True))
 
 
 # --- diff --------------------------------------------------------------------------------------
@@ -198,13 +186,9 @@ def diff_command(
         else None
     )
     environment = query.env_diff(a, b) if env else None
-    from gitcfg.cli import tables
+    from gitcfg.cli.diff_view import print_diff
 
-    if output == "json":
-        document = tables.diff_document(changes, environment, patch)
-        echo(inert_json(json.dumps(document, indent=2, ensure_ascii=False, default=str)))
-    else:
-        tables.print_diff(console, changes, environment, patch)
+    print_diff(console, output, changes, environment, patch)
 
 
 # --- plot --------------------------------------------------------------------------------------
@@ -288,5 +272,7 @@ def plot_command(
     from gitcfg.cli.chart import print_chart
 
     x_label = x if x is not None else query.metric_axis(records, metric)  # shared step_metric
-    left_out = f"{runs_phrase(len(missing))} did not log {inert(metric)}: left out"
-    print_chart(_console(), lines, x_label, height, no_color, left_out if missing else "")
+    left_out = (
+        f"{runs_phrase(len(missing))} did not log {inert(metric)}: left out" if missing else ""
+    )
+    print_chart(_console(), lines, x_label, height, no_color, left_out)

@@ -1,23 +1,38 @@
 """The commands on runs: init, show, amend, history, rm, restore, checkout, rerun.
 
-Each parses its options, makes one library call and prints the result (app.echo).
+Each parses its options, makes one library call and renders the result (show_view.py for
+show, runs_view.py for the others).
 """
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from gitcfg.cli.app import EXIT_INTERRUPTED, _store, app, check_format, echo
+from gitcfg.cli.app import EXIT_INTERRUPTED, _store, app, check_format
+from gitcfg.cli.runs_view import (
+    print_amended,
+    print_checkout,
+    print_history,
+    print_init,
+    print_removed,
+    print_rerun_plan,
+    print_rerun_result,
+    print_restored,
+    print_uninstall,
+)
+from gitcfg.cli.show_view import (
+    print_file_names,
+    print_followed,
+    print_metrics,
+    print_run,
+    write_file,
+)
 from gitcfg.errors import GitcfgError
-from gitcfg.rows import runs_phrase
 
 if TYPE_CHECKING:
-    from gitcfg.amend import HistoryEntry
     from gitcfg.store import Store
 
 # --- init --------------------------------------------------------------------------------------
@@ -43,31 +58,13 @@ def init(
         _uninstall_hooks()
         return
     store = _store()
-    result = init_repo(store)
-    if not result.changed:
-        echo(f"gitcfg: already initialised (runs branch {store.runs_branch})")
-        return
-    if result.created_branch:
-        echo(f"created orphan branch {store.runs_branch} (README.md, FORMAT)")
-    if result.set_config:
-        echo(f"set git config gitcfg.branch = {store.runs_branch}")
-    for name in result.hooks_installed:
-        chained = " (your existing hook still runs first)" if name in result.hooks_chained else ""
-        echo(f"installed {name} hook in {result.hooks_dir}{chained}")
-    echo("next: call gitcfg.track(config) in your training script, then `gitcfg log`")
+    print_init(init_repo(store), store.runs_branch)
 
 
 def _uninstall_hooks() -> None:
     from gitcfg.install import uninstall_hooks
 
-    result = uninstall_hooks(_store())
-    if not result.removed:
-        echo(f"gitcfg: no gitcfg hooks in {result.hooks_dir}")
-    for name in result.removed:
-        if name in result.restored:
-            echo(f"restored your {name} hook in {result.hooks_dir} (gitcfg's removed)")
-        else:
-            echo(f"removed gitcfg's {name} hook from {result.hooks_dir}")
+    print_uninstall(uninstall_hooks(_store()))
 
 
 @app.command(
@@ -165,8 +162,7 @@ def show(
         from gitcfg.runfiles import resolve_file, saved_names
 
         if file_name is None:
-            for name in saved_names(record.files):
-                echo(name)
+            print_file_names(saved_names(record.files))
             return
         path = resolve_file(record.files, file_name)
         content = None if path is None else store.read_run_file(run_id, path, at=at_commit)
@@ -174,33 +170,23 @@ def show(
             from gitcfg.errors import NoSuchRunFile
 
             raise NoSuchRunFile(run_id, file_name)
-        sys.stdout.buffer.write(content)
-        sys.stdout.buffer.flush()
+        write_file(content)
         return
     if metrics:
         from gitcfg.query import Api
 
         rows = Api(store=store).read_metrics([run_id], at_commit)[run_id]  # torn last line skipped
-        if output == "json":
-            echo(json.dumps(rows, indent=2))
-        else:
-            for row in rows:
-                echo(json.dumps(row))
+        print_metrics(rows, output)
         return
-    from gitcfg.cli.tables import show_document, show_text
-
-    typer.echo(show_text(show_document(record, config_only, summary_only), output), nl=False)
+    print_run(record, config_only, summary_only, output)
 
 
 def _follow_metrics(store: Store, run_id: str) -> None:
     """`show RUN --metrics --follow`: one JSON line per row as it is logged; Ctrl-C exits 130."""
-    from gitcfg.journal import encode_row
     from gitcfg.query import Api
-    from gitcfg.rows import inert_json
 
     try:
-        for row in Api(store=store).follow_metrics(run_id):
-            echo(inert_json(encode_row(row)))
+        print_followed(Api(store=store).follow_metrics(run_id))
     except KeyboardInterrupt:
         raise typer.Exit(EXIT_INTERRUPTED) from None  # quietly: stopping is what Ctrl-C is for
 
@@ -281,25 +267,7 @@ def amend(
         raise GitcfgError("nothing to amend: give --set, --unset, --summary, --tag, --note, ...")
     store = _store()
     result = amend_runs(store, choose_runs(store, runs or [], where), amendment, dry_run=dry_run)
-    for key in result.masked:
-        echo(f"gitcfg: warning: {key} is stored masked (its name looks secret)", err=True)
-    if dry_run:
-        for change in result.changed:
-            echo(f"would amend {change.run_id}: {'; '.join(change.details)}")
-        for run_id in result.unchanged:
-            echo(f"unchanged {run_id}: already holds these values")
-        echo("dry run: nothing written")
-        return
-    commit = (result.runs_commit or "")[:10]
-    if len(result.changed) == 1 and not result.unchanged:
-        change = result.changed[0]
-        echo(f"amended {change.run_id} in {commit}: {'; '.join(change.changes)}")
-        return
-    echo(f"amended {runs_phrase(len(result.changed))} in {commit}:")
-    for change in result.changed:
-        echo(f"  {change.run_id}: {'; '.join(change.changes)}")
-    for run_id in result.unchanged:
-        echo(f"  {run_id}: unchanged (already holds these values)")
+    print_amended(result, dry_run)
 
 
 @app.command()
@@ -312,27 +280,10 @@ def history(
     Example: gitcfg history 06fq7yhg
     """
     from gitcfg.amend import run_history
-    from gitcfg.rows import inert
 
     check_format(output, ("text", "json"))
     run_id, entries = run_history(_store(), run)
-    if output == "json":
-        echo(json.dumps([{"run_id": run_id, **_fields(e)} for e in entries], indent=2))
-        return
-    echo(f"run {run_id}, oldest first:")
-    for entry in entries:
-        date = inert(entry.date[:16].replace("T", " "))
-        author = inert(entry.author.split(" <")[0])
-        what = f"{inert(entry.action):<5}  {inert(entry.what)}"
-        echo(f"{date}  {entry.runs_commit[:10]}  {author}  {what}")
-        for i, line in enumerate(entry.why.splitlines()):
-            echo(("    why: " if i == 0 else "         ") + inert(line))
-
-
-def _fields(record: HistoryEntry) -> dict[str, Any]:
-    import dataclasses
-
-    return dataclasses.asdict(record)
+    print_history(run_id, entries, output)
 
 
 @app.command("rm")
@@ -357,20 +308,7 @@ def rm_command(
     result = remove_runs(
         store, choose_runs(store, runs or [], where), reason=message, dry_run=dry_run
     )
-    if dry_run:
-        for change in result.changed:
-            echo(f"would {change.details[0]}")
-        echo("dry run: nothing written")
-        return
-    commit = (result.runs_commit or "")[:10]
-    run_ids = [change.run_id for change in result.changed]
-    if len(run_ids) == 1:
-        echo(
-            f"removed run {run_ids[0]} in {commit} (`gitcfg history {run_ids[0][:10]}` still lists it)"
-        )
-    else:
-        echo(f"removed {runs_phrase(len(run_ids))} in {commit}: {', '.join(run_ids)}")
-        echo("(`gitcfg history RUN` still lists them; `gitcfg restore RUN` brings one back)")
+    print_removed(result, dry_run)
 
 
 @app.command()
@@ -386,8 +324,7 @@ def restore(
     """
     from gitcfg.amend import restore_run
 
-    run_id, runs_commit = restore_run(_store(), run, reason=message)
-    echo(f"restored run {run_id} in {runs_commit[:10]}")
+    print_restored(*restore_run(_store(), run, reason=message))
 
 
 # --- checkout ------------------------------------------------------------------------------------
@@ -407,39 +344,7 @@ def checkout(
     """
     from gitcfg.reproduce import checkout_run
 
-    result = checkout_run(_store(), run, directory)
-    patched = ", with the run's uncommitted changes (diff.patch)" if result.patch_applied else ""
-    echo(f"created worktree {result.path} at {result.code_commit[:10]} (detached){patched}")
-    echo(f"wrote {result.config_path}: the run's config (a valid --configs file)")
-    if result.requirements_path is not None:
-        python = f", recorded with Python {result.python}" if result.python else ""
-        echo(
-            f"wrote {result.requirements_path}: the run's installed packages{python}; "
-            f"install them with:\n  pip install -r {_quote(result.requirements_path)}"
-        )
-    else:
-        echo(
-            "note: the run has no list of installed packages "
-            "(it was recorded before gitcfg recorded them)"
-        )
-    if result.command:
-        python = f" (recorded with Python {result.python})" if result.python else ""
-        echo(f"re-run it{python}:\n  cd {_quote(result.cwd)} && {result.command}")
-    else:
-        echo("the run was started from an interactive session: no command line to re-run")
-    if result.amended and result.config_path is not None:
-        echo(
-            "note: the config was amended after the run; the command re-runs it as it ran, "
-            f"{result.config_path.name} holds the amended values"
-        )
-    if result.not_stored:
-        echo(
-            "note: not in the run's patch (binary, over the size limits, or secret-looking): "
-            + ", ".join(result.not_stored)
-        )
-    if result.masked:
-        echo(f"note: recorded masked, fill in before re-running: {', '.join(result.masked)}")
-    echo(f"remove it with: git worktree remove {_quote(result.path)}")
+    print_checkout(checkout_run(_store(), run, directory))
 
 
 @app.command()
@@ -463,43 +368,11 @@ def rerun(
     The new run's run.yaml has `rerun_of: <id>`; the exit code is the script's. Compare them
     with `gitcfg diff RUN RERUN`. Example: gitcfg rerun 06fq7yhg -- --epochs 1
     """
-    import shlex
-
     from gitcfg.reproduce import prepare_rerun, run_rerun
 
     store = _store()
     plan = prepare_rerun(store, run, extra_args or (), directory)
-    checkout = plan.checkout
-    original = checkout.run_id[:10]
-    echo(
-        f"gitcfg: re-running run {checkout.run_id} in worktree {checkout.path} "
-        f"at {checkout.code_commit[:10]}:",
-        err=True,
-    )
-    echo(f"  cd {_quote(checkout.cwd)} && {shlex.join(plan.argv)}", err=True)
-    if checkout.masked:
-        echo(
-            f"gitcfg: warning: recorded masked, passed as '***': {', '.join(checkout.masked)}",
-            err=True,
-        )
+    print_rerun_plan(plan)
     result = run_rerun(store, plan)
-    for new_run_id in result.new_run_ids:
-        echo(
-            f"gitcfg: recorded run {new_run_id} (rerun_of {original}); "
-            f"compare: gitcfg diff {original} {new_run_id[:10]}",
-            err=True,
-        )
-    if not result.new_run_ids:
-        echo("gitcfg: the script recorded no run", err=True)
-    echo(
-        f"gitcfg: exit code {result.exit_code}; the worktree stays: "
-        f"git worktree remove {_quote(checkout.path)}",
-        err=True,
-    )
+    print_rerun_result(plan, result)
     raise typer.Exit(result.exit_code)
-
-
-def _quote(path: Path) -> str:
-    import shlex
-
-    return shlex.quote(str(path))

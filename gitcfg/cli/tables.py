@@ -1,8 +1,7 @@
-"""Tables for the CLI: which columns `gitcfg log` shows, and how they print (rich, json, csv, md);
-the `gitcfg diff` table and the `gitcfg show` document (at the end).
+"""How `gitcfg log` renders: which columns and rows its table has (Report, built by log_report from
+a query.Runs), and how they print: a rich table fitted to the terminal (table_fit.py), or json, csv, md.
 
-The choice of columns and rows is data (Report, built by log_report from a query.Runs); rendering
-(emit) is the only place rich is imported. Shapes of the machine formats:
+Shapes of the machine formats:
 
 - json: a list of objects keyed by the column headers. Run rows: `id` (full), `name`, `status`,
   `age` (seconds), `commit` (full), config keys (`lr`, `model.depth`), metrics (`val_acc`). Group
@@ -21,6 +20,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, cast
 
 from gitcfg import aggregate, query
+from gitcfg.cli.table_fit import GAP, Layout, fit_columns, shorten, shorten_all
 from gitcfg.errors import BadQuery, UnknownKey
 from gitcfg.rows import inert, inert_json
 from gitcfg.values import format_value
@@ -31,8 +31,7 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
-    from gitcfg.query import EnvDiff, Grouping, RunDiff, Runs
-    from gitcfg.store import RunRecord
+    from gitcfg.query import Grouping, Runs
 
 FORMATS = ("table", "json", "csv", "md")
 RUN_COLUMNS = ("id", "name", "status", "age", "commit")
@@ -510,143 +509,6 @@ def _span_line(spans: Sequence[tuple[int, int, str]]) -> str:
     return line.rstrip()
 
 
-# --- fitting a table to the terminal ------------------------------------------------------------
-
-ELLIPSIS = "…"
-GAP = 2  # spaces between columns (rich's padding of 1 on each side, none at the edges)
-MIN_CELL = 12  # a long config value or name is cut (in the middle) to no less than this
-MIN_HEADER = 10  # a long header is cut to no less than this (or its content's width)
-# When the terminal is too narrow, these go first (first dropped first); then the metrics from
-# the right, then the config and other columns from the right, except those Report.keep names.
-_DROP_FIRST = ("name", "age", "commit")
-_UNCUT = ("id", "status", "age", "commit")  # short already, and cut they would mislead
-
-
-def shorten(text: str, width: int, head: int | None = None) -> str:
-    """`text` cut to `width` characters with `…` for the middle; `head` characters stay in front
-    (default a third: the tail of ids, paths and shard names tells values apart)."""
-    if len(text) <= width:
-        return text
-    if width <= 1:
-        return ELLIPSIS[:width]
-    keep = width - 1
-    head = keep // 3 if head is None else min(head, keep)
-    return text[:head] + ELLIPSIS + text[len(text) - (keep - head) :]
-
-
-def shorten_all(texts: Sequence[str], width: int, head: int | None = None) -> list[str]:
-    """Each text shortened to `width`; the cut moves until different texts still look different
-    (when some cut can tell them apart)."""
-    distinct = set(texts)
-    if all(len(text) <= width for text in distinct) or width <= 1:
-        return [shorten(text, width) for text in texts]
-    keep = width - 1
-    first = keep // 3 if head is None else min(head, keep)
-    for split in (first, *(h for h in range(keep + 1) if h != first)):
-        cut = {text: shorten(text, width, split) for text in distinct}
-        if len(set(cut.values())) == len(distinct):
-            return [cut[text] for text in texts]
-    return [shorten(text, width, first) for text in texts]
-
-
-@dataclass(frozen=True, slots=True)
-class Layout:
-    shown: list[int]  # the indexes of the columns shown, in order
-    widths: list[int]  # each shown column's width
-    headers: list[str]  # each shown column's header, shortened to fit its width
-
-
-def fit_columns(
-    columns: Sequence[Column],
-    headers: Sequence[str],
-    cells: Sequence[Sequence[str]],
-    width: int,
-    keep: Sequence[int] = (),
-) -> Layout:
-    """Which columns to show, how wide, under which headers, so that the table fits `width`.
-
-    In turn, until it fits: drop name, age and commit; narrow long headers and long text cells
-    (to MIN_HEADER, MIN_CELL, or their content), the widest first; drop the metrics from the
-    right, then the config and other columns from the right. Columns in `keep` stay, and a
-    metric among them keeps its whole header.
-    """
-    count = len(columns)
-    content = [max((len(line[i]) for line in cells), default=0) for i in range(count)]
-    natural = [max(len(headers[i]), content[i]) for i in range(count)]
-    floor = []
-    for i, column in enumerate(columns):
-        cuttable = column.kind in ("config", "value") and column.key not in _UNCUT
-        cell = min(content[i], MIN_CELL) if cuttable else content[i]
-        if i in keep and column.kind in ("metric", "agg"):  # the result: its name stays whole
-            floor.append(natural[i])
-        else:
-            floor.append(max(cell, min(len(headers[i]), MIN_HEADER)))
-    shown = set(range(count))
-    # Running sums of the shown columns' natural and floor widths: each drop is O(1), so that
-    # fitting 100,000 config keys is linear (a sum per drop made it quadratic: 10k keys, 50 s).
-    sums = [sum(natural), sum(floor)]
-
-    def total(which: int) -> int:
-        return sums[which] + GAP * (len(shown) - 1)
-
-    def drop(index: int) -> None:
-        shown.discard(index)
-        sums[0] -= natural[index]
-        sums[1] -= floor[index]
-
-    kept = set(keep)
-    first = [i for name in _DROP_FIRST for i, c in enumerate(columns) if c.key == name]
-    metrics = [i for i in reversed(range(count)) if columns[i].kind in ("metric", "agg")]
-    skip = set(first) | set(metrics)
-    others = [i for i in reversed(range(count)) if i not in skip]
-    for index in first:
-        if total(0) <= width:
-            break
-        if index not in kept:
-            drop(index)
-    for index in (*metrics, *others):
-        if total(1) <= width:
-            break
-        if index not in kept and index in shown:
-            drop(index)
-    # The widest columns give way first: every shown column is capped at the largest cap that
-    # fits, and none goes below its floor.
-    low, high = 0, max((natural[i] for i in shown), default=0)
-    while low < high:
-        cap = (low + high + 1) // 2
-        capped = sum(max(floor[i], min(natural[i], cap)) for i in shown)
-        if capped + GAP * (len(shown) - 1) <= width:
-            low = cap
-        else:
-            high = cap - 1
-    order = sorted(shown)
-    widths = [max(floor[i], min(natural[i], low)) for i in order]
-    return Layout(order, widths, _fit_headers([headers[i] for i in order], widths))
-
-
-def _fit_headers(headers: Sequence[str], widths: Sequence[int]) -> list[str]:
-    """Headers cut to their columns' widths: the last dotted part when that fits and no other
-    header ends so (`model.depth` -> `depth`), else `…` in the middle, all still different."""
-    tails: dict[str, int] = {}
-    for header in headers:
-        tail = header.rsplit(".", 1)[-1]
-        tails[tail] = tails.get(tail, 0) + 1
-    out = []
-    for header, width in zip(headers, widths, strict=True):
-        tail = header.rsplit(".", 1)[-1]
-        if len(header) > width and tail != header and tails[tail] == 1 and len(tail) <= width:
-            header = tail
-        out.append(header)
-    by_width: dict[int, list[int]] = {}
-    for i, width in enumerate(widths):
-        by_width.setdefault(width, []).append(i)
-    for width, indexes in by_width.items():  # headers of one width are cut so they stay different
-        cut = shorten_all([out[i] for i in indexes], width, head=(width - 1 + 1) // 2)
-        for i, header in zip(indexes, cut, strict=True):
-            out[i] = header
-    return out
-
-
 def _flat_matrix(report: Report) -> tuple[list[str], list[list[str]]]:
     """Headers and string cells for csv/md: aggregates split into `metric.mean`, `metric.std`."""
     headers: list[str] = []
@@ -675,6 +537,14 @@ def _csv_text(value: Any) -> str:
     return str(value)
 
 
+def print_log(
+    report: Report, output: str, state_dir: Path, console: Console, err_console: Console
+) -> None:
+    """`gitcfg log`: `report` (log_report) with the heartbeats of runs running on this machine."""
+    add_heartbeats(report.rows, state_dir)
+    emit(report, output, console, err_console)
+
+
 def add_heartbeats(rows: Sequence[Mapping[str, Any]], state_dir: Path) -> None:
     """Mark runs running on this machine with their last heartbeat: `running (hb 3s ago)`.
 
@@ -694,137 +564,13 @@ def add_heartbeats(rows: Sequence[Mapping[str, Any]], state_dir: Path) -> None:
                 row["heartbeat_s"] = ages[row["id"]]
 
 
-# --- gitcfg diff ---------------------------------------------------------------------------------
-
-
-def diff_document(
-    changes: RunDiff, environment: EnvDiff | None, patch: bytes | None
-) -> dict[str, Any]:
-    """`gitcfg diff --format json`: each section a list of {key, a, b} (a side absent: no key)."""
-    document: dict[str, Any] = {"a": changes.a.id, "b": changes.b.id}
-    for section in ("config", "summary", "run"):
-        document[section] = [_json_change(*change) for change in getattr(changes, section)]
-    if patch is not None:
-        document["code"] = patch.decode(errors="replace")
-    if environment is not None:
-        packages = [
-            {"change": query.package_change(left, right), **_json_change(name, left, right)}
-            for name, left, right in environment.packages
-        ]
-        document["env"] = {
-            "run": [_json_change(*change) for change in environment.run],
-            "packages": packages,
-            "unrecorded": list(environment.unrecorded),
-        }
-    return document
-
-
-def _json_change(key: str, left: object, right: object) -> dict[str, Any]:
-    out: dict[str, Any] = {"key": key}
-    if left is not query.MISSING:
-        out["a"] = left
-    if right is not query.MISSING:
-        out["b"] = right
-    return out
-
-
-def print_diff(
-    console: Console, changes: RunDiff, environment: EnvDiff | None, patch: bytes | None
-) -> None:
-    """`gitcfg diff`: the differing keys of both runs side by side, then the environment's and
-    the code's difference (the patch written to stdout as git wrote it)."""
-    import sys
-
-    from rich.markup import escape
-    from rich.table import Table
-
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    table.add_column("", overflow="fold")
-    for record in (changes.a, changes.b):
-        header = f"{record.id[:10]} {record.name or ''}".strip()
-        table.add_column(escape(inert(header)), overflow="fold")
-    sections = [("config", changes.config), ("summary", changes.summary), ("run", changes.run)]
-    if environment is not None:
-        sections.append(("environment", environment.run + environment.packages))
-    for title, changed in sections:
-        if not changed:
-            continue
-        table.add_row(f"[bold]{title}[/bold]", "", "")
-        for key, left, right in changed:
-            table.add_row(f"  {escape(inert(key))}", _side(left), _side(right))
-    if not any(changed for _, changed in sections):
-        console.print("same config, summary and run fields")
-    else:
-        console.print(table, highlight=False)
-    if not changes.config:
-        console.print("[dim]config: identical[/dim]", highlight=False)
-    if environment is not None:
-        console.print(_env_summary(environment), highlight=False)
-    if patch is not None:
-        console.file.flush()
-        if patch:
-            sys.stdout.write("\n")
-            sys.stdout.flush()
-            sys.stdout.buffer.write(patch)
-            sys.stdout.flush()
-        else:
-            console.print("code: identical (same commit and patch)")
-
-
-def _side(value: object) -> str:
-    """A value as `diff` shows it: exact (these are the values that differ), markup escaped."""
-    from rich.markup import escape
-
-    if value is query.MISSING:
-        return "[dim](missing)[/dim]"
-    return escape(inert(format_value(value, None)))
-
-
-def _env_summary(environment: EnvDiff) -> str:
-    """`packages: 1 added, 2 changed`, `environment: identical`, or which run has no list."""
-    if environment.unrecorded:
-        ids = " and ".join(run_id[:10] for run_id in environment.unrecorded)
-        return f"packages: not recorded for {ids} (recorded before gitcfg listed packages)"
-    counts = query.package_counts(environment)
-    if not any(counts.values()) and not environment.run:
-        return "[dim]environment: identical (same packages, Python and platform)[/dim]"
-    parts = [f"{n} {what}" for what, n in counts.items() if n]
-    return "packages: " + (", ".join(parts) if parts else "identical")
-
-
-# --- gitcfg show ---------------------------------------------------------------------------------
-
-
-def show_document(record: RunRecord, config_only: bool, summary_only: bool) -> dict[str, Any]:
-    """What `gitcfg show` prints: the run (run, config, summary), or only its config or summary."""
-    if not (config_only or summary_only):
-        return {"run": record.meta, "config": record.config, "summary": record.summary}
-    parts: dict[str, Any] = {}
-    if config_only:
-        parts["config"] = record.config
-    if summary_only:
-        parts["summary"] = record.summary
-    return next(iter(parts.values())) if len(parts) == 1 else parts
-
-
-def show_text(document: dict[str, Any], output: str | None) -> str:
-    """The document as `--format json`, `yaml`, or for people (None): YAML, then a failed run's
-    traceback as Python prints one, not as a YAML string of escapes (yaml/json keep it in
-    run.error.traceback). Control characters escaped, but in the YAML (it quotes them itself)."""
-    from gitcfg.rows import inert_lines
-    from gitcfg.yamlio import dump_yaml
+def say_empty(message: str, output: str) -> None:
+    """An empty result: the message for people, an empty document for pipes."""
+    from gitcfg.cli.app import echo  # here: entry.py's fast path imports this module, not typer
 
     if output == "json":
-        return inert_lines(json.dumps(document, indent=2, default=str)) + "\n"
-    if output is not None or "run" not in document:
-        return str(dump_yaml(document))
-    meta, traceback = document["run"], None
-    error = meta.get("error") if isinstance(meta, dict) else None
-    if isinstance(error, dict) and isinstance(error.get("traceback"), str):
-        traceback = error["traceback"]
-        error = {key: value for key, value in error.items() if key != "traceback"}
-        document = {**document, "run": {**meta, "error": error}}
-    text = str(dump_yaml(document))
-    if traceback:  # control characters escaped: a traceback may quote any string
-        text += inert_lines("\n" + inert_lines(traceback).rstrip("\n")) + "\n"
-    return text
+        echo("[]")
+    if output == "table":
+        echo(message)
+    else:
+        echo(f"gitcfg: {message}", err=True)
