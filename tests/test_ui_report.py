@@ -186,3 +186,18 @@ def test_a_run_shows_as_a_key_value_table(runs_repo: Path) -> None:
         html = runs[0]._repr_html_()
     assert ">config.lr</td>" in html and ">summary.val_acc</td>" in html
     assert ">run-1</td>" in html and "<script" not in html
+
+
+def test_refreshing_running_runs_keeps_the_others_and_matches_a_full_read(repo: Path) -> None:
+    from gitcfg.ui import data
+
+    write_runs(repo, [make_run(i) for i in range(5)] + [make_run(9, status="running")])
+    api = Api(repo)
+    document = data.runs_document(api, data.Selection())
+    refreshed, changed = data.refresh_running(api, data.Selection(), document)
+    (running,) = [run["id"] for run in document["runs"] if run["status"] == "running"]
+    assert changed == {running} and refreshed["runs"] == document["runs"]
+    kept = {id(run) for run in document["runs"] if run["id"] != running}
+    assert kept <= {id(run) for run in refreshed["runs"]}  # the others are not read again
+    body, encoded = data.encode_runs(refreshed, {}, set())
+    assert json.loads(body) == json.loads(data.encode(document)) and len(encoded) == 6

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -487,3 +488,11 @@ def test_a_repository_without_runs_is_served_empty(repo: Path) -> None:
         assert curves["error"]["message"] == "no runs selected"
     finally:
         server.stop()
+
+
+def test_ctrl_c_stops_the_server_quietly(repo: Path) -> None:
+    server = Server(repo)
+    server.proc.send_signal(signal.SIGINT)
+    server.proc.wait(timeout=30)
+    err = server.stop()
+    assert server.proc.returncode == 0 and err.strip() == "gitcfg ui: stopped"

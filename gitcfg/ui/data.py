@@ -383,32 +383,28 @@ def _curve_records(
 # --- /api/run/<id> -----------------------------------------------------------------------------
 
 
-def run_document(
-    api: Api,
-    record: StoredRun,
-    rows: Sequence[Mapping[str, Any]] | None = None,
-    sizes: Sequence[tuple[str, int]] | None = None,
-    history: Sequence[Any] | None = None,
-    patch: bytes | None = b"?",
-) -> dict[str, Any]:
+class RunReads(NamedTuple):
+    """What a run page needs from git besides the cache, read for many runs at once."""
+
+    rows: Sequence[Mapping[str, Any]]  # metrics.jsonl (and the journal of a running run)
+    sizes: Sequence[tuple[str, int]]  # (path, size) of each file of the run directory
+    history: Sequence[Any]  # amend.HistoryEntry, oldest first
+    patch: bytes | None  # diff.patch
+
+
+def run_document(api: Api, record: StoredRun, reads: RunReads | None = None) -> dict[str, Any]:
     """One run's page: metadata, config (amended keys), summary, metrics, files, patch, history.
-    `rows`, `sizes`, `history`, `patch`: its metric rows, file sizes, history entries and
-    diff.patch when already read (a report reads them for many runs at once; `patch` b"?": not
-    read yet)."""
+    `reads`: what git holds for it, when already read (a report reads it for many runs)."""
     from gitcfg.amend import amended_keys, run_history
     from gitcfg.rows import flatten
 
-    if rows is None:
-        rows = record.metrics()
-    if sizes is None:
-        sizes = record.file_sizes()
-    if history is None:
+    if reads is None:
         try:
             history = run_history(api.store, record.id)[1]
         except GitcfgError:
             history = []
-    if patch == b"?":
-        patch = record.patch()
+        reads = RunReads(record.metrics(), record.file_sizes(), history, record.patch())
+    sizes, patch = reads.sizes, reads.patch
     return {
         "id": record.id,
         "name": record.name,
@@ -417,7 +413,7 @@ def run_document(
         "config": flatten(record.config),
         "amended": amended_keys(record.meta),
         "summary": flatten(record.summary),
-        "metrics": query.metric_names(rows),
+        "metrics": query.metric_names(reads.rows),
         "files": [{"path": path, "size": size} for path, size in sizes],
         "media": [_media_entry(path) for path, _ in sizes if path.startswith("media/")],
         "patch": None if patch is None else patch.decode(errors="replace"),
@@ -429,7 +425,7 @@ def run_document(
                 "message": f"{entry.action}: {entry.what}"
                 + (f"\n\n{entry.why}" if entry.why else ""),
             }
-            for entry in history
+            for entry in reads.history
         ],
         "error": None,
     }
@@ -477,10 +473,12 @@ def run_documents(
         record.id: run_document(
             api,
             record,
-            logged.get(record.id, []),
-            sizes.get(record.id, []),
-            histories.get(record.id, []),
-            patches[record.id],
+            RunReads(
+                logged.get(record.id, []),
+                sizes.get(record.id, []),
+                histories.get(record.id, []),
+                patches[record.id],
+            ),
         )
         for record in records
     }
