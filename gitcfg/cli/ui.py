@@ -75,12 +75,12 @@ def ui_command(
                 "anyone who can reach this address"
             ]
         )
-    echo(f"gitcfg ui: {runs_phrase(count)} at {url} (Ctrl-C stops it)")
-    if open_browser:
-        import webbrowser
+    try:  # from the URL's line on, Ctrl-C is the way to stop: not an interruption
+        echo(f"gitcfg ui: {runs_phrase(count)} at {url} (Ctrl-C stops it)")
+        if open_browser:
+            import webbrowser
 
-        webbrowser.open(url)
-    try:
+            webbrowser.open(url)
         server.serve_forever(poll_interval=0.5)
     except KeyboardInterrupt:
         echo("gitcfg ui: stopped", err=True)
