@@ -735,7 +735,9 @@ def _finished_run(store: Store, run_id: str, tip: str | None, action: str) -> Ru
         raise RunNotFound(run_id)
     record = store.read_run(run_id, at=tip, strict=True)  # damaged YAML fails, not wiped
     if record.status == "running":
-        raise RunStillRunning(run_id, action, record.meta.get("pid"), record.meta.get("host"))
+        raise RunStillRunning(
+            run_id, action, record.meta.get(runfile.PID), record.meta.get(runfile.HOST)
+        )
     return record
 
 

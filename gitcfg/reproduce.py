@@ -157,7 +157,7 @@ def checkout_run(
         recorded_requirements=requirements is not None,
         cwd=cwd,
         command=shlex.join(["python", *argv]) if argv else None,
-        python=meta.get("python"),
+        python=meta.get(runfile.PYTHON),
         not_stored=tuple(code.get("untracked_not_stored") or ()),
         masked=(*_masked_keys(record.config), *_masked_options(argv)),
         amended=_config_amended(meta),
@@ -192,7 +192,7 @@ def prepare_rerun(
     run_id = resolve_run(store, run_id_prefix)
     meta = store.read_run(run_id).meta
     if not rerun_argv(meta, Path("."))[1]:
-        raise NothingToRerun(run_id, meta.get("script"))
+        raise NothingToRerun(run_id, meta.get(runfile.SCRIPT))
     checkout = checkout_run(store, run_id, path, write_files=False)
     _, argv = rerun_argv(meta, checkout.path)
     env = dict(os.environ)
@@ -235,12 +235,12 @@ def rerun_argv(meta: Mapping[str, Any], worktree: Path) -> tuple[Path, list[str]
     """
     recorded_top = runfile.code_of(meta).get(runfile.CODE_WORKTREE)
     cwd = worktree
-    recorded_cwd = meta.get("cwd")
+    recorded_cwd = meta.get(runfile.CWD)
     if recorded_top and recorded_cwd:
         inside = _relative_to(PurePath(recorded_cwd), PurePath(recorded_top))
         if inside is not None:
             cwd = worktree / inside
-    argv = [str(a) for a in meta.get("argv") or []]
+    argv = [str(a) for a in meta.get(runfile.ARGV) or []]
     if not argv or argv[0] in ("", "-c", "-m"):
         return cwd, []
     if recorded_top:
@@ -252,7 +252,7 @@ def rerun_argv(meta: Mapping[str, Any], worktree: Path) -> tuple[Path, list[str]
             # `/top/../x` is not under the worktree: left as recorded, not moved out of the new one
             moved.append(str(worktree / inside) if inside and ".." not in inside.parts else arg)
         argv = moved
-    module = meta.get("module")
+    module = meta.get(runfile.MODULE)
     if isinstance(module, str) and module:
         argv = ["-m", module, *argv[1:]]
     return cwd, argv
@@ -310,7 +310,7 @@ def write_new_file(
 
 
 def _requirements_header(run_id: str, meta: Mapping[str, Any]) -> bytes:
-    python = meta.get("python")
+    python = meta.get(runfile.PYTHON)
     where = " on ".join(
         filter(None, [f"Python {python}" if python else None, meta.get("platform")])
     )

@@ -95,8 +95,8 @@ def latest_interrupted_run(store: Store, script: str) -> RunRecord | None:
         if (
             record is not None
             and record.status in INTERRUPTED
-            and record.meta.get("script") == script
-            and record.meta.get("host") == host
+            and record.meta.get(runfile.SCRIPT) == script
+            and record.meta.get(runfile.HOST) == host
         ):
             return record
     return None

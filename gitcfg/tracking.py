@@ -95,11 +95,11 @@ class Tags(list):  # type: ignore[type-arg]
 
 
 # run.yaml fields a script may set on the run at any time (wandb's run.name = ..., run.tags = ...)
-LABELS = ("name", "group", "tags", "notes", "project", "entity", "job_type")
+LABELS = runfile.LABELS  # name, group, tags, notes, project, entity, job_type
 
 
 def _label_value(key: str, value: Any) -> Any:
-    if key == "tags":
+    if key == runfile.TAGS:
         if value is None:
             return Tags()
         if isinstance(value, str):
@@ -168,8 +168,8 @@ class Run:
         )
         for key in LABELS:
             self._labels[key] = _label_value(key, labels[key])
-        if not self._labels["name"]:  # an id the user chose names the run itself
-            self._labels["name"] = run_id or default_run_name(self.id)
+        if not self._labels[runfile.NAME]:  # an id the user chose names the run itself
+            self._labels[runfile.NAME] = run_id or default_run_name(self.id)
         self._resume = resume
         self._given = {key: bool(labels[key]) for key in LABELS}  # passed to track()
         self.starting_step = 0  # the step of the first log() of this process (wandb's name)
@@ -305,15 +305,15 @@ class Run:
     def _set_label(self, key: str, value: Any) -> None:
         """Set run.name (etc.): journaled now and in the final commit; a no-op once finished."""
         value = _label_value(key, value)
-        if key == "name" and not value:
-            value = self._labels["name"]
+        if key == runfile.NAME and not value:
+            value = self._labels[runfile.NAME]
         if self._finished:
             self._warnings.limited("label", f"run {self.id} is finished; run.{key} is not recorded")
             return
         self._labels[key] = value
         if self._meta:  # started: else _start records it
             with self._lock:
-                self._meta[key] = list(value) if key == "tags" else value
+                self._meta[key] = list(value) if key == runfile.TAGS else value
                 self._recorder.write_meta(self._meta)
 
     def log(
@@ -615,15 +615,15 @@ class Run:
             for warning in captured.warnings:
                 _warn(warning)
         process = {
-            "host": hostname(),
-            "user": _user(),
-            "pid": self._pid,
-            "python": "{}.{}.{}".format(*sys.version_info[:3]),
-            "platform": _platform(),
-            "argv": [*argv[:1], *argv_recorded],
-            "script": str(script) if script else _session_kind(),
-            "cwd": os.getcwd(),
-            "gitcfg_version": __version__,
+            runfile.HOST: hostname(),
+            runfile.USER: _user(),
+            runfile.PID: self._pid,
+            runfile.PYTHON: "{}.{}.{}".format(*sys.version_info[:3]),
+            runfile.PLATFORM: _platform(),
+            runfile.ARGV: [*argv[:1], *argv_recorded],
+            runfile.SCRIPT: str(script) if script else _session_kind(),
+            runfile.CWD: os.getcwd(),
+            runfile.GITCFG_VERSION: __version__,
         }
         self._meta = runfile.start_record(
             self.id,
@@ -677,7 +677,7 @@ class Run:
             if key in old and not self._given.get(key):
                 value = old[key]
                 self._labels[key] = _label_value(key, value)
-                self._meta[key] = list(self._labels[key]) if key == "tags" else value
+                self._meta[key] = list(self._labels[key]) if key == runfile.TAGS else value
         started_at = self._meta[runfile.STARTED_AT]
         first = parse_iso(str(started_at))
         if first is not None:
@@ -724,7 +724,7 @@ class Run:
             meta_changed = any(self._meta.get(k) != v for k, v in fields.items())
             self._meta.update(fields)
             recorder.journal_config(config_yaml, self._meta if meta_changed else None)
-            meta = dict(self._meta, tags=list(self._labels["tags"]))
+            meta = dict(self._meta, tags=list(self._labels[runfile.TAGS]))
         if persist:
             recorder.commit_persisted(meta, config_yaml)
 
@@ -759,7 +759,7 @@ class Run:
                 round(time.monotonic() - self._clock0, 3),
                 config_changed=list(self.config._changed_after_start),
                 config_sources=dict(self.config._sources),
-                tags=list(self._labels["tags"]),  # run.tags.append() is no assignment
+                tags=list(self._labels[runfile.TAGS]),  # run.tags.append() is no assignment
             )
             if self._signal is not None:
                 self._meta[runfile.SIGNAL] = signal.Signals(self._signal).name
@@ -842,7 +842,7 @@ def end_line(run_id: str, name: str | None, run_meta: Mapping[str, Any]) -> str:
     duration = run_meta.get(runfile.DURATION_S)
     took = f" in {format_duration(duration)}" if isinstance(duration, (int, float)) else ""
     show = run_id[:8] if len(run_id) == ID_CHARS else run_id
-    return f"run {short}{named} {run_meta.get('status')}{took} · gitcfg show {show}"
+    return f"run {short}{named} {run_meta.get(runfile.STATUS)}{took} · gitcfg show {show}"
 
 
 def format_duration(seconds: float) -> str:
@@ -859,7 +859,7 @@ def format_duration(seconds: float) -> str:
 
 def _metric_goals(meta: Mapping[str, Any]) -> dict[str, str]:
     """Each defined metric's goal (run.yaml metric_definitions)."""
-    definitions = meta.get("metric_definitions")
+    definitions = meta.get(runfile.METRIC_DEFINITIONS)
     if not isinstance(definitions, Mapping):
         return {}
     return {
