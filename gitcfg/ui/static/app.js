@@ -1053,6 +1053,10 @@
     });
     renderBrushNote();
     var scroll = window.scrollY;
+    // A live redraw must not throw the reader back to the top of a scrolled table.
+    var wraps = Array.prototype.map.call(document.querySelectorAll("#view-" + view + " .table-wrap"), function (w) {
+      return [w.scrollTop, w.scrollLeft];
+    });
     // A fresh box per render: a slower, older render writes into its own detached box. Chart divs
     // and their instances live on in chartDivs across re-renders.
     var container = el("div", { className: "view-body" });
@@ -1067,6 +1071,9 @@
     return Promise.resolve(result).then(function () {
       if (seq !== renderSeq) return;
       window.scrollTo(0, scroll);
+      Array.prototype.forEach.call(document.querySelectorAll("#view-" + view + " .table-wrap"), function (w, i) {
+        if (wraps[i]) { w.scrollTop = wraps[i][0]; w.scrollLeft = wraps[i][1]; }
+      });
       document.body.dataset.view = view;
       document.body.dataset.rendered = String(seq);
     }).catch(showFailure);
