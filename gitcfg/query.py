@@ -311,7 +311,7 @@ class StoredRun:
     @property
     def tags(self) -> list[str]:
         if self._tags is None:
-            self._tags = [str(tag) for tag in self.meta.get("tags") or []]
+            self._tags = [str(tag) for tag in self.meta.get(runfile.TAGS) or []]
         return self._tags
 
     @tags.setter
@@ -328,7 +328,7 @@ class StoredRun:
 
     @property
     def entity(self) -> str | None:
-        entity = self.meta.get("entity")
+        entity = self.meta.get(runfile.ENTITY)
         return None if entity is None else str(entity)
 
     @property
@@ -369,11 +369,11 @@ class StoredRun:
 
     @property
     def host(self) -> str | None:
-        return self.meta.get("host")
+        return self.meta.get(runfile.HOST)
 
     @property
     def user(self) -> str | None:
-        return self.meta.get("user")
+        return self.meta.get(runfile.USER)
 
     @property
     def code(self) -> dict[str, Any]:
@@ -445,7 +445,7 @@ class StoredRun:
         before = {
             "config": json.loads(self._stored.config),
             "summary": json.loads(self._stored.summary),
-            "tags": [str(tag) for tag in stored_meta.get("tags") or []],
+            "tags": [str(tag) for tag in stored_meta.get(runfile.TAGS) or []],
             **{name: stored_meta.get(name) for name in _EDITABLE_FIELDS},
         }
         after = {
@@ -1282,7 +1282,7 @@ def compare_runs(records: Sequence[StoredRun]) -> list[tuple[str, list[object]]]
 def metric_definition(meta: Mapping[str, Any], metric: str) -> Mapping[str, Any]:
     """The define_metric definition that applies to `metric` in a run (run.yaml
     metric_definitions): its own, else the first glob that matches it; {} when none."""
-    definitions = meta.get("metric_definitions")
+    definitions = meta.get(runfile.METRIC_DEFINITIONS)
     if not isinstance(definitions, Mapping):
         return {}
     found = definitions.get(metric)

@@ -312,7 +312,7 @@ def write_new_file(
 def _requirements_header(run_id: str, meta: Mapping[str, Any]) -> bytes:
     python = meta.get(runfile.PYTHON)
     where = " on ".join(
-        filter(None, [f"Python {python}" if python else None, meta.get("platform")])
+        filter(None, [f"Python {python}" if python else None, meta.get(runfile.PLATFORM)])
     )
     return (
         f"# installed packages of gitcfg run {run_id}" + (f" ({where})" if where else "") + "\n"
@@ -321,7 +321,7 @@ def _requirements_header(run_id: str, meta: Mapping[str, Any]) -> bytes:
 
 
 def _config_text(run_id: str, meta: Mapping[str, Any], config: Mapping[str, Any]) -> str:
-    name = meta.get("name")
+    name = meta.get(runfile.NAME)
     header = f"# config of gitcfg run {run_id}" + (f" ({name})" if name else "")
     if _config_amended(meta):
         header += f"\n# amended since it ran: `gitcfg history {run_id[:10]}`"

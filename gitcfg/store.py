@@ -402,7 +402,7 @@ class RunRecord(NamedTuple):
 
     @property
     def name(self) -> str | None:
-        return self.meta.get("name")
+        return self.meta.get(runfile.NAME)
 
     @property
     def status(self) -> str:
@@ -426,7 +426,7 @@ def run_files(
     requirements: bytes | None = None,
 ) -> dict[str, bytes]:
     """The files of one run directory, keyed by branch path; None arguments are left unchanged."""
-    base = run_dir(str(meta["id"]))
+    base = run_dir(str(meta[runfile.ID]))
     files = {f"{base}/run.yaml": dump_yaml(dict(meta)).encode()}
     if config is not None:
         files[f"{base}/config.yaml"] = dump_yaml(dict(config)).encode()

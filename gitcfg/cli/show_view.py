@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from gitcfg import runfile
 from gitcfg.cli.app import echo
 
 if TYPE_CHECKING:
@@ -75,7 +76,7 @@ def show_text(document: dict[str, Any], output: str | None) -> str:
     if output is not None or "run" not in document:
         return str(dump_yaml(document))
     meta, traceback = document["run"], None
-    error = meta.get("error") if isinstance(meta, dict) else None
+    error = meta.get(runfile.ERROR) if isinstance(meta, dict) else None
     if isinstance(error, dict) and isinstance(error.get("traceback"), str):
         traceback = error["traceback"]
         error = {key: value for key, value in error.items() if key != "traceback"}
