@@ -8,8 +8,9 @@ one as built (no summary index: a branch an older gitcfg wrote) and one after
 `store.rebuild_index` (what gitcfg's own writers leave: index/ holds every run). Whole processes:
 - cold: `gitcfg log --group-by lr --format json` with the cache file deleted, without and with
   the index; wall time and the process's peak RSS (os.wait4);
-- warm: the same with the cache up to date (median), and `gitcfg log --where "lr == 0.001"
-  --format json`; the first warm call after a cache build is timed apart (`first`);
+- warm: the same with the cache up to date (median); `where`: `gitcfg log --where "lr == 0.001"`
+  (a table of the newest 100), `where_json` the same as json (-n 100); `first_where` is the
+  first --where after the cold build (nothing kept for the tip yet);
 - api: `Api(path).runs().group_by("lr")` in process, warm (median);
 - sacred (1,000 runs only unless --sacred-all): a bare `python` that reads one JSON file per run
   (config and summary, Sacred's run directory layout) and groups val_acc by lr, printing JSON.
@@ -46,7 +47,8 @@ TARGETS = {  # issue 13, seconds
     ("cold_index", 1_000_000): 60.0,
 }
 LOG = ["log", "--group-by", "lr", "--format", "json"]
-WHERE = ["log", "--where", "lr == 0.001", "--format", "json"]
+WHERE = ["log", "--where", "lr == 0.001"]  # a table: the newest 100 matching runs
+WHERE_JSON = ["log", "--where", "lr == 0.001", "--format", "json", "-n", "100"]
 
 SACRED_READER = """
 import json, os, sys
@@ -165,6 +167,7 @@ def measure(n: int, cache_dir: Path, work: Path, repeat: int, sacred: bool) -> d
     row["first_where"] = timed(gitcfg(*WHERE), indexed)[0]
     row["warm"] = median(gitcfg(*LOG), indexed, repeat)
     row["where"] = median(gitcfg(*WHERE), indexed, repeat)
+    row["where_json"] = median(gitcfg(*WHERE_JSON), indexed, repeat)
     row["api"] = api_group_by(indexed, repeat)
     row["python"] = median([sys.executable, "-c", "pass"], indexed, repeat)
     if sacred:
