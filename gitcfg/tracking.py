@@ -191,6 +191,7 @@ class Run:
         # The journal, the flusher thread and the commits (recorder.py); it folds the rows into
         # the summary and holds the run's lock.
         self._recorder = Recorder(self.id, store, config, mask, self._warnings)
+        self._record_row = self._recorder.add_row  # bound once: log()'s fast path calls it
         self._lock = self._recorder.lock
         self.summary = self._recorder.summary
         self._step = 0
@@ -416,7 +417,7 @@ class Run:
             row["_step"] = self._step
             row["_time"] = time.monotonic() - self._clock0
             try:
-                self._recorder.add_row(row, self._finishing)
+                self._record_row(row, self._finishing)
             except OSError as e:  # the journal cannot grow (disk full): this row is not taken,
                 del row["_step"], row["_time"]  # unless finish() commits it right now
                 raise JournalFull(self.id, self._step, e) from None
