@@ -17,14 +17,14 @@ from typer.core import TyperGroup
 
 from gitcfg._version import __version__
 
-# Exit codes, --limit's bound and the closed-pipe exit live in entry.py (the fast path uses them).
-from gitcfg.cli.entry import EXIT_CLOSED_PIPE as EXIT_CLOSED_PIPE
-from gitcfg.cli.entry import EXIT_ERROR as EXIT_ERROR
-from gitcfg.cli.entry import EXIT_INTERNAL as EXIT_INTERNAL
-from gitcfg.cli.entry import EXIT_INTERRUPTED as EXIT_INTERRUPTED
-from gitcfg.cli.entry import MAX_LIMIT as MAX_LIMIT
-from gitcfg.cli.entry import check_bound as check_bound
-from gitcfg.cli.entry import closed_pipe_exit as closed_pipe_exit
+# Exit codes, --limit's bound and the closed-pipe exit live in base.py (entry.py's fast path uses them too).
+from gitcfg.cli.base import EXIT_CLOSED_PIPE as EXIT_CLOSED_PIPE
+from gitcfg.cli.base import EXIT_ERROR as EXIT_ERROR
+from gitcfg.cli.base import EXIT_INTERNAL as EXIT_INTERNAL
+from gitcfg.cli.base import EXIT_INTERRUPTED as EXIT_INTERRUPTED
+from gitcfg.cli.base import MAX_LIMIT as MAX_LIMIT
+from gitcfg.cli.base import check_bound as check_bound
+from gitcfg.cli.base import closed_pipe_exit as closed_pipe_exit
 from gitcfg.errors import GitcfgError
 
 if TYPE_CHECKING:

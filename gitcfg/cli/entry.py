@@ -16,7 +16,15 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_CLOSED_PIPE = 1, 3, 130, 141
+from gitcfg.cli.base import (
+    EXIT_ERROR,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    MAX_LIMIT,
+    check_bound,
+    closed_pipe_exit,
+    progress_bar,
+)
 
 _LISTS = {
     "--where": "where",
@@ -206,60 +214,3 @@ def _log_json(
         report.emit(table, "json", _Out(), Console(stderr=True, highlight=False, soft_wrap=False))
     else:
         report.emit(table, "json", _Out())
-
-
-def progress_bar() -> Any:
-    """A progress(done, total) callback that shows a rich bar on stderr once a second has passed
-    (rich is imported then, not before)."""
-    import time
-
-    started = time.monotonic()
-    state: dict[str, Any] = {}
-
-    def update(done: int, total: int) -> None:
-        bar = state.get("bar")
-        if bar is None:
-            if time.monotonic() - started < 1.0 or done >= total:
-                return
-            from rich.console import Console
-            from rich.progress import Progress
-
-            console = Console(stderr=True, highlight=False, soft_wrap=False)
-            bar = state["bar"] = Progress(console=console, transient=True)
-            bar.start()
-            state["task"] = bar.add_task("reading runs into the query cache", total=total)
-        bar.update(state["task"], completed=done, total=total)
-        if done >= total:
-            bar.stop()
-
-    return update
-
-
-MAX_LIMIT = 1_000_000_000  # --limit: rows or runs (more than any branch holds; -1 means all)
-
-
-def check_bound(value: int | None, option: str, most: int, what: str) -> None:
-    """GitcfgError naming `option` when `value` is past `most` (either sign): a 30-digit --limit
-    would overflow SQLite, a --height of 100000 would draw for minutes."""
-    from gitcfg.errors import GitcfgError
-
-    if value is not None and abs(value) > most:
-        text = str(value)
-        shown = text if len(text) <= 20 else f"{text[:12]}… ({len(text)} digits)"
-        raise GitcfgError(f"{option} {shown} is too large: at most {most:,} {what}")
-
-
-def closed_pipe_exit() -> int:
-    """Quiet exit status for a closed output pipe: 141 (128 + SIGPIPE), as git and coreutils give.
-
-    stdout is pointed at /dev/null first, so the interpreter's final flush does not fail again
-    ("Exception ignored ... BrokenPipeError", the recipe of Python's signal module docs).
-    """
-    import os
-
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
-    return EXIT_CLOSED_PIPE

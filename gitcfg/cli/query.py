@@ -20,7 +20,7 @@ from gitcfg.cli.app import (
     check_format,
     echo,
 )
-from gitcfg.cli.entry import progress_bar
+from gitcfg.cli.base import progress_bar
 from gitcfg.rows import inert, runs_phrase
 
 if TYPE_CHECKING:

@@ -165,14 +165,24 @@ def measure(n: int, cache_dir: Path, work: Path, repeat: int, sacred: bool) -> d
     drop_cache(indexed)
     row["cold_index"], row["cold_index_rss"] = timed(gitcfg(*LOG), indexed)
     row["first_where"] = timed(gitcfg(*WHERE), indexed)[0]
-    row["warm"] = median(gitcfg(*LOG), indexed, repeat)
+    # warm, the bare Python start and the Sacred reader interleaved: a shared machine's load
+    # drifts, and these three are compared with each other
+    root = sacred_dir(n, work) if sacred else None
+    samples: dict[str, list[float]] = {"warm": [], "python": [], "sacred": []}
+    for _ in range(repeat):
+        samples["warm"].append(timed(gitcfg(*LOG), indexed)[0])
+        samples["python"].append(timed([sys.executable, "-c", "pass"], indexed)[0])
+        if root is not None:
+            samples["sacred"].append(
+                timed([sys.executable, "-c", SACRED_READER, str(root)], work)[0]
+            )
+    row["warm"] = statistics.median(samples["warm"])
     row["where"] = median(gitcfg(*WHERE), indexed, repeat)
     row["where_json"] = median(gitcfg(*WHERE_JSON), indexed, repeat)
     row["api"] = api_group_by(indexed, repeat)
-    row["python"] = median([sys.executable, "-c", "pass"], indexed, repeat)
-    if sacred:
-        root = sacred_dir(n, work)
-        row["sacred"] = median([sys.executable, "-c", SACRED_READER, str(root)], work, repeat)
+    row["python"] = statistics.median(samples["python"])
+    if root is not None:
+        row["sacred"] = statistics.median(samples["sacred"])
     for repo in (plain, indexed):
         shutil.rmtree(repo)
     return row
