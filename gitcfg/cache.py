@@ -11,6 +11,7 @@ It lives in `<git common dir>/gitcfg/query-cache.sqlite` and may be deleted at a
     memo(key, value)          query results computed at this tip (Snapshot.memoized: which keys
                               vary, counts, --where selections, groupings), emptied when the tip
                               moves: warm queries recompute nothing
+    memo_sets(token, run_id)  the runs of each kept --where selection (Snapshot.kept_selection)
     records(run_id, files, meta, config, summary)
                   run.yaml, config.yaml and summary.yaml as JSON: YAML is parsed once, here.
                   Apart from runs, so that scans of the narrow runs rows never touch them.
@@ -58,7 +59,7 @@ from gitcfg.store import (
     read_mapping,
 )
 
-SCHEMA = 6  # bump when the tables or what a row holds change: older caches are rebuilt
+SCHEMA = 7  # bump when the tables or what a row holds change: older caches are rebuilt
 # meta rows keyed UNREADABLE + run id: which of the run's YAML files could not be read, and why
 UNREADABLE = "unreadable:"
 FILE_NAME = "query-cache.sqlite"
@@ -330,6 +331,8 @@ CREATE TABLE runs (
 CREATE INDEX runs_okey ON runs (okey);
 CREATE INDEX runs_name ON runs (name);
 CREATE TABLE memo (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE memo_sets (token TEXT NOT NULL, run_id TEXT NOT NULL, PRIMARY KEY (token, run_id))
+    WITHOUT ROWID;
 CREATE TABLE records (
     run_id TEXT PRIMARY KEY,
     files TEXT NOT NULL,
@@ -458,7 +461,7 @@ class _Writer:
         self.from_index = 0  # runs inserted from their summary index entry
 
     def reset(self) -> None:
-        for table in ("meta", "keys", "runs", "records", "memo"):
+        for table in ("meta", "keys", "runs", "records", "memo", "memo_sets"):
             self.conn.execute(f"DROP TABLE IF EXISTS {table}")
         # One statement at a time: executescript() would commit the open transaction first.
         for statement in _CREATE.split(";"):
@@ -469,6 +472,7 @@ class _Writer:
     def clear_memo(self) -> None:
         """Forget the query results kept for the old tip (Snapshot.memo)."""
         self.conn.execute("DELETE FROM memo")
+        self.conn.execute("DELETE FROM memo_sets")
 
     def load_keys(self) -> None:
         for key, col in self.conn.execute("SELECT key, col FROM keys"):
@@ -756,6 +760,7 @@ class Snapshot:
         self._temp = 0
         self._tokens: dict[str, str] = {}  # temporary set table -> a digest of its values
         self._memo_rows: list[tuple[str, bytes]] = []  # computed here, written at close()
+        self._memo_sets: list[tuple[str, list[str]]] = []  # (token, run ids), the same
         self._overlay_tables: tuple[str, ...] = ()  # overlay(): its temporary tables
         self._decoded: dict[str, dict[str, Any]] = {}  # run id -> its row decoded from JSON
         if own:
@@ -944,29 +949,67 @@ class Snapshot:
         self._memo_rows.append((key, data))
         return value
 
+    def kept_selection(
+        self, parts: Sequence[object], select: Callable[[], list[str]]
+    ) -> tuple[str, list[Any], list[str] | None]:
+        """(SQL condition, its parameters, the ids or None) for the runs `select()` picks
+        (newest first), kept for this tip: a later snapshot of the same tip gets a condition over
+        the kept ids (the memo_sets table) without calling `select` or listing them."""
+        key = None
+        if not self._overlay_tables and self.tip:
+            key = f"where\0{parts!r}"
+            for table, token in self._tokens.items():
+                key = key.replace(table, token)
+            try:
+                found = self.conn.execute("SELECT value FROM memo WHERE key = ?", (key,)).fetchone()
+            except sqlite3.OperationalError:
+                found, key = None, None
+            if found is not None:
+                token = marshal.loads(found[0])
+                return "run_id IN (SELECT run_id FROM memo_sets WHERE token = ?)", [token], None
+        ids = select()
+        name = self._temp_set(ids)
+        if key is not None:
+            token = self._tokens[name]
+            self._memo_rows.append((key, marshal.dumps(token)))
+            self._memo_sets.append((token, ids))
+        return f"run_id IN (SELECT value FROM {name})", [], ids
+
     def _write_memo(self) -> None:
         """Keep the results computed in this snapshot, if the cache is still at its tip (a
         derived convenience: any failure only means computing them again next time)."""
         rows, self._memo_rows = self._memo_rows, []
+        sets, self._memo_sets = self._memo_sets, []
         if not rows:
             return
-        sql = (
-            "INSERT OR REPLACE INTO memo SELECT ?, ? "
-            "WHERE (SELECT value FROM meta WHERE key = 'tip') = ?"
-        )
         try:
             if self._path is None:
-                self.conn.executemany(sql, [(k, v, self.tip) for k, v in rows])
+                self._write_memo_rows(self.conn, rows, sets)
                 return
             conn = sqlite3.connect(self._path, timeout=0.2, isolation_level=None)
             try:
                 conn.execute("BEGIN IMMEDIATE")
-                conn.executemany(sql, [(k, v, self.tip) for k, v in rows])
+                self._write_memo_rows(conn, rows, sets)
                 conn.execute("COMMIT")
             finally:
                 conn.close()
         except sqlite3.Error:
             pass
+
+    def _write_memo_rows(
+        self,
+        conn: sqlite3.Connection,
+        rows: Sequence[tuple[str, bytes]],
+        sets: Sequence[tuple[str, list[str]]],
+    ) -> None:
+        tip = conn.execute("SELECT value FROM meta WHERE key = 'tip'").fetchone()
+        if tip is None or tip[0] != self.tip:  # refreshed meanwhile: these answer an old tip
+            return
+        for token, ids in sets:  # the sets first: a memo row never names a set not written
+            conn.executemany(
+                "INSERT OR IGNORE INTO memo_sets VALUES (?, ?)", ((token, i) for i in ids)
+            )
+        conn.executemany("INSERT OR REPLACE INTO memo VALUES (?, ?)", rows)
 
     def run_ids(self, condition: str, params: Sequence[Any]) -> list[str]:
         sql = f"SELECT run_id FROM runs WHERE {condition} ORDER BY okey DESC"

@@ -650,8 +650,11 @@ class Runs(Sequence[StoredRun]):
                 test = where.predicate(resolved)
                 return [run_id for run_id, row in zip(run_ids, rows, strict=True) if test(row)]
 
-            self._ids = snapshot.memoized("where", (repr(resolved), condition, params), select)
-            self._condition, self._params = snapshot.where_sql(flt, self._ids)
+            selection, selected, self._ids = snapshot.kept_selection(
+                (repr(resolved), condition, params), select
+            )
+            self._condition = f"{condition} AND {selection}"
+            self._params = [*params, *selected]
         self.warnings += unreadable_warnings(snapshot.unreadable())
 
     # --- the list ---
