@@ -128,17 +128,14 @@ def _aggregate(values: list[Number], aggs: Sequence[str]) -> dict[str, Number | 
     """Return each requested aggregate of finite `values`; mean/min/max/median None when empty."""
     n = len(values)
     result: dict[str, Number | None] = {}
-    mean = math.fsum(values) / n if n else None
+    mean, std = _mean_std(values)
     for agg in aggs:
         if agg == "count":
             result[agg] = n
         elif agg == "mean":
             result[agg] = mean
         elif agg == "std":  # sample std (ddof=1), like statistics.stdev; undefined for one run
-            if n < 2 or mean is None:
-                result[agg] = None
-            else:
-                result[agg] = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
+            result[agg] = std
         elif agg == "min":
             result[agg] = min(values) if n else None
         elif agg == "max":
@@ -149,8 +146,45 @@ def _aggregate(values: list[Number], aggs: Sequence[str]) -> dict[str, Number | 
             if not n:
                 result[agg] = None
             else:
-                result[agg] = ordered[mid] if n % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+                result[agg] = ordered[mid] if n % 2 else _midpoint(ordered[mid - 1], ordered[mid])
     return result
+
+
+def _mean_std(values: list[Number]) -> tuple[float | None, float | None]:
+    """The mean and sample std (ddof=1, like statistics.stdev; None for fewer than 2 values) of
+    finite `values`. Values near the float limit (1e300) are reduced by their largest magnitude
+    first, so squares cannot overflow; an integer beyond any float has neither (None)."""
+    n = len(values)
+    if not n:
+        return None, None
+    try:
+        floats = [float(v) for v in values]
+        mean = math.fsum(floats) / n
+        std = None if n < 2 else math.sqrt(math.fsum((v - mean) ** 2 for v in floats) / (n - 1))
+    except OverflowError:  # an intermediate sum or square past the float limit
+        mean = std = math.inf
+    if math.isfinite(mean) and (std is None or math.isfinite(std)):
+        return mean, std
+    try:
+        floats = [float(v) for v in values]
+    except OverflowError:  # an integer larger than any float
+        return None, None
+    scale = max(abs(v) for v in floats)
+    scaled = [v / scale for v in floats]
+    unit_mean = math.fsum(scaled) / n
+    if n < 2:
+        return unit_mean * scale, None
+    unit_std = math.sqrt(math.fsum((v - unit_mean) ** 2 for v in scaled) / (n - 1))
+    std = unit_std * scale
+    return unit_mean * scale, (std if math.isfinite(std) else None)
+
+
+def _midpoint(low: Number, high: Number) -> Number:
+    """(low + high) / 2 without overflowing to inf near the float limit."""
+    if isinstance(low, int) and isinstance(high, int):
+        return (low + high) / 2 if abs(low + high) < 2**1023 else (low + high) // 2
+    middle = (low + high) / 2
+    return middle if math.isfinite(middle) else low / 2 + high / 2
 
 
 def check_aggs(aggs: Iterable[str]) -> tuple[str, ...]:
@@ -192,7 +226,7 @@ def group_rows(
         for metric in metric_keys:
             values = [row.get(metric) for row in group_members]
             numbers = cast("list[Number]", [v for v in values if type(v) in _NUMBER_TYPES])
-            finite = [v for v in numbers if isfinite(v)]
+            finite = [v for v in numbers if isinstance(v, int) or isfinite(v)]  # ints: any size
             skipped[metric] = len(numbers) - len(finite)
             aggregates[metric] = _aggregate(finite, chosen)
         first = group_members[0]

@@ -333,3 +333,28 @@ def test_sort_by_a_run_field():
 )
 def test_format_mean_std(mean, std, text):
     assert format_mean_std(mean, std) == text
+
+
+def test_aggregates_near_the_float_limit_do_not_overflow():
+    """Squares of 1e300 overflow a float (and so did `gitcfg log --group-by` on such a summary):
+    mean and std are computed on values scaled by the largest magnitude instead."""
+    values = (1e300, -1e300, 1.5e308, 1.6e308)
+    rows = [{"config.lr": 1, "summary.x": v} for v in values]
+    (group,) = group_rows(rows, ["config.lr"], ("mean", "std", "median"))
+    stats = group.aggregates["summary.x"]
+    scaled = [v / 1.6e308 for v in values]
+    assert stats["mean"] == pytest.approx(statistics.fmean(scaled) * 1.6e308)
+    assert stats["std"] == pytest.approx(statistics.stdev(scaled) * 1.6e308)
+    assert stats["median"] == pytest.approx(1e300 / 2 + 1.5e308 / 2)
+    top = [{"config.lr": 1, "summary.x": v} for v in (1.7e308, 1.75e308)]
+    (group,) = group_rows(top, ["config.lr"], ("mean", "median"))
+    assert group.aggregates["summary.x"]["mean"] == pytest.approx(1.725e308)
+    assert group.aggregates["summary.x"]["median"] == pytest.approx(1.725e308)
+
+
+def test_an_integer_beyond_any_float_has_no_mean():
+    rows = [{"config.lr": 1, "summary.x": v} for v in (10**400, 1)]
+    (group,) = group_rows(rows, ["config.lr"], ("mean", "std", "min", "max"))
+    stats = group.aggregates["summary.x"]
+    assert (stats["mean"], stats["std"]) == (None, None)
+    assert (stats["min"], stats["max"]) == (1, 10**400)
