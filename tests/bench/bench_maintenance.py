@@ -188,13 +188,13 @@ def _pack_mb(repo: Path) -> float:
 def measure_sharing(cache: Path, size: int, base: Path, env: dict[str, str]) -> dict:
     source = scale_build.cached_build(cache, size)
     url = f"file://{source}"
-    allow = ["-c", "uploadpack.allowFilter=true"]  # reaches the local upload-pack
+    allow = ["--upload-pack", "git -c uploadpack.allowFilter=true upload-pack"]  # read-only cache
     result: dict[str, float] = {}
     cases = {
         "clone": ["clone", "-q", url],
         "single_branch": ["clone", "-q", "--single-branch", "--branch", "main", url],
         "depth1": ["clone", "-q", "--depth", "1", url],
-        "blob_limit": [*allow, "clone", "-q", "--filter=blob:limit=8k", url],
+        "blob_limit": ["clone", "-q", *allow, "--filter=blob:limit=8k", url],
     }
     for name, args in cases.items():
         dest = base / f"share-{name}"
