@@ -23,6 +23,7 @@ from gitcfg.cli.base import EXIT_ERROR as EXIT_ERROR
 from gitcfg.cli.base import EXIT_INTERNAL as EXIT_INTERNAL
 from gitcfg.cli.base import EXIT_INTERRUPTED as EXIT_INTERRUPTED
 from gitcfg.cli.base import MAX_LIMIT as MAX_LIMIT
+from gitcfg.cli.base import adopted_line
 from gitcfg.cli.base import check_bound as check_bound
 from gitcfg.cli.base import closed_pipe_exit as closed_pipe_exit
 from gitcfg.errors import GitcfgError
@@ -172,12 +173,9 @@ def _store(path: Path | None = None) -> Store:
     from gitcfg.store import Store
 
     store = Store.open(path or Path.cwd())
-    if store.adopted:  # after a plain `git clone`: the runs the clone brought
-        echo(
-            f"gitcfg: created branch {store.runs_branch} from {store.adopted} "
-            "(the runs your clone fetched; `gitcfg pull` brings newer ones)",
-            err=True,
-        )
+    adopted = adopted_line(store.runs_branch, store.adopted)  # after a plain `git clone`
+    if adopted:
+        echo(adopted, err=True)
     for line in recover_quietly(store):
         echo(f"gitcfg: {line}", err=True)
     return store

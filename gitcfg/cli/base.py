@@ -65,3 +65,14 @@ def closed_pipe_exit() -> int:
     except (OSError, ValueError):
         pass
     return EXIT_CLOSED_PIPE
+
+
+def adopted_line(runs_branch: str, adopted: str | None) -> str | None:
+    """The line a command prints when it made the runs branch from a clone's remote-tracking one
+    (Store.adopt_remote_branch), else None."""
+    if not adopted:
+        return None
+    return (
+        f"gitcfg: created branch {runs_branch} from {adopted} "
+        "(the runs your clone fetched; `gitcfg pull` brings newer ones)"
+    )

@@ -21,6 +21,7 @@ from gitcfg.cli.base import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     MAX_LIMIT,
+    adopted_line,
     check_bound,
     closed_pipe_exit,
     progress_bar,
@@ -178,6 +179,9 @@ def _log_json(
 
     check_bound(limit, "--limit", MAX_LIMIT, "rows (-1: all)")
     store = Store.open(Path.cwd())
+    adopted = adopted_line(store.runs_branch, store.adopted)  # after a plain `git clone`
+    if adopted:
+        _err(adopted)
     for line in recover_quietly(store):
         _err(f"gitcfg: {line}")
     api = Api(store=store, progress=progress_bar())
