@@ -132,7 +132,7 @@ def runs_report(
         constant: dict[str, Any] = {}
     else:
         shown, constant = runs.log_keys(all_keys)
-    sort_specs = [_sort_spec(runs, spec, _run_column_key) for spec in sort]
+    sort_specs = [_sort_spec(runs, spec) for spec in sort]
     fetch = [DERIVED.get(key, key) for key in shown]
     fetch += [spec.lstrip("-") for spec in sort_specs]
     total = len(runs)
@@ -175,13 +175,13 @@ def _run_column_key(runs: Runs, name: str) -> str:
     return runs.resolve(name, "--columns")
 
 
-def _sort_spec(runs: Runs, spec: str, resolve: Any) -> str:
+def _sort_spec(runs: Runs, spec: str) -> str:
     """`-val_acc` -> `-summary.val_acc`; `age` sorts by start time, newest first."""
     name, descending = aggregate.parse_sort_spec(spec)
     if not name:
         raise BadQuery(f"empty key in --sort {spec!r}; write --sort KEY or --sort -KEY")
     try:
-        key = str(resolve(runs, name))
+        key = _run_column_key(runs, name)
     except UnknownKey as e:
         raise UnknownKey(name, e.suggestions, "--sort") from None
     if key == "age":  # youngest first, as ages grow
