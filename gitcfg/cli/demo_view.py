@@ -25,4 +25,5 @@ def print_demo(console: Console, repo: Path, recorded: int, runs: Runs) -> None:
     console.print("  gitcfg log --where 'lr < 0.1' --sort -best_val_acc")
     console.print("  gitcfg plot val_acc --group-by lr  # the curves, in the terminal")
     console.print("  gitcfg show <id-prefix>            # one run: metadata, config, summary")
+    console.print("  gitcfg ui                          # all of it in a browser, live")
     console.print("  git log --oneline gitcfg-runs      # it is all plain git")
