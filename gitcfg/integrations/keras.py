@@ -66,6 +66,12 @@ class GitcfgCallback(keras.callbacks.Callback):  # type: ignore[misc]
 
     def on_train_begin(self, logs: Any = None) -> None:
         run = self._setup()
+        if self._step is None:
+            # A new callback in a run that has rows (an earlier fit's, the script's): a row left
+            # open at run.step is committed now, so this fit's rows go after it, never into it
+            # (callbacks of the same fit all start here, before any of them logs: their rows merge).
+            run.log()
+            self._step = run.step
         values: dict[str, Any] = {}
         optimizer = getattr(self.model, "optimizer", None)
         get_config = getattr(optimizer, "get_config", None)
