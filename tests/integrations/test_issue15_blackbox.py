@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import commit_script, git, run_python
+from conftest import REGRESSION_DATA, commit_script, git, run_python
 
 import gitcfg
 
@@ -767,16 +767,10 @@ def test_xgboost_training_callback_rows_per_iteration(repo: Path) -> None:
     need("xgboost", "numpy")
     proc = train(
         repo,
-        """\
-import json
-import numpy as np
+        REGRESSION_DATA
+        + """\
 import xgboost as xgb
-import gitcfg
 from gitcfg.integrations.xgboost import GitcfgCallback
-
-rng = np.random.default_rng(0)
-X = rng.normal(size=(120, 4))
-y = X[:, 0] + 0.1 * rng.normal(size=120)
 dtrain, dvalid = xgb.DMatrix(X[:80], label=y[:80]), xgb.DMatrix(X[80:], label=y[80:])
 cb = GitcfgCallback()
 assert isinstance(cb, xgb.callback.TrainingCallback)
@@ -810,15 +804,10 @@ def test_lightgbm_callback_params_once_rows_per_iteration(repo: Path) -> None:
     need("lightgbm", "numpy")
     proc = train(
         repo,
-        """\
-import json
-import numpy as np
+        REGRESSION_DATA
+        + """\
 import lightgbm as lgb
 from gitcfg.integrations.lightgbm import GitcfgCallback
-
-rng = np.random.default_rng(0)
-X = rng.normal(size=(120, 4))
-y = X[:, 0] + 0.1 * rng.normal(size=120)
 train_set = lgb.Dataset(X[:80], y[:80])
 valid = lgb.Dataset(X[80:], y[80:], reference=train_set)
 history = {}
@@ -957,17 +946,12 @@ def test_port_xgboost_and_lightgbm_wandb_scripts(repo: Path) -> None:
     need("xgboost", "lightgbm", "numpy")
     train(
         repo,
-        """\
-import numpy as np
+        REGRESSION_DATA
+        + """\
 import xgboost as xgb
 import lightgbm as lgb
-import gitcfg
 from gitcfg.integration.xgboost import WandbCallback
 from gitcfg.integration.lightgbm import wandb_callback, log_summary
-
-rng = np.random.default_rng(0)
-X = rng.normal(size=(120, 4))
-y = X[:, 0] + 0.1 * rng.normal(size=120)
 
 params = {"max_depth": 2, "eta": 0.3, "objective": "reg:squarederror", "nthread": 1}
 gitcfg.init(project="xgb-port", config=params)
