@@ -860,6 +860,20 @@ def test_integrations_extra_pins_cpu_wheels() -> None:
     assert '"xgboost' not in extra.replace('"xgboost-cpu', "")
 
 
+def test_readme_has_a_short_section_per_framework() -> None:
+    """README: one short section per framework, the two lines a user adds, what is recorded."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for heading, lines in (
+        ("PyTorch Lightning", "Trainer(logger=GitcfgLogger())"),
+        ("Hugging Face transformers", "callbacks=[GitcfgCallback()]"),
+        ("Keras 3", "model.fit(x, y, callbacks=[GitcfgCallback()])"),
+        ("Hydra", "_target_: gitcfg.integrations.hydra.GitcfgCallback"),
+        ("Optuna", "study.optimize(objective, callbacks=[GitcfgCallback()])"),
+    ):
+        section = readme.split(f"### {heading}", 1)[1].split("\n#", 1)[0]
+        assert lines in section, heading
+
+
 # ----------------------------------------------------------------------------------------------
 # Public-style wandb framework scripts, ported mechanically
 
