@@ -401,3 +401,25 @@ def test_run_page_shows_amended_image_and_patch(browser, tmp_path: Path) -> None
         page.screenshot(path="/tmp/v14-runpage.png", full_page=True)
         assert watch.dialogs == [] and watch.errors == [], watch.errors
         page.close()
+
+
+def test_group_view_error_bars_and_over_warning(browser, sweep: Path) -> None:
+    with serving(sweep, "--where", "lr < 0.5") as (url, _, _):
+        watch = Watch(browser)
+        page = watch.page
+        page.goto(url + "#group")
+
+        def kinds():
+            charts = watch.charts()
+            return charts and [(s.get("type"), len(s.get("data", []))) for s in charts[0]["series"]]
+
+        wait_for(lambda: kinds() == [("bar", 3), ("custom", 3)], "bars with error bars per lr")
+        over = page.get_by_placeholder("key")
+        over.fill("opt")
+        over.press("Enter")
+        wait_for(
+            lambda: "confounded" in page.inner_text("#view-group"), "the --over confounding warning"
+        )
+        assert "seed" in page.inner_text("#view-group")
+        assert watch.errors == [], watch.errors
+        page.close()
