@@ -35,6 +35,7 @@ from gitcfg.errors import (
     RunStillRunning,
 )
 from gitcfg.store import (
+    MIGRATE_SUBJECT,
     RunRecord,
     Store,
     commit_message,
@@ -42,6 +43,7 @@ from gitcfg.store import (
     is_run_id_prefix,
     parse_message,
     run_dir,
+    run_dir_candidates,
     run_files,
     utc_iso,
 )
@@ -650,16 +652,17 @@ def restore_run(
     restored`); return (run id, runs commit). RunNotRemoved when the run is on the branch."""
     run_id = _resolve_in_history(store, run_id_prefix)
     base = run_dir(run_id)
+    places = run_dir_candidates(run_id)  # removed before a migration: FORMAT 1's place
 
     def build(tip: str | None, when: float, by: str) -> tuple[Files, str, None]:
         if tip is None:
             raise RunNotFound(run_id_prefix)
-        if gitio.ls_tree(store.repo, tip, base, recursive=False):
+        if gitio.ls_tree(store.repo, tip, *places, recursive=False):
             raise RunNotRemoved(run_id)
         # The newest commit touching the directory removed it; a parent of it still holds it.
-        removal = gitio.log_entries(store.repo, tip, base, limit=1)
+        removal = gitio.log_entries(store.repo, tip, *places, limit=1)
         parents = removal[0].parents if removal else ()
-        found = [e for p in parents for e in gitio.ls_tree(store.repo, p, base, recursive=False)]
+        found = [e for p in parents for e in gitio.ls_tree(store.repo, p, *places, recursive=False)]
         if not found:
             raise RunNotFound(run_id_prefix)
         files: Files = {base: gitio.BlobRef(found[0].mode, found[0].oid)}  # the directory's tree
@@ -816,10 +819,13 @@ def runs_history(store: Store, run_ids: Sequence[str]) -> dict[str, list[History
     """run_history of each of `run_ids` (full ids), with one `git log` for all of them."""
     if not store.exists():
         raise RunNotFound(run_ids[0] if run_ids else "")
-    directories = {run_dir(run_id): run_id for run_id in run_ids}
+    # Both formats' places: history from before a migration has the run in FORMAT 1's.
+    directories = {place: run_id for run_id in run_ids for place in run_dir_candidates(run_id)}
     found: dict[str, list[HistoryEntry]] = {run_id: [] for run_id in run_ids}
     logged = gitio.log_paths(store.repo, store.runs_ref, *directories)
     for log_entry, paths in reversed(logged):
+        if log_entry.message.startswith(MIGRATE_SUBJECT):  # moved the runs, changed nothing
+            continue
         parsed = parse_message(log_entry.message)
         author = f"{log_entry.author_name} <{log_entry.author_email}>"
         action = parsed.verb or "git"
@@ -874,7 +880,7 @@ def _run_log(store: Store, run_id: str) -> list[gitio.LogEntry]:
     # skips the commits that do not touch the run without reading their trees (3.1 s -> 0.4 s at
     # 100,000 runs). A branch that has none yet (older, or fetched) gets one in the background.
     gitio.keep_healthy(store.repo)
-    return gitio.log_entries(store.repo, store.runs_ref, run_dir(run_id))
+    return gitio.log_entries(store.repo, store.runs_ref, *run_dir_candidates(run_id))
 
 
 def _resolve_in_history(store: Store, run_id_prefix: str) -> str:

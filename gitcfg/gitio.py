@@ -1393,6 +1393,8 @@ class BlobChange(NamedTuple):
     path: str
     mode: str
     oid: str
+    old_mode: str = ""  # the old side's ("" when added)
+    old_oid: str = ""
 
 
 def changed_blobs(repo: Repo, old: str, new: str, *paths: str) -> list[BlobChange]:
@@ -1403,11 +1405,16 @@ def changed_blobs(repo: Repo, old: str, new: str, *paths: str) -> list[BlobChang
     # -z output: ":<mode> <mode> <oid> <oid> <status>" NUL "<path>" NUL, repeated, then a final "".
     for meta, path in zip(fields[::2], fields[1::2], strict=False):
         if meta.startswith(":"):
-            _, new_mode, _, new_oid, status = meta[1:].split(" ")
-            deleted = status.startswith("D")
+            old_mode, new_mode, old_oid, new_oid, status = meta[1:].split(" ")
+            deleted, added = status.startswith("D"), status.startswith("A")
             changes.append(
                 BlobChange(
-                    status[:1], path, "" if deleted else new_mode, "" if deleted else new_oid
+                    status[:1],
+                    path,
+                    "" if deleted else new_mode,
+                    "" if deleted else new_oid,
+                    "" if added else old_mode,
+                    "" if added else old_oid,
                 )
             )
     return changes

@@ -38,7 +38,7 @@ from gitcfg.errors import (
 )
 from gitcfg.rows import LABEL_FIELDS, flatten, run_row, runs_phrase, script_in_repo
 from gitcfg.runfiles import RunFile
-from gitcfg.store import Store, parse_iso, run_dir, run_id_time
+from gitcfg.store import Store, branch_format, parse_iso, read_run_files, run_dir, run_id_time
 from gitcfg.summaries import GOALS, SUMMARY_KINDS
 from gitcfg.values import format_value, is_number, order_key, value_token, values_equal
 
@@ -1079,14 +1079,14 @@ class Api:
         if not tip:
             return None
         with gitio.BatchReader(self.store.repo) as reader:
-            return reader.read(f"{tip}:{run_dir(run_id)}/{name}")
+            return read_run_files(reader, tip, [run_id], name)[0]
 
 
 def _branch_metrics(
     reader: gitio.BatchReader, tip: str, run_ids: Sequence[str]
 ) -> dict[str, list[dict[str, Any]]]:
     """Each run's rows in metrics.jsonl at the runs commit `tip` (none when it has no file)."""
-    blobs = reader.read_many([f"{tip}:{run_dir(run_id)}/metrics.jsonl" for run_id in run_ids])
+    blobs = read_run_files(reader, tip, run_ids, "metrics.jsonl")
     from gitcfg.resuming import parse_rows
 
     return {run_id: parse_rows(blob or b"") for run_id, blob in zip(run_ids, blobs, strict=True)}
@@ -1098,7 +1098,7 @@ def _running_at(reader: gitio.BatchReader, tip: str, run_ids: Sequence[str]) -> 
         return set()
     from gitcfg.store import load_mapping
 
-    blobs = reader.read_many([f"{tip}:{run_dir(run_id)}/run.yaml" for run_id in run_ids])
+    blobs = read_run_files(reader, tip, run_ids, "run.yaml")
     return {
         run_id
         for run_id, blob in zip(run_ids, blobs, strict=True)
@@ -1210,7 +1210,9 @@ def file_sizes(
     tip = tip or api.store.tip()
     if not tip:
         return {run_id: [] for run_id in run_ids}
-    directories = {run_id: run_dir(run_id) for run_id in run_ids}
+    with gitio.BatchReader(api.store.repo) as reader:
+        version = branch_format(reader, tip)
+    directories = {run_id: run_dir(run_id, version) for run_id in run_ids}
     found = gitio.ls_blobs(api.store.repo, tip, *directories.values())
     return {
         run_id: [(e.path, e.size) for e in found[directory] if e.mode != "120000"]
@@ -1224,9 +1226,8 @@ def read_patches(api: Api, records: Sequence[StoredRun]) -> dict[str, bytes | No
     found: dict[str, bytes | None] = {record.id: None for record in records}
     if wanted:
         with gitio.BatchReader(api.store.repo) as reader:
-            names = [f"{record._tip}:{run_dir(record.id)}/diff.patch" for record in wanted]
-            for record, blob in zip(wanted, reader.read_many(names), strict=True):
-                found[record.id] = blob
+            for record in wanted:
+                found[record.id] = read_run_files(reader, record._tip, [record.id], "diff.patch")[0]
     return found
 
 

@@ -34,7 +34,7 @@ from gitcfg.errors import (
     RunWithoutCommit,
     UnsafeRunPath,
 )
-from gitcfg.store import RERUN_OF_VARIABLE, Store, changed_run_dirs, run_dir
+from gitcfg.store import RERUN_OF_VARIABLE, Store, changed_run_dirs, read_run_files
 from gitcfg.yamlio import dump_yaml
 
 _COMMIT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
@@ -111,9 +111,9 @@ def checkout_run(
     patch = requirements = None
     with gitio.BatchReader(store.repo) as reader:
         if "diff.patch" in record.files:
-            patch = reader.read(f"{store.runs_ref}:{run_dir(run_id)}/diff.patch")
+            patch = read_run_files(reader, store.runs_ref, [run_id], "diff.patch")[0]
         if REQUIREMENTS in record.files:
-            requirements = reader.read(f"{store.runs_ref}:{run_dir(run_id)}/{REQUIREMENTS}")
+            requirements = read_run_files(reader, store.runs_ref, [run_id], REQUIREMENTS)[0]
     if patch:
         try:
             gitio.apply_patch(target, patch)

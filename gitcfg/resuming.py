@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from gitcfg import gitio, runfile
 from gitcfg.errors import GitcfgError, RunNotFound
-from gitcfg.store import RunRecord, Store, hostname, is_valid_run_id, parse_message, run_dir
+from gitcfg.store import RunRecord, Store, hostname, is_valid_run_id, parse_message
 
 RESUME_MODES = ("allow", "must", "never", "auto")
 RESUMABLE = ("finished", "failed", "killed", "crashed")
@@ -104,11 +104,11 @@ def latest_interrupted_run(store: Store, script: str) -> RunRecord | None:
 
 def load_resume(store: Store, record: RunRecord) -> Resume:
     """The rows the run logged (its metrics.jsonl) to go on from."""
-    base = run_dir(record.run_id)
     tip = store.tip()
     oid = None
     if tip is not None:
-        for entry in gitio.ls_tree(store.repo, tip, base + "/"):
+        base, entries = store.run_entries(record.run_id, tip)
+        for entry in entries:
             if entry.path == f"{base}/metrics.jsonl":
                 oid = entry.oid
     rows: list[dict[str, Any]] = []

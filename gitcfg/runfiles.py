@@ -2,8 +2,8 @@
 
 On the runs branch they sit in the run's directory:
 
-    runs/<shard>/<id>/files/<relative path>     saved files (save(), run.dir)
-                      media/<key>/<step>.png    Image values logged; .json for Table
+    runs/<a>/<b>/<c>/<id>/files/<relative path> saved files (save(), run.dir)
+                          media/<key>/<step>.png  Image values logged; .json for Table
 
 `save(glob, base_path, policy)` follows wandb: a relative glob matches from the working directory,
 and names are relative to `base_path` (default: the working directory; for an absolute glob, its
@@ -136,7 +136,7 @@ class RunFiles:
     def __init__(
         self, run_dir: str, journal_dir: Path | None, budget: int, warn: Callable[[str], None]
     ) -> None:
-        self.run_dir = run_dir  # `runs/<shard>/<id>` on the branch
+        self.run_dir = run_dir  # `runs/<a>/<b>/<c>/<id>` on the branch (store.run_dir)
         self.journal_dir = journal_dir  # where media files and saves.json wait; None: memory
         self.budget = budget
         self.warn = warn

@@ -1,16 +1,19 @@
 """The runs branch format: ids, run directories, commit messages, reading and writing runs.
 
-Layout on the orphan branch (default `gitcfg-runs`):
+Layout on the orphan branch (default `gitcfg-runs`), FORMAT 2:
 
     README.md, FORMAT                      first commit
-    runs/<id[-2:]>/<id>/config.yaml        resolved config
-                         run.yaml          metadata: status, times, host, argv, code commit, ...
-                         summary.yaml      summary metrics
-                         metrics.jsonl     one JSON object per log() row
-                         diff.patch        only when the worktree was dirty
-                         requirements.txt  installed distributions (environment.py)
-                         files/...         files the run saved (save(), run.dir; runfiles.py)
-                         media/<key>/...   Image and Table values logged (media.py)
+    runs/<a>/<b>/<c>/<id>/config.yaml      resolved config (<a><b>: the id's milliseconds,
+                          run.yaml         <c>: its last character; see fanout())
+                          summary.yaml     summary metrics
+                          metrics.jsonl    one JSON object per log() row
+                          diff.patch       only when the worktree was dirty
+                          requirements.txt installed distributions (environment.py)
+                          files/...        files the run saved (save(), run.dir; runfiles.py)
+                          media/<key>/...  Image and Table values logged (media.py)
+
+FORMAT 1 put a run at `runs/<id[-2:]>/<id>/`; it stays readable everywhere, and the first write
+with this gitcfg (or `gitcfg migrate`) moves every run to FORMAT 2 in one commit (migrate()).
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ from gitcfg.errors import (
 )
 from gitcfg.yamlio import dump_yaml, load_yaml_fast
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+FANOUT_FORMAT = 2  # the first with the fan-out layout (FORMAT 1: runs/<id[-2:]>/<id>)
 DEFAULT_BRANCH = "gitcfg-runs"
 RUNS_DIR = "runs"
 RUN_YAML_FILES = ("run.yaml", "config.yaml", "summary.yaml")  # a run's YAML mappings, in this order
@@ -158,33 +162,78 @@ def is_valid_run_id(run_id: str) -> bool:
     return True
 
 
-def shard(run_id: str) -> str:
-    """The shard directory: the id's last two (random) characters, so shards fill evenly.
+FANOUT_DEPTH = 3  # directories between runs/ and a run's directory
+_FANOUT_CHARS = frozenset(_CROCKFORD)
+_FANOUT_PAD = "_"  # stands for a character an id lacks or one outside [0-9a-z]
 
-    A time-ordered id's first characters are shared by every run of a season; its last ones are
-    random, which keeps each tree at about runs/1024 entries (measured flat to 10,000 runs).
+
+def fanout(run_id: str) -> tuple[str, str, str]:
+    """The three one-character directories above a run's directory: `runs/<a>/<b>/<c>/<id>`.
+
+    <a> and <b> are the id's 8th and 9th characters, its milliseconds: spread evenly over 32
+    values each, whenever runs start, yet part of the 8-9 characters that name a run, so a
+    reader given such a prefix lists one directory of about N/1024 runs instead of all of
+    them. <c> is the id's last character (random; +1 for the next id of the same millisecond),
+    which spreads the runs a sweep starts within one millisecond. Each tree then has at most 32
+    entries down to 32,768 leaves (about 30 runs each at 1M runs), so a commit rewrites a few KB
+    of trees whatever the number of runs (FORMAT 1's runs/ and shard trees: ~70 KB at 1M).
+    A first-format id's 8th-9th characters are random; a chosen id's characters are lowered,
+    and one outside [0-9a-z] (or missing, in a short id) becomes `_`.
     """
+    chars = [_fan_char(run_id, i) for i in (ID_TIME_CHARS, ID_TIME_CHARS + 1)]
+    return chars[0], chars[1], _fan_char(run_id, len(run_id) - 1)
+
+
+def _fan_char(run_id: str, index: int) -> str:
+    char = run_id[index].lower() if 0 <= index < len(run_id) else _FANOUT_PAD
+    return char if char in _FANOUT_CHARS else _FANOUT_PAD
+
+
+def shard(run_id: str) -> str:
+    """FORMAT 1's shard directory: the id's last two (random) characters."""
     return run_id[-2:]
 
 
-def run_dir(run_id: str) -> str:
-    return f"{RUNS_DIR}/{shard(run_id)}/{run_id}"
+def run_dir(run_id: str, format_version: int = FORMAT_VERSION) -> str:
+    """The run's directory on a branch of `format_version` (default: the one gitcfg writes)."""
+    if format_version < FANOUT_FORMAT:
+        return f"{RUNS_DIR}/{shard(run_id)}/{run_id}"
+    return "/".join((RUNS_DIR, *fanout(run_id), run_id))
+
+
+def run_dir_candidates(run_id: str) -> tuple[str, str]:
+    """Where the run's directory is in either format: (FORMAT 2's, FORMAT 1's). A commit holds
+    one of them; history from before a migration holds the second."""
+    return run_dir(run_id), run_dir(run_id, 1)
 
 
 def parse_run_path(path: str) -> tuple[str, str, str] | None:
-    """`runs/ab/<id>/run.yaml` -> (run id, `runs/ab/<id>`, `run.yaml`); None outside a run's dir."""
-    parts = path.split("/", 3)
-    if len(parts) == 4 and parts[0] == RUNS_DIR:
-        return parts[2], "/".join(parts[:3]), parts[3]
-    return None
+    """`runs/a/b/c/<id>/run.yaml` -> (run id, `runs/a/b/c/<id>`, `run.yaml`); FORMAT 1's
+    `runs/ab/<id>/run.yaml` likewise; None outside a run's directory."""
+    parts = path.split("/", FANOUT_DEPTH + 2)
+    if len(parts) < 4 or parts[0] != RUNS_DIR:
+        return None
+    if len(parts) == FANOUT_DEPTH + 3 and tuple(parts[1:4]) == fanout(parts[4]):
+        return parts[4], "/".join(parts[:5]), parts[5]
+    run_id, _, name = "/".join(parts[2:]).partition("/")
+    if not name:
+        return None
+    return run_id, f"{RUNS_DIR}/{parts[1]}/{run_id}", name
+
+
+def current_path(path: str) -> str:
+    """`path` where the current format puts it (a run's file moves; any other path stays)."""
+    parsed = parse_run_path(path)
+    return path if parsed is None else f"{run_dir(parsed[0])}/{parsed[2]}"
 
 
 def changed_run_dirs(repo: gitio.Repo, old: str | None, new: str) -> dict[str, str]:
-    """Map each run id whose directory differs between two runs commits (None: none) to that dir."""
+    """Map each run id whose directory differs between two runs commits (None: none) to that dir
+    (its place in `new` when it is there: across a migration a run is in both formats)."""
     changed: dict[str, str] = {}
     for change in gitio.changed_blobs(repo, old or gitio.EMPTY_TREE, new, RUNS_DIR + "/"):
         parsed = parse_run_path(change.path)
-        if parsed is not None:
+        if parsed is not None and (change.oid or parsed[0] not in changed):
             changed[parsed[0]] = parsed[1]
     return changed
 
@@ -372,7 +421,7 @@ BRANCH_README = """# gitcfg runs
 This branch is written by gitcfg (https://github.com/gitcfg/gitcfg). It shares no history with the
 code: each commit records one run starting, ending or being amended.
 
-    runs/<shard>/<run-id>/
+    runs/<a>/<b>/<c>/<run-id>/
       config.yaml     the resolved config, as the script ended with it
       run.yaml        metadata: status, times, host, argv, code commit, config provenance
       summary.yaml    summary metrics (last logged value of each metric, or set explicitly)
@@ -381,8 +430,9 @@ code: each commit records one run starting, ending or being amended.
       requirements.txt  the installed Python distributions (`pip install -r requirements.txt`)
       files/          files the run saved; media/ the images and tables it logged
 
-<shard> is the last two characters of the run id. Run ids start with the start time
-(7 base32 characters of seconds since 2020), then 13 random characters.
+<a> and <b> are the run id's 8th and 9th characters, <c> its last one. Run ids start with
+the start time (7 base32 characters of seconds since 2020, 2 of milliseconds), then 11 random
+characters.
 Read it with `gitcfg log`, `gitcfg show RUN`, or plain git:
 `git log gitcfg-runs --grep 'Code-Commit: <sha>'`.
 """
@@ -545,10 +595,22 @@ class Store:
         Refused: a branch checked out in any worktree (committing would move it under the user's
         feet), a branch that is not a runs branch (the code's history: `gitcfg.branch=main`, a
         `gitcfg-runs` made with `git branch`), and one whose FORMAT is newer than this gitcfg.
-        Every write calls this before writing anything. The worktree test reads HEAD files
+        Every write calls this before writing anything; a branch of an older FORMAT is
+        migrated first (migrate(): one commit), so writers always write the current layout.
+        The worktree test reads HEAD files
         (no git process); the tip's tree is listed once per tip a process sees (one `git ls-tree`;
         the commits this process writes count as seen).
         """
+        self._check_not_checked_out()
+        tip = self.tip()
+        if tip is not None and (self.repo.common_dir, tip) not in _CHECKED_TIPS:
+            version = check_runs_tree(self.repo, tip, f"branch {self.runs_branch}")
+            if version < FORMAT_VERSION:  # written by an older gitcfg: move its runs first
+                self.migrate()
+                return
+            _CHECKED_TIPS.add((self.repo.common_dir, tip))
+
+    def _check_not_checked_out(self) -> None:
         bare = self.git_config.get("core.bare") == "true"
         where = gitio.checked_out_branches(self.repo, bare).get(self.runs_ref)
         if where is not None:
@@ -556,10 +618,6 @@ class Store:
                 f"the runs branch {self.runs_branch} is checked out in {where}; gitcfg never "
                 "commits onto a checked-out branch: switch that worktree to another branch first"
             )
-        tip = self.tip()
-        if tip is not None and (self.repo.common_dir, tip) not in _CHECKED_TIPS:
-            check_runs_tree(self.repo, tip, f"branch {self.runs_branch}")
-            _CHECKED_TIPS.add((self.repo.common_dir, tip))
 
     def write(self, files: Mapping[str, bytes | None], message: str) -> str:
         """Commit `files` on the runs branch (creating it if needed); return the runs commit."""
@@ -572,7 +630,57 @@ class Store:
         _CHECKED_TIPS.add((self.repo.common_dir, runs_commit))  # built on a checked tip
         return runs_commit
 
+    def migrate(self) -> Migration | None:
+        """Move every run of a branch of an older FORMAT to the current layout, in one commit
+        (`gitcfg: migrate the runs branch to FORMAT 2`); None when there is nothing to do.
+
+        A normal commit on top of the tip: each run directory's tree moves as it is (no blob is
+        rewritten), so nothing is lost and `history` follows a run across it. Compare-and-swap
+        onto the tip it listed: a writer that got in first makes it list again.
+        """
+        self._check_not_checked_out()
+        for _ in range(gitio.MAX_RETRIES):
+            tip = self.tip()
+            if tip is None:
+                return None
+            version = check_runs_tree(self.repo, tip, f"branch {self.runs_branch}")
+            if version >= FORMAT_VERSION:
+                _CHECKED_TIPS.add((self.repo.common_dir, tip))
+                return None
+            files: dict[str, bytes | gitio.BlobRef | None] = {}
+            moved: list[tuple[str, gitio.TreeEntry]] = []
+            for entry in _format1_run_dirs(self.repo, tip):
+                run_id = entry.path.rsplit("/", 1)[1]
+                files[entry.path] = None  # deletions first: a 1-char id's old dir `runs/a/a`
+                moved.append((run_id, entry))
+            for run_id, entry in moved:
+                files[run_dir(run_id)] = gitio.BlobRef(entry.mode, entry.oid)
+            files["FORMAT"] = f"{FORMAT_VERSION}\n".encode()
+            files["README.md"] = BRANCH_README.encode()
+            message = commit_message(
+                f"{MIGRATE_SUBJECT} {FORMAT_VERSION}",
+                f"Moved {len(moved)} run directories from FORMAT {version}'s runs/<id[-2:]>/<id>/ "
+                f"to runs/<a>/<b>/<c>/<id>/ (docs/branch-format.md); no file changed.",
+            )
+            try:
+                runs_commit = gitio.commit_files(
+                    self.repo, self.runs_ref, files, message, self.identity, expected=tip
+                )
+            except RunsBranchMoved:
+                continue
+            _CHECKED_TIPS.add((self.repo.common_dir, runs_commit))
+            return Migration(runs_commit, version, len(moved))
+        raise RunsBranchMoved(self.runs_ref)
+
     # reading
+
+    def run_entries(self, run_id: str, at: str) -> tuple[str, list[gitio.TreeEntry]]:
+        """(the run's directory at runs commit `at`, its files there): one `git ls-tree` that
+        looks in both formats' places; the current format's place when the run is in neither."""
+        here, older = run_dir_candidates(run_id)
+        entries = gitio.ls_tree(self.repo, at, here + "/", older + "/")
+        base = here if not entries or entries[0].path.startswith(here + "/") else older
+        return base, [e for e in entries if e.path.startswith(base + "/")]
 
     def read_run(self, run_id: str, at: str | None = None, strict: bool = False) -> RunRecord:
         """The run as it stands at the runs commit `at` (default: the tip); RunNotFound if absent.
@@ -584,12 +692,9 @@ class Store:
         runs_commit = at or self.tip()
         if runs_commit is None:
             raise RunNotFound(run_id)
-        base = run_dir(run_id)
+        base, entries = self.run_entries(run_id, runs_commit)
         # Names relative to the run directory: `files/run.yaml` (a saved file) is not run.yaml.
-        names = {
-            e.path[len(base) + 1 :]: e.oid
-            for e in gitio.ls_tree(self.repo, runs_commit, base + "/")
-        }
+        names = {e.path[len(base) + 1 :]: e.oid for e in entries}
         if "run.yaml" not in names:
             raise RunNotFound(run_id)
         with gitio.BatchReader(self.repo) as reader:
@@ -613,7 +718,7 @@ class Store:
         if runs_commit is None:
             return None
         with gitio.BatchReader(self.repo) as reader:
-            return reader.read(f"{runs_commit}:{run_dir(run_id)}/{name}")
+            return read_run_files(reader, runs_commit, [run_id], name)[0]
 
 
 def index_deriver() -> gitio.Derive:
@@ -687,18 +792,56 @@ def read_mapping(blob: bytes | None) -> tuple[dict[str, Any], str | None]:
     return value, None
 
 
+MIGRATE_SUBJECT = "gitcfg: migrate the runs branch to FORMAT"
+
+
+class Migration(NamedTuple):
+    runs_commit: str
+    from_version: int
+    runs: int  # run directories moved
+
+
+def _format1_run_dirs(repo: gitio.Repo, runs_commit: str) -> list[gitio.TreeEntry]:
+    """FORMAT 1's run directories (`runs/<shard>/<id>`): two `git ls-tree`, not a listing of
+    every file."""
+    shards = [
+        e.path + "/"
+        for e in gitio.ls_tree(repo, runs_commit, RUNS_DIR + "/", recursive=False)
+        if e.kind == "tree"
+    ]
+    if not shards:
+        return []
+    found = gitio.ls_tree(repo, runs_commit, *shards, recursive=False)
+    return [e for e in found if e.kind == "tree" and is_valid_run_id(e.path.rsplit("/", 1)[1])]
+
+
+def branch_format(reader: gitio.BatchReader, runs_commit: str) -> int:
+    """The FORMAT of a runs commit (1 when it has none or an unreadable one)."""
+    text = (reader.read(f"{runs_commit}:FORMAT") or b"").decode(errors="replace").strip()
+    return int(text) if text.isdigit() and len(text) < 6 else 1
+
+
+def read_run_files(
+    reader: gitio.BatchReader, runs_commit: str, run_ids: Sequence[str], name: str
+) -> list[bytes | None]:
+    """The file `name` of each run's directory at `runs_commit` (None where absent), in the
+    place the commit's FORMAT puts it: one batch of reads."""
+    version = branch_format(reader, runs_commit)
+    return reader.read_many([f"{runs_commit}:{run_dir(r, version)}/{name}" for r in run_ids])
+
+
 _CHECKED_TIPS: set[tuple[Path, str]] = set()  # (common dir, runs commit) found writable
 # all a runs branch holds at its top (index/: summaryindex.py, a derived copy of runs/)
 RUNS_BRANCH_TOP = frozenset(("README.md", "FORMAT", RUNS_DIR, "index"))
 
 
-def check_runs_tree(repo: gitio.Repo, runs_commit: str, what: str, remedy: str = "") -> None:
+def check_runs_tree(repo: gitio.Repo, runs_commit: str, what: str, remedy: str = "") -> int:
     """Raise RunsBranchRefused unless `runs_commit`'s tree is a runs branch's this gitcfg can write.
 
     A runs branch holds README.md, FORMAT (a number) and runs/ at its top, and nothing else;
-    a branch with the code's history holds the code (or no FORMAT). One `git ls-tree`; FORMAT
-    `1` is recognised by its blob id, so its content is read only when it differs. `remedy`
-    ends the message (default: name another branch in git config).
+    a branch with the code's history holds the code (or no FORMAT). One `git ls-tree`; the
+    current FORMAT is recognised by its blob id, so its content is read only when it differs.
+    `remedy` ends the message (default: name another branch in git config). Returns the FORMAT.
     """
     entries = {e.path: e for e in gitio.ls_tree(repo, runs_commit, recursive=False)}
     format_entry = entries.get("FORMAT")
@@ -722,6 +865,7 @@ def check_runs_tree(repo: gitio.Repo, runs_commit: str, what: str, remedy: str =
                 or f"name another with `git config gitcfg.branch NAME` (default {DEFAULT_BRANCH})"
             )
         )
+    return int(text)
 
 
 _BRANCH_FORBIDDEN = frozenset(" ~^:?*[\\\x7f")

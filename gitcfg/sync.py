@@ -28,14 +28,18 @@ from typing import Any
 from gitcfg import gitio, runfile
 from gitcfg.errors import GitError, RemoteNotFound, RemoteUnreachable, RunsBranchMoved
 from gitcfg.store import (
+    MIGRATE_SUBJECT,
     RUN_YAML_FILES,
     RUNS_DIR,
     Store,
     changed_run_dirs,
     check_runs_tree,
     commit_message,
+    current_path,
     index_deriver,
     parse_run_path,
+    run_dir,
+    run_dir_candidates,
 )
 from gitcfg.summaryindex import INDEX_DIR
 from gitcfg.values import same_value
@@ -260,9 +264,10 @@ def merge_runs(store: Store, theirs: str, label: str, now: float | None = None) 
 
 
 def _unit(path: str) -> str:
-    """The unit a path belongs to: its run directory (`runs/ab/<id>`), else the path itself."""
+    """The unit a path belongs to: its run's directory in the current format (a FORMAT 1 path
+    too: the same run), else the path itself."""
     parsed = parse_run_path(path)
-    return path if parsed is None else parsed[1]
+    return path if parsed is None else run_dir(parsed[0])
 
 
 def _unit_name(unit: str) -> str:
@@ -274,9 +279,24 @@ def _changed_runs(store: Store, old: str | None, new: str) -> tuple[str, ...]:
 
 
 def _by_unit(changes: Iterable[gitio.BlobChange]) -> dict[str, dict[str, tuple[str, str]]]:
-    units: dict[str, dict[str, tuple[str, str]]] = {}
+    """Changed files by unit, at their current-format paths, as (mode, oid); ("", "") deleted.
+
+    Across a migration (one side FORMAT 1, the other 2) a run's file shows as deleted in one
+    place and added in the other: the same blob in both is no change, so only what a side
+    really changed is left."""
+    before: dict[str, tuple[str, str]] = {}
+    after: dict[str, tuple[str, str]] = {}
     for change in changes:
-        units.setdefault(_unit(change.path), {})[change.path] = (change.mode, change.oid)
+        path = current_path(change.path)
+        if change.old_oid:
+            before[path] = (change.old_mode, change.old_oid)
+        if change.oid:
+            after[path] = (change.mode, change.oid)
+    units: dict[str, dict[str, tuple[str, str]]] = {}
+    for path in [*after, *(p for p in before if p not in after)]:
+        now = after.get(path, ("", ""))
+        if now != before.get(path, ("", "")):
+            units.setdefault(_unit(path), {})[path] = now
     return units
 
 
@@ -314,8 +334,9 @@ def _merge_unit(
     store: Store, unit: str, base: str, ours: str, theirs: str, label: str
 ) -> tuple[Files, Reconciled]:
     repo = store.repo
+    places = _places(unit)
     sides = {
-        name: {e.path: e for e in gitio.ls_tree(repo, commit, unit)}
+        name: {current_path(e.path): e for e in gitio.ls_tree(repo, commit, *places)}
         for name, commit in (("base", base), ("ours", ours), ("theirs", theirs))
     }
     theirs_later = _last_change(store, theirs, unit) > _last_change(store, ours, unit)
@@ -363,10 +384,21 @@ def _blob_key(entry: gitio.TreeEntry | None) -> tuple[str, str] | None:
     return (entry.mode, entry.oid) if entry else None
 
 
+def _places(unit: str) -> tuple[str, ...]:
+    """Where a unit may be in a commit: a run's directory in either format; a file's path."""
+    if unit.startswith(RUNS_DIR + "/"):
+        return run_dir_candidates(_unit_name(unit))
+    return (unit,)
+
+
 def _last_change(store: Store, commit: str, unit: str) -> tuple[int, str]:
-    """(committer time, commit id) of the newest commit reachable from `commit` touching `unit`."""
-    entries = gitio.log_entries(store.repo, commit, unit, limit=1)
-    return (entries[0].committed_ts, entries[0].commit) if entries else (0, "")
+    """(committer time, commit id) of the newest commit reachable from `commit` that changed
+    `unit` (a migration, which only moved it, does not count)."""
+    entries = gitio.log_entries(store.repo, commit, *_places(unit), limit=8)
+    for entry in entries:
+        if not entry.message.startswith(MIGRATE_SUBJECT):
+            return (entry.committed_ts, entry.commit)
+    return (0, "")
 
 
 def _merge_yaml(

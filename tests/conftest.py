@@ -365,3 +365,17 @@ rng = np.random.default_rng(0)
 X = rng.normal(size=(120, 4))
 y = X[:, 0] + 0.1 * rng.normal(size=120)
 """
+
+
+def run_dir_of(path: str) -> str:
+    """The run directory (`runs/a/b/c/<id>`, or FORMAT 1's `runs/ab/<id>`) a branch path is in."""
+    from gitcfg.store import parse_run_path
+
+    parsed = parse_run_path(path)
+    assert parsed is not None, path
+    return parsed[1]
+
+
+def run_id_of(path: str) -> str:
+    """The id of the run whose directory holds the runs-branch path `path`."""
+    return run_dir_of(path).rsplit("/", 1)[1]

@@ -32,7 +32,11 @@ def run_id(seconds: int, rng: random.Random = _rng) -> str:
 
 
 def run_dir(rid: str) -> str:
-    return f"runs/{rid[-2:]}/{rid}"
+    """The run's directory in gitcfg's current layout (tests/test_layout_migration.py builds
+    FORMAT 1 branches)."""
+    from gitcfg.store import run_dir as current_run_dir
+
+    return current_run_dir(rid)
 
 
 def iso(seconds: int) -> str:
@@ -131,7 +135,9 @@ def commit(repo: Path, files: Mapping[str, bytes | None], message: str = "test r
     if tip:
         parts.append(b"from %s\n" % tip.encode())
     else:
-        files = {"README.md": b"runs\n", "FORMAT": b"1\n", **files}
+        from gitcfg.store import FORMAT_VERSION
+
+        files = {"README.md": b"runs\n", "FORMAT": b"%d\n" % FORMAT_VERSION, **files}
     for path, data in files.items():
         if data is None:
             parts.append(b"D %s\n" % path.encode())

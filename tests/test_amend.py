@@ -36,7 +36,7 @@ from gitcfg.amend import (
     render_value,
 )
 from gitcfg.errors import BadAmendment, RunStillRunning
-from gitcfg.store import Store, parse_message
+from gitcfg.store import Store, parse_message, run_dir
 
 TRAIN = """
 import sys, gitcfg
@@ -72,11 +72,11 @@ def finished(finished_template: tuple[Path, str], tmp_path: Path) -> tuple[Path,
 
 
 def _run_yaml(repo: Path, run_id: str) -> dict:
-    return yaml.safe_load(read_branch_file(repo, f"runs/{run_id[-2:]}/{run_id}/run.yaml"))
+    return yaml.safe_load(read_branch_file(repo, f"{run_dir(run_id)}/run.yaml"))
 
 
 def _config(repo: Path, run_id: str, ref: str = "gitcfg-runs") -> dict:
-    return yaml.safe_load(read_branch_file(repo, f"runs/{run_id[-2:]}/{run_id}/config.yaml", ref))
+    return yaml.safe_load(read_branch_file(repo, f"{run_dir(run_id)}/config.yaml", ref))
 
 
 # --- the amend command ---------------------------------------------------------------------------
@@ -106,7 +106,7 @@ def test_amend_rewrites_the_run_in_one_commit_with_reason_and_trailers(cli, fini
     assert git(repo, "rev-parse", "gitcfg-runs^") == old_tip
     changed = git(repo, "diff", "--name-only", old_tip, "gitcfg-runs").splitlines()
     runs = [p for p in changed if not p.startswith("index/")]
-    assert runs and all(p.startswith(f"runs/{run_id[-2:]}/{run_id}/") for p in runs)
+    assert runs and all(p.startswith(f"{run_dir(run_id)}/") for p in runs)
     assert len(changed) == len(runs) + 1
     message = git(repo, "log", "-1", "--format=%B", "gitcfg-runs")
     subject, _, body = message.partition("\n")
@@ -158,7 +158,7 @@ def test_amend_summary_untag_note_name_and_unset(cli, finished) -> None:
         "model.width",
     )
     assert result.exit_code == 0, result.output
-    summary = yaml.safe_load(read_branch_file(repo, f"runs/{run_id[-2:]}/{run_id}/summary.yaml"))
+    summary = yaml.safe_load(read_branch_file(repo, f"{run_dir(run_id)}/summary.yaml"))
     assert summary["best_val_acc"] == 0.79 and summary["test"] == {"acc": 0.7}
     assert summary["val_acc"] == 0.8
     meta = _run_yaml(repo, run_id)
@@ -338,7 +338,7 @@ def test_rm_removes_the_run_in_one_commit_and_history_keeps_it(cli, finished, tm
     assert [e["action"] for e in history] == ["run", "run", "rm"]
     assert history[-1]["why"] == "smoke test"
     # the files are one `git show` away
-    restored = git(repo, "show", f"gitcfg-runs^:runs/{run_id[-2:]}/{run_id}/config.yaml")
+    restored = git(repo, "show", f"gitcfg-runs^:{run_dir(run_id)}/config.yaml")
     assert yaml.safe_load(restored)["lr"] == 3e-4
     assert snapshot(repo) == before
 

@@ -17,6 +17,7 @@ from conftest import git, one_error_line, read_branch_file, run_python, snapshot
 
 import gitcfg
 from gitcfg.errors import BadAmendment, RunStillRunning, UnsupportedValue
+from gitcfg.store import run_dir
 
 TRAIN = """
 import sys, gitcfg
@@ -37,7 +38,7 @@ def record_run(repo: Path, body: str = TRAIN) -> str:
 
 
 def doc(repo: Path, run_id: str, name: str, ref: str = "gitcfg-runs") -> dict:
-    return yaml.safe_load(read_branch_file(repo, f"runs/{run_id[-2:]}/{run_id}/{name}", ref))
+    return yaml.safe_load(read_branch_file(repo, f"{run_dir(run_id)}/{name}", ref))
 
 
 def tip(repo: Path) -> str:

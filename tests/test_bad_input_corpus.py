@@ -21,8 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, snapshot
+from conftest import ROOT, run_id_of, snapshot
 from runs_branch import run_id as make_run_id
+
+from gitcfg.store import run_dir
 
 TIMEOUT_S = 5.0
 MEMORY_BYTES = 2 << 30
@@ -149,9 +151,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     _git(theirs, env, "push", "-q", "origin", "HEAD:refs/heads/main")
     python = [sys.executable, "train.py"]
     subprocess.run(python, cwd=theirs, env=env, check=True, capture_output=True, timeout=120)
-    good = _git(
-        theirs, env, "ls-tree", "--name-only", "gitcfg-runs:runs/" + _only_shard(theirs, env)
-    )
+    good = _only_run_id(theirs, env)
     pulled_ids = _plant_hostile_runs(theirs, env, good)
     _git(theirs, env, "push", "-q", "origin", "gitcfg-runs")
 
@@ -194,27 +194,26 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     return {"env": env, "repo": mine, "inputs": inputs, "pulled": pulled_ids, "runs": mine_ids}
 
 
-def _only_shard(repo: Path, env: dict[str, str]) -> str:
-    [shard] = _git(repo, env, "ls-tree", "--name-only", "gitcfg-runs:runs").splitlines()
-    return shard
+def _only_run_id(repo: Path, env: dict[str, str]) -> str:
+    names = _git(repo, env, "ls-tree", "-r", "--name-only", "gitcfg-runs", "runs/").splitlines()
+    [run_id] = {run_id_of(name) for name in names}
+    return run_id
 
 
 def _plant_hostile_runs(repo: Path, env: dict[str, str], good: str) -> dict[str, str]:
     """Copies of run `good`, each with one file replaced, committed with plumbing."""
     plumbing_env = {**env, "GIT_INDEX_FILE": str(repo / ".git" / "plant-index")}
     _git(repo, plumbing_env, "read-tree", "gitcfg-runs")
-    files = _git(repo, env, "ls-tree", "--name-only", f"gitcfg-runs:runs/{good[-2:]}/{good}")
+    files = _git(repo, env, "ls-tree", "--name-only", f"gitcfg-runs:{run_dir(good)}")
     ids: dict[str, str] = {}
     for number, (case, (replaced, text, _)) in enumerate(PULLED.items()):
         new_id = make_run_id(300_000_000 + number)
         ids[case] = new_id
         for name in files.splitlines():
-            content = _git(
-                repo, env, "cat-file", "-p", f"gitcfg-runs:runs/{good[-2:]}/{good}/{name}"
-            )
+            content = _git(repo, env, "cat-file", "-p", f"gitcfg-runs:{run_dir(good)}/{name}")
             content = text if name == replaced else content.replace(good, new_id) + "\n"
             blob = _git(repo, env, "hash-object", "-w", "--stdin", stdin=content)
-            path = f"runs/{new_id[-2:]}/{new_id}/{name}"
+            path = f"{run_dir(new_id)}/{name}"
             _git(
                 repo, plumbing_env, "update-index", "--add", "--cacheinfo", f"100644,{blob},{path}"
             )

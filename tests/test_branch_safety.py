@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import git, one_error_line, run_python, snapshot, write_script
 
-from gitcfg.store import branch_name_problem
+from gitcfg.store import FORMAT_VERSION, branch_name_problem, run_dir
 
 TRAIN = """
 import gitcfg
@@ -184,11 +184,14 @@ def test_an_invalid_branch_name_in_git_config_is_an_error_naming_it(repo: Path, 
 # --- a FORMAT newer than this gitcfg: reads work, writes refuse ---------------------------------
 
 
-def _bump_format(repo: Path, tmp_path: Path, version: str = "2") -> None:
+NEWER = str(FORMAT_VERSION + 1)
+
+
+def _bump_format(repo: Path, tmp_path: Path, version: str = NEWER) -> None:
     wt = tmp_path / "bump"
     git(repo, "worktree", "add", "-q", str(wt), "gitcfg-runs")
     (wt / "FORMAT").write_text(f"{version}\n")
-    git(wt, "commit", "-q", "-am", "format 2")
+    git(wt, "commit", "-q", "-am", f"format {version}")
     git(repo, "worktree", "remove", str(wt))
 
 
@@ -205,7 +208,9 @@ def test_a_newer_format_reads_but_refuses_every_write(repo: Path, cli, tmp_path:
     assert run_id[:8] in cli(repo, "log").output
     for args in (("amend", run_id, "--set", "lr=0.2"), ("rm", run_id), ("restore", removed)):
         line = one_error_line(cli(repo, *args))
-        assert "uses format 2, newer than this gitcfg" in line and "upgrade gitcfg" in line, args
+        assert (
+            f"uses format {NEWER}, newer than this gitcfg" in line and "upgrade gitcfg" in line
+        ), args
     line = _refused_track(repo)
     assert "upgrade gitcfg" in line
     assert git(repo, "rev-parse", "gitcfg-runs") == tip and _no_journal(repo)
@@ -226,7 +231,7 @@ def test_pull_of_a_newer_format_and_push_merging_into_one_refuse(
     tip = git(repo, "rev-parse", "gitcfg-runs")
     for args in (("pull", "origin"), ("push", "origin")):
         line = one_error_line(cli(repo, *args))
-        assert "uses format 2, newer than this gitcfg" in line, args
+        assert f"uses format {NEWER}, newer than this gitcfg" in line, args
     assert git(repo, "rev-parse", "gitcfg-runs") == tip
 
 
@@ -267,7 +272,7 @@ def _killed_run(repo: Path, tmp_path: Path) -> str:
 
 
 def _run_tree(repo: Path, run_id: str) -> str:
-    return git(repo, "rev-parse", f"gitcfg-runs:runs/{run_id[-2:]}/{run_id}")
+    return git(repo, "rev-parse", f"gitcfg-runs:{run_dir(run_id)}")
 
 
 @pytest.mark.parametrize("tamper", ["meta_says_victim", "renamed_to_victim", "bad_dir_name"])

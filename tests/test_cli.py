@@ -17,6 +17,7 @@ from conftest import (
     git,
     init_repo,
     one_error_line,
+    run_dir_of,
     run_python,
     sealed,
     snapshot,
@@ -72,7 +73,7 @@ def test_init_creates_branch_config_and_hook_and_is_idempotent(cli, repo: Path) 
     assert git(repo, "config", "gitcfg.branch") == "gitcfg-runs"
     files = git(repo, "ls-tree", "--name-only", "gitcfg-runs").splitlines()
     assert sorted(files) == ["FORMAT", "README.md"]
-    assert "runs/<shard>/<run-id>/" in git(repo, "show", "gitcfg-runs:README.md")
+    assert "runs/<a>/<b>/<c>/<run-id>/" in git(repo, "show", "gitcfg-runs:README.md")
     hook = repo / ".git" / "hooks" / "pre-push"
     assert hook.exists() and os.access(hook, os.X_OK)
     assert before["index"] == snapshot(repo)["index"]
@@ -248,7 +249,7 @@ def test_demo_runs_a_sweep_and_prints_the_grouped_log(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "gitcfg log --group-by lr" in proc.stdout and "±" in proc.stdout
     lines = git(target, "ls-tree", "-r", "--name-only", "gitcfg-runs").splitlines()
-    run_dirs = {"/".join(p.split("/")[:3]) for p in lines if p.startswith("runs/")}
+    run_dirs = {run_dir_of(p) for p in lines if p.startswith("runs/")}
     assert len(run_dirs) >= 12
     out = subprocess.run(
         [sys.executable, "-m", "gitcfg", "log", "--group-by", "lr", "--format", "json"],

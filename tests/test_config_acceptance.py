@@ -9,6 +9,8 @@ import pytest
 import yaml
 from conftest import git, read_branch_file, run_python, runs_branch_files, write_script
 
+from gitcfg.store import run_dir
+
 # wandb's "track experiments" tutorial, as a user would port it: `import wandb` -> `import gitcfg`,
 # `wandb.init(config=args)` -> `gitcfg.track(args)`; everything else is wandb's idiom unchanged.
 TUTORIAL = """
@@ -66,7 +68,7 @@ def test_a_ported_wandb_tutorial_records_the_expected_config_summary_and_metrics
     proc = run_python(repo, "train.py", "--lr", "0.02", "--configs", "exp.yaml", "--epochs", "5")
     assert proc.returncode == 0, proc.stderr
     run_id = proc.stdout.strip().splitlines()[-1]
-    base = f"runs/{run_id[-2:]}/{run_id}"
+    base = f"{run_dir(run_id)}"
     assert f"{base}/config.yaml" in runs_branch_files(repo)
 
     # Precedence: config-defaults.yaml < --configs files < the script (argparse values, defaults
@@ -181,7 +183,7 @@ def test_values_set_on_gitcfg_config_before_track_are_merged_below_the_object(re
     proc = run_python(repo, "pending.py")
     assert proc.returncode == 0, proc.stderr
     run_id = proc.stdout.strip().splitlines()[-1]
-    base = f"runs/{run_id[-2:]}/{run_id}"
+    base = f"{run_dir(run_id)}"
     recorded = yaml.safe_load(read_branch_file(repo, f"{base}/config.yaml"))
     assert recorded == {"seed": 1, "lr": 0.1, "epochs": 2, "dropout": 0.2}
     meta = yaml.safe_load(read_branch_file(repo, f"{base}/run.yaml"))
@@ -192,7 +194,7 @@ def test_values_set_on_gitcfg_config_before_track_are_merged_below_the_object(re
 
 
 def _run_dir(run_id: str) -> str:
-    return f"runs/{run_id[-2:]}/{run_id}"
+    return f"{run_dir(run_id)}"
 
 
 def _branch_yaml(repo: Path, run_id: str, name: str):

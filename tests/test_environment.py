@@ -27,6 +27,7 @@ from gitcfg.environment import (
     installed_requirements,
     parse_requirements,
 )
+from gitcfg.store import run_dir
 
 TRAIN = """
 import gitcfg
@@ -66,9 +67,7 @@ def project(repo: Path) -> Path:
 
 def requirements_entry(repo: Path, run_id: str) -> tuple[str, str]:
     """(blob id, path) of the run's requirements.txt on the runs branch."""
-    line = git(
-        repo, "ls-tree", "-r", "gitcfg-runs", f"runs/{run_id[-2:]}/{run_id}/requirements.txt"
-    )
+    line = git(repo, "ls-tree", "-r", "gitcfg-runs", f"{run_dir(run_id)}/requirements.txt")
     meta, path = line.split("\t")
     return meta.split()[2], path
 
@@ -175,7 +174,7 @@ def test_every_run_records_its_requirements_python_and_platform(project: Path) -
     run_a, run_b = record(project), record(project)
     files = runs_branch_files(project)
     for run_id in (run_a, run_b):
-        assert f"runs/{run_id[-2:]}/{run_id}/requirements.txt" in files
+        assert f"{run_dir(run_id)}/requirements.txt" in files
     blob_a, path_a = requirements_entry(project, run_a)
     blob_b, _ = requirements_entry(project, run_b)
     assert blob_a == blob_b  # identical lists: one git blob
@@ -183,7 +182,7 @@ def test_every_run_records_its_requirements_python_and_platform(project: Path) -
     assert f"PyYAML=={importlib.metadata.version('PyYAML')}" in text.splitlines()
     import yaml
 
-    meta = yaml.safe_load(read_branch_file(project, f"runs/{run_a[-2:]}/{run_a}/run.yaml"))
+    meta = yaml.safe_load(read_branch_file(project, f"{run_dir(run_a)}/run.yaml"))
     assert meta["python"] == "{}.{}.{}".format(*sys.version_info[:3])
     assert meta["platform"].startswith(os.uname().sysname)
     assert "rerun_of" not in meta
@@ -277,7 +276,7 @@ def drop_requirements(repo: Path, run_id: str, tmp_path: Path) -> None:
         ).stdout.strip()
 
     plumbing("read-tree", "gitcfg-runs")
-    plumbing("rm", "-q", "--cached", f"runs/{run_id[-2:]}/{run_id}/requirements.txt")
+    plumbing("rm", "-q", "--cached", f"{run_dir(run_id)}/requirements.txt")
     tree = plumbing("write-tree")
     commit = plumbing("commit-tree", tree, "-p", "gitcfg-runs", "-m", "an older run")
     plumbing("update-ref", "refs/heads/gitcfg-runs", commit)
@@ -342,7 +341,7 @@ def test_a_cold_cache_is_listed_at_the_end_and_the_next_run_has_it_at_the_start(
         start = git(
             project, "log", "gitcfg-runs", "--format=%H", "--grep", f"run {run_id}: started"
         )
-        path = f"runs/{run_id[-2:]}/{run_id}/requirements.txt"
+        path = f"{run_dir(run_id)}/requirements.txt"
         return bool(git(project, "ls-tree", "--name-only", start, path))
 
     cold, warm = record(project), record(project)
@@ -353,7 +352,7 @@ def test_a_cold_cache_is_listed_at_the_end_and_the_next_run_has_it_at_the_start(
 def test_diff_env_shows_python_and_platform_when_they_differ(cli, project: Path, tmp_path) -> None:
     run_a, run_b = record(project), record(project)
     # run b as if recorded elsewhere: rewrite its run.yaml with git, not gitcfg
-    path = f"runs/{run_b[-2:]}/{run_b}/run.yaml"
+    path = f"{run_dir(run_b)}/run.yaml"
     meta = read_branch_file(project, path)
     meta = meta.replace(f"python: {run_meta_python(meta)}", "python: 3.99.0")
     meta = meta.replace("platform: ", "platform: Other-")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import git, one_error_line, run_python, write_script
 
+from gitcfg.store import run_dir
 from gitcfg.tracking import process_rank
 
 TRAIN = """
@@ -67,7 +68,7 @@ def test_script_in_another_repo_records_there_and_says_so(tmp_path: Path) -> Non
     head_a = git(repo_a, "rev-parse", "HEAD")
     files = git(repo_a, "ls-tree", "-r", "--name-only", "gitcfg-runs")
     assert f"{run_id}/run.yaml" in files
-    run_yaml = git(repo_a, "show", f"gitcfg-runs:runs/{run_id[-2:]}/{run_id}/run.yaml")
+    run_yaml = git(repo_a, "show", f"gitcfg-runs:{run_dir(run_id)}/run.yaml")
     assert head_a in run_yaml
     assert git(repo_b, "rev-parse", "-q", "--verify", "gitcfg-runs", check=False) == ""
     warning = [line for line in proc.stderr.splitlines() if "recording into" in line]

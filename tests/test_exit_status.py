@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import read_branch_file, run_python, runs_branch_files, write_script
+from conftest import read_branch_file, run_id_of, run_python, runs_branch_files, write_script
 
 from gitcfg.store import run_dir
 
 
 def _only_run(repo: Path) -> dict[str, Any]:
-    (run_id,) = {p.split("/")[2] for p in runs_branch_files(repo) if p.startswith("runs/")}
+    (run_id,) = {run_id_of(p) for p in runs_branch_files(repo) if p.startswith("runs/")}
     meta = yaml.safe_load(read_branch_file(repo, f"{run_dir(run_id)}/run.yaml"))
     assert isinstance(meta, dict)
     return meta

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import git, read_branch_file, run_python, runs_branch_files, write_script
+from conftest import git, read_branch_file, run_id_of, run_python, runs_branch_files, write_script
 
 from gitcfg.store import run_dir
 
@@ -35,7 +35,7 @@ def _gitcfg(
 
 
 def _run_ids(repo: Path) -> list[str]:
-    return sorted({p.split("/")[2] for p in runs_branch_files(repo) if p.endswith("/run.yaml")})
+    return sorted({run_id_of(p) for p in runs_branch_files(repo) if p.endswith("/run.yaml")})
 
 
 def _meta(repo: Path, run_id: str) -> dict[str, Any]:

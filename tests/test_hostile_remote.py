@@ -17,6 +17,8 @@ import pytest
 import yaml
 from conftest import git, run_python, write_script
 
+from gitcfg.store import run_dir
+
 TRAIN = """
 import gitcfg
 run = gitcfg.track({"lr": 0.1})
@@ -79,7 +81,7 @@ def hostile(tmp_path: Path, remote: Path) -> dict[str, object]:
     top = str(attacker)
 
     def edit(kind: str, name: str, change) -> None:
-        path = runs / "runs" / ids[kind][-2:] / ids[kind] / name
+        path = runs / run_dir(ids[kind]) / name
         if name == "run.yaml":
             meta = yaml.safe_load(path.read_text())
             change(meta)
@@ -103,7 +105,7 @@ def hostile(tmp_path: Path, remote: Path) -> dict[str, object]:
     patch_file = _symlink_patch(attacker, "config.yaml", str(target))
     patch_file += _symlink_patch(attacker, "requirements.txt", str(target.with_name("req.txt")))
     for kind, patch in (("symlink_dir", patch_dir), ("symlink_file", patch_file)):
-        path = runs / "runs" / ids[kind][-2:] / ids[kind] / "diff.patch"
+        path = runs / run_dir(ids[kind]) / "diff.patch"
         path.write_text(patch)
         git(runs, "add", str(path))
     git(

@@ -14,6 +14,8 @@ import pytest
 import yaml
 from conftest import git, held_script, read_branch_file, run_python, write_script
 
+from gitcfg.store import run_dir
+
 # wandb 0.30's `def init(` (wandb/sdk/wandb_init.py), plus `magic` of earlier versions.
 WANDB_INIT_KWARGS = {
     "entity": "team",
@@ -54,7 +56,7 @@ def _runs(repo: Path) -> list[str]:
 
 
 def _meta(repo: Path, run_id: str) -> dict[str, Any]:
-    return yaml.safe_load(read_branch_file(repo, f"runs/{run_id[-2:]}/{run_id}/run.yaml"))
+    return yaml.safe_load(read_branch_file(repo, f"{run_dir(run_id)}/run.yaml"))
 
 
 def _script(tmp_path: Path, body: str) -> Path:
@@ -265,7 +267,7 @@ def test_allow_val_change_lets_the_script_change_a_value(repo: Path, tmp_path: P
     proc = run_python(repo, script)
     assert proc.returncode == 0, proc.stderr
     run_id = proc.stdout.strip()
-    config = yaml.safe_load(read_branch_file(repo, f"runs/{run_id[-2:]}/{run_id}/config.yaml"))
+    config = yaml.safe_load(read_branch_file(repo, f"{run_dir(run_id)}/config.yaml"))
     assert config == {"lr": 0.2}
 
 
@@ -458,7 +460,7 @@ def test_an_exception_at_the_python_prompt_does_not_end_the_run(repo: Path) -> N
     run_id = proc.stdout.split("id ")[1].split()[0]
     meta = _meta(repo, run_id)
     assert meta["status"] == "finished" and meta["script"] == "<repl>"
-    rows = read_branch_file(repo, f"runs/{run_id[-2:]}/{run_id}/metrics.jsonl").splitlines()
+    rows = read_branch_file(repo, f"{run_dir(run_id)}/metrics.jsonl").splitlines()
     assert [json.loads(r)["a"] for r in rows] == [1]
 
 
@@ -475,7 +477,7 @@ def test_config_persist_commits_the_config_to_the_runs_branch(repo: Path, tmp_pa
         """,
     )
     with held_script(repo, script) as run_id:
-        base = f"runs/{run_id[-2:]}/{run_id}"
+        base = f"{run_dir(run_id)}"
         config = yaml.safe_load(read_branch_file(repo, f"{base}/config.yaml"))
         assert config == {"lr": 0.1, "epochs": 7}
         assert yaml.safe_load(read_branch_file(repo, f"{base}/run.yaml"))["status"] == "running"

@@ -20,6 +20,7 @@ import yaml
 from conftest import (
     git,
     read_branch_file,
+    run_id_of,
     run_python,
     runs_branch_files,
     snapshot,
@@ -47,7 +48,7 @@ from gitcfg.tracking import Run, process_rank
 
 
 def _run_ids(repo: Path) -> set[str]:
-    return {p.split("/")[2] for p in runs_branch_files(repo) if p.startswith("runs/")}
+    return {run_id_of(p) for p in runs_branch_files(repo) if p.startswith("runs/")}
 
 
 def _branch_yaml(repo: Path, run_id: str, name: str) -> Any:

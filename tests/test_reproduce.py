@@ -13,6 +13,7 @@ import yaml
 from conftest import commit_script, git, one_error_line, run_python, snapshot, write_script
 
 from gitcfg.reproduce import rerun_argv
+from gitcfg.store import run_dir
 
 TRAIN = """
 import argparse, gitcfg
@@ -197,7 +198,7 @@ def test_a_patch_that_does_not_apply_leaves_nothing_behind(cli, project: Path, t
     env = {**os.environ, "GIT_INDEX_FILE": str(tmp_path / "index")}
     for args in (
         ["read-tree", "gitcfg-runs"],
-        ["update-index", "--cacheinfo", f"100644,{blob},runs/{run_id[-2:]}/{run_id}/diff.patch"],
+        ["update-index", "--cacheinfo", f"100644,{blob},{run_dir(run_id)}/diff.patch"],
     ):
         subprocess.run(["git", *args], cwd=project, env=env, check=True)
     tree = subprocess.run(

@@ -12,6 +12,8 @@ import pytest
 import yaml
 from conftest import commit_script, git, read_branch_file, run_python, snapshot, write_script
 
+from gitcfg.store import run_dir
+
 TRAIN = """
 import argparse, sys
 import gitcfg
@@ -58,7 +60,7 @@ def gitcfg_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def run_meta(repo: Path, run_id: str) -> dict:
-    return yaml.safe_load(read_branch_file(repo, f"runs/{run_id[-2:]}/{run_id}/run.yaml"))
+    return yaml.safe_load(read_branch_file(repo, f"{run_dir(run_id)}/run.yaml"))
 
 
 def rerun_id(proc: subprocess.CompletedProcess[str]) -> str:

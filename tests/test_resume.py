@@ -13,6 +13,7 @@ import yaml
 from conftest import git, held_script, read_branch_file, run_python, write_script
 
 from gitcfg.query import Api
+from gitcfg.store import run_dir
 
 # Logs steps run.step .. STOP-1; dies of SIGKILL after logging step KILL_AT when it is set.
 TRAIN = """
@@ -31,7 +32,7 @@ for step in range(run.step, int(os.environ.get("STOP", "10"))):
 
 
 def _base(run_id: str) -> str:
-    return f"runs/{run_id[-2:]}/{run_id}"
+    return f"{run_dir(run_id)}"
 
 
 def _meta(repo: Path, run_id: str) -> dict[str, Any]:

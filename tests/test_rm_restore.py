@@ -9,10 +9,18 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import git, one_error_line, read_branch_file, run_python, snapshot, write_script
+from conftest import (
+    git,
+    one_error_line,
+    read_branch_file,
+    run_id_of,
+    run_python,
+    snapshot,
+    write_script,
+)
 
 from gitcfg.amend import amend_run
-from gitcfg.store import Store
+from gitcfg.store import Store, run_dir
 
 TRAIN = """
 import sys, gitcfg
@@ -36,12 +44,12 @@ def tip(repo: Path) -> str:
 
 
 def run_tree(repo: Path, run_id: str, ref: str = "gitcfg-runs") -> str:
-    return git(repo, "rev-parse", f"{ref}:runs/{run_id[-2:]}/{run_id}")
+    return git(repo, "rev-parse", f"{ref}:{run_dir(run_id)}")
 
 
 def present(repo: Path) -> set[str]:
     paths = git(repo, "ls-tree", "-r", "--name-only", "gitcfg-runs", "runs/").splitlines()
-    return {p.split("/")[2] for p in paths}
+    return {run_id_of(p) for p in paths}
 
 
 def history(cli, repo: Path, run_id: str) -> list[tuple[str, str, str]]:
@@ -97,10 +105,7 @@ def test_restore_brings_a_removed_run_back_and_its_history_continues(cli, repo: 
     assert cli(repo, "amend", run_id, "--set", "lr=0.5").exit_code == 0
     assert cli(repo, "rm", run_id).exit_code == 0
     assert cli(repo, "restore", run_id).exit_code == 0
-    assert (
-        yaml.safe_load(read_branch_file(repo, f"runs/{run_id[-2:]}/{run_id}/config.yaml"))["lr"]
-        == 0.5
-    )
+    assert yaml.safe_load(read_branch_file(repo, f"{run_dir(run_id)}/config.yaml"))["lr"] == 0.5
 
 
 def test_rm_of_a_removed_run_and_restore_of_a_present_one_are_one_line_errors(
@@ -131,7 +136,7 @@ def test_amend_several_runs_in_one_commit(cli, repo: Path) -> None:
     message = git(repo, "log", "-1", "--format=%B", "gitcfg-runs")
     assert message.startswith("amend 2 runs: set dataset=v2; tag leak\n\nleaked split\n\n")
     for run_id in (a, b):
-        meta = yaml.safe_load(read_branch_file(repo, f"runs/{run_id[-2:]}/{run_id}/run.yaml"))
+        meta = yaml.safe_load(read_branch_file(repo, f"{run_dir(run_id)}/run.yaml"))
         assert meta["tags"] == ["leak"] and meta["amendments"][-1]["reason"] == "leaked split"
         assert history(cli, repo, run_id)[-1] == (
             "amend",
@@ -235,6 +240,4 @@ def test_a_merge_states_both_values_and_which_won_per_key(cli, remote: Path) -> 
     assert "config.lr: local 0.4, origin 0.3; local's won (later)" in result.output
     # the other machine sees the same rule from its side
     assert cli(b, "push").exit_code == 0 and cli(a, "pull").exit_code == 0
-    assert (
-        yaml.safe_load(read_branch_file(a, f"runs/{run_id[-2:]}/{run_id}/config.yaml"))["lr"] == 0.4
-    )
+    assert yaml.safe_load(read_branch_file(a, f"{run_dir(run_id)}/config.yaml"))["lr"] == 0.4

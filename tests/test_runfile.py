@@ -16,7 +16,7 @@ from gitcfg.configuration import Config
 from gitcfg.errors import RunRecordInvalid
 from gitcfg.journal import SkippedJournal, final_commit, recover
 from gitcfg.rows import RUN_FIELDS, run_row
-from gitcfg.store import Store
+from gitcfg.store import Store, run_dir
 from gitcfg.tracking import Run
 
 
@@ -30,7 +30,7 @@ def _start_run(repo: Path) -> Run:
 
 
 def _run_yaml(repo: Path, run_id: str) -> dict[str, Any]:
-    return yaml.safe_load(read_branch_file(repo, f"runs/{run_id[-2:]}/{run_id}/run.yaml"))
+    return yaml.safe_load(read_branch_file(repo, f"{run_dir(run_id)}/run.yaml"))
 
 
 def test_the_typed_description_and_the_checked_schema_name_the_same_fields():

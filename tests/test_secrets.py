@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import git, read_branch_file, run_python, write_script
+from conftest import git, read_branch_file, run_id_of, run_python, write_script
 
 from gitcfg.secrets import (
     credential_file,
@@ -19,6 +19,7 @@ from gitcfg.secrets import (
     secret_shape,
     strip_url_credentials,
 )
+from gitcfg.store import run_dir
 from gitcfg.yamlio import load_yaml
 
 GHP = "ghp_" + "Q7" * 18  # a GitHub token shape
@@ -124,7 +125,7 @@ def record(repo: Path, script: str = RECORD, *args: str) -> tuple[str, str]:
 
 
 def run_file(repo: Path, run_id: str, name: str) -> str:
-    return read_branch_file(repo, f"runs/{run_id[-2:]}/{run_id}/{name}")
+    return read_branch_file(repo, f"{run_dir(run_id)}/{name}")
 
 
 def warnings(stderr: str) -> list[str]:
@@ -193,7 +194,7 @@ def test_untracked_limits_and_the_switch(repo: Path) -> None:
     git(repo, "config", "gitcfg.captureUntracked", "false")
     run_id, stderr = record(repo)
     assert warnings(stderr) == []
-    files = git(repo, "ls-tree", "-r", "--name-only", "gitcfg-runs", f"runs/{run_id[-2:]}/{run_id}")
+    files = git(repo, "ls-tree", "-r", "--name-only", "gitcfg-runs", f"{run_dir(run_id)}")
     assert "diff.patch" not in files  # nothing else changed: no patch at all
     code = load_yaml(run_file(repo, run_id, "run.yaml"))["code"]
     assert code["dirty"] is True and "part0.csv" in code["untracked_not_stored"]
@@ -268,7 +269,7 @@ def test_planted_tokens_reach_no_object_here_or_on_the_remote(
     git(repo, "config", "remote.origin.url", str(bare))
 
     [run_id] = [
-        p.split("/")[2]
+        run_id_of(p)
         for p in git(repo, "ls-tree", "-r", "--name-only", "gitcfg-runs").split()
         if p.endswith("run.yaml")
     ]

@@ -17,7 +17,7 @@ from conftest import git, run_python, write_script
 
 from gitcfg import summaryindex
 from gitcfg.query import Api
-from gitcfg.store import Store
+from gitcfg.store import Store, run_dir
 
 
 def _drop_cache(repo: Path) -> None:
@@ -35,7 +35,7 @@ def _index_entries(repo: Path, ref: str = "gitcfg-runs") -> dict[str, summaryind
 
 
 def _blob_id(repo: Path, run_id: str, name: str, ref: str = "gitcfg-runs") -> str:
-    return git(repo, "rev-parse", f"{ref}:runs/{run_id[-2:]}/{run_id}/{name}")
+    return git(repo, "rev-parse", f"{ref}:{run_dir(run_id)}/{name}")
 
 
 def _write(repo: Path, runs: list[dict[str, Any]]) -> None:
@@ -154,10 +154,10 @@ def test_results_are_identical_with_and_without_the_index(tmp_path: Path) -> Non
     # and a few oddities: a YAML date (JSON cannot keep it: no entry), a damaged file
     dated = runs_branch.make_run(40, {"lr": 0.001, "when": "x"})
     files = runs_branch.run_files(dated)
-    files[f"runs/{dated['id'][-2:]}/{dated['id']}/config.yaml"] = b"lr: 0.001\nwhen: 2024-01-02\n"
+    files[f"{run_dir(dated['id'])}/config.yaml"] = b"lr: 0.001\nwhen: 2024-01-02\n"
     damaged = runs_branch.make_run(41)
     damaged_files = runs_branch.run_files(damaged)
-    damaged_files[f"runs/{damaged['id'][-2:]}/{damaged['id']}/summary.yaml"] = b"a: [1\n"
+    damaged_files[f"{run_dir(damaged['id'])}/summary.yaml"] = b"a: [1\n"
     for path in (a, b):
         Store.open(path).write({**files, **damaged_files}, "odd runs\n")
     assert runs_branch.commit(b, {"index": None})  # b: no index at all

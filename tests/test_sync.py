@@ -8,12 +8,20 @@ import sys
 from pathlib import Path
 
 import yaml
-from conftest import git, one_error_line, read_branch_file, run_python, snapshot, write_script
+from conftest import (
+    git,
+    one_error_line,
+    read_branch_file,
+    run_id_of,
+    run_python,
+    snapshot,
+    write_script,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
 from gitcfg.amend import amend_run, remove_run, run_history
-from gitcfg.store import Store
+from gitcfg.store import Store, run_dir
 from gitcfg.sync import merge_mappings, merge_set_list
 
 TRAIN = """
@@ -41,11 +49,11 @@ def record(repo: Path, lr: float = 0.1) -> str:
 
 def run_ids(repo: Path, ref: str = "gitcfg-runs") -> set[str]:
     paths = git(repo, "ls-tree", "-r", "--name-only", ref, "runs/").splitlines()
-    return {p.split("/")[2] for p in paths}
+    return {run_id_of(p) for p in paths}
 
 
 def doc(repo: Path, run_id: str, name: str, ref: str = "gitcfg-runs") -> dict:
-    return yaml.safe_load(read_branch_file(repo, f"runs/{run_id[-2:]}/{run_id}/{name}", ref))
+    return yaml.safe_load(read_branch_file(repo, f"{run_dir(run_id)}/{name}", ref))
 
 
 def tip(repo: Path, ref: str = "gitcfg-runs") -> str:

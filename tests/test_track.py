@@ -9,11 +9,21 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import git, read_branch_file, run_python, runs_branch_files, snapshot, write_script
+from conftest import (
+    git,
+    read_branch_file,
+    run_dir_of,
+    run_python,
+    runs_branch_files,
+    snapshot,
+    write_script,
+)
+
+from gitcfg.store import FORMAT_VERSION, run_dir
 
 
 def _only_run_dir(repo: Path) -> str:
-    dirs = {"/".join(p.split("/")[:3]) for p in runs_branch_files(repo) if p.startswith("runs/")}
+    dirs = {run_dir_of(p) for p in runs_branch_files(repo) if p.startswith("runs/")}
     assert len(dirs) == 1, dirs
     return dirs.pop()
 
@@ -43,7 +53,7 @@ def test_a_run_is_recorded_with_config_run_summary_and_metrics(repo: Path) -> No
     assert proc.returncode == 0, proc.stderr
     run_id = proc.stdout.strip()
     base = _only_run_dir(repo)
-    assert base == f"runs/{run_id[-2:]}/{run_id}"
+    assert base == f"{run_dir(run_id)}"
     assert _load(repo, f"{base}/config.yaml") == {
         "lr": 0.001,
         "model": {"depth": 18},
@@ -73,7 +83,7 @@ def test_two_commits_per_run_start_then_end(repo: Path) -> None:
     assert subjects[:2] == [f"run {run_id}: finished (exit 0)", f"run {run_id}: started"]
     started = git(repo, "rev-parse", "gitcfg-runs~1")
     files = git(repo, "ls-tree", "-r", "--name-only", started).splitlines()
-    base = f"runs/{run_id[-2:]}/{run_id}"
+    base = f"{run_dir(run_id)}"
     assert f"{base}/config.yaml" in files and f"{base}/run.yaml" in files
     meta = yaml.safe_load(git(repo, "show", f"{started}:{base}/run.yaml"))
     assert meta["status"] == "running"
@@ -92,7 +102,7 @@ def test_runs_branch_is_an_orphan(repo: Path) -> None:
         "FORMAT",
         "README.md",
     ]
-    assert git(repo, "show", f"{first}:FORMAT") == "1"
+    assert git(repo, "show", f"{first}:FORMAT") == str(FORMAT_VERSION)
 
 
 def test_recording_never_touches_worktree_index_head_stash_or_hooks(dirty_repo: Path) -> None:
@@ -324,7 +334,7 @@ def test_eight_writers_lose_no_run(repo: Path, tmp_path: Path) -> None:
         _, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
     files = runs_branch_files(repo)
-    run_dirs = {"/".join(p.split("/")[:3]) for p in files if p.startswith("runs/")}
+    run_dirs = {run_dir_of(p) for p in files if p.startswith("runs/")}
     assert len(run_dirs) == 80
     seen = set()
     for base in run_dirs:

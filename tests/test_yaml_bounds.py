@@ -16,6 +16,7 @@ import pytest
 from conftest import git, one_error_line, run_python, write_script
 
 from gitcfg.errors import GitcfgError, YamlLimitExceeded
+from gitcfg.store import run_dir
 from gitcfg.yamlio import MAX_YAML_DEPTH, load_yaml, load_yaml_fast
 
 BOMB = "\n".join(
@@ -164,7 +165,7 @@ def plant(repo: Path, run_id: str, name: str, text: str) -> None:
 
     blob = plumbing("hash-object", "-w", "--stdin", stdin=text)
     plumbing("read-tree", "gitcfg-runs")
-    plumbing("update-index", "--cacheinfo", f"100644,{blob},runs/{run_id[-2:]}/{run_id}/{name}")
+    plumbing("update-index", "--cacheinfo", f"100644,{blob},{run_dir(run_id)}/{name}")
     commit = plumbing("commit-tree", "-p", "gitcfg-runs", "-m", "hostile", plumbing("write-tree"))
     plumbing("update-ref", "refs/heads/gitcfg-runs", commit)
 

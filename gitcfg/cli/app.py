@@ -65,6 +65,7 @@ COMMAND_SUMMARIES: dict[str, str] = {
     "rm": "Remove runs from the runs branch (their history stays).",
     "restore": "Bring a removed run back.",
     "init": "Create the runs branch and install gitcfg's git hooks.",
+    "migrate": "Move the runs branch to the current FORMAT now.",
     "demo": "Try gitcfg: a scratch repo with a 12-run sweep.",
 }
 

@@ -1,4 +1,4 @@
-"""The commands on runs: init, show, amend, history, rm, restore, checkout, rerun.
+"""The commands on runs: init, migrate, show, amend, history, rm, restore, checkout, rerun.
 
 Each parses its options, makes one library call and renders the result (show_view.py for
 show, runs_view.py for the others).
@@ -17,6 +17,7 @@ from gitcfg.cli.runs_view import (
     print_checkout,
     print_history,
     print_init,
+    print_migrated,
     print_removed,
     print_rerun_plan,
     print_rerun_result,
@@ -59,6 +60,18 @@ def init(
         return
     store = _store()
     print_init(init_repo(store), store.runs_branch)
+
+
+@app.command()
+def migrate() -> None:
+    """Move the runs branch to the current FORMAT now, in one commit (nothing else changes).
+
+    A branch an older gitcfg wrote is migrated by the first write anyway (a run, amend, rm,
+    pull); run this to choose the moment on a big branch. Example: gitcfg migrate
+    """
+    store = _store()
+    exists = store.exists()
+    print_migrated(store.migrate() if exists else None, store.runs_branch, exists)
 
 
 def _uninstall_hooks() -> None:

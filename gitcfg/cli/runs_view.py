@@ -1,5 +1,5 @@
-"""How the commands that change runs render their results: init, amend, history, rm, restore,
-checkout, rerun. Each function prints one library result (run data inert: app.echo)."""
+"""How the commands that change runs render their results: init, migrate, amend, history, rm,
+restore, checkout, rerun. Each function prints one library result (run data inert: app.echo)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from gitcfg.amend import ChangeResult, HistoryEntry
     from gitcfg.install import InitResult, UninstallResult
     from gitcfg.reproduce import Checkout, Rerun, RerunResult
+    from gitcfg.store import Migration
 
 
 # --- init ----------------------------------------------------------------------------------------
@@ -33,6 +34,20 @@ def print_init(result: InitResult, runs_branch: str) -> None:
         chained = " (your existing hook still runs first)" if name in result.hooks_chained else ""
         echo(f"installed {name} hook in {result.hooks_dir}{chained}")
     echo("next: call gitcfg.track(config) in your training script, then `gitcfg log`")
+
+
+def print_migrated(result: Migration | None, runs_branch: str, exists: bool) -> None:
+    from gitcfg.store import FORMAT_VERSION
+
+    if not exists:
+        echo(f"gitcfg: no runs branch {runs_branch} yet: nothing to migrate")
+    elif result is None:
+        echo(f"gitcfg: {runs_branch} already uses FORMAT {FORMAT_VERSION}")
+    else:
+        echo(
+            f"migrated {runs_branch} from FORMAT {result.from_version} to {FORMAT_VERSION} "
+            f"in {result.runs_commit[:10]}: {runs_phrase(result.runs)} moved, no file changed"
+        )
 
 
 def print_uninstall(result: UninstallResult) -> None:

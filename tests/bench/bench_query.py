@@ -30,6 +30,8 @@ from _common import git
 from _common import make_repo as make_plain_repo
 
 ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # this checkout's gitcfg: its run_dir and FORMAT_VERSION
 TARGETS = {  # issue 7, seconds
     ("warm", 10_000): 0.3,
     ("cold", 10_000): 3.0,
@@ -119,7 +121,9 @@ class RunWriter:
             % (step, step, train_loss + 1 - step / 3, val_acc - 0.1 + step / 30)
             for step in range(3)
         )
-        base = f"runs/{run_id[-2:]}/{run_id}"
+        from gitcfg.store import run_dir
+
+        base = run_dir(run_id)
         return {
             f"{base}/run.yaml": meta,
             f"{base}/config.yaml": config,
@@ -132,7 +136,9 @@ class RunWriter:
         parts = [b"commit refs/heads/gitcfg-runs\ncommitter b <b@b> 0 +0000\ndata 5\nruns\n"]
         if not first:
             parts.append(b"from refs/heads/gitcfg-runs^0\n")
-        files = {"README.md": b"runs\n", "FORMAT": b"1\n"} if first else {}
+        from gitcfg.store import FORMAT_VERSION
+
+        files = {"README.md": b"runs\n", "FORMAT": b"%d\n" % FORMAT_VERSION} if first else {}
         for _ in range(count):
             files.update(self.files())
         for path, data in files.items():
