@@ -209,16 +209,18 @@ def run_dir_candidates(run_id: str) -> tuple[str, str]:
 
 def parse_run_path(path: str) -> tuple[str, str, str] | None:
     """`runs/a/b/c/<id>/run.yaml` -> (run id, `runs/a/b/c/<id>`, `run.yaml`); FORMAT 1's
-    `runs/ab/<id>/run.yaml` likewise; None outside a run's directory."""
+    `runs/ab/<id>/run.yaml` likewise; None outside a run's directory (or for the directory
+    itself)."""
     parts = path.split("/", FANOUT_DEPTH + 2)
     if len(parts) < 4 or parts[0] != RUNS_DIR:
         return None
-    if len(parts) == FANOUT_DEPTH + 3 and tuple(parts[1:4]) == fanout(parts[4]):
-        return parts[4], "/".join(parts[:5]), parts[5]
-    run_id, _, name = "/".join(parts[2:]).partition("/")
-    if not name:
+    if len(parts) > FANOUT_DEPTH + 1 and tuple(parts[1:4]) == fanout(parts[4]):
+        if len(parts) == FANOUT_DEPTH + 3:
+            return parts[4], "/".join(parts[:5]), parts[5]
         return None
-    return run_id, f"{RUNS_DIR}/{parts[1]}/{run_id}", name
+    if shard(parts[2]) != parts[1]:  # FORMAT 1: runs/<id[-2:]>/<id>/...
+        return None
+    return parts[2], "/".join(parts[:3]), "/".join(parts[3:])
 
 
 def current_path(path: str) -> str:
