@@ -13,7 +13,7 @@ Rows: a Row is a name, how to print its figure, and either `measure(size) -> flo
 size) or `prepare(size) -> context` plus `sample(context) -> float`, which is called `--repeat`
 times per size, the sizes taking turns (so a load change on the shared machine hits every size
 alike), and reported as the median. A Size is the cached repository, its run count and a scratch
-directory. Add rows with `register(Row(...))`; `--rows NAME,...` picks some.
+directory. Add rows with `register(Row(...))`; `--rows 'CPU;tree'` picks some.
 
 `--old-layout --gitcfg DIR` measures another checkout's gitcfg (say, main before FORMAT 2, from
 `git worktree add /tmp/before <commit>`) on FORMAT 1 branches: the "before" figures.
@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -101,11 +102,14 @@ def run_python(code: str, cwd: Path) -> str:
     return out.stdout
 
 
-def process_seconds(argv: list[str], cwd: Path) -> float:
-    """Wall time of one process (start-up, imports and exit included)."""
-    start = time.perf_counter()
+def process_cpu_seconds(argv: list[str], cwd: Path) -> float:
+    """CPU seconds (user + system) of one process and the processes it waited for (git):
+    start-up, imports and exit included. CPU time tracks wall time on a quiet machine and
+    barely moves with the load of a shared one, where wall time jitters by +-40%."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run(argv, cwd=cwd, env=bench_env(), check=True, capture_output=True)
-    return time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
 
 RECORD_SCRIPT = """
@@ -117,20 +121,24 @@ for step in range(100):
 run.finish()
 """
 
-# In one process: record 3 runs (the first a warm-up) and time only the runs-branch commits
-# (Store.write, both of each run), which is what grows with the branch if anything does.
+# In one process: record 3 runs (the first a warm-up) and take the CPU seconds of only the
+# runs-branch commits (Store.write, both of each run: this process and the git processes it
+# waits for), which is what grows with the branch if anything does.
 WRITE_PART_SCRIPT = """
-import json, statistics, time
+import json, resource, statistics, time
 import gitcfg
 from gitcfg import store
 spent = []
 original = store.Store.write
+def cpu():
+    own, waited = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + waited.ru_utime + waited.ru_stime
 def timed(self, files, message):
-    start = time.perf_counter()
+    start = cpu()
     try:
         return original(self, files, message)
     finally:
-        spent[-1] += time.perf_counter() - start
+        spent[-1] += cpu() - start
 store.Store.write = timed
 for i in range(3):
     spent.append(0.0)
@@ -152,7 +160,7 @@ def _writable(size: Size, name: str) -> Path:
 
 
 def record_whole_process(repo: Path) -> float:
-    return process_seconds([sys.executable, "record.py"], repo)
+    return process_cpu_seconds([sys.executable, "record.py"], repo)
 
 
 def record_write_part(repo: Path) -> float:
@@ -190,7 +198,7 @@ def _git(repo: Path, *args: str, input: str | None = None) -> str:
 
 register(
     Row(
-        "record one run, whole process",
+        "record one run, whole process (CPU)",
         "s",
         prepare=lambda size: _writable(size, "record"),
         sample=record_whole_process,
@@ -199,7 +207,7 @@ register(
 )
 register(
     Row(
-        "record one run, write part (2 commits)",
+        "record one run, write part: its 2 commits (CPU)",
         "ms",
         prepare=lambda size: _writable(size, "write"),
         sample=record_write_part,
@@ -251,7 +259,11 @@ def main() -> None:
     parser.add_argument("cache", type=Path, help="where built repositories are kept and reused")
     parser.add_argument("--sizes", default="1k,100k,1M", help="comma-separated: 1k,10k,100k,1M")
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--rows", default="", help="comma-separated row names (default: all)")
+    parser.add_argument(
+        "--rows",
+        default="",
+        help="rows whose names contain one of these ;-separated words (default: all)",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--old-layout", action="store_true", help="FORMAT 1 branches")
     parser.add_argument(
@@ -265,7 +277,8 @@ def main() -> None:
     unknown = [label for label in labels if label not in SIZES]
     if unknown:
         raise SystemExit(f"unknown sizes {unknown}; choose from {', '.join(SIZES)}")
-    rows = [r for r in ROWS if not args.rows or r.name in args.rows.split(",")]
+    picked = [word.strip() for word in args.rows.split(";") if word.strip()]
+    rows = [r for r in ROWS if not picked or any(word in r.name for word in picked)]
     needed = set(labels) | {r.baseline for r in rows}
     columns = [label for label in SIZES if label in needed]
     results: dict[str, dict[str, float]] = {r.name: {} for r in rows}
