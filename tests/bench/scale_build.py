@@ -286,8 +286,11 @@ def old_run_dir(run_id: str) -> str:
 
 
 def _git(repo: Path, *args: str) -> str:
+    # Fixed dates: the code commit (named in every run.yaml) is the same in every build.
+    env = {**os.environ, "GIT_AUTHOR_DATE": f"{START - 3600} +0000"}
+    env["GIT_COMMITTER_DATE"] = env["GIT_AUTHOR_DATE"]
     return subprocess.run(
-        ["git", *args], cwd=repo, check=True, capture_output=True, text=True
+        ["git", *args], cwd=repo, check=True, capture_output=True, text=True, env=env
     ).stdout.strip()
 
 
