@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import git, held_script, read_branch_file, run_python, write_script
+from conftest import git, held_script, read_branch_file, run_id_of, run_python, write_script
 
 from gitcfg.store import run_dir
 
@@ -48,11 +48,8 @@ WANDB_INIT_KWARGS = {
 
 
 def _runs(repo: Path) -> list[str]:
-    out = git(repo, "ls-tree", "--name-only", "-d", "gitcfg-runs:runs", check=False)
-    ids = []
-    for shard in out.splitlines():
-        ids += git(repo, "ls-tree", "--name-only", f"gitcfg-runs:runs/{shard}").splitlines()
-    return ids
+    out = git(repo, "ls-tree", "-r", "--name-only", "gitcfg-runs", "runs/", check=False)
+    return sorted({run_id_of(path) for path in out.splitlines()})
 
 
 def _meta(repo: Path, run_id: str) -> dict[str, Any]:
