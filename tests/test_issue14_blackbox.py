@@ -565,4 +565,7 @@ def test_ui_curves_bands_per_group(sweep: Path) -> None:
         assert len(data["bands"]) == 2
         for band in data["bands"]:
             assert len(band["x"]) == len(band["mean"]) == len(band["lo"]) == len(band["hi"]) == 30
-            assert all(lo <= m <= hi for lo, m, hi in zip(band["lo"], band["mean"], band["hi"]))
+            assert all(
+                lo <= m <= hi
+                for lo, m, hi in zip(band["lo"], band["mean"], band["hi"], strict=True)
+            )

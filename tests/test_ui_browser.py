@@ -331,6 +331,17 @@ def test_the_table_sorts_filters_chooses_columns_and_selects(
     assert "config.model.depth" in headers and "config.seed" not in headers
     assert page.column("config.model.depth") == ["4"] * len(runs)
     page.page.click("#column-chooser summary")  # closed again: it no longer covers the table
+    chooser_open = "document.getElementById('column-chooser').open"
+    assert not page.page.evaluate(chooser_open)
+    page.page.click("#column-chooser summary")
+    assert page.page.evaluate(chooser_open)
+    page.page.click("#top .brand")  # a click outside closes it
+    page.page.wait_for_function(f"() => !{chooser_open}", timeout=DEADLINE * 1000)
+    page.page.click("#column-chooser summary")
+    page.page.check("#column-chooser input[data-key='config.seed']")  # a tick inside keeps it open
+    assert page.page.evaluate(chooser_open)
+    page.page.keyboard.press("Escape")  # and so does Escape
+    page.page.wait_for_function(f"() => !{chooser_open}", timeout=DEADLINE * 1000)
 
     for run_id in page.rows()[:2]:
         page.page.check(f"#runs-table input.select-run[data-run='{run_id}']")
@@ -367,6 +378,17 @@ def test_group_view_parallel_coordinates_and_curves_draw(
     assert {runs[i]["lr"] for i in page.rows()} == {0.01}
     page.page.click("#clear-brush")
     page.wait_rows(len(runs))
+    # The log lr axis spans the powers of ten around the values (0.001 .. 0.1), not up to 1.
+    extent = page.page.evaluate(
+        """() => echarts.getInstanceByDom(document.getElementById("parallel-chart")).getModel()
+            .getComponent("parallelAxis", 0).axis.scale.getExtent()"""
+    )
+    axis = page.page.evaluate(
+        """() => echarts.getInstanceByDom(document.getElementById("parallel-chart"))
+            .getOption().parallelAxis[0]"""
+    )
+    assert axis["type"] == "log" and axis["name"].endswith("lr")
+    assert extent == pytest.approx([0.001, 0.1])
 
     chosen = page.rows()[:3]
     for run_id in chosen:
@@ -380,6 +402,16 @@ def test_group_view_parallel_coordinates_and_curves_draw(
     lines = [s for s in page.option("curves-chart")["series"] if s["type"] == "line"]
     assert sorted(s["id"] for s in lines) == sorted(f"run-{i}" for i in chosen)
     assert all(s["length"] == 12 for s in lines)
+    # The x name sits under the axis and the axis ends at the last step (11), no empty stretch.
+    x_axis = page.page.evaluate(
+        "() => echarts.getInstanceByDom(document.getElementById('curves-chart')).getOption().xAxis[0]"
+    )
+    assert (x_axis["name"], x_axis["nameLocation"]) == ("_step", "middle")
+    x_extent = page.page.evaluate(
+        """() => echarts.getInstanceByDom(document.getElementById("curves-chart")).getModel()
+            .getComponent("xAxis", 0).axis.scale.getExtent()"""
+    )
+    assert x_extent[1] == 11
     assert is_drawn(page.page.locator("#curves-chart").screenshot())
 
     page.page.check("#curves-log")
@@ -437,6 +469,15 @@ def test_the_run_page_shows_images_the_patch_and_amended_keys(
         timeout=DEADLINE * 1000,
     )
     assert "an uncommitted line" in page.page.inner_text("#run-patch .add")
+    # The 16x8 image is drawn scaled up to a visible thumbnail (a whole factor: 128x64).
+    box = page.page.locator("#run-media img").bounding_box()
+    assert box is not None and (box["width"], box["height"]) == (128, 64)
+    # Its summary entry is one row: the media reference with a link to the image.
+    summary_keys = page.page.locator("#run-summary th").all_inner_texts()
+    assert "sample" in summary_keys and not [k for k in summary_keys if k.startswith("sample.")]
+    link = page.page.locator("#run-summary .media-ref a")
+    assert link.count() == 1 and "/api/file/" in (link.get_attribute("href") or "")
+    assert link.inner_text().startswith("media/") and link.inner_text().endswith(".png")
     amended_rows = page.page.locator("#run-config tr.amended").all_inner_texts()
     assert len(amended_rows) == 1 and amended_rows[0].startswith("lr")
     assert page.page.locator("#run-history tbody tr").count() >= 1

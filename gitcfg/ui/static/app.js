@@ -705,6 +705,10 @@
         var few = new Set(values).size <= 20;
         axis.type = k.indexOf("config.") === 0 && few && min > 0 && max / min >= 100 ? "log" : "value";
         axis.scale = true;
+        if (axis.type === "log") { // the powers of ten around the values, not a decade beyond them
+          axis.min = Math.pow(10, Math.floor(Math.log10(min) + 1e-9));
+          axis.max = Math.pow(10, Math.ceil(Math.log10(max) - 1e-9));
+        }
       } else {
         var cats = Array.from(new Set(values.map(fmt))).sort(function (a, b) { return a.localeCompare(b, undefined, { numeric: true }); });
         axis.type = "category";
@@ -899,12 +903,14 @@
       chart.setOption({
         animation: false,
         legend: { type: "scroll", top: 0, data: series.filter(function (s) { return s.type === "line"; }).map(function (s) { return s.name; }) },
-        grid: { left: 60, right: 40, top: 56, bottom: 50 },
+        grid: { left: 60, right: 40, top: 56, bottom: 72 },
         tooltip: { trigger: "item", formatter: function (p) {
           return tooltipOf([p.seriesName, (answer.x || c.x || "_step") + " = " + fmt(p.value[0]), (answer.metric || c.metric) + " = " + fmt(p.value[1])]);
         } },
         dataZoom: [{ type: "inside" }, { type: "slider", height: 18, bottom: 8 }],
-        xAxis: { type: "value", name: answer.x || c.x || "_step", nameLocation: "end", nameGap: 8, scale: true },
+        // The name under the axis (not after its last tick), the axis ending at the last point.
+        xAxis: { type: "value", name: answer.x || c.x || "_step", nameLocation: "middle", nameGap: 26, scale: true,
+          max: "dataMax" },
         yAxis: { type: c.log ? "log" : "value", name: answer.metric || c.metric, scale: true },
         series: series,
       }, true);
@@ -925,6 +931,41 @@
     return out;
   }
 
+  /** A flat summary with each media reference ({"_type": ..., "path": ...} flattened to key._type,
+   * key.path, ...) folded back into one entry: its type and a link to its file (none in a report). */
+  function foldMedia(flat, runId) {
+    var out = {};
+    var refs = {};
+    Object.keys(flat || {}).forEach(function (k) {
+      var dot = k.lastIndexOf(".");
+      if (dot > 0 && k.slice(dot + 1) === "_type") refs[k.slice(0, dot)] = true;
+    });
+    Object.keys(flat || {}).forEach(function (k) {
+      var dot = k.lastIndexOf(".");
+      var ref = dot > 0 ? k.slice(0, dot) : "";
+      if (refs[ref]) {
+        if (k.slice(dot + 1) !== "_type") return;
+        var path = flat[ref + ".path"];
+        var size = isNum(flat[ref + ".width"]) && isNum(flat[ref + ".height"]) ? " " + flat[ref + ".width"] + "×" + flat[ref + ".height"] : "";
+        var target = typeof path === "string" ? (source.fileURL ? el("a", { href: source.fileURL(runId, path), target: "_blank", rel: "noopener" }, path) : path) : "";
+        out[ref] = el("span", { className: "media-ref" }, String(flat[k]) + size + (target ? " " : ""), target);
+      } else out[k] = flat[k];
+    });
+    return out;
+  }
+
+  /** A small image (an 8x8 sample is a dot) drawn scaled up by a whole factor to about
+   * THUMB px, its pixels kept sharp by the CSS (image-rendering: pixelated); large ones are
+   * bounded by max-width / max-height there. */
+  var THUMB = 128;
+  function thumbnailSize(e) {
+    var img = e.target, side = Math.max(img.naturalWidth, img.naturalHeight);
+    if (!side || side >= THUMB) return;
+    var scale = Math.floor(THUMB / side);
+    img.style.width = img.naturalWidth * scale + "px";
+    img.style.height = img.naturalHeight * scale + "px";
+  }
+
   function kvTable(obj, amended, id) {
     var keys = Object.keys(obj || {}).sort();
     var amendedSet = new Set(amended || []);
@@ -932,7 +973,7 @@
     return el("table", { className: "kv", id: id }, el("tbody", null, keys.map(function (k) {
       var isAmended = amendedSet.has(k) || amendedSet.has("config." + k);
       return el("tr", { className: isAmended ? "amended" : "" }, el("th", null, k),
-        el("td", { className: "mono" }, fmt(obj[k]), isAmended ? el("span", { className: "badge", title: "changed by gitcfg amend" }, "amended") : null));
+        el("td", { className: "mono" }, obj[k] instanceof Node ? obj[k] : fmt(obj[k]), isAmended ? el("span", { className: "badge", title: "changed by gitcfg amend" }, "amended") : null));
     })));
   }
   function diffBlock(text, id) {
@@ -961,7 +1002,7 @@
       append(container, el("div", { className: "cols" },
         el("div", null, el("h3", null, "Metadata"), kvTable(flatten(meta, ""), null, "run-meta")),
         el("div", null, el("h3", null, "Config"), kvTable(run.config, run.amended, "run-config")),
-        el("div", null, el("h3", null, "Summary"), kvTable(run.summary, null, "run-summary"))));
+        el("div", null, el("h3", null, "Summary"), kvTable(foldMedia(run.summary, run.id), null, "run-summary"))));
       if (code) {
         append(container, el("div", null, "code commit ", el("span", { className: "mono", id: "run-code" }, String(code)),
           meta.code && meta.code.dirty ? " with uncommitted changes (diff.patch below)" : ""));
@@ -983,7 +1024,7 @@
       if (media.length) {
         append(container, el("h3", null, "Media"), el("div", { className: "media", id: "run-media" }, media.map(function (m) {
           var caption = String(m.key) + (m.step !== undefined && m.step !== null ? " @ step " + m.step : "");
-          return el("figure", null, source.fileURL ? el("img", { src: source.fileURL(run.id, m.path), alt: caption, loading: "lazy" }) :
+          return el("figure", null, source.fileURL ? el("img", { src: source.fileURL(run.id, m.path), alt: caption, loading: "lazy", onload: thumbnailSize }) :
             el("div", { className: "note" }, String(m.path)), el("figcaption", null, caption));
         })));
       }
@@ -1146,6 +1187,16 @@
   function start() {
     parseRoute();
     window.addEventListener("hashchange", function () { parseRoute(); S.rowLimit = PAGE_ROWS; render(); });
+    // An open chooser (Columns, group keys) closes on a click outside it or on Escape.
+    function closeChoosers(keep) {
+      Array.prototype.forEach.call(document.querySelectorAll("details.chooser[open]"), function (d) {
+        if (!keep || !d.contains(keep)) d.open = false;
+      });
+    }
+    document.addEventListener("click", function (e) {
+      if (document.contains(e.target)) closeChoosers(e.target); // a re-rendered box's old checkbox: no outside click
+    });
+    document.addEventListener("keydown", function (e) { if (e.key === "Escape") closeChoosers(null); });
     window.addEventListener("resize", function () { Object.keys(charts).forEach(function (k) { charts[k].resize(); }); });
     $("where-form").addEventListener("submit", function (e) {
       e.preventDefault();
