@@ -374,3 +374,11 @@ def test_the_scale_benchmarks_run_at_small_sizes(tmp_path: Path) -> None:
         )
         assert proc.returncode == 0, (script, proc.stderr)
     assert shutil.which("gitcfg")
+
+
+def test_readme_states_sharing_and_the_scale_table() -> None:
+    readme = (ROOT / "README.md").read_text()
+    sharing = readme[readme.index("## Sharing") :]
+    assert "git clone --single-branch" in sharing.split("\n## ")[0]
+    performance = readme[readme.index("## Performance") :].split("\n## ")[0]
+    assert "| 1M |" in performance and "cores" in performance  # the table, and its machine
