@@ -819,10 +819,13 @@ def runs_history(store: Store, run_ids: Sequence[str]) -> dict[str, list[History
     """run_history of each of `run_ids` (full ids), with one `git log` for all of them."""
     if not store.exists():
         raise RunNotFound(run_ids[0] if run_ids else "")
-    # Both formats' places: history from before a migration has the run in FORMAT 1's.
-    directories = {place: run_id for run_id in run_ids for place in run_dir_candidates(run_id)}
-    found: dict[str, list[HistoryEntry]] = {run_id: [] for run_id in run_ids}
+    # The current place; FORMAT 1's too when history from before a migration may hold the run.
+    directories = {run_dir(run_id): run_id for run_id in run_ids}
     logged = gitio.log_paths(store.repo, store.runs_ref, *directories)
+    if _older_places_needed(entry for entry, _ in logged):
+        directories = {p: run_id for run_id in run_ids for p in run_dir_candidates(run_id)}
+        logged = gitio.log_paths(store.repo, store.runs_ref, *directories)
+    found: dict[str, list[HistoryEntry]] = {run_id: [] for run_id in run_ids}
     for log_entry, paths in reversed(logged):
         if log_entry.message.startswith(MIGRATE_SUBJECT):  # moved the runs, changed nothing
             continue
@@ -880,7 +883,24 @@ def _run_log(store: Store, run_id: str) -> list[gitio.LogEntry]:
     # skips the commits that do not touch the run without reading their trees (3.1 s -> 0.4 s at
     # 100,000 runs). A branch that has none yet (older, or fetched) gets one in the background.
     gitio.keep_healthy(store.repo)
-    return gitio.log_entries(store.repo, store.runs_ref, *run_dir_candidates(run_id))
+    entries = gitio.log_entries(store.repo, store.runs_ref, run_dir(run_id))
+    if _older_places_needed(entries):
+        entries = gitio.log_entries(store.repo, store.runs_ref, *run_dir_candidates(run_id))
+    return entries
+
+
+def _older_places_needed(entries: Iterable[gitio.LogEntry]) -> bool:
+    """Whether a run's history may also be in FORMAT 1's place: its log in the current place
+    (newest first) is empty, holds a migration or a merge (which may have brought a FORMAT 1
+    side's commits), or does not begin with the recording process's own commit (a run removed
+    before a migration, then restored). One pathspec otherwise: git 2.39 reads the
+    commit-graph's Bloom filters for one only."""
+    oldest = None
+    for entry in entries:
+        if entry.message.startswith(MIGRATE_SUBJECT) or len(entry.parents) > 1:
+            return True
+        oldest = entry
+    return oldest is None or parse_message(oldest.message).verb != "run"
 
 
 def _resolve_in_history(store: Store, run_id_prefix: str) -> str:
