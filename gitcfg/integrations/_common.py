@@ -41,6 +41,41 @@ def adoptable_run(kind: str) -> Run | None:
     return None
 
 
+class FrameworkSteps:
+    """Puts a framework's rows into a run at the framework's own step, never losing one.
+
+    In a fresh run a row lands at the framework's step (`_step` == the framework's step). When
+    that step would go backwards in the run (the script logged rows first, an earlier training
+    recorded into the same run, a resume from an older checkpoint), the steps are offset so the
+    rows land after the run's current step. Each row also carries the framework's step as the
+    metric `step_key` (`trainer/global_step`, `train/global_step`, as wandb's integrations name
+    it); once offset, each key logged is defined (define_metric) with that step_metric, so
+    `gitcfg plot` draws it over the framework's step.
+    """
+
+    def __init__(self, step_key: str) -> None:
+        self.step_key = step_key
+        self.offset = 0
+        self._defined: set[str] = set()
+
+    def log(self, run: Run, row: dict[str, Any], step: int | None) -> None:
+        """Record `row` at the framework's `step` (None: the run's next step)."""
+        if step is None:
+            run.log(row)
+            return
+        at = step + self.offset
+        if at < run.step:
+            run.log()  # the open row (another writer's) is committed: these land after it
+            self.offset = run.step - step
+            at = run.step
+        if self.offset:
+            for key in row:
+                if key not in self._defined:
+                    self._defined.add(key)
+                    run.define_metric(key, step_metric=self.step_key)
+        run.log({**row, self.step_key: step}, step=at)
+
+
 def config_values(params: Any) -> dict[str, Any]:
     """A framework's hyperparameters as a config mapping, nested as given (None: empty).
 

@@ -6,7 +6,9 @@ when (docs/integrations.md):
 
 - the run starts (or the script's own run is adopted) when Lightning first asks for the experiment;
 - `log_hyperparams`: the hyperparameters into the config, nested as given;
-- `log_metrics`: one row per call at Lightning's step (rows of the same step merge);
+- `log_metrics`: one row per call at Lightning's step (rows of the same step merge), with that
+  step as `trainer/global_step`; where it would go backwards in the run (rows logged before fit,
+  an earlier fit, a resume from an older checkpoint) the rows go after the run's last one;
 - `after_save_checkpoint`: the best checkpoint's path and score into the summary;
 - `finalize("success")` (after fit, and again after test) does not end the run; `finalize("failed")`
   ends it `failed` with the exception Lightning caught; the run ends at process exit, at
@@ -24,6 +26,7 @@ import sys
 from typing import Any
 
 from gitcfg.integrations._common import (
+    FrameworkSteps,
     adopt_or_open,
     adoptable_run,
     config_values,
@@ -50,6 +53,7 @@ else:
 __all__ = ["GitcfgLogger"]
 
 KIND = "lightning"
+STEP_KEY = "trainer/global_step"  # Lightning's step in each row (wandb's WandbLogger's name)
 # The run ids of the GitcfgLoggers rank 0 created, in order, comma-separated: Lightning's launcher
 # starts the other ranks with a copy of rank 0's environment, so their n-th logger takes the n-th id.
 RUN_IDS_VARIABLE = "GITCFG_LIGHTNING_RUN_IDS"
@@ -85,6 +89,7 @@ class GitcfgLogger(_Logger):  # type: ignore[misc]
         self._run: Run | None = None
         self._given_id: str | None = None
         self._adopting = False  # the version is the id of the run active at creation
+        self._steps = FrameworkSteps(STEP_KEY)
         if log_model:
             warn(
                 "GitcfgLogger(log_model=...): checkpoints are not copied into the run; "
@@ -151,7 +156,7 @@ class GitcfgLogger(_Logger):  # type: ignore[misc]
         if run is None:
             return
         row = {f"{self._prefix}{key}": value for key, value in metrics.items()}
-        run.log(row, step=step)
+        self._steps.log(run, row, step)
 
     def after_save_checkpoint(self, checkpoint_callback: Any) -> None:
         """The best checkpoint's path, score and monitored metric into the summary."""

@@ -8,7 +8,9 @@ On the world process zero only (the other processes of a distributed run record 
   training (or an evaluation) begins;
 - config: the model's config, and the TrainingArguments under `trainer` (114 of them: kept apart
   from the script's own keys, which win over the model's);
-- `on_log`: each log is a row at `state.global_step` (training losses, evaluations); the
+- `on_log`: each log is a row at `state.global_step` (training losses, evaluations), with that
+  step as `train/global_step`; where it would go backwards in the run (rows logged before, an
+  earlier train()) the rows go after the run's last one (docs/integrations.md); the
   end-of-training figures (train_runtime, train_loss, ...) go into the summary;
 - the run does not end at `on_train_end`: `trainer.evaluate()` after `train()` records into it;
   it ends at process exit, or when another GitcfgCallback starts a run in this process;
@@ -22,12 +24,18 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from gitcfg.integrations._common import adopt_or_open, config_values, update_config
+from gitcfg.integrations._common import (
+    FrameworkSteps,
+    adopt_or_open,
+    config_values,
+    update_config,
+)
 from gitcfg.tracking import Run, open_run
 
 __all__ = ["GitcfgCallback"]
 
 KIND = "transformers"
+STEP_KEY = "train/global_step"  # the Trainer's step in each row (wandb's callback's name)
 # What Trainer logs once at the end of train(): figures about the training, not a step's metrics.
 SUMMARY_KEYS = frozenset(
     (
@@ -50,6 +58,7 @@ class GitcfgCallback(TrainerCallback):  # type: ignore[misc]
     def __init__(self, **track_args: Any) -> None:
         self._track_args = track_args
         self._run: Run | None = None
+        self._steps = FrameworkSteps(STEP_KEY)
 
     # TrainerCallback hooks: on_*(args, state, control, **kwargs); each returns None
 
@@ -60,6 +69,7 @@ class GitcfgCallback(TrainerCallback):  # type: ignore[misc]
             labels = {"name": state.trial_name, "group": args.run_name or args.output_dir}
             track_args = {**labels, **{k: v for k, v in self._track_args.items() if v}}
             self._run = open_run(KIND, adoptable=False, **track_args)
+            self._steps = FrameworkSteps(STEP_KEY)  # a fresh run: rows at the trial's steps
             self._record_config(args, kwargs.get("model"), state.trial_params)
         else:
             self._setup(args, state, kwargs.get("model"))
@@ -75,7 +85,7 @@ class GitcfgCallback(TrainerCallback):  # type: ignore[misc]
             else:
                 row[key] = value
         if row:
-            run.log(row, step=state.global_step)
+            self._steps.log(run, row, state.global_step)
 
     def on_predict(
         self, args: Any, state: Any, control: Any, metrics: Any = None, **kwargs: Any

@@ -139,7 +139,9 @@ def test_fit_then_test_is_one_run_with_hyperparameters_rows_at_lightnings_steps_
     logged: dict[int, set[str]] = {}
     for step, keys in seen["steps"]:
         logged.setdefault(step, set()).update(keys)
-    assert {row["_step"]: set(row) - {"_step", "_time"} for row in rows} == logged
+    extra = {"_step", "_time", "trainer/global_step"}
+    assert {row["_step"]: set(row) - extra for row in rows} == logged
+    assert all(row["trainer/global_step"] == row["_step"] for row in rows)  # a fresh run
     assert any("train_loss" in row for row in rows)
     assert any("val_loss" in row for row in rows)
     assert "test_loss" in rows[-1]  # test() after fit(): the same run
@@ -377,3 +379,86 @@ def test_a_hydra_multirun_of_fits_is_one_run_per_job_with_both_configs(
         assert run.config["lr"] == 0.05  # Lightning's hyperparameters join the job's config
         assert run.group == str(tmp_path / "sweep")
         assert [row["_step"] for row in run.metrics() if "train_loss" in row] == [1, 3, 5, 7]
+
+
+# Rows in a run that already has rows further on: none dropped (docs/integrations.md)
+
+
+def test_fit_after_the_scripts_own_rows_keeps_every_row_after_them(
+    repo: Path, tmp_path: Path
+) -> None:
+    path = script(
+        repo,
+        """
+        import gitcfg
+        run = gitcfg.track(name="mine")
+        gitcfg.log({"setup": 1})
+        gitcfg.log({"setup": 2})
+        trainer(GitcfgLogger(), max_epochs=1).fit(Net(), data())
+        gitcfg.log({"after": 1})
+        """,
+    )
+    result, _ = train(repo, path, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "dropped" not in result.stderr
+    (run,) = gitcfg.Api(repo).runs()
+    rows = run.metrics()
+    assert [(row["_step"], row.get("setup")) for row in rows[:2]] == [(0, 1), (1, 2)]
+    fitted = [row for row in rows if "train_loss" in row]
+    # Lightning's steps 1, 3, 5, 7 after the script's 2 rows: offset by 1, its gaps kept
+    assert [row["trainer/global_step"] for row in fitted] == [1, 3, 5, 7]
+    assert [row["_step"] for row in fitted] == [2, 4, 6, 8]
+    assert "after" in rows[-1]  # the script's next log() commits the open row (wandb's rule)
+    assert run.meta["metric_definitions"]["train_loss"]["step_metric"] == "trainer/global_step"
+
+
+def test_two_trainers_in_one_adopted_run_keep_every_row(repo: Path, tmp_path: Path) -> None:
+    path = script(
+        repo,
+        """
+        import gitcfg
+        with gitcfg.track(name="both"):
+            trainer(GitcfgLogger(), max_epochs=1).fit(Net(), data())
+            trainer(GitcfgLogger(), max_epochs=1).fit(Net(), data())  # steps restart at 0
+        """,
+    )
+    result, _ = train(repo, path, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "dropped" not in result.stderr
+    (run,) = gitcfg.Api(repo).runs()
+    rows = [row for row in run.metrics() if "train_loss" in row]
+    assert [row["trainer/global_step"] for row in rows] == [1, 3, 5, 7] * 2
+    steps = [row["_step"] for row in rows]
+    assert steps[:4] == [1, 3, 5, 7]  # the first fit in a fresh run: at Lightning's steps
+    assert steps == sorted(set(steps))  # the second after it, in order, nothing merged
+
+
+def test_resuming_from_an_older_checkpoint_keeps_the_rows_logged_again(
+    repo: Path, tmp_path: Path
+) -> None:
+    path = script(
+        repo,
+        """
+        if sys.argv[1:]:
+            logger = GitcfgLogger(version=sys.argv[1], resume="allow")
+            trainer(logger, max_epochs=2).fit(Net(), data(), ckpt_path=sys.argv[2])
+        else:
+            logger = GitcfgLogger()
+            every = ModelCheckpoint(dirpath=OUT, save_top_k=-1, filename="{epoch}")
+            trainer(logger, callbacks=[every], max_epochs=2).fit(Net(), data())
+        print(logger.version)
+        """,
+    )
+    result, out = train(repo, path, tmp_path)
+    assert result.returncode == 0, result.stderr
+    run_id = result.stdout.split()[-1]
+    # back to the end of epoch 0: Lightning logs steps 9, 11, 13, 15 again
+    result, _ = train(repo, path, tmp_path, run_id, str(out / "epoch=0.ckpt"))
+    assert result.returncode == 0, result.stderr
+    assert "dropped" not in result.stderr
+    (run,) = gitcfg.Api(repo).runs()
+    rows = [row for row in run.metrics() if "train_loss" in row]
+    again = [9, 11, 13, 15]  # epoch 1 once more: kept, after the run's last row
+    assert [row["trainer/global_step"] for row in rows] == [1, 3, 5, 7, 9, 11, 13, 15, *again]
+    steps = [row["_step"] for row in rows]
+    assert steps == sorted(set(steps))

@@ -151,3 +151,33 @@ def test_hyperparameter_search_records_one_run_per_trial_in_one_group(
         assert run.config["learning_rate"] == run.config["trainer"]["learning_rate"]
         assert [row["_step"] for row in run.metrics() if "loss" in row] == [2, 4]
     assert runs[0].config["learning_rate"] != runs[1].config["learning_rate"]
+
+
+def test_train_twice_and_a_second_trainer_in_one_adopted_run_keep_every_row(
+    repo: Path, tmp_path: Path
+) -> None:
+    result = train(
+        repo,
+        tmp_path,
+        """
+        import gitcfg
+        with gitcfg.track(name="twice"):
+            gitcfg.log({"setup": 1})
+            t = Trainer(model=model(), args=arguments(), train_dataset=Data(16, 0),
+                        callbacks=[GitcfgCallback()])
+            t.train()
+            t.train()  # the same Trainer again: global_step restarts at 0
+            Trainer(model=model(), args=arguments(), train_dataset=Data(16, 0),
+                    callbacks=[GitcfgCallback()]).train()  # a second Trainer
+        """,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "dropped" not in result.stderr
+    (run,) = gitcfg.Api(repo).runs()
+    rows = run.metrics()
+    assert rows[0]["setup"] == 1
+    losses = [row for row in rows if "loss" in row]
+    assert [row["train/global_step"] for row in losses] == [2, 4] * 3
+    steps = [row["_step"] for row in losses]
+    assert steps == sorted(set(steps))  # in order, after the script's row, nothing merged
+    assert run.meta["metric_definitions"]["loss"]["step_metric"] == "train/global_step"
