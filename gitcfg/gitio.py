@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NamedTuple
+from typing import IO, NamedTuple
 
 from gitcfg.errors import (
     GitcfgError,
@@ -104,6 +104,28 @@ def run_git(
     if proc.returncode not in ok_codes:
         raise GitError(args, proc.returncode, proc.stderr.decode(errors="replace"))
     return proc
+
+
+def _popen(
+    cwd: Path,
+    args: Sequence[str],
+    *,
+    stdin: int | IO[bytes] | None = None,
+    stdout: int | IO[bytes] | None = subprocess.PIPE,
+    stderr: int | IO[bytes] | None = subprocess.PIPE,
+    env: Mapping[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start `git args...` in `cwd` with run_git's environment (`env` added); not waited for.
+
+    stdin is inherited unless given; stdout and stderr are pipes unless given (None: inherited).
+    The caller reads, waits and raises GitError on the exit code.
+    """
+    try:
+        return subprocess.Popen(
+            ["git", *args], cwd=cwd, stdin=stdin, stdout=stdout, stderr=stderr, env=_git_env(env)
+        )
+    except FileNotFoundError:
+        raise GitError(args, 127, _NO_GIT) from None
 
 
 def run_program(
@@ -226,17 +248,8 @@ def probe(start: Path, with_status: bool = True) -> Probe:
 
     Without `with_status` (the CLI's case) Probe.status is None.
     """
-    env = _git_env()
     calls = (_DISCOVER, _CONFIG, _STATUS) if with_status else (_DISCOVER, _CONFIG)
-    try:
-        procs = [
-            subprocess.Popen(
-                ["git", *args], cwd=start, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
-            )
-            for args in calls
-        ]
-    except FileNotFoundError:
-        raise GitError(_DISCOVER, 127, _NO_GIT) from None
+    procs = [_popen(start, args) for args in calls]
     results = [(p.communicate(), p.returncode) for p in procs]
     (found, found_err), found_code = results[0]
     repo = _parse_discovery(start, found_code, found, found_err)
@@ -848,17 +861,7 @@ def _derived_import(
     import tempfile
 
     with tempfile.TemporaryFile() as errors:
-        try:
-            proc = subprocess.Popen(
-                ["git", *argv],
-                cwd=repo.cwd,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=errors,
-                env=_git_env(),
-            )
-        except FileNotFoundError:
-            raise GitError(list(argv), 127, _NO_GIT) from None
+        proc = _popen(repo.cwd, argv, stdin=subprocess.PIPE, stderr=errors)
         assert proc.stdin is not None and proc.stdout is not None
         try:
             extra = derive(files, ImportReader(proc, old_tip))
@@ -1328,16 +1331,7 @@ def ls_tree(repo: Repo, treeish: str, *paths: str, recursive: bool = True) -> li
 def iter_tree(repo: Repo, treeish: str, *paths: str) -> Iterator[TreeEntry]:
     """ls_tree's recursive listing, streamed: the whole listing is never held at once."""
     args = [*BOUNDED_PACK_MAPS, "ls-tree", "-z", "--full-tree", "-r", treeish, "--", *paths]
-    try:
-        proc = subprocess.Popen(
-            ["git", *args],
-            cwd=repo.cwd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=_git_env(),
-        )
-    except FileNotFoundError:
-        raise GitError(args, 127, _NO_GIT) from None
+    proc = _popen(repo.cwd, args)
     assert proc.stdout is not None
     rest = b""
     try:
@@ -1615,16 +1609,7 @@ class BatchReader:
     def __init__(self, repo: Repo) -> None:
         self._repo = repo
         argv = [*BOUNDED_PACK_MAPS, "cat-file", "--batch"]
-        try:
-            self._proc = subprocess.Popen(
-                ["git", *argv],
-                cwd=repo.cwd,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                env=_git_env(),
-            )
-        except FileNotFoundError:
-            raise GitError(argv, 127, _NO_GIT) from None
+        self._proc = _popen(repo.cwd, argv, stdin=subprocess.PIPE, stderr=None)
 
     def __enter__(self) -> BatchReader:
         return self

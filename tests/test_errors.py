@@ -34,3 +34,34 @@ def test_a_missing_git_is_a_git_error_for_batch_reads_too(repo, monkeypatch) -> 
         gitio.BatchReader(found)
     with pytest.raises(GitError, match="git is not installed or not on PATH"):
         gitio.rev_list(found, "HEAD")
+
+
+def test_every_streamed_git_call_reads_a_missing_git_and_the_callers_config_alike(
+    repo, monkeypatch
+) -> None:
+    """The streamed calls (probe, iter_tree, BatchReader) start git through one helper: a missing
+    git is the same GitError (exit 127) for each, and each keeps the caller's GIT_CONFIG_* pairs."""
+    from gitcfg import gitio
+
+    found = gitio.discover(repo)
+    monkeypatch.setenv("GIT_CONFIG_COUNT", "1")
+    monkeypatch.setenv("GIT_CONFIG_KEY_0", "gitcfg.probe-check")
+    monkeypatch.setenv("GIT_CONFIG_VALUE_0", "kept")
+    monkeypatch.setenv("GIT_DIR", str(repo / "elsewhere"))  # dropped, as run_git drops it
+    assert gitio.probe(repo).config["gitcfg.probe-check"] == "kept"
+    assert [e.path for e in gitio.iter_tree(found, "HEAD")] == [
+        e.path for e in gitio.ls_tree(found, "HEAD")
+    ]
+    with gitio.BatchReader(found) as reader:
+        assert reader.read("HEAD") is not None
+
+    monkeypatch.setenv("PATH", str(repo / "no-such-bin"))
+    calls = [
+        lambda: gitio.probe(repo),
+        lambda: list(gitio.iter_tree(found, "HEAD")),
+        lambda: gitio.BatchReader(found),
+    ]
+    for call in calls:
+        with pytest.raises(GitError, match="git is not installed or not on PATH") as raised:
+            call()
+        assert raised.value.returncode == 127
