@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from typer.core import TyperGroup
@@ -140,6 +140,25 @@ def check_format(output: str | None, formats: Sequence[str], option: str = "--fo
         raise typer.BadParameter(
             f"{output!r} is not a format; choose one of {', '.join(formats)}", param_hint=option
         )
+
+
+# The run selection log, ui and report take, declared once so their --help reads the same.
+RangeArgument = Annotated[
+    Optional[str],
+    typer.Argument(
+        help="Only runs whose code commit is in this git range (main~10..main, v1.2.., HEAD).",
+        show_default=False,
+    ),
+]
+WhereOption = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--where",
+        "-w",
+        help="Filter, e.g. 'lr < 0.01 and status == finished' (repeatable: clauses are ANDed).",
+        metavar="EXPR",
+    ),
+]
 
 
 app = typer.Typer(

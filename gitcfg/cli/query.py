@@ -12,6 +12,8 @@ import typer
 from gitcfg.cli.app import (
     MAX_HEIGHT,
     MAX_LIMIT,
+    RangeArgument,
+    WhereOption,
     _console,
     _store,
     _warn,
@@ -44,22 +46,8 @@ def _split(values: list[str] | None) -> list[str]:
 
 @app.command("log")
 def log_command(
-    rev_range: Annotated[
-        Optional[str],
-        typer.Argument(
-            help="Only runs whose code commit is in this git range (main~10..main, v1.2.., HEAD).",
-            show_default=False,
-        ),
-    ] = None,
-    where: Annotated[
-        Optional[list[str]],
-        typer.Option(
-            "--where",
-            "-w",
-            help="Filter, e.g. 'lr < 0.01 and status == finished' (repeatable: clauses are ANDed).",
-            metavar="EXPR",
-        ),
-    ] = None,
+    rev_range: RangeArgument = None,
+    where: WhereOption = None,
     group_by: Annotated[
         Optional[list[str]],
         typer.Option(

@@ -11,28 +11,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from gitcfg.cli.app import _warn, app, echo
+from gitcfg.cli.app import RangeArgument, WhereOption, _warn, app, echo
 from gitcfg.cli.query import _api
 from gitcfg.errors import GitcfgError
 from gitcfg.rows import runs_phrase
-
-# The selection both commands take, as `gitcfg log` takes it.
-RangeArgument = Annotated[
-    Optional[str],
-    typer.Argument(
-        help="Only runs whose code commit is in this git range (main~10..main, v1.2.., HEAD).",
-        show_default=False,
-    ),
-]
-WhereOption = Annotated[
-    Optional[list[str]],
-    typer.Option(
-        "--where",
-        "-w",
-        help="Filter, e.g. 'lr < 0.01 and status == finished' (repeatable: clauses are ANDed).",
-        metavar="EXPR",
-    ),
-]
 
 
 @app.command("ui")
