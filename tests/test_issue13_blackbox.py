@@ -11,7 +11,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -78,6 +77,54 @@ def fsck_clean(repo: Path) -> None:
     assert not bad, bad
 
 
+def git_int(repo: Path, key: str, default: int) -> int:
+    value = git(repo, "config", "--type=int", "--get", key, check=False)
+    return int(value) if value else default
+
+
+def auto_gc_reasons(repo: Path) -> list[str]:
+    """Why `git gc --auto` would find work in `repo`, checked as git checks (git help gc; gc.c):
+    more local packs without a `.keep` than gc.autoPackLimit (50), or, sampling the one fan-out
+    directory objects/17, more loose objects there than gc.auto (6,700) / 256, rounded up."""
+    objects = Path(git(repo, "rev-parse", "--path-format=absolute", "--git-path", "objects"))
+    reasons = []
+    pack_limit = git_int(repo, "gc.autoPackLimit", 50)
+    names = {p.name for p in (objects / "pack").iterdir()} if (objects / "pack").is_dir() else set()
+    packs = [n for n in names if n.endswith(".pack") and n[:-5] + ".keep" not in names]
+    if pack_limit > 0 and len(packs) > pack_limit:
+        reasons.append(f"packs: {len(packs)} > gc.autoPackLimit {pack_limit}")
+    threshold = git_int(repo, "gc.auto", 6700)
+    sample = objects / "17"
+    loose = sum(
+        1
+        for p in (sample.iterdir() if sample.is_dir() else ())
+        if len(p.name) == 38 and all(c in "0123456789abcdef" for c in p.name)
+    )
+    if threshold > 0 and loose > -(-threshold // 256):
+        reasons.append(f"loose: {loose} in objects/17 > gc.auto {threshold} / 256")
+    return reasons
+
+
+HOUSEKEEPING = {"gc", "repack", "pack-objects", "prune", "pack-refs", "reflog", "commit-graph"}
+
+
+def traced_git(repo: Path, *args: str) -> tuple[subprocess.CompletedProcess, list[list[str]]]:
+    """Run `git args` (auto gc and maintenance in the foreground, so the trace is complete) with a
+    trace2 event log; return it and the housekeeping processes (gc, repack, ...) git started."""
+    trace = repo.parent / f"trace2-{len(list(repo.parent.glob('trace2-*')))}.json"
+    proc = subprocess.run(
+        ["git", "-c", "gc.autoDetach=false", "-c", "maintenance.autoDetach=false", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, GIT_TRACE2_EVENT=str(trace)),
+        timeout=600,
+    )
+    events = [json.loads(line) for line in trace.read_text().splitlines()] if trace.exists() else []
+    children = [e["argv"] for e in events if e.get("event") == "child_start" and "argv" in e]
+    return proc, [argv for argv in children if len(argv) > 1 and argv[1] in HOUSEKEEPING]
+
+
 def fetch_processes(trace: Path) -> int:
     """How many `git fetch` processes a trace2 event log saw (lazy promisor fetches included)."""
     if not trace.exists():
@@ -103,18 +150,32 @@ def test_many_runs_one_by_one_keep_the_repository_healthy(repo: Path) -> None:
     assert counts["count"] <= 7000 * n // 5000 + 2100, counts
     assert counts["packs"] < 50, counts  # git's own gc.autoPackLimit would start an auto-gc
     fsck_clean(repo)
-    # the user's next commit: no auto-gc because of gitcfg
-    started = time.monotonic()
-    gc = subprocess.run(["git", "gc", "--auto"], cwd=repo, capture_output=True, text=True)
+    # The user's next commit: no auto-gc because of gitcfg. Decided as git decides it, not by a
+    # clock: neither of git's conditions holds, and git itself, traced, starts no housekeeping.
+    assert auto_gc_reasons(repo) == []
+    gc, housekeeping = traced_git(repo, "gc", "--auto")
     assert gc.returncode == 0 and "Auto packing" not in gc.stdout + gc.stderr
-    assert time.monotonic() - started < 2.0
+    assert housekeeping == []
     (repo / "code.py").write_text("x = 1\n")
     git(repo, "add", "code.py")
-    commit = subprocess.run(
-        ["git", "commit", "-m", "user work"], cwd=repo, capture_output=True, text=True
-    )
+    commit, housekeeping = traced_git(repo, "commit", "-m", "user work")
     assert commit.returncode == 0 and "Auto packing" not in commit.stdout + commit.stderr
+    assert housekeeping == []  # its `maintenance run --auto` found nothing to do either
     assert len(log_json(repo)) == n
+
+
+def test_the_auto_gc_checks_see_work_when_git_has_some(repo: Path) -> None:
+    """The two checks above are not blind: with more packs than gc.autoPackLimit, both say so."""
+    for i in range(3):
+        (repo / f"f{i}.txt").write_text(f"{i}\n")
+        git(repo, "add", f"f{i}.txt")
+        git(repo, "commit", "-q", "-m", f"f{i}")
+        git(repo, "repack", "-q")  # a pack of the new loose objects, beside the others
+    git(repo, "config", "gc.autoPackLimit", "1")
+    assert [r for r in auto_gc_reasons(repo) if r.startswith("packs")], auto_gc_reasons(repo)
+    gc, housekeeping = traced_git(repo, "gc", "--auto")
+    assert gc.returncode == 0
+    assert "repack" in [argv[1] for argv in housekeeping], housekeeping
 
 
 def test_commit_graph_with_changed_paths_after_recording(repo: Path) -> None:
