@@ -114,7 +114,7 @@ def fast_log(argv: Sequence[str]) -> int | None:
     from gitcfg.errors import GitcfgError
 
     try:
-        _log_json(**options)
+        _log_json(options)
     except GitcfgError as e:
         from gitcfg.rows import inert
 
@@ -147,8 +147,11 @@ def _err(text: str) -> None:
     sys.stderr.write(inert_lines(text) + "\n")
 
 
-def _split(values: Sequence[str] | None) -> list[str]:
-    return [part.strip() for value in values or () for part in value.split(",") if part.strip()]
+def _warn(warnings: Sequence[str]) -> None:
+    from gitcfg.rows import inert
+
+    for warning in warnings:
+        _err(f"gitcfg: warning: {inert(warning)}")
 
 
 class _Out:
@@ -157,19 +160,9 @@ class _Out:
     file = sys.stdout
 
 
-def _log_json(
-    rev_range: str | None = None,
-    where: list[str] | None = None,
-    group_by: list[str] | None = None,
-    agg: list[str] | None = None,
-    over: str | None = None,
-    sort: list[str] | None = None,
-    limit: int | None = None,
-    columns: list[str] | None = None,
-    all_keys: bool = False,
-    status: list[str] | None = None,
-) -> None:
-    """cli/query.py's log_command for --format json (the same calls, in the same order)."""
+def _log_json(options: dict[str, Any]) -> None:
+    """cli/query.py's log_command for --format json (the same calls, in the same order);
+    `options` as parse_fast_log gives them, tables.query_log's keywords."""
     from pathlib import Path
 
     from gitcfg.cli import tables as report
@@ -177,7 +170,7 @@ def _log_json(
     from gitcfg.query import Api
     from gitcfg.store import Store
 
-    check_bound(limit, "--limit", MAX_LIMIT, "rows (-1: all)")
+    check_bound(options.get("limit"), "--limit", MAX_LIMIT, "rows (-1: all)")
     store = Store.open(Path.cwd())
     adopted = adopted_line(store.runs_branch, store.adopted)  # after a plain `git clone`
     if adopted:
@@ -185,32 +178,12 @@ def _log_json(
     for line in recover_quietly(store):
         _err(f"gitcfg: {line}")
     api = Api(store=store, progress=progress_bar())
-    with api.runs(where=where or None, rev=rev_range, status=_split(status) or None) as runs:
-        from gitcfg.rows import inert
-
-        for warning in runs.warnings:
-            _err(f"gitcfg: warning: {inert(warning)}")
-        if not len(runs):
-            filtered = rev_range or where or status
-            sys.stdout.write("[]\n")
-            message = (
-                "no runs match"
-                if filtered
-                else "no runs yet: call gitcfg.track() in a script, then gitcfg log"
-            )
-            _err(f"gitcfg: {message}")
-            return
-        table = report.log_report(
-            runs,
-            group_by=group_by or (),
-            aggs=_split(agg) or None,
-            over=over,
-            sort=sort or (),
-            columns=_split(columns) or None,
-            all_keys=all_keys,
-            limit=limit,
-            say_total=limit == 0,
-        )
+    limit = options.get("limit")
+    table = report.query_log(api, _warn, **options, say_total=limit == 0)
+    if isinstance(table, str):
+        sys.stdout.write("[]\n")
+        _err(f"gitcfg: {table}")
+        return
     report.add_heartbeats(table.rows, api.store.repo.state_dir)
     if table.warnings:  # rich renders them (as the typer command does)
         from rich.console import Console

@@ -36,11 +36,6 @@ def _api() -> Api:
     return Api(store=_store(), progress=progress_bar())
 
 
-def _split(values: list[str] | None) -> list[str]:
-    """`--columns a,b --columns c` -> [a, b, c]."""
-    return [part.strip() for value in values or () for part in value.split(",") if part.strip()]
-
-
 # --- log ---------------------------------------------------------------------------------------
 
 
@@ -112,32 +107,26 @@ def log_command(
 
     check_format(output, report.FORMATS)
     check_bound(limit, "--limit", MAX_LIMIT, "rows (-1: all)")
+    capped = limit is None and output == "table"  # a terminal: the newest 100, and a note
     api = _api()
-    with api.runs(where=where or None, rev=rev_range, status=_split(status) or None) as runs:
-        _warn(runs.warnings)
-        if not len(runs):
-            filtered = rev_range or where or status
-            report.say_empty(
-                "no runs match"
-                if filtered
-                else "no runs yet: call gitcfg.track() in a script, then gitcfg log",
-                output,
-            )
-            return
-        capped = limit is None and output == "table"  # a terminal: the newest 100, and a note
-        if capped:
-            limit = report.TABLE_ROWS
-        table = report.log_report(
-            runs,
-            group_by=group_by or (),
-            aggs=_split(agg) or None,
-            over=over,
-            sort=sort or (),
-            columns=_split(columns) or None,
-            all_keys=all_keys,
-            limit=limit,
-            say_total=capped or limit == 0,  # --limit 0: say how many runs there are
-        )
+    table = report.query_log(
+        api,
+        _warn,
+        rev_range=rev_range,
+        where=where,
+        status=status,
+        group_by=group_by,
+        agg=agg,
+        over=over,
+        sort=sort,
+        columns=columns,
+        all_keys=all_keys,
+        limit=report.TABLE_ROWS if capped else limit,
+        say_total=capped or limit == 0,  # --limit 0: say how many runs there are
+    )
+    if isinstance(table, str):
+        report.say_empty(table, output)
+        return
     report.print_log(table, output, api.store.repo.state_dir, _console(), _console(stderr=True))
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, cast
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
-    from gitcfg.query import Grouping, Runs
+    from gitcfg.query import Api, Grouping, Runs
 
 FORMATS = ("table", "json", "csv", "md")
 RUN_COLUMNS = ("id", "name", "status", "age", "commit")
@@ -107,6 +107,54 @@ def log_report(
             runs, sort=sort, columns=columns, all_keys=all_keys, limit=limit, now=now
         )
     return table if say_total else replace(table, total=None)
+
+
+NO_RUNS = "no runs yet: call gitcfg.track() in a script, then gitcfg log"
+NO_MATCH = "no runs match"
+
+
+def split_values(values: Sequence[str] | None) -> list[str]:
+    """`--columns a,b --columns c` -> [a, b, c]."""
+    return [part.strip() for value in values or () for part in value.split(",") if part.strip()]
+
+
+def query_log(
+    api: Api,
+    warn: Callable[[Sequence[str]], None],
+    *,
+    rev_range: str | None = None,
+    where: Sequence[str] | None = None,
+    status: Sequence[str] | None = None,
+    group_by: Sequence[str] | None = None,
+    agg: Sequence[str] | None = None,
+    over: str | None = None,
+    sort: Sequence[str] | None = None,
+    columns: Sequence[str] | None = None,
+    all_keys: bool = False,
+    limit: int | None = None,
+    say_total: bool = False,
+) -> Report | str:
+    """`gitcfg log`'s query, its options as given on the command line (repeatable, `a,b` lists):
+    the report (log_report) of the runs they select, or, when none, the message saying so
+    (NO_MATCH, NO_RUNS). `warn` gets the query's warnings. The typer command (cli/query.py) and
+    the console script's fast path (cli/entry.py) both call this."""
+    with api.runs(
+        where=list(where) if where else None, rev=rev_range, status=split_values(status) or None
+    ) as runs:
+        warn(runs.warnings)
+        if not len(runs):
+            return NO_MATCH if rev_range or where or status else NO_RUNS
+        return log_report(
+            runs,
+            group_by=group_by or (),
+            aggs=split_values(agg) or None,
+            over=over,
+            sort=sort or (),
+            columns=split_values(columns) or None,
+            all_keys=all_keys,
+            limit=limit,
+            say_total=say_total,
+        )
 
 
 def _column_keys(runs: Runs, columns: Sequence[str] | None) -> list[str] | None:
