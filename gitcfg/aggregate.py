@@ -1,9 +1,9 @@
 """Pure reductions over run rows: differing keys, groups with mean ± std, confounders, sorting.
 
 Rows are flat mappings as the store builds them (`config.lr`, `summary.val_acc`, `status`, ...).
-Keys passed in are resolved as `--where` resolves them (see where.resolve_key) against the keys of
+Keys passed in are resolved as `--where` resolves them (see rows.resolve_key) against the keys of
 all the rows; a key that resolves to nothing reads as missing. Check user-typed keys first with
-where.require_key to get an UnknownKey error with suggestions.
+rows.require_key to get an UnknownKey error with suggestions.
 
 Values are compared as YAML values (where.values_equal): 1 and 1.0 are one group, True and 1 are
 not, lists compare item by item, NaN equals NaN. A missing key and a null value group together
@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from math import isfinite
 from operator import itemgetter
-from typing import cast
+from typing import NamedTuple, cast
 
 from gitcfg.errors import BadQuery
+from gitcfg.rows import Row, resolve_key
 from gitcfg.values import order_key, value_token
-from gitcfg.where import Row, resolve_key
 
 AGGREGATES = ("mean", "std", "min", "max", "count", "median")
 Number = int | float
@@ -99,8 +98,7 @@ def differing_keys(
     return varying, constant
 
 
-@dataclass(frozen=True, slots=True)
-class Group:
+class Group(NamedTuple):
     """The runs sharing one combination of values of the grouped keys, and their metric aggregates."""
 
     keys: tuple[str, ...]  # the row keys grouped by, resolved (`config.lr`)
@@ -110,7 +108,7 @@ class Group:
     skipped: dict[str, int]  # metric -> non-finite values (nan, ±inf) left out of its aggregates
 
     @property
-    def count(self) -> int:
+    def count(self) -> int:  # type: ignore[override]  # not tuple.count: the number of runs
         return len(self.rows)
 
 

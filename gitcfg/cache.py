@@ -42,7 +42,6 @@ import math
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -689,12 +688,11 @@ class _Writer:
 SQL_AGGREGATES = frozenset({"mean", "std", "min", "max", "count"})
 
 
-@dataclass(frozen=True, slots=True)
-class GroupSummary:
+class GroupSummary(NamedTuple):
     """One group of runs: its key values (as in its newest run), run count, metric aggregates."""
 
     values: tuple[object, ...]
-    count: int
+    count: int  # type: ignore[assignment]  # not tuple.count: the number of runs
     aggregates: dict[str, dict[str, Any]]  # metric -> {agg: value}; None when undefined
     skipped: dict[str, int]  # metric -> non-finite values (nan, ±inf) left out
 

@@ -17,11 +17,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias, overload
 
-from gitcfg import aggregate, gitio, runfile, where
+from gitcfg import aggregate, gitio, runfile
 from gitcfg.cache import Filter, GroupSummary, Progress, RunCache, Snapshot, StoredRow
 from gitcfg.environment import REQUIREMENTS, parse_requirements
 from gitcfg.errors import (
@@ -36,14 +35,25 @@ from gitcfg.errors import (
     UnknownKey,
     unknown_key_hint,
 )
-from gitcfg.rows import LABEL_FIELDS, flatten, run_row, runs_phrase, script_in_repo
+from gitcfg.rows import (
+    LABEL_FIELDS,
+    PREFIXES,
+    close_keys,
+    flatten,
+    require_key,
+    resolve_key,
+    run_row,
+    runs_phrase,
+    script_in_repo,
+    short_key,
+)
 from gitcfg.runfiles import RunFile
 from gitcfg.store import Store, branch_format, parse_iso, read_run_files, run_dir, run_id_time
 from gitcfg.summaries import GOALS, SUMMARY_KINDS
 from gitcfg.values import format_value, is_number, order_key, value_token, values_equal
 
 if TYPE_CHECKING:
-    pass
+    from gitcfg import where
 
 __all__ = ["Api", "GroupSummary", "Grouping", "Runs", "StoredRun", "flatten"]
 
@@ -522,18 +532,17 @@ class StoredRun:
         return self.to_html()
 
 
-@dataclass(frozen=True, slots=True)
-class Grouping:
+class Grouping(NamedTuple):
     """`--group-by` answered: one GroupSummary per value combination, plus what frames it."""
 
     keys: tuple[str, ...]  # the row keys grouped by (`config.lr`)
     metrics: tuple[str, ...]  # the summary metrics aggregated (`summary.val_acc`)
     aggs: tuple[str, ...]
     groups: tuple[GroupSummary, ...]  # sorted by their values, missing last
-    constants: dict[str, Any] = field(default_factory=dict)  # config keys equal in every run
+    constants: dict[str, Any] = {}  # config keys equal in every run (never mutated)
     over: str | None = None  # the row key expected to vary inside a group (`config.seed`)
     # The other config keys that vary inside some group, each with its values there, sorted.
-    confounders: dict[str, list[object]] = field(default_factory=dict)
+    confounders: dict[str, list[object]] = {}
 
     def warnings(self, metrics: Sequence[str] | None = None) -> list[str]:
         """What `gitcfg log --group-by` warns about: each config key that varies inside groups
@@ -590,7 +599,8 @@ class Grouping:
         return self.to_html()
 
 
-WhereArg = str | Sequence[str] | where.Expr | None
+# A string: where.py (the --where parser) is imported only when a filter is given.
+WhereArg: TypeAlias = "str | Sequence[str] | where.Expr | None"
 
 
 def _grouping_data(grouping: Grouping) -> tuple[Any, ...]:
@@ -638,6 +648,8 @@ class Runs(Sequence[StoredRun]):
         # would otherwise match nothing, silently), with the nearest keys. The CLI prints them.
         self.warnings: tuple[str, ...] = ()
         if where_expr is not None:
+            from gitcfg import where
+
             resolvable = self._resolvable(where.expr_keys(where_expr))
             resolved = where.resolve_expr(where_expr, resolvable)
             self.where = resolved
@@ -764,20 +776,22 @@ class Runs(Sequence[StoredRun]):
         candidates = [
             candidate
             for name in names
-            for candidate in (name, *(prefix + name for prefix in where.PREFIXES))
+            for candidate in (name, *(prefix + name for prefix in PREFIXES))
             if candidate in self._snapshot.columns
         ]
         return set(self._snapshot.present_keys(candidates, self._condition, self._params))
 
     def _unknown_key_warnings(self, expr: where.Expr, resolvable: set[str]) -> tuple[str, ...]:
         """`no run has key 'lrr' (did you mean 'lr'?)` for each key of `expr` that no run has."""
+        from gitcfg import where
+
         keys = where.expr_keys(expr)
-        unknown = sorted(key for key in keys if where.resolve_key(resolvable, key) is None)
+        unknown = sorted(key for key in keys if resolve_key(resolvable, key) is None)
         known = self.keys() if unknown else []
         if not known:  # no runs selected: nothing to compare with
             return ()
         return tuple(
-            f"no run has key {key!r} ({unknown_key_hint(where.close_keys(key, known))})"
+            f"no run has key {key!r} ({unknown_key_hint(close_keys(key, known))})"
             for key in unknown
         )
 
@@ -786,19 +800,19 @@ class Runs(Sequence[StoredRun]):
         return [
             candidate
             for key in keys
-            for candidate in (key, *(prefix + key for prefix in where.PREFIXES))
+            for candidate in (key, *(prefix + key for prefix in PREFIXES))
             if candidate in self._snapshot.columns
         ]
 
     def resolve(self, name: str, option: str, suggest: str = "") -> str:
         """Return the row key `name` names among these runs; UnknownKey (with close names among
         the keys starting with `suggest`) if none."""
-        found = where.resolve_key(self._resolvable([name]), name)
+        found = resolve_key(self._resolvable([name]), name)
         if found is None:
             known = self.keys()
-            close = where.close_keys(name, known)
+            close = close_keys(name, known)
             if suggest:  # shortest forms, as close_keys gives them, of keys with that prefix
-                forms = {where.short_key(key, known) for key in known if key.startswith(suggest)}
+                forms = {short_key(key, known) for key in known if key.startswith(suggest)}
                 close = [form for form in close if form in forms or form.startswith(suggest)]
             raise UnknownKey(name, close, option)
         return found
@@ -1118,6 +1132,8 @@ def unreadable_warnings(unreadable: Mapping[str, Sequence[tuple[str, str]]]) -> 
 def _where_expr(value: WhereArg) -> where.Expr | None:
     if value is None:
         return None
+    from gitcfg import where
+
     if isinstance(value, str):
         return where.parse_where(value)
     if isinstance(value, (where.Compare, where.Not, where.And, where.Or)):
@@ -1182,7 +1198,7 @@ def group_members(records: Sequence[StoredRun], group_by: str) -> list[tuple[str
     as `lr=0.01 (3 runs)`, runs). UnknownKey when no run has the key."""
     flat = {record.id: record.row for record in records}
     known: set[str] = set().union(*flat.values()) if flat else set()
-    key = where.require_key(known, group_by, "--group-by")
+    key = require_key(known, group_by, "--group-by")
     members: dict[object, list[StoredRun]] = {}
     first_value: dict[object, object] = {}
     for record in records:
@@ -1190,7 +1206,7 @@ def group_members(records: Sequence[StoredRun], group_by: str) -> list[tuple[str
         token = value_token(value)
         members.setdefault(token, []).append(record)
         first_value.setdefault(token, value)
-    label_key = where.short_key(key, known)
+    label_key = short_key(key, known)
     ordered = sorted(members, key=lambda token: order_key(first_value[token]))
     return [
         (
@@ -1365,8 +1381,7 @@ _DIFF_RUN_FIELDS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class RunDiff:
+class RunDiff(NamedTuple):
     """What differs between two runs: (key, a value, b value) per section; MISSING when absent."""
 
     a: StoredRun
@@ -1393,8 +1408,7 @@ def diff_runs(a: StoredRun, b: StoredRun) -> RunDiff:
 _ENV_RUN_FIELDS = ("python", "platform")
 
 
-@dataclass(frozen=True, slots=True)
-class EnvDiff:
+class EnvDiff(NamedTuple):
     """How two runs' environments differ (`gitcfg diff --env`); MISSING for an absent side."""
 
     run: list[tuple[str, object, object]]  # python and platform, when they differ

@@ -3,14 +3,17 @@
     {"id": ..., "name": ..., "status": ..., ...RUN_FIELDS,
      "config.lr": 0.001, "config.model.depth": 18, "summary.val_acc": 0.91}
 
-Run fields are unprefixed (they win over a config key of the same name, see where.resolve_key);
+Run fields are unprefixed (they win over a config key of the same name, see resolve_key);
 nested config and summary mappings become dotted keys; an empty mapping stays a value.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
+
+from gitcfg.errors import UnknownKey
 
 # Re-exported (their home is inert.py, at the bottom of the import graph).
 from gitcfg.inert import inert as inert
@@ -26,6 +29,55 @@ RUN_FIELDS = ROW_FIELDS
 # The run fields that tell runs of one repository apart (wandb's project, entity, job_type, group,
 # and the script that ran): `gitcfg log` shows each as a column when it varies across the runs.
 LABEL_FIELDS = ("group", "project", "entity", "job_type", "script")
+
+
+Row = Mapping[str, object]
+PREFIXES = ("config.", "summary.")  # tried in this order after the key as written
+
+
+def resolve_key(row_keys: Iterable[str] | Mapping[str, object], key: str) -> str | None:
+    """Return the row key `key` names: `key` itself, else `config.<key>`, else `summary.<key>`."""
+    known = row_keys if isinstance(row_keys, (Mapping, AbstractSet)) else set(row_keys)
+    for candidate in (key, *(prefix + key for prefix in PREFIXES)):
+        if candidate in known:
+            return candidate
+    return None
+
+
+def short_key(key: str, row_keys: Iterable[str]) -> str:
+    """Return the shortest name that resolves to the row key `key` (`config.lr` -> `lr`)."""
+    known = row_keys if isinstance(row_keys, AbstractSet) else set(row_keys)
+    for prefix in PREFIXES:
+        if key.startswith(prefix) and resolve_key(known, key[len(prefix) :]) == key:
+            return key[len(prefix) :]
+    return key
+
+
+def close_keys(key: str, known: Iterable[str], limit: int = 3) -> list[str]:
+    """Return up to `limit` names close to `key`, in the shortest form that resolves to each."""
+    known_set = set(known)
+    names: dict[str, str] = {}  # a name to compare -> the form to suggest
+    for row_key in sorted(known_set):
+        short = short_key(row_key, known_set)
+        names.setdefault(row_key, short)
+        names.setdefault(short, short)
+    import difflib  # here: only a key that resolves to nothing needs it
+
+    matches = difflib.get_close_matches(key, list(names), n=limit * 2, cutoff=0.6)
+    suggestions: list[str] = []
+    for match in matches:
+        if names[match] not in suggestions and names[match] != key:
+            suggestions.append(names[match])
+    return suggestions[:limit]
+
+
+def require_key(known: Iterable[str], key: str, option: str) -> str:
+    """Return the row key `key` resolves to; raise UnknownKey with close names when none does."""
+    known_set = set(known)
+    resolved = resolve_key(known_set, key)
+    if resolved is None:
+        raise UnknownKey(key, close_keys(key, known_set), option)
+    return resolved
 
 
 _LEAVES = frozenset((int, float, str, bool, type(None), list))

@@ -19,7 +19,7 @@ safe loader: `3` int, `0.5` float, `true`/`yes` bool, `null`/`~` None, anything 
 that an exponent without a dot (`1e-3`) is a float too; a quoted value ("1e-3", '1e-3') is always a
 string. Dates and timestamps stay strings, so `started >= 2026-11-01` compares ISO 8601 text.
 
-Key resolution (`resolve_key`): a key is looked up as written, then as `config.<key>`, then as
+Key resolution (`resolve_key`, in rows.py): a key is looked up as written, then as `config.<key>`, then as
 `summary.<key>`. Run fields (`status`, `name`, `tags`, `host`, `started`, ...) are stored unprefixed,
 so they win over a config key of the same name, which stays reachable as `config.name`.
 
@@ -31,24 +31,28 @@ tests list membership or a substring.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import math
 import operator
 import re
-from collections.abc import Callable, Iterable, Mapping
-from collections.abc import Set as AbstractSet
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from gitcfg.errors import GitcfgError, UnknownKey, WhereSyntaxError
+from gitcfg.errors import GitcfgError, WhereSyntaxError
+
+# Key resolution lives in rows.py (the query path needs it without this parser); re-exported.
+from gitcfg.rows import PREFIXES as PREFIXES
+from gitcfg.rows import Row as Row
+from gitcfg.rows import close_keys as close_keys
+from gitcfg.rows import require_key as require_key
+from gitcfg.rows import resolve_key as resolve_key
+from gitcfg.rows import short_key as short_key
 from gitcfg.values import is_number, value_token, values_equal
 
-Row = Mapping[str, object]
 Scalar = str | int | float | bool | None
 Value = Scalar | tuple[Scalar, ...]
 
-PREFIXES = ("config.", "summary.")
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=", "in", "not in", "contains")
 _KEYWORDS = frozenset({"and", "or", "not", "in", "contains"})
 MAX_WHERE_DEPTH = 100  # nested '(' and 'not' in one filter
@@ -411,49 +415,6 @@ def expr_keys(expr: Expr) -> set[str]:
     if isinstance(expr, Not):
         return expr_keys(expr.operand)
     return set().union(*(expr_keys(operand) for operand in expr.operands))
-
-
-def resolve_key(row_keys: Iterable[str] | Mapping[str, object], key: str) -> str | None:
-    """Return the row key `key` names: `key` itself, else `config.<key>`, else `summary.<key>`."""
-    known = row_keys if isinstance(row_keys, (Mapping, AbstractSet)) else set(row_keys)
-    for candidate in (key, *(prefix + key for prefix in PREFIXES)):
-        if candidate in known:
-            return candidate
-    return None
-
-
-def short_key(key: str, row_keys: Iterable[str]) -> str:
-    """Return the shortest name that resolves to the row key `key` (`config.lr` -> `lr`)."""
-    known = row_keys if isinstance(row_keys, AbstractSet) else set(row_keys)
-    for prefix in PREFIXES:
-        if key.startswith(prefix) and resolve_key(known, key[len(prefix) :]) == key:
-            return key[len(prefix) :]
-    return key
-
-
-def close_keys(key: str, known: Iterable[str], limit: int = 3) -> list[str]:
-    """Return up to `limit` names close to `key`, in the shortest form that resolves to each."""
-    known_set = set(known)
-    names: dict[str, str] = {}  # a name to compare -> the form to suggest
-    for row_key in sorted(known_set):
-        short = short_key(row_key, known_set)
-        names.setdefault(row_key, short)
-        names.setdefault(short, short)
-    matches = difflib.get_close_matches(key, list(names), n=limit * 2, cutoff=0.6)
-    suggestions: list[str] = []
-    for match in matches:
-        if names[match] not in suggestions and names[match] != key:
-            suggestions.append(names[match])
-    return suggestions[:limit]
-
-
-def require_key(known: Iterable[str], key: str, option: str) -> str:
-    """Return the row key `key` resolves to; raise UnknownKey with close names when none does."""
-    known_set = set(known)
-    resolved = resolve_key(known_set, key)
-    if resolved is None:
-        raise UnknownKey(key, close_keys(key, known_set), option)
-    return resolved
 
 
 def resolve_expr(expr: Expr, known: Iterable[str]) -> Expr:

@@ -7,8 +7,7 @@ fit_columns' docstring.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 
 class FitColumn(Protocol):
@@ -58,8 +57,7 @@ def shorten_all(texts: Sequence[str], width: int, head: int | None = None) -> li
     return [shorten(text, width, first) for text in texts]
 
 
-@dataclass(frozen=True, slots=True)
-class Layout:
+class Layout(NamedTuple):
     shown: list[int]  # the indexes of the columns shown, in order
     widths: list[int]  # each shown column's width
     headers: list[str]  # each shown column's header, shortened to fit its width

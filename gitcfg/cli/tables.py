@@ -15,16 +15,14 @@ import csv
 import io
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from gitcfg import aggregate, query
 from gitcfg.cli.table_fit import GAP, Layout, fit_columns, shorten, shorten_all
 from gitcfg.errors import BadQuery, UnknownKey
-from gitcfg.rows import inert, inert_json
+from gitcfg.rows import close_keys, inert, inert_json, resolve_key
 from gitcfg.values import format_value
-from gitcfg.where import close_keys, resolve_key
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -40,18 +38,16 @@ TABLE_ROWS = 100  # rows a table shows without --limit (a terminal, not a pipe)
 HIDDEN_NAMED = 50  # columns the `not shown at this width` line names; the rest are counted
 
 
-@dataclass(frozen=True, slots=True)
-class Column:
+class Column(NamedTuple):
     key: str  # the row key (`config.lr`, `summary.val_acc`, `runs`)
     header: str  # what the user sees and what json/csv use as the field name
     kind: str = "value"  # value | config | metric | agg
 
 
-@dataclass(frozen=True, slots=True)
-class Report:
+class Report(NamedTuple):
     columns: tuple[Column, ...]
     rows: tuple[Mapping[str, Any], ...]
-    constants: Mapping[str, Any] = field(default_factory=dict)  # config keys equal in every row
+    constants: Mapping[str, Any] = {}  # config keys equal in every row (never mutated)
     warnings: tuple[str, ...] = ()
     total: int | None = None  # rows before --limit (None: all are here)
     noun: str = "runs"  # what a row is: "runs" or "groups"
@@ -63,7 +59,7 @@ class Report:
         """The first `limit` rows (None or a negative limit: all)."""
         if limit is None or limit < 0 or limit >= len(self.rows):
             return self
-        return replace(self, rows=self.rows[:limit], total=self.total or len(self.rows))
+        return self._replace(rows=self.rows[:limit], total=self.total or len(self.rows))
 
 
 def _headers(keys: Sequence[str]) -> dict[str, str]:
@@ -106,7 +102,7 @@ def log_report(
         table = runs_report(
             runs, sort=sort, columns=columns, all_keys=all_keys, limit=limit, now=now
         )
-    return table if say_total else replace(table, total=None)
+    return table if say_total else table._replace(total=None)
 
 
 NO_RUNS = "no runs yet: call gitcfg.track() in a script, then gitcfg log"
@@ -313,8 +309,7 @@ def _sort_groups(
 # --- rendering ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _TableColumn:
+class _TableColumn(NamedTuple):
     """One column as a table prints it: an aggregate column splits into mean ± std and the rest."""
 
     column: Column
@@ -457,7 +452,7 @@ def _print_table(report: Report, console: Any) -> list[str]:
     spans: list[tuple[int, int, str]] = []
     if grouped:
         widths, spans = _metric_spans(table_columns, layout, console.width)
-        layout = replace(layout, widths=widths)
+        layout = layout._replace(widths=widths)
     hidden: dict[str, None] = {}  # an aggregated metric left out whole is named once
     shown = set(layout.shown)
     columns_shown = {table_columns[i].column for i in shown}
