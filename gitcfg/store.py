@@ -727,13 +727,15 @@ def index_deriver() -> gitio.Derive:
     """The commit hook that keeps the summary index (index/, summaryindex.py) up to date with
     the runs a commit changes; every gitcfg commit that changes runs passes it."""
     from gitcfg import summaryindex
+    from gitcfg.rows import run_row
 
-    return summaryindex.deriver(parse_run_path, read_mapping, RUN_YAML_FILES)
+    return summaryindex.deriver(parse_run_path, read_mapping, RUN_YAML_FILES, run_row)
 
 
 def rebuild_index(store: Store) -> int:
     """Write the summary index (index/) anew from every run on the branch; the runs indexed."""
     from gitcfg import summaryindex
+    from gitcfg.rows import run_row
 
     store.check_writable()
     return summaryindex.rebuild(
@@ -744,6 +746,7 @@ def rebuild_index(store: Store) -> int:
         parse_run_path,
         read_mapping,
         RUN_YAML_FILES,
+        run_row,
     )
 
 

@@ -8,6 +8,7 @@ cold build reads thousands of objects instead. It is a derived copy, never the t
     index/<k0k1>/<k2>/<k3>/<k0..k4>.tsv     one file per prefix of the run's index key
         <run id> TAB <run.yaml oid> TAB <config.yaml oid> TAB <summary.yaml oid or ->
                  TAB <run.yaml as JSON> TAB <config.yaml as JSON> TAB <summary.yaml as JSON>
+                 TAB <the run's flat row as JSON (rows.run_row)>
 
 - The key is the run id (time first, so a file holds runs started close together); an id
   chosen with track(id=...) that is not a generated one is keyed by `x` + its SHA-1 in hex.
@@ -20,6 +21,10 @@ cold build reads thousands of objects instead. It is a derived copy, never the t
   one file per next key character, one directory deeper: each file and each tree stays small
   whatever the number of runs, so a write costs the same at 1,000 runs as at 1,000,000.
 - A run whose YAML does not survive JSON unchanged (dates, non-string keys, NaN) gets no entry.
+- The last field, the flat row that queries read (the cache's key columns), saves a cold build
+  the parse of the three texts and the flattening: it copies the texts as they are and decodes
+  one JSON object a run. An entry written before it existed (seven fields) is still used: its
+  row is computed from the texts.
 """
 
 from __future__ import annotations
@@ -40,12 +45,15 @@ _MIN_ID = 12
 
 RunPath = Callable[[str], "tuple[str, str, str] | None"]  # store.parse_run_path
 ParseYaml = Callable[[bytes | None], "tuple[dict[str, Any], str | None]"]  # store.read_mapping
+# rows.run_row: (run id, run.yaml, config.yaml, summary.yaml mappings) -> the run's flat row
+FlatRow = Callable[[str, "dict[str, Any]", "dict[str, Any]", "dict[str, Any]"], "dict[str, Any]"]
 
 
 class Entry(NamedTuple):
     run_id: str
     oids: tuple[str, str, str]  # run.yaml, config.yaml, summary.yaml (NO_FILE when absent)
     texts: tuple[str, str, str]  # the same files' mappings as JSON
+    row: str = ""  # the run's flat row (rows.run_row) as JSON; "" in an entry from before it
 
 
 def index_key(run_id: str) -> str:
@@ -66,7 +74,8 @@ def to_json(value: object) -> str:
 
 
 def entry_line(entry: Entry) -> str:
-    return "\t".join((entry.run_id, *entry.oids, *entry.texts)) + "\n"
+    fields = (entry.run_id, *entry.oids, *entry.texts, *((entry.row,) if entry.row else ()))
+    return "\t".join(fields) + "\n"
 
 
 def parse_index(blob: bytes) -> Iterator[Entry]:
@@ -74,19 +83,20 @@ def parse_index(blob: bytes) -> Iterator[Entry]:
     from its files)."""
     for line in blob.decode("utf-8", "replace").split("\n"):
         fields = line.split("\t")
-        if len(fields) == 7 and fields[0]:
-            yield Entry(fields[0], (fields[1], fields[2], fields[3]), tuple(fields[4:]))  # type: ignore[arg-type]
+        if len(fields) in (7, 8) and fields[0]:
+            row = fields[7] if len(fields) == 8 else ""
+            yield Entry(fields[0], (fields[1], fields[2], fields[3]), tuple(fields[4:7]), row)  # type: ignore[arg-type]
 
 
 def make_entry(
-    run_id: str, blobs: Sequence[bytes | None], parse: ParseYaml, oid_chars: int
+    run_id: str, blobs: Sequence[bytes | None], parse: ParseYaml, oid_chars: int, flat: FlatRow
 ) -> Entry | None:
     """The entry of a run whose run.yaml, config.yaml, summary.yaml are `blobs` (None: absent);
     None when the run cannot be served from the index (a file missing or damaged, or values
     JSON would change)."""
     if blobs[0] is None or blobs[1] is None:
         return None
-    oids, texts = [], []
+    oids, texts, mappings = [], [], []
     for blob in blobs:
         mapping, problem = parse(blob)
         if problem is not None:
@@ -96,12 +106,16 @@ def make_entry(
             return None
         oids.append(NO_FILE if blob is None else gitio.blob_oid(blob, oid_chars))
         texts.append(text)
+        mappings.append(mapping)
     if texts[0] == "{}":
         return None
-    return Entry(run_id, (oids[0], oids[1], oids[2]), (texts[0], texts[1], texts[2]))
+    row = to_json(flat(run_id, mappings[0], mappings[1], mappings[2]))
+    return Entry(run_id, (oids[0], oids[1], oids[2]), (texts[0], texts[1], texts[2]), row)
 
 
-def deriver(run_path: RunPath, parse: ParseYaml, names: Sequence[str]) -> gitio.Derive:
+def deriver(
+    run_path: RunPath, parse: ParseYaml, names: Sequence[str], flat: FlatRow
+) -> gitio.Derive:
     """The gitio.commit_files `derive` hook that updates the entries of the runs whose YAML
     files (`names`: run.yaml, config.yaml, summary.yaml) a commit changes."""
 
@@ -123,7 +137,7 @@ def deriver(run_path: RunPath, parse: ParseYaml, names: Sequence[str]) -> gitio.
         entries: dict[str, Entry | None] = {}
         for run_id, run_dir in touched.items():
             blobs = [_content(files, reader, run_dir, name) for name in names]
-            entries[run_id] = make_entry(run_id, blobs, parse, oid_chars)
+            entries[run_id] = make_entry(run_id, blobs, parse, oid_chars, flat)
         return update_files(entries, reader)
 
     return derive
@@ -217,6 +231,7 @@ def rebuild(
     run_path: RunPath,
     parse: ParseYaml,
     names: Sequence[str],
+    flat: FlatRow,
 ) -> int:
     """Write the whole index anew from the runs at the branch's tip: for a branch written without
     it (an older gitcfg, a bulk import). Returns the runs indexed.
@@ -248,7 +263,7 @@ def rebuild(
                 found = dict(zip([o for o in wanted if o != NO_FILE], blobs, strict=True))
                 for run_id in part:
                     contents = [found.get(oid) for oid in chosen[run_id]]
-                    entry = make_entry(run_id, contents, parse, len(tip))
+                    entry = make_entry(run_id, contents, parse, len(tip), flat)
                     if entry is not None and entry.oids == chosen[run_id]:
                         key = index_key(run_id)[:FIRST_LEVEL]
                         buckets.setdefault(index_path(key), {})[run_id] = entry_line(entry)

@@ -533,7 +533,7 @@ def memory_snapshot(value_rows):
         config = {k: v for k, v in (("g", g), ("h", h), ("seed", seed)) if v != "MISSING"}
         summary = {k: v for k, v in (("m", m), ("n", n)) if v != "MISSING"}
         run = make_run(i, config, summary)
-        writer.insert(run["id"], run["meta"], config, summary, ["run.yaml"])
+        writer.insert(run["id"], run["meta"], config, summary, '["run.yaml"]')
         rows.append(run_row(run["id"], run["meta"], config, summary))
     writer.finish("refs/heads/gitcfg-runs", "0" * 40)
     rows.sort(key=lambda row: (row["started"], row["id"]), reverse=True)

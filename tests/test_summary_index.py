@@ -293,3 +293,84 @@ def test_warm_queries_are_kept_per_tip_and_forgotten_when_it_moves(repo: Path) -
     assert repr(Api(repo).runs().group_by("lr")) != first
     _drop_cache(repo)
     assert repr(Api(repo).runs().group_by("lr")) == repr(Api(repo).runs().group_by("lr"))
+
+
+def _rewrite_index_lines(repo: Path, edit: Any) -> None:
+    """Commit every index file with each line passed through `edit(fields) -> fields`."""
+    changes: dict[str, bytes] = {}
+    for path in git(repo, "ls-tree", "-r", "--name-only", "gitcfg-runs", "index/").splitlines():
+        lines = git(repo, "cat-file", "blob", f"gitcfg-runs:{path}").split("\n")
+        edited = ["\t".join(edit(line.split("\t"))) for line in lines if line]
+        changes[path] = ("\n".join(edited) + "\n").encode()
+    assert runs_branch.commit(repo, changes)
+
+
+def test_each_entry_holds_the_runs_flat_row(repo: Path) -> None:
+    runs = [runs_branch.make_run(i, {"lr": 0.1, "model": {"depth": i}}) for i in range(3)]
+    _write(repo, runs)
+    for run in runs:
+        entry = _index_entries(repo)[run["id"]]
+        row = json.loads(entry.row)
+        assert (
+            row["id"] == run["id"] and row["config.model.depth"] == run["config"]["model"]["depth"]
+        )
+        assert row["config.lr"] == 0.1 and row["status"] == run["meta"]["status"]
+
+
+def test_entries_without_a_row_and_entries_with_a_false_row(repo: Path) -> None:
+    runs = [runs_branch.make_run(i, seconds=200_000_000 + i * 2000) for i in range(8)]
+    _write(repo, runs)
+    expected = _answers(repo)
+    assert expected.pop("from_index") == 8
+    # entries written before rows were kept (seven fields): still used, the row computed
+    _rewrite_index_lines(repo, lambda fields: fields[:7])
+    _drop_cache(repo)
+    found = _answers(repo)
+    assert found.pop("from_index") == 8 and found == expected
+    # damaged rows: not JSON, another run's id, no status, not an object: read from the files
+    damage = iter(
+        [
+            "{not json",
+            json.dumps({"id": "someone-else", "status": "finished"}),
+            json.dumps({"id": runs[2]["id"]}),
+            "[1, 2]",
+        ]
+    )
+
+    def edit(fields: list[str]) -> list[str]:
+        return [*fields[:7], next(damage, fields[7] if len(fields) > 7 else "{}")]
+
+    _write(repo, runs)  # rows back
+    _drop_cache(repo)
+    _rewrite_index_lines(repo, edit)
+    _drop_cache(repo)
+    found = _answers(repo)
+    assert found.pop("from_index") == 8 - 4
+    assert found == expected
+
+
+def test_a_cold_build_replaces_the_cache_file_and_an_open_reader_keeps_its_view(
+    repo: Path,
+) -> None:
+    _write(repo, [runs_branch.make_run(i) for i in range(4)])
+    api = Api(repo)
+    reader = api.runs()  # one read transaction on the current file
+    assert len(reader) == 4
+    state = repo / ".git" / "gitcfg"
+    cache_file = state / "query-cache.sqlite"
+    inode = cache_file.stat().st_ino
+    # another schema: the next open builds a new file beside it and renames it into place
+    import sqlite3
+
+    conn = sqlite3.connect(cache_file)
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    _write(repo, [runs_branch.make_run(9)])
+    fresh = Api(repo)
+    assert len(fresh.runs()) == 5 and fresh.cache.last_refresh == ("rebuild", 5)
+    assert cache_file.stat().st_ino != inode
+    assert len(reader) == 4 and len(reader.rows()) == 4  # the old file, still readable
+    reader.close()
+    assert [p.name for p in state.iterdir() if ".new-" in p.name] == []
+    assert Api(repo).cache.last_refresh == ("fresh", 0)
