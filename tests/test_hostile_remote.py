@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -30,19 +29,18 @@ BOMB = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".jo
     f"{chr(98 + i)}: &{chr(98 + i)} [{','.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8)
 )
 ESC_NAME = "evil\x1b]52;c;ZWNobyBwd25lZA==\x07\x1b[2J"
-SECONDS = 20.0  # bounded: every command, generously for a shared 2-core machine
+# Every command is bounded: a hang guard, not a timing claim (a wall-clock bound breaks under load).
+HANG_GUARD_S = 120.0
 
 
 def _gitcfg(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    start = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-m", "gitcfg", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=HANG_GUARD_S,
     )
-    assert time.monotonic() - start < SECONDS, (args, "took too long")
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
 
@@ -161,9 +159,13 @@ def test_checkout_never_writes_through_a_symlinked_config_or_requirements(hostil
 
 def test_an_alias_bomb_in_a_pulled_run_is_refused_in_bounded_time(hostile: dict) -> None:
     victim, bomb = hostile["victim"], hostile["ids"]["bomb"]
+    # Bounded because the alias limit refuses the document before it expands (the warning and
+    # errors name it); _gitcfg's timeout is only a hang guard.
     for args in (("log",), ("log", "--format", "json"), ("history", bomb)):
-        proc = _gitcfg(victim, *args)  # bounded: _gitcfg asserts the time
+        proc = _gitcfg(victim, *args)
         assert proc.returncode == 0, (args, proc.stderr)
+        if args[0] == "log":
+            assert "aliases expand" in proc.stderr, (args, proc.stderr)
     for args in (("show", bomb), ("checkout", bomb, str(hostile["tmp"] / "co-bomb"))):
         proc = _gitcfg(victim, *args)
         lines = proc.stderr.strip().splitlines()

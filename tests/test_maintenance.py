@@ -8,7 +8,6 @@ import fcntl
 import json
 import os
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -172,12 +171,11 @@ def test_600_runs_one_by_one_leave_the_repository_healthy(repo: Path) -> None:
     assert counts["count"] <= 7_000 and counts["packs"] < gitio.PACK_LIMIT, counts
     assert _graph_has_bloom_filters(repo)
     packs_before = sorted((repo / ".git" / "objects" / "pack").glob("*.pack"))
-    start = time.monotonic()
     gc = git(repo, "gc", "--auto")  # nothing to do: no auto gc because of gitcfg
     (repo / "next.txt").write_text("the user's next commit\n")
     git(repo, "add", "next.txt")
     commit_out = git(repo, "commit", "-m", "next")
-    assert time.monotonic() - start < 30  # a hang guard, not a timing claim (the bench times it)
+    # No clock (the bench times it): git said no auto packing and left every pack as it was.
     assert "Auto packing" not in gc + commit_out
     assert sorted((repo / ".git" / "objects" / "pack").glob("*.pack")) == packs_before
     git(repo, "fsck", "--strict", "--no-dangling")

@@ -2,6 +2,12 @@
 
 The 486-byte alias bomb of issue 17 expands to ~10^9 nodes; it is tried in each place gitcfg reads
 YAML: a pulled run's config.yaml, config-defaults.yaml, a --configs file, an `amend --set` value.
+
+"Bounded" is checked without a wall clock (house rule: load on a shared machine breaks those):
+in this process by the peak of what the refusal allocates (tracemalloc, under PEAK_BYTES: a
+document refused before it expands allocates little, one that expands even partly a lot,
+whatever the load); in a subprocess by the error naming the limit that refused it, with a
+generous timeout as a hang guard only.
 """
 
 from __future__ import annotations
@@ -9,7 +15,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
+import tracemalloc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -29,6 +37,20 @@ BOMB = "\n".join(
     ]
 )
 LOADERS = (load_yaml, load_yaml_fast)
+PEAK_BYTES = 32 << 20  # what refusing a hostile document may allocate (measured: <= 3 MiB)
+HANG_GUARD_S = 60  # a subprocess still running then hangs; load alone never takes that long
+
+
+@contextmanager
+def bounded_allocation() -> Iterator[None]:
+    """Fail when the block's allocations peak at PEAK_BYTES or more (tracemalloc)."""
+    tracemalloc.start()
+    try:
+        yield
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < PEAK_BYTES, f"{peak >> 20} MiB allocated: the document was expanded"
 
 
 def test_bomb_is_the_issues_size() -> None:
@@ -52,10 +74,8 @@ def test_bomb_is_the_issues_size() -> None:
 def test_hostile_documents_fail_fast_naming_the_line(
     load, text: str, line: int, words: str
 ) -> None:
-    start = time.monotonic()
-    with pytest.raises(YamlLimitExceeded) as caught:
+    with bounded_allocation(), pytest.raises(YamlLimitExceeded) as caught:
         load(text)
-    assert time.monotonic() - start < 5
     assert caught.value.line == line
     assert words in str(caught.value)
     assert isinstance(caught.value, GitcfgError)
@@ -99,9 +119,7 @@ except gitcfg.errors.ConfigError as e:
 def test_bomb_in_config_defaults_is_a_one_line_config_error(repo: Path) -> None:
     (repo / "config-defaults.yaml").write_text(BOMB)
     script = write_script(repo / "train.py", TRACK_PRINTING_ERRORS)
-    start = time.monotonic()
-    proc = run_python(repo, script, timeout=30)
-    assert time.monotonic() - start < 10
+    proc = run_python(repo, script, timeout=HANG_GUARD_S)
     assert "ERR config-defaults.yaml:7: aliases expand" in proc.stdout, proc.stderr
     assert git(repo, "branch", "--list", "gitcfg-runs") == ""
 
@@ -112,7 +130,7 @@ def test_duplicate_key_in_configs_file(repo: Path) -> None:
     script = write_script(repo / "train.py", TRACK_PRINTING_ERRORS)
     proc = run_python(repo, script, "--configs", "exp.yaml")
     assert "ERR exp.yaml:3: duplicate key 'lr' (first on line 1)" in proc.stdout, proc.stderr
-    proc = run_python(repo, script, "--configs", "bomb.yaml", timeout=30)
+    proc = run_python(repo, script, "--configs", "bomb.yaml", timeout=HANG_GUARD_S)
     assert "ERR bomb.yaml:7: aliases expand" in proc.stdout, proc.stderr
 
 
@@ -141,9 +159,8 @@ def test_amend_set_flow_value_bomb(repo: Path, cli) -> None:
     flow_bomb = "[" + ", ".join(levels) + "]"
     deep = "[" * 5000 + "]" * 5000
     for value in (flow_bomb, deep, "{a: 1, a: 2}"):
-        start = time.monotonic()
-        line = one_error_line(cli(repo, "amend", run_id, "--set", f"opt={value}"))
-        assert time.monotonic() - start < 5
+        with bounded_allocation():
+            line = one_error_line(cli(repo, "amend", run_id, "--set", f"opt={value}"))
         assert "cannot read" in line
     assert git(repo, "rev-parse", "gitcfg-runs") == tip
 
@@ -171,11 +188,13 @@ def plant(repo: Path, run_id: str, name: str, text: str) -> None:
 
 
 def gitcfg_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    start = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-m", "gitcfg", *args], cwd=cwd, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "gitcfg", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD_S,
     )
-    assert time.monotonic() - start < 5, args
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
 
@@ -224,3 +243,10 @@ def test_a_hostile_run_pulled_from_a_remote(repo: Path, tmp_path: Path) -> None:
     show = gitcfg_cli(repo, "show", hostile)
     assert show.returncode == 1 and f"run {hostile}'s config.yaml cannot be read" in show.stderr
     assert gitcfg_cli(repo, "show", mine).returncode == 0
+
+
+def test_the_allocation_bound_sees_an_expansion() -> None:
+    """bounded_allocation is not blind: a block that allocates PEAK_BYTES fails it."""
+    with pytest.raises(AssertionError, match="MiB allocated"), bounded_allocation():
+        expanded = [0] * (PEAK_BYTES // 8)
+        del expanded
