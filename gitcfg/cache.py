@@ -39,7 +39,6 @@ temporary views named `runs` and `records` that shadow the tables on its connect
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import marshal
@@ -1103,6 +1102,8 @@ class Snapshot:
         return " AND ".join(clauses), params
 
     def _temp_set(self, values: Iterable[str]) -> str:
+        import hashlib  # here: its OpenSSL start-up is ~2 ms of a warm `gitcfg log`
+
         self._temp += 1
         name = f"temp.gitcfg_set_{self._temp}"
         self.conn.execute(f"CREATE TEMP TABLE gitcfg_set_{self._temp} (value TEXT PRIMARY KEY)")

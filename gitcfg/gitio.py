@@ -7,14 +7,17 @@ disabled, never touch the index, HEAD or the worktree, and move one ref with com
 from __future__ import annotations
 
 import errno
+import json
 import os
 import re
-import subprocess
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, NamedTuple
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    import subprocess
 
 from gitcfg.errors import (
     GitcfgError,
@@ -27,6 +30,7 @@ from gitcfg.errors import (
 )
 
 ZERO_OID = "0" * 40
+PIPE = -1  # subprocess.PIPE, without importing subprocess (see run_git)
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 # git looks for hooks in core.hooksPath; a directory that cannot exist disables them all, including
 # reference-transaction, which update-ref and fast-import would otherwise run for our ref moves.
@@ -94,6 +98,8 @@ def run_git(
     env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
     """Run `git args...` in `cwd`; raise GitError unless the exit code is in `ok_codes`."""
+    import subprocess  # here: a warm query starts no process (probe_memoized), nor imports this
+
     argv = ["git", *args]
     try:
         proc = subprocess.run(
@@ -111,8 +117,8 @@ def _popen(
     args: Sequence[str],
     *,
     stdin: int | IO[bytes] | None = None,
-    stdout: int | IO[bytes] | None = subprocess.PIPE,
-    stderr: int | IO[bytes] | None = subprocess.PIPE,
+    stdout: int | IO[bytes] | None = PIPE,
+    stderr: int | IO[bytes] | None = PIPE,
     env: Mapping[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start `git args...` in `cwd` with run_git's environment (`env` added); not waited for.
@@ -120,6 +126,8 @@ def _popen(
     stdin is inherited unless given; stdout and stderr are pipes unless given (None: inherited).
     The caller reads, waits and raises GitError on the exit code.
     """
+    import subprocess
+
     try:
         return subprocess.Popen(
             ["git", *args], cwd=cwd, stdin=stdin, stdout=stdout, stderr=stderr, env=_git_env(env)
@@ -138,6 +146,8 @@ def run_program(
     """Run another program (a user's own git hook, `gitcfg push` from a hook) with this process's
     terminal and environment (git's hook variables kept), stdin `input` (None: nothing); its exit
     status (127: not runnable). A script without a #! line runs under /bin/sh, as git runs hooks."""
+    import subprocess
+
     stdin = subprocess.DEVNULL if input is None else None
     stdout = 2 if stdout_to_stderr else None
     for attempt in (list(argv), ["/bin/sh", *argv]):
@@ -160,6 +170,8 @@ def process_args(pid: int) -> list[str]:
             return [arg.decode(errors="replace") for arg in f.read().split(b"\0")[:-1]]
     except OSError:
         pass
+    import subprocess
+
     try:
         out = subprocess.run(
             ["ps", "-ww", "-o", "args=", "-p", str(pid)], capture_output=True, check=False
@@ -260,6 +272,200 @@ def probe(start: Path, with_status: bool = True) -> Probe:
     if repo.worktree is not None and status_code != 0:
         raise GitError(_STATUS, status_code, status_err.decode(errors="replace"))
     return Probe(repo, _parse_config(config_out), status_out if repo.worktree else None)
+
+
+# --- discovery without git: the probe memo ---------------------------------------------------
+# A warm `gitcfg log` at 1,000 runs spent ~4 ms of its ~80 ms on the two git processes of
+# probe() (issue 13, small sizes). What they print depends on the directory, the environment,
+# the repository's layout, its owner and the config files, so probe_memoized keeps their output
+# with the stat signatures of all of those, in the state dir, and answers from it while they
+# are all unchanged (a `git config` write renames a new file into place: a new inode). Anything
+# it does not read itself (a bare repository, GIT_CEILING_DIRECTORIES, a file system boundary,
+# config includes) is left to git, every time.
+
+PROBE_MEMO = "probe-memo.json"  # under the state dir
+_PROBE_MEMO_VERSION = 1
+_PROBE_MEMO_ENTRIES = 32  # directories remembered per repository
+_CONFIG_ORIGINS = ("config", "-l", "-z", "--show-origin")
+# What git's discovery and `config -l` read besides the files (HOME and XDG_CONFIG_HOME place
+# the global config; every GIT_ variable run_git passes on is in the key too).
+_PROBE_ENV = ("HOME", "XDG_CONFIG_HOME", "PREFIX")
+
+
+def probe_memoized(start: Path) -> Probe:
+    """probe(start, with_status=False), without a git process when the memo made by an earlier
+    call from the same directory still holds (see above); the same answer either way."""
+    found = _locate_git_dir(start)
+    if found is None:
+        return probe(start, with_status=False)
+    here, top, git_dir, common_dir = found
+    memo_path = os.path.join(common_dir, "gitcfg", PROBE_MEMO)
+    key = _probe_key(here, git_dir, common_dir)
+    entries = _read_probe_memo(memo_path)
+    entry = entries.get(here)
+    if entry is not None and entry.get("key") == key:
+        if all(_signature(path) == signature for path, signature in entry["files"]):
+            repo = _parse_discovery(start, 0, entry["discover"].encode())
+            return Probe(repo, dict(entry["config"]), None)
+    files = _probe_signatures(top, git_dir, common_dir)  # before git reads them
+    procs = [_popen(start, args) for args in (_DISCOVER, _CONFIG_ORIGINS)]
+    results = [(p.communicate(), p.returncode) for p in procs]
+    (found_out, found_err), found_code = results[0]
+    repo = _parse_discovery(start, found_code, found_out, found_err)
+    (config_out, _), config_code = results[1]
+    config, origins = _parse_config_origins(config_out)
+    signed = {path for path, _ in files}
+    if (
+        config_code == 0
+        and origins is not None
+        # a relative origin (`.git/config`) is relative to the top: git's cwd once set up
+        and all(os.path.realpath(os.path.join(top, path)) in signed for path in origins)
+        and os.path.realpath(repo.git_dir) == git_dir
+    ):
+        note_shared_repository(repo, config.get("core.sharedrepository"))  # the memo's mode
+        entries.pop(here, None)  # the newest last: the oldest are dropped first
+        entries[here] = {
+            "key": key,
+            "files": files,
+            "discover": found_out.decode(),
+            "config": config,
+        }
+        _write_probe_memo(memo_path, entries)
+    return Probe(repo, config, None)
+
+
+def _locate_git_dir(start: Path) -> tuple[str, str, str, str] | None:
+    """(the real path of `start`, the directory holding its `.git`, the git dir, the common dir)
+    as git's discovery finds them in the plain case: the nearest `.git` directory, or `.git` file
+    naming one; None for anything else (git then decides)."""
+    if "GIT_CEILING_DIRECTORIES" in os.environ or "GIT_DISCOVERY_ACROSS_FILESYSTEM" in os.environ:
+        return None
+    try:
+        here = os.path.realpath(start)
+        device = os.stat(here).st_dev
+        directory = here
+        while True:
+            dot_git = os.path.join(directory, ".git")
+            if os.path.isdir(dot_git):
+                git_dir = dot_git
+                break
+            if os.path.isfile(dot_git):
+                with open(dot_git, "rb") as f:
+                    text = f.read(4096).decode()
+                if not text.startswith("gitdir: "):
+                    return None
+                git_dir = os.path.join(directory, text[len("gitdir: ") :].strip())
+                break
+            if os.path.exists(os.path.join(directory, "HEAD")):  # a bare repository, a git dir
+                return None
+            parent = os.path.dirname(directory)
+            if parent == directory or os.stat(parent).st_dev != device:
+                return None
+            directory = parent
+        git_dir = os.path.realpath(git_dir)
+        common_dir = git_dir
+        if os.path.isfile(os.path.join(git_dir, "commondir")):
+            with open(os.path.join(git_dir, "commondir"), "rb") as f:
+                common_dir = os.path.realpath(os.path.join(git_dir, f.read(4096).decode().strip()))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return here, directory, git_dir, common_dir
+
+
+def _probe_key(here: str, git_dir: str, common_dir: str) -> list[object]:
+    """What, besides files, decides probe()'s answer: the directory, the user, the environment."""
+    env = _git_env()
+    return [
+        _PROBE_MEMO_VERSION,
+        here,
+        git_dir,
+        common_dir,
+        os.getuid() if hasattr(os, "getuid") else None,
+        sorted([k, v] for k, v in env.items() if k.startswith("GIT_") or k in _PROBE_ENV),
+    ]
+
+
+def _probe_signatures(top: str, git_dir: str, common_dir: str) -> list[tuple[str, object]]:
+    """(real path, signature) of every file `git config -l` reads in the plain case, present or
+    not, and of the directories whose owner git checks (safe.directory)."""
+    env = os.environ
+    home = env.get("HOME", "")
+    if "GIT_CONFIG_GLOBAL" in env:
+        user = [env["GIT_CONFIG_GLOBAL"]]
+    else:
+        xdg = env.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+        user = [os.path.join(xdg, "git", "config"), os.path.join(home, ".gitconfig")]
+    paths = [
+        top,
+        git_dir,
+        os.path.join(top, ".git"),  # a `.git` file: its content names the git dir
+        os.path.join(git_dir, "commondir"),
+        os.path.join(common_dir, "config"),
+        os.path.join(git_dir, "config.worktree"),
+        *user,
+        env.get("GIT_CONFIG_SYSTEM") or "/etc/gitconfig",
+    ]
+    return [(os.path.realpath(path), _signature(path)) for path in paths]
+
+
+def _signature(path: str | os.PathLike[str]) -> object:
+    """A file's identity and last change (None when absent); a directory's identity and owner."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if os.path.isdir(path):
+        return [st.st_dev, st.st_ino, st.st_uid]
+    return [st.st_dev, st.st_ino, st.st_uid, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def _parse_config_origins(out: bytes) -> tuple[dict[str, str], list[str] | None]:
+    """`git config -l -z --show-origin`: the entries (as _parse_config gives them) and the files
+    they came from; None for the files when an entry comes from elsewhere or includes a file."""
+    items = out.decode(errors="replace").split("\0")
+    entries: dict[str, str] = {}
+    origins: list[str] | None = []
+    for origin, item in zip(items[0::2], items[1::2], strict=False):
+        key, _, value = item.partition("\n")
+        key = key.lower()
+        entries[key] = value
+        if key.startswith(("include.", "includeif.")):
+            origins = None
+        elif origins is not None and origin.startswith("file:"):
+            if origin[5:] not in origins:
+                origins.append(origin[5:])
+        elif origin != "command line:":
+            origins = None
+    return entries, origins
+
+
+def _read_probe_memo(path: str) -> dict[str, dict[str, Any]]:
+    try:
+        with open(path, "rb") as f:
+            data = json.loads(f.read(1 << 20))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, dict)}
+
+
+def _write_probe_memo(path: str, entries: dict[str, dict[str, Any]]) -> None:
+    """Keep the memo, if the state dir exists (a convenience: any failure is ignored)."""
+    if not os.path.isdir(os.path.dirname(path)):
+        return
+    kept = dict(list(entries.items())[-_PROBE_MEMO_ENTRIES:])
+    temp = f"{path}.{os.getpid()}.tmp"
+    try:
+        with open(temp, "w", encoding="utf-8") as f:
+            json.dump(kept, f)
+        share(temp)
+        os.replace(temp, path)
+    except (OSError, ValueError):
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
 
 
 def read_ref(repo: Repo, ref: str) -> str | None:
@@ -858,6 +1064,7 @@ def _derived_import(
 ) -> subprocess.CompletedProcess[bytes]:
     """One fast-import that first answers `derive`'s reads of `old_tip`, then commits `files` and
     what `derive` returned. A failure reads as run_git's would (exit code, stderr)."""
+    import subprocess
     import tempfile
 
     with tempfile.TemporaryFile() as errors:
@@ -1009,6 +1216,8 @@ def start_maintenance(repo: Repo) -> bool:
             "gitio.maintenance_main(sys.argv[2], int(sys.argv[3]))"
         )
         argv = [sys.executable, "-c", code, package_parent, str(repo.cwd), str(fd)]
+        import subprocess
+
         try:
             # Not waited for: Popen's own clean-up reaps it once it has ended.
             subprocess.Popen(
@@ -1623,7 +1832,7 @@ class BatchReader:
     def __init__(self, repo: Repo) -> None:
         self._repo = repo
         argv = [*BOUNDED_PACK_MAPS, "cat-file", "--batch"]
-        self._proc = _popen(repo.cwd, argv, stdin=subprocess.PIPE, stderr=None)
+        self._proc = _popen(repo.cwd, argv, stdin=PIPE, stderr=None)
 
     def __enter__(self) -> BatchReader:
         return self

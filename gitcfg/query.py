@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias, overload
 
 from gitcfg import aggregate, gitio, runfile
@@ -53,6 +52,8 @@ from gitcfg.summaries import GOALS, SUMMARY_KINDS
 from gitcfg.values import format_value, is_number, order_key, value_token, values_equal
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from gitcfg import where
 
 __all__ = ["Api", "GroupSummary", "Grouping", "Runs", "StoredRun", "flatten"]
@@ -88,7 +89,11 @@ def age_seconds(started: object, now: datetime | None = None) -> float | None:
     moment = parse_iso(started if isinstance(started, str) else None)
     if moment is None:
         return None
-    return ((now or datetime.now(timezone.utc)) - moment).total_seconds()
+    if now is None:
+        from datetime import datetime, timezone
+
+        now = datetime.now(timezone.utc)
+    return (now - moment).total_seconds()
 
 
 def short_name(key: str) -> str:
@@ -718,6 +723,8 @@ class Runs(Sequence[StoredRun]):
         if len(rows) > max_rows:  # only the rows shown are formatted
             rows = rows[:EDGE_ROWS] + [{}] * (len(rows) - 2 * EDGE_ROWS) + rows[-EDGE_ROWS:]
         short = self.short_ids(row["id"] for row in rows if row)
+        from datetime import datetime, timezone
+
         now = datetime.now(timezone.utc)
 
         def cells(row: Mapping[str, Any]) -> list[str]:

@@ -22,9 +22,8 @@ import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gitcfg import gitio, runfile
 from gitcfg.errors import (
@@ -36,6 +35,9 @@ from gitcfg.errors import (
     RunsBranchRefused,
 )
 from gitcfg.yamlio import dump_yaml, load_yaml_fast
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 FORMAT_VERSION = 2
 FANOUT_FORMAT = 2  # the first with the fan-out layout (FORMAT 1: runs/<id[-2:]>/<id>)
@@ -102,6 +104,8 @@ def run_id_time(run_id: str) -> datetime:
     character `0`) are the first format's whole seconds; from 32**6 on, seconds offset by 32**6,
     followed by 2 characters of milliseconds.
     """
+    from datetime import datetime, timezone
+
     value = 0
     for char in run_id[: ID_TIME_CHARS + ID_MS_CHARS]:
         digit = _CROCKFORD.find(char)
@@ -322,6 +326,8 @@ def default_run_name(run_id: str) -> str:
 
 def utc_iso(ts: float) -> str:
     """`2026-11-26T00:35:12.345Z`: UTC, ms precision, sorts as text."""
+    from datetime import datetime, timezone
+
     moment = datetime.fromtimestamp(ts, tz=timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
@@ -329,6 +335,8 @@ def utc_iso(ts: float) -> str:
 def parse_iso(text: str | None) -> datetime | None:
     if not text:
         return None
+    from datetime import datetime
+
     try:
         return datetime.fromisoformat(str(text).replace("Z", "+00:00"))
     except ValueError:
@@ -516,7 +524,7 @@ class Store:
     @classmethod
     def open(cls, path: Path | str = ".") -> Store:
         """Open the store of the repository containing `path` (NotARepo outside one)."""
-        found = gitio.probe(Path(path), with_status=False)  # rev-parse and config -l at once
+        found = gitio.probe_memoized(Path(path))  # rev-parse and config -l, or their memo
         store = cls(found.repo, found.config)
         store.adopt_remote_branch()
         return store

@@ -29,7 +29,6 @@ cold build reads thousands of objects instead. It is a derived copy, never the t
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
@@ -60,6 +59,8 @@ def index_key(run_id: str) -> str:
     """The key that places a run's entry: its id when generated, else `x` + SHA-1 hex."""
     if len(run_id) >= _MIN_ID and set(run_id) <= _ID_CHARS:
         return run_id
+    import hashlib  # here: a generated id needs none, and its start-up is ~2 ms of a warm query
+
     return "x" + hashlib.sha1(run_id.encode("utf-8", "surrogateescape")).hexdigest()
 
 

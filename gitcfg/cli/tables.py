@@ -11,24 +11,23 @@ Shapes of the machine formats:
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from gitcfg import aggregate, query
-from gitcfg.cli.table_fit import GAP, Layout, fit_columns, shorten, shorten_all
 from gitcfg.errors import BadQuery, UnknownKey
 from gitcfg.rows import close_keys, inert, inert_json, resolve_key
 from gitcfg.values import format_value
 
 if TYPE_CHECKING:
+    from datetime import datetime
     from pathlib import Path
 
     from rich.console import Console
 
+    from gitcfg.cli.table_fit import Layout
     from gitcfg.query import Api, Grouping, Runs
 
 FORMATS = ("table", "json", "csv", "md")
@@ -185,7 +184,10 @@ def runs_report(
         rows = aggregate.sort_rows(rows, sort_specs)
         if limit is not None and limit >= 0:
             rows = rows[:limit]
-    now = now or datetime.now(timezone.utc)
+    if now is None:
+        from datetime import datetime, timezone
+
+        now = datetime.now(timezone.utc)
     short = runs.short_ids(row["id"] for row in rows)
     table_rows = []
     for row in rows:
@@ -377,6 +379,8 @@ def emit(report: Report, output: str, console: Any, err_console: Any | None = No
     if output in ("csv", "md"):
         headers, matrix = _flat_matrix(report)
         if output == "csv":
+            import csv
+
             buffer = io.StringIO()
             writer = csv.writer(buffer, lineterminator="\n")  # quotes cells holding \n, ", ","
             writer.writerow(inert(header, "\r\n\t") for header in headers)
@@ -434,6 +438,8 @@ def _print_table(report: Report, console: Any) -> list[str]:
     """Print the rows as a rich table that fits the console; return the headers left out."""
     from rich.table import Table
     from rich.text import Text
+
+    from gitcfg.cli.table_fit import fit_columns, shorten_all  # a table only: not json, csv, md
 
     table_columns = _table_columns(report)
     cells = [[inert(_cell(c, row)) for c in table_columns] for row in report.rows]
@@ -498,6 +504,8 @@ def _room_for_kept_metric(
 ) -> list[str]:
     """`headers` with the first column of each kept metric padded so that its columns together
     are as wide as the metric's name (fit_columns keeps a kept metric's column whole)."""
+    from gitcfg.cli.table_fit import GAP
+
     out = list(headers)
     for first in keep:
         column = table_columns[first].column
@@ -515,6 +523,8 @@ def _metric_spans(
 ) -> tuple[list[int], list[tuple[int, int, str]]]:
     """The shown columns' widths and (start, width, metric header) of each metric's columns; a
     span narrower than its header widens its first column while the table has room."""
+    from gitcfg.cli.table_fit import GAP
+
     groups: list[tuple[str, list[int]]] = []  # (metric header, positions in layout.shown)
     previous = None
     for position, index in enumerate(layout.shown):
@@ -540,6 +550,8 @@ def _metric_spans(
 
 def _span_line(spans: Sequence[tuple[int, int, str]]) -> str:
     """The line over the table: each metric's name centred over its columns, `── name ──`."""
+    from gitcfg.cli.table_fit import shorten
+
     line = ""
     for start, width, header in spans:
         label = shorten(inert(header), width)
