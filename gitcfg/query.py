@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias, overload
 
 from gitcfg import aggregate, gitio, runfile
 from gitcfg.cache import Filter, GroupSummary, Progress, RunCache, Snapshot, StoredRow
-from gitcfg.environment import REQUIREMENTS, parse_requirements
 from gitcfg.errors import (
     BadAmendment,
     BadQuery,
@@ -46,7 +45,6 @@ from gitcfg.rows import (
     script_in_repo,
     short_key,
 )
-from gitcfg.runfiles import RunFile
 from gitcfg.store import Store, branch_format, parse_iso, read_run_files, run_dir, run_id_time
 from gitcfg.summaries import GOALS, SUMMARY_KINDS
 from gitcfg.values import format_value, is_number, order_key, value_token, values_equal
@@ -55,6 +53,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from gitcfg import where
+    from gitcfg.runfiles import RunFile
 
 __all__ = ["Api", "GroupSummary", "Grouping", "Runs", "StoredRun", "flatten"]
 
@@ -425,6 +424,8 @@ class StoredRun:
     def requirements(self) -> bytes | None:
         """The run's requirements.txt (installed distributions); None for a run recorded before
         gitcfg recorded them."""
+        from gitcfg.environment import REQUIREMENTS  # here: a warm query needs neither
+
         if REQUIREMENTS not in self.files:
             return None
         return self._api.read_run_file(self.id, REQUIREMENTS, self._tip)
@@ -433,7 +434,7 @@ class StoredRun:
         """The bytes of a file the run saved (`files/<name>` in its directory; a path such as
         `media/img/3.png` or `config.yaml` names the run directory's own). RunNotFound-style
         GitcfgError when it has none by that name."""
-        from gitcfg.runfiles import resolve_file
+        from gitcfg.runfiles import RunFile, resolve_file
 
         path = resolve_file(self.files, name)
         if path is not None:
@@ -1425,6 +1426,8 @@ class EnvDiff(NamedTuple):
 
 def env_diff(a: StoredRun, b: StoredRun) -> EnvDiff:
     """Compare two runs' Python version, platform and installed distributions."""
+    from gitcfg.environment import parse_requirements
+
     lists = [record.requirements() for record in (a, b)]
     packages = differences(*(parse_requirements(text) for text in lists))
     return EnvDiff(

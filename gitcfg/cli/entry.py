@@ -163,12 +163,20 @@ class _Out:
 def _log_json(options: dict[str, Any]) -> None:
     """cli/query.py's log_command for --format json (the same calls, in the same order);
     `options` as parse_fast_log gives them, tables.query_log's keywords."""
-    from pathlib import Path
+    import gc
 
-    from gitcfg.cli import tables as report
-    from gitcfg.journal import recover_quietly
-    from gitcfg.query import Api
-    from gitcfg.store import Store
+    # The imports below make only objects that live as long as the process: no garbage cycles
+    # for the collector to look for while they run (~1 ms of a warm query's ~20 ms over Python).
+    gc.disable()
+    try:
+        from pathlib import Path
+
+        from gitcfg.cli import tables as report
+        from gitcfg.journal import recover_quietly
+        from gitcfg.query import Api
+        from gitcfg.store import Store
+    finally:
+        gc.enable()
 
     check_bound(options.get("limit"), "--limit", MAX_LIMIT, "rows (-1: all)")
     store = Store.open(Path.cwd())
