@@ -8,8 +8,8 @@ the runs branch tip and the worktree (conftest.snapshot) as they were.
 "Bounded in time and memory" is checked without a clock that load can break (house rule: no
 wall-clock bounds on a shared machine). What bounds a case's work is the input-size check that
 refuses it before any expansion: the error line must name that check (nesting depth, 4,300
-digits, alias expansion...), and the process's peak resident memory (ru_maxrss read with wait4:
-its own or a git child's, the larger) must stay under PEAK_RSS_BYTES (measured: <= 50 MiB for
+digits, alias expansion...), and the process's peak resident memory (ru_maxrss read with wait4
+by a small launcher: its own or a git child's, the larger) must stay under PEAK_RSS_BYTES (measured: <= 50 MiB for
 every case), deterministic for a given input where a time is not: an expansion that the checks
 let through shows in memory whatever the load.
 The 2 GB RLIMIT_AS turns a runaway allocation into a failure instead of swapping. The only clock
@@ -24,12 +24,10 @@ branch was written with git plumbing (not gitcfg).
 from __future__ import annotations
 
 import os
-import resource
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -311,40 +309,51 @@ def test_the_corpus_has_at_least_60_cases_of_every_kind() -> None:
     assert all(len(kind) >= 5 for kind in (CLI_CASES, FILE_CASES, VALUE_CASES, PULLED_CASES))
 
 
-def _limit_memory() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
+# Each case runs as the child of this small launcher, not of pytest: on Linux a process's
+# ru_maxrss starts from the resident memory of the process that forked it (kept across exec), and
+# pytest's own grows past PEAK_RSS_BYTES over the whole suite. Started here, a case's peak is its
+# own (or the launcher's, ~10 MiB). argv: the address-space limit, the report file, the case.
+LAUNCHER = """
+import os, resource, subprocess, sys
+resource.setrlimit(resource.RLIMIT_AS, (int(sys.argv[1]), int(sys.argv[1])))
+case = subprocess.Popen(sys.argv[3:])
+_, status, usage = os.wait4(case.pid, 0)
+with open(sys.argv[2], "w") as report:
+    report.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss}")
+"""
 
 
 class Outcome(NamedTuple):
     returncode: int
     stdout: bytes
     stderr: bytes
-    peak_rss: int  # bytes: the largest resident set of the process or a child it waited for
+    peak_rss: int  # bytes: the largest resident set of the case or a child it waited for (git)
 
 
 def _run_bounded(argv: list[str], cwd: Path, env: dict[str, str]) -> Outcome:
-    """Run `argv` under the memory limit, killed if it is still running after HANG_GUARD_S."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(
-            argv,
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=err,
-            preexec_fn=_limit_memory,
-        )
-        guard = threading.Timer(HANG_GUARD_S, proc.kill)
-        guard.start()
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)  # wait, as Popen would, but with rusage
-        finally:
-            guard.cancel()
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        assert proc.returncode != -signal.SIGKILL, f"still running after {HANG_GUARD_S:.0f} s"
-        out.seek(0)
-        err.seek(0)
-        return Outcome(proc.returncode, out.read(), err.read(), usage.ru_maxrss * 1024)
+    """Run `argv` under the memory limit; the process group is killed after HANG_GUARD_S."""
+    with tempfile.TemporaryDirectory() as scratch:
+        report = Path(scratch) / "report"
+        out, err = Path(scratch) / "out", Path(scratch) / "err"
+        with out.open("wb") as stdout, err.open("wb") as stderr:
+            launcher = subprocess.Popen(
+                [sys.executable, "-c", LAUNCHER, str(MEMORY_BYTES), str(report), *argv],
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=stdout,
+                stderr=stderr,
+                start_new_session=True,  # its own process group, to kill the case and git with it
+            )
+            try:
+                launcher.wait(timeout=HANG_GUARD_S)
+            except subprocess.TimeoutExpired:
+                os.killpg(launcher.pid, signal.SIGKILL)
+                launcher.wait()
+                raise AssertionError(f"still running after {HANG_GUARD_S:.0f} s: a hang") from None
+        assert report.exists(), err.read_bytes()  # the launcher itself failed
+        code, kib = report.read_text().split()
+        return Outcome(int(code), out.read_bytes(), err.read_bytes(), int(kib) * 1024)
 
 
 def _argv(case: Case, world: dict[str, object]) -> list[str]:
