@@ -950,6 +950,8 @@ class Snapshot:
         self._path = path  # the cache file (memo rows are written through another connection)
         self._temp = 0
         self._tokens: dict[str, str] = {}  # temporary set table -> a digest of its values
+        # the `run_id IN (...)` of each selection kept or made here -> how many runs it holds
+        self._selection_sizes: dict[str, int] = {}
         self._memo_rows: list[tuple[str, bytes]] = []  # computed here, written at close()
         self._memo_sets: list[tuple[str, list[str]]] = []  # (token, run ids), the same
         self._overlay_tables: tuple[str, ...] = ()  # overlay(): its temporary tables
@@ -1158,15 +1160,34 @@ class Snapshot:
             except sqlite3.OperationalError:
                 found, key = None, None
             if found is not None:
-                token = marshal.loads(found[0])
-                return "run_id IN (SELECT run_id FROM memo_sets WHERE token = ?)", [token], None
+                value = marshal.loads(found[0])  # (token, size); a token alone before sizes
+                token, size = value if isinstance(value, tuple) else (value, 0)
+                kept = "run_id IN (SELECT run_id FROM memo_sets WHERE token = ?)"
+                self._selection_sizes[kept] = size
+                return kept, [token], None
         ids = select()
         name = self._temp_set(ids)
         if key is not None:
             token = self._tokens[name]
-            self._memo_rows.append((key, marshal.dumps(token)))
+            self._memo_rows.append((key, marshal.dumps((token, len(ids)))))
             self._memo_sets.append((token, ids))
-        return f"run_id IN (SELECT value FROM {name})", [], ids
+        made = f"run_id IN (SELECT value FROM {name})"
+        self._selection_sizes[made] = len(ids)
+        return made, [], ids
+
+    def _newest_first(self, condition: str, limit: int | None) -> str:
+        """`condition` for a query of the newest `limit` runs: over a large selection, SQLite
+        should walk the runs newest first (the okey index) and stop at `limit`, not read the
+        whole selection and sort it (0.5 s for 250,000 of 1M runs). The unary + keeps it from
+        driving the query by run_id: done when the walk is expected to be shorter than the
+        selection (size^2 >= limit * all runs)."""
+        if limit is None:
+            return condition
+        total = self.key_runs.get("id", 0)  # every run's row has an id
+        for selection, size in self._selection_sizes.items():
+            if selection in condition and size * size >= limit * total:
+                condition = condition.replace(selection, "+" + selection)
+        return condition
 
     def _write_memo(self) -> None:
         """Keep the results computed in this snapshot, if the cache is still at its tip (a
@@ -1212,6 +1233,7 @@ class Snapshot:
         self, condition: str, params: Sequence[Any], limit: int | None = None
     ) -> list[StoredRow]:
         """The selected runs as stored, newest first."""
+        condition = self._newest_first(condition, limit)
         sql = (
             "SELECT run_id, status, name, code_commit, files, meta, config, summary "
             f"FROM runs JOIN records USING (run_id) WHERE {condition} ORDER BY okey DESC{_limit(limit)}"
@@ -1232,6 +1254,7 @@ class Snapshot:
         if any(self.columns[key] is None for key in keys):  # past the column limit: from JSON
             return self._rows_from_json(keys, condition, params, limit)
         cols = "".join(f", c{self.columns[key]}" for key in keys)
+        condition = self._newest_first(condition, limit)
         sql = f"SELECT run_id{cols} FROM runs WHERE {condition} ORDER BY okey DESC{_limit(limit)}"
         run_ids: list[str] = []
         rows: list[dict[str, Any]] = []

@@ -374,3 +374,21 @@ def test_a_cold_build_replaces_the_cache_file_and_an_open_reader_keeps_its_view(
     reader.close()
     assert [p.name for p in state.iterdir() if ".new-" in p.name] == []
     assert Api(repo).cache.last_refresh == ("fresh", 0)
+
+
+def test_the_newest_runs_of_a_large_kept_selection_walk_the_runs_newest_first(repo: Path) -> None:
+    runs = [
+        runs_branch.make_run(i, {"lr": 0.1 if i % 4 else 0.2}, seconds=200_000_000 + i * 7)
+        for i in range(40)
+    ]
+    _write(repo, runs)
+    for _ in range(2):  # the selection made, then the one kept for this tip
+        with Api(repo).runs(where="lr == 0.1") as selected:
+            everything = selected.rows(["id", "config.lr"])
+            newest = selected.rows(["id", "config.lr"], limit=5)
+            snapshot = selected._snapshot
+            condition = snapshot._newest_first(selected._condition, 5)
+        assert len(everything) == 30 and newest == everything[:5]
+        assert "+run_id IN (" in condition  # 30 of 40 runs: walk newest first, stop at 5
+    with Api(repo).runs(where="lr == 0.2") as few:
+        assert "+run_id" not in few._snapshot._newest_first(few._condition, 5)  # 10 of 40
