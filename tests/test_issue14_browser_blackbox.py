@@ -142,10 +142,17 @@ def test_ui_table_sorts_filters_chooses_columns_selects(browser, sweep: Path) ->
         wait_for(lambda: len(watch.rows()) == 7, "rows")
         headers = watch.headers()
         lr_col = next(i for i, h in enumerate(headers) if h.startswith("lr"))
+
+        def lr_values() -> list[float]:
+            return [float(r[lr_col]) for r in watch.rows()]
+
+        # the page redraws after a click: wait for the order, never read it at once
         page.locator("thead th").nth(lr_col).click()
-        first = [float(r[lr_col]) for r in watch.rows()]
+        first = wait_for(
+            lambda: (v := lr_values()) and sorted(v) in (v, v[::-1]) and v, "rows sorted by lr"
+        )
         page.locator("thead th").nth(lr_col).click()
-        second = [float(r[lr_col]) for r in watch.rows()]
+        second = wait_for(lambda: (v := lr_values()) == first[::-1] and v, "the lr order reversed")
         assert sorted(first) in (first, first[::-1]) and second == first[::-1], (first, second)
         # --where in the page
         where = page.get_by_placeholder("e.g.", exact=False).first
