@@ -293,11 +293,15 @@ class RunCache:
         A new file needs no rollback journal: built with journal_mode=OFF and synchronous=OFF,
         a 100k-run cache is written once instead of three times (WAL, then checkpoint), about
         4 s less. A process still reading the old file keeps its inode until it closes it; the
-        old file's -wal and -shm are removed first, so the new file never meets them."""
+        old file's -wal and -shm are removed first, so the new file never meets them. A build
+        killed midway leaves its `.new-<pid>` file behind: the next build removes it."""
         assert self.path is not None
         new = self.path.with_name(f"{self.path.name}.new-{os.getpid()}")
         conn = None
         try:
+            # a build killed midway left its file: under cache.lock no other build is running
+            for stale in self.path.parent.glob(f"{self.path.name}.new-*"):
+                stale.unlink(missing_ok=True)
             _unlink_db(new)
             conn = sqlite3.connect(new, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=OFF")

@@ -392,3 +392,14 @@ def test_the_newest_runs_of_a_large_kept_selection_walk_the_runs_newest_first(re
         assert "+run_id IN (" in condition  # 30 of 40 runs: walk newest first, stop at 5
     with Api(repo).runs(where="lr == 0.2") as few:
         assert "+run_id" not in few._snapshot._newest_first(few._condition, 5)  # 10 of 40
+
+
+def test_a_cold_build_removes_the_file_of_a_build_killed_midway(repo: Path) -> None:
+    _write(repo, [runs_branch.make_run(i) for i in range(3)])
+    state = repo / ".git" / "gitcfg"
+    state.mkdir(parents=True, exist_ok=True)
+    left = state / "query-cache.sqlite.new-999999"
+    left.write_bytes(b"half a database")
+    _drop_cache(repo)
+    assert len(Api(repo).runs()) == 3
+    assert not left.exists()
