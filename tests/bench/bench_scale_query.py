@@ -1,11 +1,14 @@
 """Queries at every size (issue 13): cold and warm `gitcfg log`, the Api, peak RSS, and Sacred's layout.
 
-    python tests/bench/bench_scale_query.py [--sizes 1000,10000,100000] [--cache-dir /work/scale-cache]
-                                            [--repeat 5] [--json out.json]
+    python tests/bench/bench_scale_query.py [--sizes 1000,10000,100000,1000000]
+        [--cache-dir /work/scale-cache] [--repeat 5] [--cold-plain] [--json out.json]
 
-Each size is scale_build.py's realistic branch (two commits a run), copied (git alternates) twice:
-one as built (no summary index: a branch an older gitcfg wrote) and one after
-`store.rebuild_index` (what gitcfg's own writers leave: index/ holds every run). Whole processes:
+Each size is scale_build.py's realistic branch (two commits a run; one commit a run from 1M, as
+in the issue), copied (git alternates) twice: one as built (no summary index: a branch an older
+gitcfg wrote) and one after `store.rebuild_index` (what gitcfg's own writers leave: index/ holds
+every run). The indexed copy is kept in the cache dir too (`<build>-indexed-v<N>`; writing the
+index of 1M runs takes ~13 minutes), and `index_write` is printed only when it was written. At
+1M the cold build without the index is skipped unless --cold-plain. Whole processes:
 - cold: `gitcfg log --group-by lr --format json` with the cache file deleted, without and with
   the index; wall time and the process's peak RSS (os.wait4);
 - warm: the same with the cache up to date (median); `where`: `gitcfg log --where "lr == 0.001"`
@@ -47,6 +50,7 @@ TARGETS = {  # issue 13, seconds
     ("cold_index", 1_000_000): 60.0,
 }
 LOG = ["log", "--group-by", "lr", "--format", "json"]
+ONE_COMMIT_FROM = 1_000_000  # sizes from here are one-commit branches (the issue's 1M column)
 WHERE = ["log", "--where", "lr == 0.001"]  # a table: the newest 100 matching runs
 WHERE_JSON = ["log", "--where", "lr == 0.001", "--format", "json", "-n", "100"]
 
@@ -142,16 +146,42 @@ def sacred_dir(n: int, base: Path) -> Path:
     return root
 
 
-def measure(n: int, cache_dir: Path, work: Path, repeat: int, sacred: bool) -> dict[str, float]:
-    cached = scale_build.cached_build(cache_dir, n)
-    plain = scale_build.scratch_copy(cached, work / f"plain-{n}")
-    indexed = scale_build.scratch_copy(cached, work / f"indexed-{n}")
+INDEX_VERSION = 2  # bump when the summary index's lines change: cached indexed copies are rebuilt
+
+
+def indexed_build(cache_dir: Path, n: int, one_commit: bool) -> tuple[Path, float | None]:
+    """scale_build's branch of `n` runs after `store.rebuild_index`, kept under `cache_dir` (a copy
+    sharing the build's objects: writing the index at 1M runs takes ~13 minutes), and the seconds
+    the index took to write (None when it was cached)."""
+    cached = scale_build.cached_build(cache_dir, n, one_commit=one_commit)
+    final = cached.with_name(f"{cached.name}-indexed-v{INDEX_VERSION}")
+    if (final / ".git").exists():
+        return final, None
+    partial = final.with_name(final.name + f".partial-{os.getpid()}")
+    if partial.exists():
+        shutil.rmtree(partial)
+    scale_build.scratch_copy(cached, partial)
     code = "import sys\nfrom gitcfg.store import Store, rebuild_index\nprint(rebuild_index(Store.open(sys.argv[1])))\n"
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-c", code, str(indexed)], env=_env(), check=True, capture_output=True
+        [sys.executable, "-c", code, str(partial)], env=_env(), check=True, capture_output=True
     )
-    row: dict[str, float] = {"index_write": time.perf_counter() - started}
+    took = time.perf_counter() - started
+    partial.rename(final)
+    return final, took
+
+
+def measure(
+    n: int, cache_dir: Path, work: Path, repeat: int, sacred: bool, cold_plain: bool
+) -> dict[str, float]:
+    one_commit = n >= ONE_COMMIT_FROM
+    cached = scale_build.cached_build(cache_dir, n, one_commit=one_commit)
+    built, took = indexed_build(cache_dir, n, one_commit)
+    plain = scale_build.scratch_copy(cached, work / f"plain-{n}")
+    indexed = scale_build.scratch_copy(built, work / f"indexed-{n}")
+    row: dict[str, float] = {}
+    if took is not None:
+        row["index_write"] = took
     files = subprocess.run(
         ["git", "ls-tree", "-r", "--name-only", scale_build.REF, "index/"],
         cwd=indexed,
@@ -160,8 +190,9 @@ def measure(n: int, cache_dir: Path, work: Path, repeat: int, sacred: bool) -> d
         check=True,
     ).stdout.split()
     row["index_files"] = len(files)
-    drop_cache(plain)
-    row["cold"], row["cold_rss"] = timed(gitcfg(*LOG), plain)
+    if cold_plain or not one_commit:  # without the index at 1M: minutes, 2.5 GB before issue 13
+        drop_cache(plain)
+        row["cold"], row["cold_rss"] = timed(gitcfg(*LOG), plain)
     drop_cache(indexed)
     row["cold_index"], row["cold_index_rss"] = timed(gitcfg(*LOG), indexed)
     row["first_where"] = timed(gitcfg(*WHERE), indexed)[0]
@@ -202,6 +233,11 @@ def main() -> None:
     parser.add_argument("--cache-dir", type=Path, default=Path("/work/scale-cache"))
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--sacred-all", action="store_true")
+    parser.add_argument(
+        "--cold-plain",
+        action="store_true",
+        help="also time the cold build without the index at 1M runs (slow)",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -209,7 +245,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-scale-query-") as tmp:
         for n in sizes:
             sacred = args.sacred_all or n == 1000
-            results[n] = measure(n, args.cache_dir, Path(tmp), args.repeat, sacred)
+            results[n] = measure(n, args.cache_dir, Path(tmp), args.repeat, sacred, args.cold_plain)
             base = results[sizes[0]]
             print(f"\n{n:,} runs")
             for key, value in results[n].items():
