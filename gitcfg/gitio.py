@@ -187,6 +187,19 @@ def git_text(cwd: Path, *args: str) -> str:
 
 # Records here are NamedTuples, not dataclasses: `import dataclasses` costs ~4 ms on the track() path.
 
+LIVE_DIR = "live"  # the live journals of runs recording here: state dir / LIVE_DIR / <run id>
+
+
+def has_journals(state_dir: Path) -> bool:
+    """Whether anything is in the live journals' directory (one scandir): when nothing is, a
+    command has no run to recover or to show live, and need not import journal.py or live.py."""
+    try:
+        with os.scandir(state_dir / LIVE_DIR) as entries:
+            return next(entries, None) is not None
+    except OSError:
+        return False
+
+
 # --- discovery ---------------------------------------------------------------------------------
 
 

@@ -49,7 +49,7 @@ from typing import Any, NamedTuple
 
 from gitcfg import runfile
 from gitcfg.errors import GitcfgError, RunNotFound
-from gitcfg.gitio import share
+from gitcfg.gitio import LIVE_DIR, share
 from gitcfg.store import (
     Store,
     hostname,
@@ -61,7 +61,6 @@ from gitcfg.store import (
 )
 from gitcfg.summaries import Summary
 
-LIVE_DIR = "live"
 JOURNAL_FORMAT = 2
 _META, _CONFIG, _SUMMARY, _METRICS, _HEARTBEAT = (
     "meta.json",

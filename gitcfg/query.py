@@ -982,9 +982,11 @@ class Api:
 
     def _snapshot(self) -> Snapshot:
         """A cache snapshot at the branch tip, with the runs running here as of now (live.py)."""
+        snapshot = self.refresh().snapshot()
+        if not gitio.has_journals(self.store.repo.state_dir):  # no run journaled here
+            return snapshot
         from gitcfg.live import live_views
 
-        snapshot = self.refresh().snapshot()
         try:
             views = live_views(self.store, with_rows=False)  # no run live: one listing
             snapshot.overlay({k: (v.meta, v.config, v.summary) for k, v in views.items()})

@@ -23,9 +23,9 @@ from gitcfg.cli.base import EXIT_ERROR as EXIT_ERROR
 from gitcfg.cli.base import EXIT_INTERNAL as EXIT_INTERNAL
 from gitcfg.cli.base import EXIT_INTERRUPTED as EXIT_INTERRUPTED
 from gitcfg.cli.base import MAX_LIMIT as MAX_LIMIT
-from gitcfg.cli.base import adopted_line
 from gitcfg.cli.base import check_bound as check_bound
 from gitcfg.cli.base import closed_pipe_exit as closed_pipe_exit
+from gitcfg.cli.base import open_store
 from gitcfg.errors import GitcfgError
 
 if TYPE_CHECKING:
@@ -189,16 +189,7 @@ def _main(
 
 def _store(path: Path | None = None) -> Store:
     """Open the repo's store, first committing the journals of runs whose process died here."""
-    from gitcfg.journal import recover_quietly
-    from gitcfg.store import Store
-
-    store = Store.open(path or Path.cwd())
-    adopted = adopted_line(store.runs_branch, store.adopted)  # after a plain `git clone`
-    if adopted:
-        echo(adopted, err=True)
-    for line in recover_quietly(store):
-        echo(f"gitcfg: {line}", err=True)
-    return store
+    return open_store(path or Path.cwd(), lambda line: echo(line, err=True))
 
 
 def echo(text: str = "", err: bool = False, nl: bool = True) -> None:

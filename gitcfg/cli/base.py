@@ -5,7 +5,13 @@ module level (rich only when a bar is shown)."""
 from __future__ import annotations
 
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from gitcfg.store import Store
 
 EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_CLOSED_PIPE = 1, 3, 130, 141
 
@@ -76,3 +82,23 @@ def adopted_line(runs_branch: str, adopted: str | None) -> str | None:
         f"gitcfg: created branch {runs_branch} from {adopted} "
         "(the runs your clone fetched; `gitcfg pull` brings newer ones)"
     )
+
+
+def open_store(path: Path, say: Callable[[str], None]) -> Store:
+    """The store of the repository containing `path`, as every command opens it: `say` gets the
+    line telling that the runs branch was made from a clone's (adopted_line), then one line per
+    journal of a run whose process died here, committed (journal.recover_quietly; journal.py is
+    imported only when a journal exists)."""
+    from gitcfg import gitio
+    from gitcfg.store import Store
+
+    store = Store.open(path)
+    adopted = adopted_line(store.runs_branch, store.adopted)  # after a plain `git clone`
+    if adopted:
+        say(adopted)
+    if gitio.has_journals(store.repo.state_dir):
+        from gitcfg.journal import recover_quietly
+
+        for line in recover_quietly(store):
+            say(f"gitcfg: {line}")
+    return store

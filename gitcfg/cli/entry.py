@@ -21,9 +21,9 @@ from gitcfg.cli.base import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     MAX_LIMIT,
-    adopted_line,
     check_bound,
     closed_pipe_exit,
+    open_store,
     progress_bar,
 )
 
@@ -172,19 +172,12 @@ def _log_json(options: dict[str, Any]) -> None:
         from pathlib import Path
 
         from gitcfg.cli import tables as report
-        from gitcfg.journal import recover_quietly
         from gitcfg.query import Api
-        from gitcfg.store import Store
     finally:
         gc.enable()
 
     check_bound(options.get("limit"), "--limit", MAX_LIMIT, "rows (-1: all)")
-    store = Store.open(Path.cwd())
-    adopted = adopted_line(store.runs_branch, store.adopted)  # after a plain `git clone`
-    if adopted:
-        _err(adopted)
-    for line in recover_quietly(store):
-        _err(f"gitcfg: {line}")
+    store = open_store(Path.cwd(), _err)
     api = Api(store=store, progress=progress_bar())
     limit = options.get("limit")
     table = report.query_log(api, _warn, **options, say_total=limit == 0)
