@@ -52,6 +52,11 @@ def main() -> None:
     """Console-script entry point (`gitcfg`, `python -m gitcfg`)."""
     code = fast_log(sys.argv[1:])
     if code is not None:
+        import gc
+
+        # The process ends here: what it made is left out of the collector's last pass at exit
+        # (~5 ms of a warm query's ~20 ms over a bare Python start; issue 13, small sizes).
+        gc.freeze()
         sys.exit(code)
     from gitcfg.cli import _typer_app
 
