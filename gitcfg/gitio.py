@@ -315,11 +315,9 @@ def probe_memoized(start: Path) -> Probe:
     memo_path = os.path.join(common_dir, "gitcfg", PROBE_MEMO)
     key = _probe_key(here, git_dir, common_dir)
     entries = _read_probe_memo(memo_path)
-    entry = entries.get(here)
-    if entry is not None and entry.get("key") == key:
-        if all(_signature(path) == signature for path, signature in entry["files"]):
-            repo = _parse_discovery(start, 0, entry["discover"].encode())
-            return Probe(repo, dict(entry["config"]), None)
+    found_memo = _memo_answer(start, entries.get(here), key)
+    if found_memo is not None:
+        return found_memo
     files = _probe_signatures(top, git_dir, common_dir)  # before git reads them
     procs = [_popen(start, args) for args in (_DISCOVER, _CONFIG_ORIGINS)]
     results = [(p.communicate(), p.returncode) for p in procs]
@@ -345,6 +343,23 @@ def probe_memoized(start: Path) -> Probe:
         }
         _write_probe_memo(memo_path, entries)
     return Probe(repo, config, None)
+
+
+def _memo_answer(start: Path, entry: dict[str, Any] | None, key: list[object]) -> Probe | None:
+    """The Probe a memo entry holds, if it was made under `key` and every file it signed is as
+    it was; None otherwise (a damaged or foreign entry too: the file is only a convenience)."""
+    if entry is None or entry.get("key") != key:
+        return None
+    try:
+        if not all(_signature(path) == signature for path, signature in entry["files"]):
+            return None
+        config = entry["config"]
+        if not all(type(k) is str and type(v) is str for k, v in config.items()):
+            return None
+        repo = _parse_discovery(start, 0, entry["discover"].encode())
+    except (TypeError, ValueError, KeyError, AttributeError, OSError, GitcfgError):
+        return None
+    return Probe(repo, dict(config), None)
 
 
 def _locate_git_dir(start: Path) -> tuple[str, str, str, str] | None:

@@ -133,3 +133,28 @@ def test_a_damaged_memo_is_ignored_and_replaced(repo: Path, tmp_path: Path) -> N
         assert opened(repo) == first
     again = open_without_git(repo, tmp_path)
     assert again.returncode == 0, again.stderr
+
+
+def test_a_memo_entry_of_the_wrong_shape_is_ignored(repo: Path) -> None:
+    """An entry whose key matches but whose content is not what gitcfg writes (a hand-edited
+    file): git answers instead, and the entry is written anew."""
+    state = with_state_dir(repo)
+    first = opened(repo)
+    memo_file = state / gitio.PROBE_MEMO
+    good = json.loads(memo_file.read_text())
+    (here,) = good
+    for field, bad in (
+        ("files", 3),
+        ("files", [[1, 2, 3]]),
+        ("files", [["/nonexistent", None], 7]),
+        ("config", {"gitcfg.branch": 5}),
+        ("config", []),
+        ("discover", None),
+        ("discover", ""),
+    ):
+        damaged = {here: {**good[here], field: bad}}
+        if field != "files":  # the signatures must match for the other fields to be read
+            damaged[here]["files"] = good[here]["files"]
+        memo_file.write_text(json.dumps(damaged))
+        assert opened(repo) == first, (field, bad)
+    assert json.loads(memo_file.read_text()) == good
