@@ -75,6 +75,7 @@ INDEX_FROM = 1000  # changed runs from which an incremental refresh reads the su
 _INDEX_FILES = 64  # summary index files read per step of a build (~256 runs each)
 _MAX_INDEX_FILE = 64 << 20  # a larger index file (not one gitcfg writes) is ignored
 _SQL_VARS = 900  # run ids bound in one `IN (...)`
+_FEW_BRACKETS = 256  # a records text with more is checked by Python's json too (nesting)
 
 Progress = Callable[[int, int], None]  # (runs done, runs in all)
 
@@ -521,7 +522,7 @@ def _json_objects(texts: Sequence[str]) -> bool:
     """Whether each of `texts` is a JSON object, as Python's json reads it."""
     try:
         return all(isinstance(json.loads(text), dict) for text in texts)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested past json's limit
         return False
 
 
@@ -541,7 +542,7 @@ def _entry_row(entry: summaryindex.Entry) -> dict[str, Any] | None:
             if not isinstance(summary, dict):
                 return None
             row = run_row(entry.run_id, meta, config, summary)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested past json's limit
         return None
     if not isinstance(row, dict) or any(key not in row for key in _ROW_NEEDS):
         return None
@@ -639,7 +640,8 @@ class _Writer:
                 self._insert_entries(entries)
 
     def _insert_entries(self, entries: Mapping[str, summaryindex.Entry]) -> None:
-        """Insert the runs of `entries` that are staged with the same blob ids."""
+        """Insert the runs of `entries` that are staged with the same blob ids and not inserted
+        yet (a run may have an entry in two index files: a damaged or hostile branch)."""
         listed: dict[str, tuple[str, str]] = {}
         ids = list(entries)
         for part in range(0, len(ids), _SQL_VARS):
@@ -647,8 +649,9 @@ class _Writer:
             listed.update(
                 (run_id, (oids, names))
                 for run_id, oids, names in self.conn.execute(
-                    "SELECT run_id, oids, names FROM temp.gitcfg_listing "
-                    f"WHERE run_id IN ({','.join('?' * len(chunk))})",
+                    "SELECT l.run_id, l.oids, l.names FROM temp.gitcfg_listing l "
+                    f"WHERE l.run_id IN ({','.join('?' * len(chunk))}) AND NOT EXISTS "
+                    "(SELECT 1 FROM main.records r WHERE r.run_id = l.run_id)",
                     chunk,
                 )
             )
@@ -679,10 +682,14 @@ class _Writer:
         hostile index entry); their records are deleted (they are read from their files).
 
         SQLite checks them all; the few it refuses are checked again with Python's json, which
-        also reads the Infinity and NaN that JSON lacks and a run's values may hold."""
+        also reads the Infinity and NaN that JSON lacks and a run's values may hold. So are
+        texts with many brackets: SQLite accepts twice the nesting Python's json reads (a text
+        it accepted would fail each later read, RecursionError)."""
         suspects: list[tuple[str, str, str, str]] = []
         valid = " AND ".join(
-            f"CASE WHEN json_valid({c}) THEN json_type({c}) = 'object' ELSE 0 END"
+            f"CASE WHEN json_valid({c}) THEN json_type({c}) = 'object' AND "
+            f"length({c}) - length(replace(replace({c}, '[', ''), '{{', '')) < {_FEW_BRACKETS} "
+            "ELSE 0 END"
             for c in ("meta", "config", "summary")
         )
         for part in range(0, len(run_ids), _SQL_VARS):
