@@ -519,11 +519,33 @@ def _fixed_cells(row: Mapping[str, Any]) -> tuple[str, str, str, str | None, str
 
 
 def _json_objects(texts: Sequence[str]) -> bool:
-    """Whether each of `texts` is a JSON object, as Python's json reads it."""
+    """Whether each of `texts` is a JSON object, as Python's json reads it, nested at most
+    _MAX_DEPTH deep."""
     try:
-        return all(isinstance(json.loads(text), dict) for text in texts)
+        values = [json.loads(text) for text in texts]
     except (ValueError, RecursionError):  # RecursionError: nested past json's limit
         return False
+    return all(isinstance(value, dict) and _shallow(value) for value in values)
+
+
+# A run's YAML nests at most yamlio.MAX_YAML_DEPTH (100) deep, so no honest entry nests deeper
+# than this; one that does could fail each later json.loads of it, deeper in a command's stack.
+_MAX_DEPTH = 200
+
+
+def _shallow(value: object) -> bool:
+    """Whether `value` (parsed JSON) nests at most _MAX_DEPTH lists and mappings deep."""
+    level: list[object] = [value]
+    for _ in range(_MAX_DEPTH + 1):
+        level = [
+            inner
+            for outer in level
+            if isinstance(outer, (dict, list))
+            for inner in (outer.values() if isinstance(outer, dict) else outer)
+        ]
+        if not level:
+            return True
+    return False
 
 
 _ROW_NEEDS = ("id", "name", "code_commit", "started", "status")  # what _fixed_cells reads
@@ -545,6 +567,8 @@ def _entry_row(entry: summaryindex.Entry) -> dict[str, Any] | None:
     except (ValueError, RecursionError):  # RecursionError: nested past json's limit
         return None
     if not isinstance(row, dict) or any(key not in row for key in _ROW_NEEDS):
+        return None
+    if entry.row.count("[") + entry.row.count("{") > _FEW_BRACKETS and not _shallow(row):
         return None
     if row["id"] != entry.run_id or not isinstance(row["status"], str):
         return None
@@ -624,18 +648,17 @@ class _Writer:
         """Insert the staged runs whose summary index entry (summaryindex.py) at `tip` holds
         their files' blob ids: their texts are copied as they are and their flat row decoded,
         no YAML read. Newest index files first (key columns are numbered in that order)."""
-        files = [
-            e.oid
-            for e in gitio.ls_tree(repo, tip, summaryindex.INDEX_DIR + "/")
-            if e.kind == "blob"
-        ]
+        listed = gitio.ls_blobs(repo, tip, summaryindex.INDEX_DIR)[summaryindex.INDEX_DIR]
+        # a larger file is not one gitcfg writes: never read (a pulled blob of gigabytes of one
+        # repeated byte is a few kilobytes packed)
+        files = [e.oid for e in listed if e.size <= _MAX_INDEX_FILE]
         files.reverse()
         gitio.prefetch(repo, files)  # a partial clone fetches the index files it lacks at once
         with gitio.BatchReader(repo) as reader:
             for start in range(0, len(files), _INDEX_FILES):
                 entries: dict[str, summaryindex.Entry] = {}
                 for blob in reader.read_many(files[start : start + _INDEX_FILES]):
-                    if blob is not None and len(blob) <= _MAX_INDEX_FILE:
+                    if blob is not None:
                         entries.update((e.run_id, e) for e in summaryindex.parse_index(blob))
                 self._insert_entries(entries)
 

@@ -1607,6 +1607,7 @@ class SizedEntry(NamedTuple):
     mode: str  # "100644", "100755", "120000" (a symbolic link: its blob is the link's text)
     size: int  # bytes of the blob
     path: str  # relative to the directory listed
+    oid: str = ""
 
 
 def ls_blobs(repo: Repo, treeish: str, *directories: str) -> dict[str, list[SizedEntry]]:
@@ -1621,10 +1622,10 @@ def ls_blobs(repo: Repo, treeish: str, *directories: str) -> dict[str, list[Size
     for item in out.stdout.decode(errors="surrogateescape").split("\0"):
         if item:
             meta, path = item.split("\t", 1)
-            mode, kind, _oid, size = meta.split()
+            mode, kind, oid, size = meta.split()
             prefix = next((p for p in prefixes if path.startswith(p)), None)
             if kind == "blob" and prefix is not None:
-                found[owner[prefix]].append(SizedEntry(mode, int(size), path[len(prefix) :]))
+                found[owner[prefix]].append(SizedEntry(mode, int(size), path[len(prefix) :], oid))
     return found
 
 
