@@ -53,6 +53,7 @@ from typing import Any, NamedTuple
 from gitcfg import gitio, summaryindex
 from gitcfg.errors import AmbiguousRun, GitError, RunNotFound, StateNotWritable
 from gitcfg.rows import run_row
+from gitcfg.runfile import row_fields
 from gitcfg.store import (
     RUN_YAML_FILES,
     RUNS_DIR,
@@ -551,16 +552,23 @@ def _shallow(value: object) -> bool:
     return False
 
 
-_ROW_NEEDS = ("id", "name", "code_commit", "started", "status")  # what _fixed_cells reads
-
-
-def _entry_row(entry: summaryindex.Entry) -> dict[str, Any] | None:
-    """The flat row a summary index entry holds (computed from its texts when the entry is from
-    before rows were kept); None when it is damaged: the run is then read from its files."""
+def _entry_row(
+    entry: summaryindex.Entry, shapes: dict[tuple[str, ...], bool]
+) -> dict[str, Any] | None:
+    """The flat row a summary index entry holds; None when it is damaged: the run is then read
+    from its files. Computed from the entry's texts when the entry is from before rows were
+    kept, or when its row's run fields are not runfile.row_fields' (written by a gitcfg whose
+    rows.run_row had other fields: its row is of another shape than the others). `shapes`:
+    whether rows of these keys begin with those run fields (most rows share their keys)."""
     try:
-        if entry.row:
-            row = json.loads(entry.row)
-        else:
+        row: dict[str, Any] = json.loads(entry.row) if entry.row else {}
+        if not isinstance(row, dict):
+            return None
+        keys = tuple(row)
+        fits = shapes.get(keys)
+        if fits is None:
+            fits = shapes[keys] = keys[: len(_RUN_FIELDS)] == _RUN_FIELDS
+        if not fits:
             meta, config, summary = (json.loads(text) for text in entry.texts)
             if not (isinstance(meta, dict) and isinstance(config, dict)):
                 return None
@@ -568,8 +576,6 @@ def _entry_row(entry: summaryindex.Entry) -> dict[str, Any] | None:
                 return None
             row = run_row(entry.run_id, meta, config, summary)
     except (ValueError, RecursionError):  # RecursionError: nested past json's limit
-        return None
-    if not isinstance(row, dict) or any(key not in row for key in _ROW_NEEDS):
         return None
     row_text = entry.row
     if (
@@ -581,6 +587,10 @@ def _entry_row(entry: summaryindex.Entry) -> dict[str, Any] | None:
     if row["id"] != entry.run_id or not isinstance(row["status"], str):
         return None
     return row
+
+
+# a row's first keys: those of runfile.row_fields (rows.RUN_FIELDS lacks its `rerun_of`)
+_RUN_FIELDS = tuple(row_fields("", {}))
 
 
 class _Writer:
@@ -600,6 +610,7 @@ class _Writer:
         self.pending_records: list[tuple[str, str, str, str, str]] = []
         self.pending_unreadable: list[tuple[str, str]] = []  # meta rows: UNREADABLE + run id
         self.from_index = 0  # runs inserted from their summary index entry
+        self.shapes: dict[tuple[str, ...], bool] = {}  # row keys -> begin with the run fields
 
     def reset(self) -> None:
         for table in ("meta", "keys", "runs", "records", "memo", "memo_sets"):
@@ -692,7 +703,7 @@ class _Writer:
             oids, names = listed[run_id]
             if oids != " ".join(entry.oids):
                 continue
-            row = _entry_row(entry)
+            row = _entry_row(entry, self.shapes)
             if row is not None:
                 chosen.append((run_id, row, names, entry))
         if not chosen:

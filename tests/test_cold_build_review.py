@@ -146,6 +146,33 @@ def test_a_run_listed_in_two_index_files_far_apart_is_inserted_once(
     assert from_index == 3
 
 
+def test_a_row_of_other_run_fields_is_computed_from_the_entrys_texts(
+    repo: Path, tmp_path: Path
+) -> None:
+    """Rows written by a gitcfg whose rows.run_row had other run fields (one fewer: an older
+    one; one more: a newer one) have another shape than this gitcfg's rows: not believed, the
+    row is computed from the texts (still no YAML read)."""
+    runs = _runs(3)
+    _write(repo, runs)
+    changes = {}
+    for path, blob in _index_files(repo).items():
+        lines = []
+        for line in blob.decode().splitlines():
+            fields = line.split("\t")
+            row = json.loads(fields[7])
+            if fields[0] == runs[0]["id"]:
+                del row["rerun_of"]
+            elif fields[0] == runs[1]["id"]:
+                row = {**dict(list(row.items())[:3]), "new_field": 1, **row}
+            fields[7] = json.dumps(row)
+            lines.append("\t".join(fields))
+        changes[path] = ("\n".join(lines) + "\n").encode()
+    runs_branch.commit(repo, changes, "rows of other versions")
+    expected = _without_index(repo, tmp_path)
+    found, from_index = _cold(repo)
+    assert found == expected and from_index == 3
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="known gap (report-r4.md): a cold build believes an entry's row without comparing "
