@@ -534,3 +534,41 @@ def test_an_index_file_of_a_hundred_megabytes_is_never_read(repo: Path, tmp_path
     assert int(proc.stdout) < 90_000, proc.stdout  # KB; reading the blob took > 120,000
     with Api(repo).runs() as selected:
         assert len(selected) == 3
+
+
+def test_a_cache_path_that_cannot_be_opened_builds_in_memory(repo: Path) -> None:
+    """(As root, who writes a read-only directory, the same path: the cache file cannot be
+    made.) Every command answers from a cache built in memory; no new file is left behind."""
+    _write(repo, _runs(4))
+    expected = _answers(repo)
+    _drop_cache(repo)
+    (repo / CACHE).mkdir()
+    assert _answers(repo) == expected
+    assert (repo / CACHE).is_dir() and _new_files(repo) == []
+
+
+def test_a_refresh_of_more_runs_than_index_from_after_a_cold_build_equals_a_scratch_build(
+    repo: Path,
+) -> None:
+    """INDEX_FROM (1000) new runs or more: the incremental refresh reads the index too."""
+    from gitcfg.cache import INDEX_FROM
+
+    _write(repo, _runs(5, step=5))
+    _cold(repo)
+    store = Store.open(repo)
+    newer = [runs_branch.make_run(100 + i, seconds=200_010_000 + i) for i in range(INDEX_FROM)]
+    newer[-1]["config"] = {"first": 0, **newer[-1]["config"]}
+    files: dict[str, bytes | None] = {}
+    for run in newer:
+        files.update(runs_branch.run_files(run))
+    store.write(files, "import 1000 runs\n")
+    # the same entries again in another index file
+    copy = "".join("\t".join(fields) + "\n" for fields in _lines(repo).values())
+    runs_branch.commit(repo, {"index/zzzz.tsv": copy.encode()}, "a copy of the index")
+    api = Api(repo)
+    api.runs().close()
+    assert api.cache.last_refresh == ("incremental", INDEX_FROM)
+    assert api.cache.from_index == INDEX_FROM
+    incremental = _answers(repo)
+    scratch, _ = _cold(repo)
+    assert _unordered(incremental) == _unordered(scratch)
