@@ -572,3 +572,32 @@ def test_a_refresh_of_more_runs_than_index_from_after_a_cold_build_equals_a_scra
     incremental = _answers(repo)
     scratch, _ = _cold(repo)
     assert _unordered(incremental) == _unordered(scratch)
+
+
+def test_the_newest_of_a_large_kept_where_selection_are_its_first_rows(repo: Path) -> None:
+    """`log --where ... -n 5` (walked newest first once the selection is kept) is the first five
+    of the whole selection, the first time and once it is kept, with a status filter too."""
+    runs = [
+        runs_branch.make_run(
+            i,
+            {"lr": 0.1 if i % 5 else 0.2, "seed": i},
+            seconds=200_000_000 + (i * 7919) % 400,
+            status="failed" if i % 7 == 0 else "finished",
+        )
+        for i in range(40)
+    ]
+    _write(repo, runs)
+    for extra in ([], ["--status", "finished"], ["--sort", "-seed"]):
+        query = ["log", "--where", "lr == 0.1", *extra, "-f", "json", "--all-keys"]
+        for _ in range(2):
+            every = json.loads(_ok(repo, *query, "-n", "-1"))
+            newest = json.loads(_ok(repo, *query, "-n", "5"))
+            assert [r["id"] for r in newest] == [r["id"] for r in every[:5]]
+            assert len(every) == len(
+                [
+                    r
+                    for r in runs
+                    if r["config"]["lr"] == 0.1
+                    and (not extra or extra[0] != "--status" or r["meta"]["status"] == "finished")
+                ]
+            )
