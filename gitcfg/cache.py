@@ -667,12 +667,18 @@ class _Writer:
         """Insert the staged runs whose summary index entry (summaryindex.py) at `tip` holds
         their files' blob ids: their texts are copied as they are and their flat row decoded,
         no YAML read. Newest index files first (key columns are numbered in that order)."""
+        if gitio.promisor_remote(repo) is not None:
+            # A partial clone fetches the index files it lacks in one batch first: listing the
+            # size of a missing blob makes git fetch that one object (one fetch a file). Past a
+            # clone's blob limit that fetches a hostile file of any size too, which is then
+            # skipped by its size below, never read.
+            index_files = gitio.ls_tree(repo, tip, summaryindex.INDEX_DIR + "/")
+            gitio.prefetch(repo, [e.oid for e in index_files if e.kind == "blob"])
         listed = gitio.ls_blobs(repo, tip, summaryindex.INDEX_DIR)[summaryindex.INDEX_DIR]
         # a larger file is not one gitcfg writes: never read (a pulled blob of gigabytes of one
         # repeated byte is a few kilobytes packed)
         files = [e.oid for e in listed if e.size <= _MAX_INDEX_FILE]
         files.reverse()
-        gitio.prefetch(repo, files)  # a partial clone fetches the index files it lacks at once
         with gitio.BatchReader(repo) as reader:
             for start in range(0, len(files), _INDEX_FILES):
                 entries: dict[str, summaryindex.Entry] = {}

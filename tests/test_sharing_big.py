@@ -208,3 +208,31 @@ def test_a_blob_limit_partial_clone_fetches_missing_blobs_in_one_batch(
     packs = len(list((clone / ".git" / "objects" / "pack").glob("*.promisor")))
     assert packs == promisor_packs + 2
     git(clone, "fsck", "--strict")
+
+
+def test_a_partial_clone_whose_index_files_are_missing_fetches_them_in_one_batch(
+    remote: Path, tmp_path: Path
+) -> None:
+    """Index files past the clone's blob limit are missing after the clone: the first query
+    fetches them with one `git fetch`, never one by one (listing their sizes must not make git
+    fetch each). Runs with chosen ids are indexed by a hash of the id: four files, ~10 KB each."""
+    git(remote, "config", "uploadpack.allowFilter", "true")
+    origin = tmp_path / "first"
+    git(tmp_path, "clone", "-q", str(remote), str(origin))
+    script = write_script(
+        tmp_path / "chosen.py",
+        "import gitcfg\n"
+        "for i in range(4):\n"
+        "    gitcfg.track({'lr': i, 'big': 'x' * 9000}, id=f'chosen-{i}').finish()\n",
+    )
+    proc = run_python(origin, script, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert gitcfg_cli(origin, "push").returncode == 0
+    listed = git(origin, "ls-tree", "-r", "-l", "gitcfg-runs", "index/").splitlines()
+    assert len(listed) == 4 and all(int(line.split()[3]) > 8192 for line in listed)
+    clone = tmp_path / "partial"
+    git(tmp_path, "clone", "-q", "--filter=blob:limit=8k", f"file://{remote}", str(clone))
+    trace = tmp_path / "trace.json"
+    ids = log_ids(clone, {"GIT_TRACE2_EVENT": str(trace)})
+    assert sorted(ids) == [f"chosen-{i}" for i in range(4)]
+    assert _fetches(trace) == 1
