@@ -634,16 +634,33 @@ class _Writer:
                 self.next_column = max(self.next_column, col + 1)
 
     def delete(self, run_ids: Sequence[str]) -> None:
-        """Remove runs (to be re-read, or gone from the branch), keeping the key counts right."""
+        """Remove runs (to be re-read, or gone from the branch), keeping the key counts right.
+
+        The keys subtracted are those the runs' rows hold in the runs table (what the insert
+        counted, whichever way the run was read); keys past MAX_KEY_COLUMNS, from the texts."""
+        by_col = {col: key for key, col in self.columns.items() if col is not None}
+        cols = sorted(by_col)
+        wide = len(by_col) < len(self.columns)  # some keys have no column
+        select = "".join(f", c{n}" for n in cols)
         for start in range(0, len(run_ids), 500):
             chunk = list(run_ids[start : start + 500])
             marks = ",".join("?" * len(chunk))
-            for run_id, meta, config, summary in self.conn.execute(
-                f"SELECT run_id, meta, config, summary FROM records WHERE run_id IN ({marks})",
-                chunk,
+            for _, *cells in self.conn.execute(
+                f"SELECT run_id{select} FROM runs WHERE run_id IN ({marks})", chunk
+            ):
+                self.counts.subtract(
+                    by_col[n] for n, cell in zip(cols, cells, strict=True) if cell is not None
+                )
+            for run_id, meta, config, summary in (
+                self.conn.execute(
+                    f"SELECT run_id, meta, config, summary FROM records WHERE run_id IN ({marks})",
+                    chunk,
+                )
+                if wide
+                else ()
             ):
                 row = run_row(run_id, json.loads(meta), json.loads(config), json.loads(summary))
-                self.counts.subtract(row.keys())
+                self.counts.subtract(key for key in row if self.columns.get(key, 0) is None)
             self.conn.execute(f"DELETE FROM runs WHERE run_id IN ({marks})", chunk)
             self.conn.execute(f"DELETE FROM records WHERE run_id IN ({marks})", chunk)
             self.conn.execute(

@@ -335,6 +335,7 @@ ROW_FIELDS = (
     "code_branch",
     "dirty",
     "exit_code",
+    "rerun_of",
 )
 
 

@@ -405,3 +405,10 @@ def test_a_cold_build_removes_the_file_of_a_build_killed_midway(repo: Path) -> N
     _drop_cache(repo)
     assert len(Api(repo).runs()) == 3
     assert not left.exists()
+
+
+def test_the_run_fields_of_a_row_are_the_listed_ones_in_their_order() -> None:
+    from gitcfg.rows import RUN_FIELDS
+    from gitcfg.runfile import row_fields
+
+    assert tuple(row_fields("x", {})) == RUN_FIELDS
