@@ -186,7 +186,11 @@ def test_ui_table_sorts_filters_chooses_columns_selects(browser, sweep: Path) ->
         page.get_by_text("Compare selected").click()
         wait_for(lambda: "compare" in page.url, "the compare page")
         wait_for(lambda: len(watch.rows()) >= 1, "compare rows")
-        text = page.inner_text("#view-compare")
+        # the view fills after its data arrives: wait for it, never read it at once
+        text = wait_for(
+            lambda: (t := page.inner_text("#view-compare")) and "diff" in t.lower() and t,
+            "the compare view filled",
+        )
         # the two newest runs: the hostile one (lr 0.5, seed 9, opt=HOSTILE) and lr 0.001 seed 1
         for key in ("lr", "seed", "opt"):
             assert key in text, text
