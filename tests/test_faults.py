@@ -550,7 +550,9 @@ def _kill_after(repo: Path, script: Path, delay: float) -> tuple[str | None, lis
     proc.kill()
     out, _ = proc.communicate(timeout=60)
     run_id, steps = None, []
-    for line in out.splitlines():
+    # only whole lines: the kill may cut one (unbuffered stdout writes print's parts one by one,
+    # so `id` can arrive without the id): a cut line acknowledged nothing
+    for line in out.split("\n")[:-1]:
         if line.startswith("id "):
             run_id = line.split()[1]
         elif line.strip():
