@@ -483,17 +483,29 @@ def _write_probe_memo(path: str, entries: dict[str, dict[str, Any]]) -> None:
     if not os.path.isdir(os.path.dirname(path)):
         return
     kept = dict(list(entries.items())[-_PROBE_MEMO_ENTRIES:])
-    temp = f"{path}.{os.getpid()}.tmp"
     try:
-        with open(temp, "w", encoding="utf-8") as f:
-            json.dump(kept, f)
+        write_atomic(path, json.dumps(kept).encode())
+    except (OSError, ValueError):
+        pass
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
+    """Replace `path` with `data` so that a reader (or a crash) sees the old file or the new one,
+    never half of it; the new file takes a shared repository's modes (share). The temporary file
+    is named for the process, so concurrent writers never mix their bytes; it is removed if the
+    write fails."""
+    temp = f"{os.fspath(path)}.{os.getpid()}.tmp"
+    try:
+        with open(temp, "wb") as f:
+            f.write(data)
         share(temp)
         os.replace(temp, path)
-    except (OSError, ValueError):
+    except BaseException:
         try:
             os.unlink(temp)
         except OSError:
             pass
+        raise
 
 
 def read_ref(repo: Repo, ref: str) -> str | None:

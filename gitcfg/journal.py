@@ -49,7 +49,7 @@ from typing import Any, NamedTuple
 
 from gitcfg import runfile
 from gitcfg.errors import GitcfgError, RunNotFound
-from gitcfg.gitio import LIVE_DIR, share
+from gitcfg.gitio import LIVE_DIR, share, write_atomic
 from gitcfg.store import (
     Store,
     hostname,
@@ -251,14 +251,14 @@ class Journal:
 
     def write_run_meta(self, run_meta: Mapping[str, Any]) -> None:
         self._meta["run"] = dict(run_meta)
-        _write_atomic(self.path / _META, _json_bytes(self._meta))
+        write_atomic(self.path / _META, _json_bytes(self._meta))
 
     def write_config(self, config_yaml: bytes) -> None:
-        _write_atomic(self.path / _CONFIG, config_yaml)
+        write_atomic(self.path / _CONFIG, config_yaml)
 
     def write_summary(self, state: Mapping[str, Any], rows: int) -> None:
         """Journal the summary of the first `rows` rows (Summary._state())."""
-        _write_atomic(self.path / _SUMMARY, _json_bytes({"rows": rows, "state": state}))
+        write_atomic(self.path / _SUMMARY, _json_bytes({"rows": rows, "state": state}))
 
     def beat(self) -> None:
         os.utime(self.path / _HEARTBEAT)
@@ -299,15 +299,6 @@ def _reserve(fd: int, offset: int, length: int) -> None:
 
 def _json_bytes(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, allow_nan=True, default=str).encode()
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` so a reader (or a crash) sees the old or the new file, never half."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-    share(tmp)
-    os.replace(tmp, path)
 
 
 def discard(path: Path) -> None:
