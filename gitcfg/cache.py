@@ -53,7 +53,7 @@ from typing import Any, NamedTuple
 from gitcfg import gitio, summaryindex
 from gitcfg.errors import AmbiguousRun, GitError, RunNotFound, StateNotWritable
 from gitcfg.rows import run_row
-from gitcfg.runfile import row_fields
+from gitcfg.runfile import ROW_FIELDS
 from gitcfg.store import (
     RUN_YAML_FILES,
     RUNS_DIR,
@@ -515,6 +515,13 @@ def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield batch
 
 
+def _id_chunks(run_ids: Sequence[str]) -> Iterator[tuple[list[str], str]]:
+    """`run_ids` in chunks that one `IN (...)` can bind, each with its `?, ?, ...` marks."""
+    for start in range(0, len(run_ids), _SQL_VARS):
+        chunk = list(run_ids[start : start + _SQL_VARS])
+        yield chunk, ",".join("?" * len(chunk))
+
+
 def _fixed_cells(row: Mapping[str, Any]) -> tuple[str, str, str, str | None, str | None]:
     """A run row's run_id, okey, status, code_commit and name cells (runs table order)."""
     name = row["name"] if isinstance(row["name"], str) else None
@@ -557,7 +564,7 @@ def _entry_row(
 ) -> dict[str, Any] | None:
     """The flat row a summary index entry holds; None when it is damaged: the run is then read
     from its files. Computed from the entry's texts when the entry is from before rows were
-    kept, or when its row's run fields are not runfile.row_fields' (written by a gitcfg whose
+    kept, or when its row's run fields are not runfile.ROW_FIELDS (written by a gitcfg whose
     rows.run_row had other fields: its row is of another shape than the others). `shapes`:
     whether rows of these keys begin with those run fields (most rows share their keys)."""
     try:
@@ -567,7 +574,7 @@ def _entry_row(
         keys = tuple(row)
         fits = shapes.get(keys)
         if fits is None:
-            fits = shapes[keys] = keys[: len(_RUN_FIELDS)] == _RUN_FIELDS
+            fits = shapes[keys] = keys[: len(ROW_FIELDS)] == ROW_FIELDS
         if not fits:
             meta, config, summary = (json.loads(text) for text in entry.texts)
             if not (isinstance(meta, dict) and isinstance(config, dict)):
@@ -587,10 +594,6 @@ def _entry_row(
     if row["id"] != entry.run_id or not isinstance(row["status"], str):
         return None
     return row
-
-
-# a row's first keys: those of runfile.row_fields (rows.RUN_FIELDS lacks its `rerun_of`)
-_RUN_FIELDS = tuple(row_fields("", {}))
 
 
 class _Writer:
@@ -642,9 +645,7 @@ class _Writer:
         cols = sorted(by_col)
         wide = len(by_col) < len(self.columns)  # some keys have no column
         select = "".join(f", c{n}" for n in cols)
-        for start in range(0, len(run_ids), 500):
-            chunk = list(run_ids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _id_chunks(run_ids):
             for _, *cells in self.conn.execute(
                 f"SELECT run_id{select} FROM runs WHERE run_id IN ({marks})", chunk
             ):
@@ -708,14 +709,12 @@ class _Writer:
         """Insert the runs of `entries` that are staged with the same blob ids and not inserted
         yet (a run may have an entry in two index files: a damaged or hostile branch)."""
         listed: dict[str, tuple[str, str]] = {}
-        ids = list(entries)
-        for part in range(0, len(ids), _SQL_VARS):
-            chunk = ids[part : part + _SQL_VARS]
+        for chunk, marks in _id_chunks(list(entries)):
             listed.update(
                 (run_id, (oids, names))
                 for run_id, oids, names in self.conn.execute(
                     "SELECT l.run_id, l.oids, l.names FROM temp.gitcfg_listing l "
-                    f"WHERE l.run_id IN ({','.join('?' * len(chunk))}) AND NOT EXISTS "
+                    f"WHERE l.run_id IN ({marks}) AND NOT EXISTS "
                     "(SELECT 1 FROM main.records r WHERE r.run_id = l.run_id)",
                     chunk,
                 )
@@ -758,9 +757,7 @@ class _Writer:
             "END"
             for c in ("meta", "config", "summary")
         )
-        for part in range(0, len(run_ids), _SQL_VARS):
-            chunk = list(run_ids[part : part + _SQL_VARS])
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _id_chunks(run_ids):
             suspects.extend(
                 self.conn.execute(
                     f"SELECT run_id, meta, config, summary FROM records "
