@@ -5,7 +5,9 @@ It lives in `<git common dir>/gitcfg/query-cache.sqlite` and may be deleted at a
     meta(key, value)          ref (the runs ref), tip (the runs commit the rows reflect)
     keys(key, col, runs)      every flat-row key (see rows.run_row), the column holding it, how many
                               runs have it; col is NULL past MAX_KEY_COLUMNS (then read from JSON)
-    runs(run_id, okey, status, code_commit, name, c1, c2, ...)
+    runs(run_id, okey, status, code_commit, name, c1, c2, ...)   WITHOUT ROWID: stored and
+                              scanned in run id order however it was built (whole, split between
+                              two processes, or refreshed), so SQL sums add in one order
         okey      started_at + " " + run_id: ORDER BY okey DESC is newest first
         cN        one column per flat-row key, the value typed natively (encode_cell)
     memo(key, value)          query results computed at this tip (Snapshot.memoized: which keys
@@ -23,9 +25,13 @@ and replaced (added, modified and deleted alike) in one transaction. A missing o
 schema (PRAGMA user_version) or another runs ref rebuilds it from scratch in a new file beside it
 (no rollback journal: it is written once), renamed into place when complete (RunCache._build_file).
 
-A build lists the runs (one `git ls-tree`, into a temporary table) and serves each run whose summary
-index entry (summaryindex.py) holds its files' blob ids from that entry: the texts are copied as they
-are and the flat row is decoded, no YAML is read. The others are read from their files.
+A build lists the runs' directory trees (the fan-out trees, through one `git cat-file --batch`, into
+a temporary table) and serves each run whose summary index entry (summaryindex.py) holds its
+directory's tree id from that entry: the texts are copied as they are and the flat row is decoded,
+no YAML is read. The others are listed (`ls-tree`) and read from their files. A large build from
+scratch is split by index key between this process and a forked one, which writes the older half
+into a file of its own that is then copied in (_Writer.insert_indexed). The collector is off during
+a build (it makes no garbage cycles).
 
 Concurrency: WAL journal, so readers see one committed state and never wait for the writer;
 busy_timeout for writers; one refresher at a time (flock on cache.lock); each Snapshot is one read
@@ -39,6 +45,7 @@ temporary views named `runs` and `records` that shadow the tables on its connect
 
 from __future__ import annotations
 
+import gc
 import itertools
 import json
 import marshal
@@ -55,16 +62,20 @@ from gitcfg.errors import AmbiguousRun, GitError, RunNotFound, StateNotWritable
 from gitcfg.rows import run_row
 from gitcfg.runfile import ROW_FIELDS
 from gitcfg.store import (
+    FANOUT_DEPTH,
+    FANOUT_FORMAT,
     RUN_YAML_FILES,
     RUNS_DIR,
     Store,
+    branch_format,
     changed_run_dirs,
     missing_run_file,
     parse_run_path,
     read_mapping,
+    run_dir,
 )
 
-SCHEMA = 7  # bump when the tables or what a row holds change: older caches are rebuilt
+SCHEMA = 8  # bump when the tables or what a row holds change: older caches are rebuilt
 # meta rows keyed UNREADABLE + run id: which of the run's YAML files could not be read, and why
 UNREADABLE = "unreadable:"
 FILE_NAME = "query-cache.sqlite"
@@ -311,7 +322,8 @@ class RunCache:
             conn = sqlite3.connect(new, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=OFF")
             conn.execute("PRAGMA synchronous=OFF")
-            done = _update(conn, self.repo, self.runs_ref, tip, progress)
+            part = new.with_name(new.name + ".part")  # a stale one: removed with `new-*` above
+            done = _update(conn, self.repo, self.runs_ref, tip, progress, part=part)
             assert done is not None
             conn.execute("PRAGMA journal_mode=WAL")
             conn.close()
@@ -381,7 +393,7 @@ CREATE TABLE runs (
     status TEXT NOT NULL,
     code_commit TEXT,
     name TEXT
-);
+) WITHOUT ROWID;
 CREATE TABLE memo (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE memo_sets (token TEXT NOT NULL, run_id TEXT NOT NULL, PRIMARY KEY (token, run_id))
     WITHOUT ROWID;
@@ -407,14 +419,19 @@ def _update(
     tip: str,
     progress: Progress | None,
     whole: bool = True,
+    part: Path | None = None,
 ) -> tuple[tuple[str, int], int] | None:
     """Bring the tables to `tip` in one write transaction, incrementally when possible.
 
     Returns what it did: ("fresh" | "incremental" | "rebuild", runs read from git), and how many
     of those runs came from the summary index. With `whole` False, a rebuild from scratch is
-    left to the caller (RunCache._build_file): None, nothing changed.
+    left to the caller (RunCache._build_file): None, nothing changed. `part`: a file a build
+    from scratch may have a second process write half the runs into (_Writer.insert_indexed).
     """
     conn.execute("BEGIN IMMEDIATE")
+    collecting = gc.isenabled()
+    gc.disable()  # a build makes no garbage cycles: the collector's passes cost ~15% of it
+    writer: _Writer | None = None
     try:
         state = _state(conn)
         if state == (runs_ref, tip):  # another process did it while we waited for the lock
@@ -429,7 +446,7 @@ def _update(
         if changed is None and not whole:
             conn.execute("ROLLBACK")
             return None
-        writer = _Writer(conn)
+        writer = _Writer(conn, part)
         if changed is None:
             writer.reset()
         else:
@@ -438,16 +455,22 @@ def _update(
         writer.clear_memo()
         total = 0
         if tip and (changed is None or changed):
-            total = writer.stage_listing(_listing(repo, tip, changed))
-            if changed is None or len(changed) >= INDEX_FROM:
-                writer.insert_indexed(repo, tip)
-            writer.insert_runs(repo, progress)
+            if changed is not None and len(changed) < INDEX_FROM:
+                total = writer.stage_listing(_listing(repo, tip, changed))
+            else:
+                total = writer.insert_indexed(repo, tip, changed)
+            writer.insert_runs(repo, progress, total)
         writer.finish(runs_ref, tip)
         conn.execute("COMMIT")
         return ("rebuild" if changed is None else "incremental", total), writer.from_index
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    finally:
+        if writer is not None and writer.attached:
+            conn.execute("DETACH DATABASE part")
+        if collecting:
+            gc.enable()
 
 
 def _listing(
@@ -496,6 +519,50 @@ def _listed(
     if text is None:
         text = names_json[names] = _json(list(names))
     return run_id, " ".join(files.get(n, summaryindex.NO_FILE) for n in RUN_YAML_FILES), text
+
+
+def _run_trees(
+    reader: gitio.BatchReader, tip: str, changed: Mapping[str, str] | None
+) -> Iterator[list[tuple[str, str]]]:
+    """(run id, its directory's tree id) of every run at `tip` (changed None) or of the runs in
+    `changed` still there, a block at a time, from the fan-out trees (FORMAT 2) through
+    `reader`: 33,825 small trees whatever the number of runs, never a run's own tree (a listing
+    of every file, `ls-tree -r`, reads a tree a run and prints five lines a run)."""
+    oid_bytes = len(tip) // 2
+    level = [(RUNS_DIR, f"{tip}:{RUNS_DIR}")]
+    for depth in range(FANOUT_DEPTH + 1):
+        below: list[tuple[str, str]] = []
+        for start in range(0, len(level), _TREES):
+            part = level[start : start + _TREES]
+            found: list[tuple[str, str]] = []
+            for (path, _), data in zip(part, reader.read_many([n for _, n in part]), strict=True):
+                try:
+                    entries = gitio.tree_entries(data or b"", oid_bytes)
+                except ValueError:  # a damaged tree: its runs are not listed
+                    continue
+                if depth < FANOUT_DEPTH:
+                    below.extend((f"{path}/{n}", o) for m, n, o in entries if m == gitio.TREE_MODE)
+                    continue
+                # runs/<a>/<b>/<c>/<id>: a generated id's 8th, 9th and last characters are
+                # <a>, <b>, <c> (store.fanout); any other name is checked by parse_run_path
+                _, a, b, c = path.split("/")
+                ab = a + b if {a, b, c} <= _FANOUT_CHARS else None
+                for mode, name, oid in entries:
+                    if mode != gitio.TREE_MODE:
+                        continue
+                    if not (name[7:9] == ab and name[-1] == c and len(name) > 9):
+                        parsed = parse_run_path(f"{path}/{name}/{RUN_YAML_FILES[0]}")
+                        if parsed is None or parsed[1] != f"{path}/{name}":
+                            continue
+                    if changed is None or name in changed:
+                        found.append((name, oid))
+            if found:
+                yield found
+        level = below
+
+
+_TREES = 4096  # fan-out trees read per request of a build
+_FANOUT_CHARS = frozenset("0123456789abcdefghjkmnpqrstvwxyz_")  # store.fanout's characters
 
 
 class _RunFiles(NamedTuple):
@@ -559,48 +626,199 @@ def _shallow(value: object) -> bool:
     return False
 
 
-def _entry_row(
-    entry: summaryindex.Entry, shapes: dict[tuple[str, ...], bool]
-) -> dict[str, Any] | None:
-    """The flat row a summary index entry holds; None when it is damaged: the run is then read
-    from its files. Computed from the entry's texts when the entry is from before rows were
-    kept, or when its row's run fields are not runfile.ROW_FIELDS (written by a gitcfg whose
-    rows.run_row had other fields: its row is of another shape than the others). `shapes`:
-    whether rows of these keys begin with those run fields (most rows share their keys)."""
+def _entry_rows(
+    entries: Sequence[summaryindex.Entry], shapes: dict[tuple[str, ...], bool]
+) -> list[dict[str, Any] | None]:
+    """The flat row each summary index entry holds, decoded in one pass; None for a damaged
+    one (the run is then read from its files). Computed from the entry's texts when its row's
+    run fields are not runfile.ROW_FIELDS (written by a gitcfg whose rows.run_row had other
+    fields: a row of another shape than the others). `shapes`: whether rows of these keys begin
+    with those run fields (most rows share their keys)."""
+    texts = [e.row for e in entries]
     try:
-        row: dict[str, Any] = json.loads(entry.row) if entry.row else {}
-        if not isinstance(row, dict):
-            return None
+        decoded: list[Any] = json.loads("[" + ",".join(texts) + "]")
+        if len(decoded) != len(texts):  # a row that is not one JSON value
+            raise ValueError
+    except (ValueError, RecursionError):  # RecursionError: nested past json's limit
+        decoded = [_loads(text) for text in texts]
+    rows: list[dict[str, Any] | None] = []
+    for entry, row in zip(entries, decoded, strict=True):
+        if type(row) is not dict:
+            rows.append(None)
+            continue
         keys = tuple(row)
         fits = shapes.get(keys)
         if fits is None:
             fits = shapes[keys] = keys[: len(ROW_FIELDS)] == ROW_FIELDS
         if not fits:
-            meta, config, summary = (json.loads(text) for text in entry.texts)
-            if not (isinstance(meta, dict) and isinstance(config, dict)):
-                return None
-            if not isinstance(summary, dict):
-                return None
-            row = run_row(entry.run_id, meta, config, summary)
-    except (ValueError, RecursionError):  # RecursionError: nested past json's limit
+            row = _row_of_texts(entry)
+        elif (
+            len(entry.row) >= _SHORT_TEXT
+            and entry.row.count("[") + entry.row.count("{") > _FEW_BRACKETS
+            and not _shallow(row)
+        ):
+            row = None
+        if row is not None and (row["id"] != entry.run_id or not isinstance(row["status"], str)):
+            row = None
+        rows.append(row)
+    return rows
+
+
+def _loads(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
         return None
-    row_text = entry.row
-    if (
-        len(row_text) >= _SHORT_TEXT
-        and row_text.count("[") + row_text.count("{") > _FEW_BRACKETS
-        and not _shallow(row)
-    ):
+
+
+def _row_of_texts(entry: summaryindex.Entry) -> dict[str, Any] | None:
+    meta, config, summary = (_loads(text) for text in entry.texts)
+    if not (type(meta) is dict and type(config) is dict and type(summary) is dict):
         return None
-    if row["id"] != entry.run_id or not isinstance(row["status"], str):
-        return None
-    return row
+    return run_row(entry.run_id, meta, config, summary)
+
+
+def _index_batches(
+    reader: gitio.BatchReader, files: Sequence[str]
+) -> Iterator[dict[str, summaryindex.Entry]]:
+    """The summary index entries of the blobs `files`, _INDEX_FILES at a time."""
+    for start in range(0, len(files), _INDEX_FILES):
+        entries: dict[str, summaryindex.Entry] = {}
+        for blob in reader.read_many(files[start : start + _INDEX_FILES]):
+            if blob is not None:
+                entries.update((e.run_id, e) for e in summaryindex.parse_index(blob))
+        yield entries
+
+
+def _encode_column(values: Sequence[Any]) -> Sequence[Any]:
+    """The cells of one key's values (encode_cell of each), C loops for the common columns:
+    text, and numbers that SQLite stores as they are."""
+    kinds = set(map(type, values))
+    if kinds <= _TEXT:
+        return values
+    if kinds <= _NUMBERS:
+        try:
+            if all(map(math.isfinite, values)) and -_INT64 <= min(values) and max(values) < _INT64:
+                return values
+        except OverflowError:  # an int past a float's range
+            pass
+    return list(map(encode_cell, values))
+
+
+_TEXT = frozenset((str,))
+_NUMBERS = frozenset((int, float))
+
+
+def _index_files(repo: gitio.Repo, tip: str) -> list[gitio.SizedEntry]:
+    """The summary index files at `tip` gitcfg would write (by path: by index key)."""
+    if gitio.promisor_remote(repo) is not None:
+        # A partial clone fetches the index files it lacks in one batch first: listing the
+        # size of a missing blob makes git fetch that one object (one fetch a file). Past a
+        # clone's blob limit that fetches a hostile file of any size too, which is then
+        # skipped by its size below, never read.
+        index_files = gitio.ls_tree(repo, tip, summaryindex.INDEX_DIR + "/")
+        gitio.prefetch(repo, [e.oid for e in index_files if e.kind == "blob"])
+    listed = gitio.ls_blobs(repo, tip, summaryindex.INDEX_DIR)[summaryindex.INDEX_DIR]
+    # a larger file is not one gitcfg writes: never read (a pulled blob of gigabytes of one
+    # repeated byte is a few kilobytes packed)
+    return sorted((e for e in listed if e.size <= _MAX_INDEX_FILE), key=lambda e: _file_key(e.path))
+
+
+def _file_key(path: str) -> str:
+    """The index key prefix an index file holds (its name): files sort by it."""
+    return path.rsplit("/", 1)[-1].removesuffix(".tsv")
+
+
+def _in_range(run_id: str, low: str, high: str | None) -> bool:
+    key = summaryindex.index_key(run_id)
+    return low <= key and (high is None or key < high)
+
+
+# From this many index files (~34 runs each at 1M runs, up to 256) a build from scratch is split
+# between two processes; below, forking and copying would cost more than they save.
+_SPLIT_FROM = 400
+
+
+def _can_split(files: Sequence[gitio.SizedEntry]) -> bool:
+    return len(files) >= _SPLIT_FROM and hasattr(os, "fork") and (os.cpu_count() or 1) > 1
+
+
+def _middle_key(files: Sequence[gitio.SizedEntry]) -> str:
+    """The key prefix that splits `files` into halves of about equal bytes (the work)."""
+    half, seen = sum(f.size for f in files) / 2, 0
+    for f in files:
+        seen += f.size
+        if seen >= half:
+            return _file_key(f.path)
+    return _file_key(files[-1].path)
+
+
+class _Part:
+    """A forked process building part of a cache into its own file (_fork_part)."""
+
+    def __init__(self, pid: int, path: Path) -> None:
+        self.pid, self.path, self.reaped = pid, path, False
+
+
+def _fork_part(
+    path: Path, repo: gitio.Repo, tip: str, files: Sequence[gitio.SizedEntry], high: str
+) -> _Part:
+    """Fork a process that builds the runs whose index key is below `high` into a new cache
+    file at `path` (tables as _Writer.reset makes them, plus `signatures` and `part:` meta rows
+    for _Writer._merge_part), from the index `files`; it exits 0 when the file is complete.
+
+    The child uses nothing of the parent's but its memory: its own SQLite connection and git
+    processes, and it leaves by os._exit (no cleanup of the parent's objects)."""
+    _unlink_db(path)
+    pid = os.fork()
+    if pid:
+        return _Part(pid, path)
+    code = 1
+    try:
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=OFF")
+        conn.execute("PRAGMA synchronous=OFF")
+        conn.execute("BEGIN")
+        writer = _Writer(conn)
+        writer.reset()
+        total = writer.insert_range(repo, tip, None, files, "", high)
+        writer.insert_runs(repo, None, total)
+        writer.flush()
+        conn.execute("CREATE TABLE signatures (signature TEXT, count INTEGER, newest TEXT)")
+        conn.executemany(
+            "INSERT INTO signatures VALUES (?, ?, ?)",
+            [(_json(list(k)), n, writer.newest[k]) for k, n in writer.signatures.items()],
+        )
+        done = {"part:total": total, "part:from_index": writer.from_index, "part:done": 1}
+        conn.executemany("INSERT INTO meta VALUES (?, ?)", [(k, str(v)) for k, v in done.items()])
+        conn.execute("COMMIT")
+        conn.close()
+        code = 0
+    finally:
+        os._exit(code)
+
+
+def _end_part(child: _Part) -> None:
+    """Stop the forked process if it still runs (the parent failed), and remove its file."""
+    if not child.reaped:
+        import signal
+
+        try:
+            os.kill(child.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(child.pid, 0)
+        child.reaped = True
+    _unlink_db(child.path)
 
 
 class _Writer:
     """Writes runs into the tables inside the caller's transaction, adding key columns as needed."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, part: Path | None = None) -> None:
         self.conn = conn
+        self.part = part  # where a second process may write half a build (insert_indexed)
+        self.attached = False  # that file is attached as `part` (_merge_part)
         self.columns: dict[str, int | None] = {}
         self.next_column = 1
         self.counts: Counter[str] = Counter()
@@ -668,11 +886,14 @@ class _Writer:
                 f"DELETE FROM meta WHERE key IN ({marks})", [UNREADABLE + r for r in chunk]
             )
 
-    def stage_listing(self, listing: Iterable[tuple[str, str, str]]) -> int:
-        """Keep the runs to read in a temporary table (SQLite sorts them, not Python); their count."""
-        self.conn.execute("DROP TABLE IF EXISTS temp.gitcfg_listing")
+    def stage_listing(self, listing: Iterable[tuple[str, str, str]], fresh: bool = True) -> int:
+        """Keep the runs to read in a temporary table (SQLite sorts them, not Python); their
+        count. `fresh` False adds to the runs staged before."""
+        if fresh:
+            self.conn.execute("DROP TABLE IF EXISTS temp.gitcfg_listing")
         self.conn.execute(
-            "CREATE TEMP TABLE gitcfg_listing (run_id TEXT PRIMARY KEY, oids TEXT, names TEXT)"
+            "CREATE TEMP TABLE IF NOT EXISTS gitcfg_listing "
+            "(run_id TEXT PRIMARY KEY, oids TEXT, names TEXT)"
         )
         total = 0
         insert = "INSERT OR REPLACE INTO temp.gitcfg_listing VALUES (?, ?, ?)"
@@ -681,64 +902,174 @@ class _Writer:
             total += len(batch)
         return total
 
-    def insert_indexed(self, repo: gitio.Repo, tip: str) -> None:
-        """Insert the staged runs whose summary index entry (summaryindex.py) at `tip` holds
-        their files' blob ids: their texts are copied as they are and their flat row decoded,
-        no YAML read. Newest index files first (key columns are numbered in that order)."""
-        if gitio.promisor_remote(repo) is not None:
-            # A partial clone fetches the index files it lacks in one batch first: listing the
-            # size of a missing blob makes git fetch that one object (one fetch a file). Past a
-            # clone's blob limit that fetches a hostile file of any size too, which is then
-            # skipped by its size below, never read.
-            index_files = gitio.ls_tree(repo, tip, summaryindex.INDEX_DIR + "/")
-            gitio.prefetch(repo, [e.oid for e in index_files if e.kind == "blob"])
-        listed = gitio.ls_blobs(repo, tip, summaryindex.INDEX_DIR)[summaryindex.INDEX_DIR]
-        # a larger file is not one gitcfg writes: never read (a pulled blob of gigabytes of one
-        # repeated byte is a few kilobytes packed)
-        files = [e.oid for e in listed if e.size <= _MAX_INDEX_FILE]
-        files.reverse()
+    def stage_trees(self, blocks: Iterable[list[tuple[str, str]]]) -> int:
+        """Keep each run's directory tree id in a temporary table; their count."""
+        self.conn.execute("DROP TABLE IF EXISTS temp.gitcfg_trees")
+        self.conn.execute("CREATE TEMP TABLE gitcfg_trees (run_id TEXT PRIMARY KEY, tree TEXT)")
+        total = 0
+        for block in blocks:
+            self.conn.executemany("INSERT OR REPLACE INTO temp.gitcfg_trees VALUES (?, ?)", block)
+            total += len(block)
+        return total
+
+    def insert_indexed(self, repo: gitio.Repo, tip: str, changed: Mapping[str, str] | None) -> int:
+        """Insert the runs at `tip` (changed None: all; else those of `changed` still there)
+        whose summary index entry (summaryindex.py) holds their directory's tree id: their texts
+        are copied as they are and their flat row decoded, no YAML read. Then list the files of
+        the others (stage_listing) for insert_runs. Returns the runs at `tip` to insert.
+
+        A large build from scratch into a file is split in two by index key: a forked process
+        builds the older half into `self.part`, which is then copied in (_merge_part)."""
         with gitio.BatchReader(repo) as reader:
-            for start in range(0, len(files), _INDEX_FILES):
-                entries: dict[str, summaryindex.Entry] = {}
-                for blob in reader.read_many(files[start : start + _INDEX_FILES]):
-                    if blob is not None:
-                        entries.update((e.run_id, e) for e in summaryindex.parse_index(blob))
+            version = branch_format(reader, tip)
+        if version < FANOUT_FORMAT:  # never indexed (a gitcfg write migrates the branch first)
+            return self.stage_listing(_listing(repo, tip, changed))
+        files = _index_files(repo, tip)
+        if changed is not None or self.part is None or not _can_split(files):
+            return self.insert_range(repo, tip, changed, files, "", None)
+        boundary = _middle_key(files)
+        older = [f for f in files if _file_key(f.path) < boundary]
+        newer = [f for f in files if _file_key(f.path) >= boundary]
+        child = _fork_part(self.part, repo, tip, older, boundary)
+        try:
+            total = self.insert_range(repo, tip, None, newer, boundary, None)
+            merged = self._merge_part(child)
+        finally:
+            _end_part(child)
+        if merged is None:  # the second process failed: build its half here
+            return total + self.insert_range(repo, tip, None, older, "", boundary, fresh=False)
+        return total + merged
+
+    def insert_range(
+        self,
+        repo: gitio.Repo,
+        tip: str,
+        changed: Mapping[str, str] | None,
+        files: Sequence[gitio.SizedEntry],
+        low: str,
+        high: str | None,
+        fresh: bool = True,
+    ) -> int:
+        """insert_indexed for the runs whose index key is in [low, high) (high None: no bound),
+        served from the index `files`."""
+        if low or high is not None:
+
+            def inside(block: list[tuple[str, str]]) -> list[tuple[str, str]]:
+                return [item for item in block if _in_range(item[0], low, high)]
+
+        with gitio.BatchReader(repo) as reader:
+            trees = _run_trees(reader, tip, changed)
+            if low or high is not None:
+                trees = map(inside, trees)
+            total = self.stage_trees(trees)
+            for entries in _index_batches(reader, [f.oid for f in reversed(files)]):
                 self._insert_entries(entries)
+        rest = [
+            run_id
+            for (run_id,) in self.conn.execute(
+                "SELECT t.run_id FROM temp.gitcfg_trees t WHERE NOT EXISTS "
+                "(SELECT 1 FROM main.records r WHERE r.run_id = t.run_id) LIMIT ?",
+                (_MAX_PATHSPECS + 1,),
+            )
+        ]
+        self.conn.execute("DROP TABLE IF EXISTS temp.gitcfg_trees")
+        if len(rest) > _MAX_PATHSPECS:  # insert_runs skips the runs inserted
+            listing = _listing(repo, tip, changed)
+            if low or high is not None:
+                listing = (item for item in listing if _in_range(item[0], low, high))
+            self.stage_listing(listing, fresh)
+        else:
+            self.stage_listing(
+                _listing(repo, tip, {r: run_dir(r) for r in rest}) if rest else (), fresh
+            )
+        return total
+
+    def _merge_part(self, child: _Part) -> int | None:
+        """Copy the runs a forked process built (_fork_part) into the tables; the runs it read
+        from git, or None when it failed (its half is then built here)."""
+        _, status = os.waitpid(child.pid, 0)
+        child.reaped = True
+        if status != 0:
+            return None
+        self.conn.execute("ATTACH DATABASE ? AS part", (str(child.path),))
+        try:
+            info = dict(
+                self.conn.execute("SELECT key, value FROM part.meta WHERE key LIKE 'part:%'")
+            )
+            keys = self.conn.execute("SELECT key, col FROM part.keys ORDER BY rowid").fetchall()
+            if info.get("part:done") != "1" or any(col is None for _, col in keys):
+                return None
+            if len(set(self.columns) | {key for key, _ in keys}) > MAX_KEY_COLUMNS:
+                return None
+            mapping = []
+            for key, col in keys:
+                mine = self.columns.get(key, 0)
+                if mine == 0:
+                    mine = self._add_column(key)
+                mapping.append((col, mine))
+            fixed = "run_id, okey, status, code_commit, name"
+            mine_cols = "".join(f", c{mine}" for _, mine in mapping)
+            part_cols = "".join(f", c{col}" for col, _ in mapping)
+            self.flush()
+            self.conn.execute(
+                f"INSERT INTO main.runs ({fixed}{mine_cols}) "
+                f"SELECT {fixed}{part_cols} FROM part.runs"
+            )
+            self.conn.execute("INSERT INTO main.records SELECT * FROM part.records ORDER BY rowid")
+            self.conn.execute(
+                "INSERT OR REPLACE INTO main.meta SELECT key, value FROM part.meta "
+                "WHERE key >= ? AND key < ?",
+                (UNREADABLE, UNREADABLE + "\U0010ffff"),
+            )
+            for signature, count, newest in self.conn.execute(
+                "SELECT signature, count, newest FROM part.signatures"
+            ):
+                keys_of = tuple(json.loads(signature))
+                self.signatures[keys_of] += count
+                if newest > self.newest.get(keys_of, ""):
+                    self.newest[keys_of] = newest
+            self.from_index += int(info["part:from_index"])
+            return int(info["part:total"])
+        finally:
+            self.attached = True  # detached after the transaction (_update): not within it
 
     def _insert_entries(self, entries: Mapping[str, summaryindex.Entry]) -> None:
-        """Insert the runs of `entries` that are staged with the same blob ids and not inserted
+        """Insert the runs of `entries` that are staged with the same tree id and not inserted
         yet (a run may have an entry in two index files: a damaged or hostile branch)."""
-        listed: dict[str, tuple[str, str]] = {}
+        trees: dict[str, str] = {}
         for chunk, marks in _id_chunks(list(entries)):
-            listed.update(
-                (run_id, (oids, names))
-                for run_id, oids, names in self.conn.execute(
-                    "SELECT l.run_id, l.oids, l.names FROM temp.gitcfg_listing l "
-                    f"WHERE l.run_id IN ({marks}) AND NOT EXISTS "
-                    "(SELECT 1 FROM main.records r WHERE r.run_id = l.run_id)",
+            trees.update(
+                self.conn.execute(
+                    "SELECT t.run_id, t.tree FROM temp.gitcfg_trees t "
+                    f"WHERE t.run_id IN ({marks}) AND NOT EXISTS "
+                    "(SELECT 1 FROM main.records r WHERE r.run_id = t.run_id)",
                     chunk,
                 )
             )
-        chosen: list[tuple[str, dict[str, Any], str, summaryindex.Entry]] = []
-        for run_id in sorted(listed, reverse=True):
-            entry = entries[run_id]
-            oids, names = listed[run_id]
-            if oids != " ".join(entry.oids):
-                continue
-            row = _entry_row(entry, self.shapes)
-            if row is not None:
-                chosen.append((run_id, row, names, entry))
+        chosen = [e for run_id, e in entries.items() if trees.get(run_id) == e.tree]
         if not chosen:
             return
         self.conn.executemany(
             "INSERT INTO records VALUES (?, ?, ?, ?, ?)",
-            [(run_id, names, *entry.texts) for run_id, _, names, entry in chosen],
+            [(e.run_id, e.names, *e.texts) for e in chosen],
         )
-        bad = self._invalid_records([run_id for run_id, _, _, _ in chosen])
-        for run_id, row, _, _ in chosen:
-            if run_id not in bad:
-                self.insert_row(row)
-                self.from_index += 1
+        bad = self._invalid_records([e.run_id for e in chosen])
+        rows = _entry_rows(chosen, self.shapes)
+        kept = [
+            row
+            for e, row in zip(chosen, rows, strict=True)
+            if row is not None and e.run_id not in bad
+        ]
+        refused = [
+            e.run_id
+            for e, row in zip(chosen, rows, strict=True)
+            if row is None and e.run_id not in bad
+        ]
+        if refused:  # its row is damaged: read from its files (insert_runs)
+            for chunk, marks in _id_chunks(refused):
+                self.conn.execute(f"DELETE FROM records WHERE run_id IN ({marks})", chunk)
+        self.insert_rows(kept)
+        self.from_index += len(kept)
         self.flush()
 
     def _invalid_records(self, run_ids: Sequence[str]) -> set[str]:
@@ -771,10 +1102,9 @@ class _Writer:
             self.conn.execute(f"DELETE FROM records WHERE run_id IN ({marks})", sorted(bad))
         return bad
 
-    def insert_runs(self, repo: gitio.Repo, progress: Progress | None) -> None:
+    def insert_runs(self, repo: gitio.Repo, progress: Progress | None, total: int) -> None:
         """Read, parse and insert the staged runs not inserted yet (insert_indexed), newest id
-        first, from their YAML files."""
-        (total,) = self.conn.execute("SELECT count(*) FROM temp.gitcfg_listing").fetchone()
+        first, from their YAML files; `total`: the runs of the whole refresh (for `progress`)."""
         done, last = self.from_index, "\U0010ffff\U0010ffff"
         if progress is not None and done:
             progress(done, total)
@@ -870,6 +1200,31 @@ class _Writer:
         )
         cells = [v if type(v) is str else encode_cell(v) for v in values]
         self.pending.setdefault(columns, []).append((*_fixed_cells(row), *cells))
+
+    def insert_rows(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Queue flat rows for the runs table, as insert_row does, a column at a time."""
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in rows:
+            groups.setdefault(tuple(row), []).append(row)
+        for signature, members in groups.items():
+            plan = self.plans.get(signature)
+            if plan is None:
+                plan = self.plans[signature] = self._plan(signature)
+            self.signatures[signature] += len(members)
+            newest = max(row["id"] for row in members)
+            if newest > self.newest.get(signature, ""):
+                self.newest[signature] = newest
+            columns, keep = plan
+            values = list(zip(*(row.values() for row in members), strict=True))
+            if keep is not None:
+                values = [column for column, k in zip(values, keep, strict=True) if k]
+            cells = (
+                zip(*map(_encode_column, values), strict=True) if values else ((),) * len(members)
+            )
+            self.pending.setdefault(columns, []).extend(
+                (*_fixed_cells(row), *row_cells)
+                for row, row_cells in zip(members, cells, strict=True)
+            )
 
     def _plan(self, signature: tuple[str, ...]) -> tuple[tuple[int, ...], list[bool] | None]:
         """The key columns a row of these keys fills, and which of its values have a column

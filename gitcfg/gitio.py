@@ -1035,8 +1035,11 @@ _FAST_IMPORT = ("fast-import", "--quiet", "--done", "--date-format=raw", "--cat-
 class ImportReader:
     """Reads the tree a fast-import builds on, through that fast-import (`ls`, `cat-blob`)."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], tip: str | None) -> None:
-        self._proc, self.tip = proc, tip
+    def __init__(
+        self, proc: subprocess.Popen[bytes], tip: str | None, repo: Repo | None = None
+    ) -> None:
+        self._proc, self.tip, self._repo = proc, tip, repo
+        self._trees: BatchReader | None = None
 
     def _ask(self, command: bytes) -> bytes:
         assert self._proc.stdin is not None and self._proc.stdout is not None
@@ -1074,6 +1077,39 @@ class ImportReader:
         found = self.entry(path)
         return self.blob(found[1]) if found is not None and found[0] == "blob" else None
 
+    def written(self, path: str) -> tuple[str, str] | None:
+        """(kind, oid) of `path` in the tree of the commit being written (the tip's tree with
+        this commit's files); None when absent. fast-import writes a directory's tree to
+        answer (the same tree the commit then holds)."""
+        if not path or "\n" in path:
+            return None
+        line = self._ask(b"ls %s\n" % _quoted(path))
+        if line.startswith(b"missing "):
+            return None
+        _, kind, oid = line.split(b"\t", 1)[0].split(b" ")
+        return kind.decode(), oid.decode()
+
+    def file_names(self, tree: str) -> list[str]:
+        """The paths of the files under the tree `tree` (an object already in the repository,
+        not one this import writes), sorted; read through one `git cat-file --batch` kept for
+        the import's other such reads."""
+        if self._trees is None:
+            if self._repo is None:
+                raise _ImportDied()
+            self._trees = BatchReader(self._repo)
+        return tree_file_names(self._trees, tree)
+
+    def close(self) -> None:
+        if self._trees is not None:
+            self._trees.close()
+            self._trees = None
+
+
+def _quoted(path: str) -> bytes:
+    """`path` as a C-style quoted string of a fast-import command."""
+    escaped = path.replace("\\", "\\\\").replace('"', '\\"')
+    return b'"' + escaped.encode("utf-8", "surrogateescape") + b'"'
+
 
 def blob_oid(content: bytes, oid_chars: int = 40) -> str:
     """The id git gives a blob (SHA-1, or SHA-256 in a repository of 64-char ids)."""
@@ -1110,12 +1146,15 @@ def _derived_import(
     with tempfile.TemporaryFile() as errors:
         proc = _popen(repo.cwd, argv, stdin=subprocess.PIPE, stderr=errors)
         assert proc.stdin is not None and proc.stdout is not None
+        reader = ImportReader(proc, old_tip, repo)
         try:
-            extra = derive(files, ImportReader(proc, old_tip))
-            stream = _fast_import_stream(
-                runs_ref, old_tip, {**files, **extra}, message, identity, when, merge
+            # the commit's own files first: derive may ask for the trees they make (written)
+            proc.stdin.write(
+                _commit_head(runs_ref, old_tip, message, identity, when, merge)
+                + _file_commands(files)
             )
-            proc.stdin.write(stream)
+            extra = derive(files, reader)
+            proc.stdin.write(_file_commands(extra) + _COMMIT_END)
             proc.stdin.close()
             out = proc.stdout.read()
         except (_ImportDied, BrokenPipeError):
@@ -1125,6 +1164,8 @@ def _derived_import(
             proc.kill()
             proc.wait()
             raise
+        finally:
+            reader.close()
         code = proc.wait()
         if code == 0 and not out.strip():
             code = 1
@@ -1391,6 +1432,21 @@ def _fast_import_stream(
     when: float | None,
     merge: Sequence[str] = (),
 ) -> bytes:
+    return (
+        _commit_head(runs_ref, old_tip, message, identity, when, merge)
+        + _file_commands(files)
+        + _COMMIT_END
+    )
+
+
+def _commit_head(
+    runs_ref: str,
+    old_tip: str | None,
+    message: str,
+    identity: Identity,
+    when: float | None,
+    merge: Sequence[str],
+) -> bytes:
     # A clock before 1970 would write a negative date, which `git fsck` (and a remote enforcing
     # it) refuses: the epoch is the earliest date a commit gets.
     stamp = max(int(when if when is not None else time.time()), 0)
@@ -1403,6 +1459,11 @@ def _fast_import_stream(
     if old_tip:
         out.append(b"from %s\n" % old_tip.encode())
     out += [b"merge %s\n" % parent.encode() for parent in merge]
+    return b"".join(out)
+
+
+def _file_commands(files: Mapping[str, bytes | BlobRef | None]) -> bytes:
+    out = []
     for path, content in files.items():
         if content is None:
             out.append(b"D %s\n" % path.encode())
@@ -1414,8 +1475,10 @@ def _fast_import_stream(
             out.append(
                 b"M 100644 inline %s\ndata %d\n%s\n" % (path.encode(), len(content), content)
             )
-    out.append(b"\nget-mark :1\ndone\n")
     return b"".join(out)
+
+
+_COMMIT_END = b"\nget-mark :1\ndone\n"
 
 
 def move_ref(repo: Repo, ref: str, new: str, expected: str | None, reason: str) -> None:
@@ -1577,19 +1640,23 @@ def ls_tree(repo: Repo, treeish: str, *paths: str, recursive: bool = True) -> li
     return entries
 
 
-def iter_tree(repo: Repo, treeish: str, *paths: str) -> Iterator[TreeEntry]:
-    """ls_tree's recursive listing, streamed: the whole listing is never held at once."""
-    for lines in iter_tree_lines(repo, treeish, *paths):
+def iter_tree(repo: Repo, treeish: str, *paths: str, trees: bool = False) -> Iterator[TreeEntry]:
+    """ls_tree's recursive listing, streamed: the whole listing is never held at once. With
+    `trees`, each directory's own entry comes before its contents (`ls-tree -t`)."""
+    for lines in iter_tree_lines(repo, treeish, *paths, trees=trees):
         for line in lines:
             meta, path = line.split("\t", 1)
             mode, kind, oid = meta.split(" ")
             yield TreeEntry(mode, kind, oid, path)
 
 
-def iter_tree_lines(repo: Repo, treeish: str, *paths: str) -> Iterator[list[str]]:
+def iter_tree_lines(
+    repo: Repo, treeish: str, *paths: str, trees: bool = False
+) -> Iterator[list[str]]:
     """The same listing as raw lines (`<mode> <type> <oid>TAB<path>`), a block of them at a
     time: for a reader of millions of entries that parses only what it needs."""
-    args = [*BOUNDED_PACK_MAPS, "ls-tree", "-z", "--full-tree", "-r", treeish, "--", *paths]
+    shown = ("-r", "-t") if trees else ("-r",)
+    args = [*BOUNDED_PACK_MAPS, "ls-tree", "-z", "--full-tree", *shown, treeish, "--", *paths]
     proc = _popen(repo.cwd, args)
     assert proc.stdout is not None
     rest = b""
@@ -1613,6 +1680,54 @@ def iter_tree_lines(repo: Repo, treeish: str, *paths: str) -> Iterator[list[str]
         code = proc.wait()
     if code != 0:
         raise GitError(args, code, stderr.decode(errors="replace"))
+
+
+def tree_entries(data: bytes, oid_bytes: int = 20) -> list[tuple[str, str, str]]:
+    """(mode, name, oid) of each entry of a tree object as `cat-file --batch` gives it (raw:
+    `<mode> <name>NUL<binary oid>`); `oid_bytes` 32 in a SHA-256 repository. A subtree's mode
+    is `40000`. Raises ValueError on a damaged tree."""
+    out: list[tuple[str, str, str]] = []
+    pos, end = 0, len(data)
+    find = data.find
+    while pos < end:
+        space = find(b" ", pos)
+        nul = find(b"\0", space)
+        stop = nul + 1 + oid_bytes
+        if space < 0 or nul < 0 or stop > end:
+            raise ValueError("damaged tree object")
+        name = data[space + 1 : nul].decode("utf-8", "surrogateescape")
+        out.append((data[pos:space].decode("ascii"), name, data[nul + 1 : stop].hex()))
+        pos = stop
+    return out
+
+
+TREE_MODE = "40000"  # a subtree's mode in a raw tree object
+_MAX_TREE_DEPTH = 64
+
+
+def tree_file_names(reader: BatchReader, tree: str) -> list[str]:
+    """The paths of the files (blobs, links) under the tree object `tree`, sorted; [] when it
+    is missing or damaged. Each level is one request to `reader`."""
+    names: list[str] = []
+    level = [("", tree)]
+    for _ in range(_MAX_TREE_DEPTH):
+        if not level:
+            break
+        below: list[tuple[str, str]] = []
+        for (prefix, _), data in zip(
+            level, reader.read_many([oid for _, oid in level]), strict=True
+        ):
+            try:
+                entries = tree_entries(data or b"", len(tree) // 2)
+            except ValueError:
+                return []
+            for mode, name, oid in entries:
+                if mode == TREE_MODE:
+                    below.append((prefix + name + "/", oid))
+                elif mode != "160000":  # a submodule's commit is no file
+                    names.append(prefix + name)
+        level = below
+    return sorted(names)
 
 
 class SizedEntry(NamedTuple):

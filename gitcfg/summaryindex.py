@@ -6,25 +6,32 @@ them as JSON, about 256 runs to a file, under the branch's top-level `index/` di
 cold build reads thousands of objects instead. It is a derived copy, never the truth:
 
     index/<k0k1>/<k2>/<k3>/<k0..k4>.tsv     one file per prefix of the run's index key
-        <run id> TAB <run.yaml oid> TAB <config.yaml oid> TAB <summary.yaml oid or ->
+        <run id> TAB <the run directory's tree id> TAB <its file names, a JSON list>
                  TAB <run.yaml as JSON> TAB <config.yaml as JSON> TAB <summary.yaml as JSON>
                  TAB <the run's flat row as JSON (rows.run_row)>
 
 - The key is the run id (time first, so a file holds runs started close together); an id
   chosen with track(id=...) that is not a generated one is keyed by `x` + its SHA-1 in hex.
-- An entry is used only when its three blob ids are those of the run's files at the tip the
-  cache reads: an amended run, a run changed by a writer that does not know the index, or a
-  damaged entry is read from its files instead. A run without an entry is read from its files.
-- Every commit gitcfg writes that changes a run's YAML files (record, amend, rm, merge) updates
+- An entry is used only when its tree id is that of the run's directory at the tip the cache
+  reads: a run changed by a writer that does not know the index (any file of it), or a damaged
+  entry, is read from its files instead. A run without an entry is read from its files. A cold
+  build reads the fan-out trees down to the run directories (about N/30 small trees), never a
+  run's own tree or files.
+- Every commit gitcfg writes that changes a run's directory (record, amend, rm, merge) updates
   that run's entry in the same commit: the writer reads the one file holding it (through its own
-  fast-import, gitio.ImportReader) and rewrites it. A file past SPLIT_AT entries is split into
-  one file per next key character, one directory deeper: each file and each tree stays small
-  whatever the number of runs, so a write costs the same at 1,000 runs as at 1,000,000.
+  fast-import, gitio.ImportReader), asks the same fast-import for the directory's new tree, and
+  rewrites the file. The file names are the old entry's with this commit's changes (or, when
+  the old entry is missing or stale, read from the old tree). A file past SPLIT_AT entries is
+  split into one file per next key character, one directory deeper: each file and each tree
+  stays small whatever the number of runs, so a write costs the same at 1,000 runs as at
+  1,000,000.
 - A run whose YAML does not survive JSON unchanged (dates, non-string keys, NaN) gets no entry.
 - The last field, the flat row that queries read (the cache's key columns), saves a cold build
   the parse of the three texts and the flattening: it copies the texts as they are and decodes
-  one JSON object a run. An entry written before it existed (seven fields) is still used: its
-  row is computed from the texts.
+  one JSON object a run.
+- Lines of the first shape (keyed by the three YAML files' blob ids: a gitcfg from before the
+  tree key) are not used: their runs are read from their files until a commit rewrites them or
+  `store.rebuild_index` writes the whole index anew.
 """
 
 from __future__ import annotations
@@ -50,9 +57,10 @@ FlatRow = Callable[[str, "dict[str, Any]", "dict[str, Any]", "dict[str, Any]"], 
 
 class Entry(NamedTuple):
     run_id: str
-    oids: tuple[str, str, str]  # run.yaml, config.yaml, summary.yaml (NO_FILE when absent)
-    texts: tuple[str, str, str]  # the same files' mappings as JSON
-    row: str = ""  # the run's flat row (rows.run_row) as JSON; "" in an entry from before it
+    tree: str  # the run directory's tree id
+    names: str  # the paths of the files in the run directory, sorted, as a JSON list
+    texts: tuple[str, str, str]  # run.yaml, config.yaml, summary.yaml as JSON
+    row: str  # the run's flat row (rows.run_row) as JSON
 
 
 def index_key(run_id: str) -> str:
@@ -75,29 +83,34 @@ def to_json(value: object) -> str:
 
 
 def entry_line(entry: Entry) -> str:
-    fields = (entry.run_id, *entry.oids, *entry.texts, *((entry.row,) if entry.row else ()))
-    return "\t".join(fields) + "\n"
+    return "\t".join((entry.run_id, entry.tree, entry.names, *entry.texts, entry.row)) + "\n"
 
 
 def parse_index(blob: bytes) -> Iterator[Entry]:
-    """The well-formed entries of one index file (a damaged line is skipped: its run is read
-    from its files)."""
+    """The well-formed entries of one index file (a damaged line, or one of the first shape, is
+    skipped: its run is read from its files)."""
     for line in blob.decode("utf-8", "replace").split("\n"):
         fields = line.split("\t")
-        if len(fields) in (7, 8) and fields[0]:
-            row = fields[7] if len(fields) == 8 else ""
-            yield Entry(fields[0], (fields[1], fields[2], fields[3]), tuple(fields[4:7]), row)  # type: ignore[arg-type]
+        if len(fields) == 7 and fields[0] and fields[2][:1] == "[":
+            yield Entry(
+                fields[0], fields[1], fields[2], (fields[3], fields[4], fields[5]), fields[6]
+            )
 
 
 def make_entry(
-    run_id: str, blobs: Sequence[bytes | None], parse: ParseYaml, oid_chars: int, flat: FlatRow
+    run_id: str,
+    tree: str,
+    names: Sequence[str],
+    blobs: Sequence[bytes | None],
+    parse: ParseYaml,
+    flat: FlatRow,
 ) -> Entry | None:
-    """The entry of a run whose run.yaml, config.yaml, summary.yaml are `blobs` (None: absent);
-    None when the run cannot be served from the index (a file missing or damaged, or values
-    JSON would change)."""
+    """The entry of a run whose directory is the tree `tree` holding the files `names`, with
+    run.yaml, config.yaml, summary.yaml `blobs` (None: absent); None when the run cannot be
+    served from the index (a file missing or damaged, or values JSON would change)."""
     if blobs[0] is None or blobs[1] is None:
         return None
-    oids, texts, mappings = [], [], []
+    texts, mappings = [], []
     for blob in blobs:
         mapping, problem = parse(blob)
         if problem is not None:
@@ -105,20 +118,19 @@ def make_entry(
         text = to_json(mapping)
         if json.loads(text) != mapping:
             return None
-        oids.append(NO_FILE if blob is None else gitio.blob_oid(blob, oid_chars))
         texts.append(text)
         mappings.append(mapping)
     if texts[0] == "{}":
         return None
     row = to_json(flat(run_id, mappings[0], mappings[1], mappings[2]))
-    return Entry(run_id, (oids[0], oids[1], oids[2]), (texts[0], texts[1], texts[2]), row)
+    return Entry(run_id, tree, to_json(sorted(names)), (texts[0], texts[1], texts[2]), row)
 
 
 def deriver(
     run_path: RunPath, parse: ParseYaml, names: Sequence[str], flat: FlatRow
 ) -> gitio.Derive:
-    """The gitio.commit_files `derive` hook that updates the entries of the runs whose YAML
-    files (`names`: run.yaml, config.yaml, summary.yaml) a commit changes."""
+    """The gitio.commit_files `derive` hook that updates the entries of the runs whose
+    directories a commit changes (`names`: run.yaml, config.yaml, summary.yaml)."""
 
     def derive(
         files: Mapping[str, bytes | gitio.BlobRef | None], reader: gitio.ImportReader
@@ -126,22 +138,68 @@ def deriver(
         touched: dict[str, str] = {}  # run id -> run dir
         for path in files:
             parsed = run_path(path)
-            if parsed is not None and parsed[2] in names:
+            if parsed is not None:
                 touched[parsed[0]] = parsed[1]
-            elif parsed is None and files[path] is None:
-                whole = run_path(path + "/" + names[0])  # a run directory deleted whole
+            else:
+                whole = run_path(path + "/" + names[0])  # a run directory, deleted or moved whole
                 if whole is not None and whole[1] == path:
                     touched[whole[0]] = whole[1]
         if not touched:
             return {}
-        oid_chars = len(reader.tip) if reader.tip else 40
+        buckets: dict[str, dict[str, str]] = {}
+        located = {run_id: _locate(index_key(run_id), reader, buckets) for run_id in touched}
         entries: dict[str, Entry | None] = {}
         for run_id, run_dir in touched.items():
-            blobs = [_content(files, reader, run_dir, name) for name in names]
-            entries[run_id] = make_entry(run_id, blobs, parse, oid_chars, flat)
-        return update_files(entries, reader)
+            old_line = buckets[located[run_id]].get(run_id)
+            entries[run_id] = _derived_entry(
+                run_id, run_dir, files, reader, old_line, parse, names, flat
+            )
+        return update_files(entries, reader, buckets)
 
     return derive
+
+
+def _derived_entry(
+    run_id: str,
+    run_dir: str,
+    files: Mapping[str, bytes | gitio.BlobRef | None],
+    reader: gitio.ImportReader,
+    old_line: str | None,
+    parse: ParseYaml,
+    yaml_names: Sequence[str],
+    flat: FlatRow,
+) -> Entry | None:
+    """The entry of one run a commit changes, or None (no entry: the run is read from its files)."""
+    written = reader.written(run_dir)
+    if written is None or written[0] != "tree":
+        return None  # the run is gone
+    old_dir = reader.entry(run_dir)
+    old = next(parse_index(old_line.encode()), None) if old_line else None
+    if old is not None and (old_dir is None or old.tree != old_dir[1]):
+        old = None  # stale: written before a change that did not update it
+    prefix = run_dir + "/"
+    own = {p[len(prefix) :]: c for p, c in files.items() if p.startswith(prefix)}
+    if run_dir in files:  # the whole directory deleted, or moved here (a merge, a migration)
+        whole = files[run_dir]
+        base = set(reader.file_names(whole.oid)) if isinstance(whole, gitio.BlobRef) else set()
+        old = None
+    elif old is not None:
+        base = set(json.loads(old.names))
+    elif old_dir is not None and old_dir[0] == "tree":
+        base = set(reader.file_names(old_dir[1]))
+    else:
+        base = set()
+    for name, content in own.items():
+        base = {n for n in base if n != name and not n.startswith(name + "/")}
+        if isinstance(content, gitio.BlobRef) and content.mode.lstrip("0") == gitio.TREE_MODE:
+            base.update(name + "/" + inner for inner in reader.file_names(content.oid))
+        elif content is not None:
+            base.add(name)
+    if old is not None and not any(name in own for name in yaml_names):
+        # the YAML files are unchanged: the old entry's texts and row still hold
+        return old._replace(tree=written[1], names=to_json(sorted(base)))
+    blobs = [_content(files, reader, run_dir, name) for name in yaml_names]
+    return make_entry(run_id, written[1], sorted(base), blobs, parse, flat)
 
 
 def _content(
@@ -154,20 +212,26 @@ def _content(
     if path in files:
         content = files[path]
         return reader.blob(content.oid) if isinstance(content, gitio.BlobRef) else content
-    if run_dir in files and files[run_dir] is None:
-        return None
+    if run_dir in files:  # the directory deleted or moved here whole: read what the commit holds
+        whole = files[run_dir]
+        if not isinstance(whole, gitio.BlobRef):
+            return None
+        found = reader.written(path)
+        return reader.blob(found[1]) if found is not None and found[0] == "blob" else None
     return reader.read(path)
 
 
 def update_files(
-    entries: Mapping[str, Entry | None], reader: gitio.ImportReader
+    entries: Mapping[str, Entry | None],
+    reader: gitio.ImportReader,
+    buckets: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, bytes | None]:
-    """The index files to write so that each run of `entries` has that entry (None: none)."""
-    buckets: dict[str, dict[str, str]] = {}  # file path -> run id -> line
+    """The index files to write so that each run of `entries` has that entry (None: none).
+    `buckets`: the files already read (_locate), file path -> run id -> line."""
+    buckets = {} if buckets is None else buckets
     for run_id, entry in entries.items():
         key = index_key(run_id)
-        path, level = _locate(key, reader, buckets)
-        bucket = buckets[path]
+        bucket = buckets[_locate(key, reader, buckets)]
         if entry is None:
             bucket.pop(run_id, None)
         else:
@@ -179,20 +243,19 @@ def update_files(
     return out
 
 
-def _locate(
-    key: str, reader: gitio.ImportReader, buckets: dict[str, dict[str, str]]
-) -> tuple[str, int]:
-    """The file that holds (or will hold) `key`'s entry, loaded into `buckets`."""
+def _locate(key: str, reader: gitio.ImportReader, buckets: dict[str, dict[str, str]]) -> str:
+    """The file that holds (or will hold) `key`'s entry, loaded into `buckets`: file path ->
+    run id -> line (every line of the file, of whichever shape, so that rewriting it keeps them)."""
     level = FIRST_LEVEL
     while True:
         path = index_path(key[:level])
         if path in buckets:
-            return path, level
+            return path
         found = reader.entry(path)
         if found is not None and found[0] == "blob":
             blob = reader.blob(found[1]) or b""
-            buckets[path] = {e.run_id: entry_line(e) for e in parse_index(blob)}
-            return path, level
+            buckets[path] = _lines(blob)
+            return path
         if level < len(key):
             deeper = index_path(key[: level + 1]).rsplit("/", 1)[0]
             below = reader.entry(deeper)
@@ -200,7 +263,17 @@ def _locate(
                 level += 1
                 continue
         buckets[path] = {}
-        return path, level
+        return path
+
+
+def _lines(blob: bytes) -> dict[str, str]:
+    """Run id -> line of each line of an index file that names a run (first field)."""
+    lines: dict[str, str] = {}
+    for line in blob.decode("utf-8", "replace").split("\n"):
+        fields = line.split("\t", 1)
+        if len(fields) == 2 and fields[0]:
+            lines[fields[0]] = line + "\n"
+    return lines
 
 
 def _written(path: str, level: int, bucket: Mapping[str, str]) -> dict[str, bytes | None]:
@@ -244,30 +317,28 @@ def rebuild(
     tip = gitio.read_ref(repo, runs_ref)
     if tip is None:
         return 0
-    keys = sorted({index_key(run_id) for run_id, _ in _runs(repo, tip, runs_dir, run_path, names)})
+    keys = sorted({index_key(run.run_id) for run in _runs(repo, tip, runs_dir, run_path, names)})
     bounds = _range_bounds(keys)
     del keys
     indexed, first = 0, True
     for low, high in bounds:
-        chosen = {
-            run_id: oids
-            for run_id, oids in _runs(repo, tip, runs_dir, run_path, names)
-            if low <= index_key(run_id)[:FIRST_LEVEL] < high
-        }
+        chosen = [
+            run
+            for run in _runs(repo, tip, runs_dir, run_path, names)
+            if low <= index_key(run.run_id)[:FIRST_LEVEL] < high
+        ]
         buckets: dict[str, dict[str, str]] = {}
         with gitio.BatchReader(repo) as reader:
-            ids = sorted(chosen)
-            for start in range(0, len(ids), 2000):
-                part = ids[start : start + 2000]
-                wanted = [oid for run_id in part for oid in chosen[run_id]]
-                blobs = reader.read_many([o for o in wanted if o != NO_FILE])
-                found = dict(zip([o for o in wanted if o != NO_FILE], blobs, strict=True))
-                for run_id in part:
-                    contents = [found.get(oid) for oid in chosen[run_id]]
-                    entry = make_entry(run_id, contents, parse, len(tip), flat)
-                    if entry is not None and entry.oids == chosen[run_id]:
-                        key = index_key(run_id)[:FIRST_LEVEL]
-                        buckets.setdefault(index_path(key), {})[run_id] = entry_line(entry)
+            for start in range(0, len(chosen), 2000):
+                part = chosen[start : start + 2000]
+                wanted = [oid for run in part for oid in run.oids if oid != NO_FILE]
+                found = dict(zip(wanted, reader.read_many(wanted), strict=True))
+                for run in part:
+                    contents = [found.get(oid) for oid in run.oids]
+                    entry = make_entry(run.run_id, run.tree, run.names, contents, parse, flat)
+                    if entry is not None:
+                        key = index_key(run.run_id)[:FIRST_LEVEL]
+                        buckets.setdefault(index_path(key), {})[run.run_id] = entry_line(entry)
                         indexed += 1
         files: dict[str, bytes | gitio.BlobRef | None] = {INDEX_DIR: None} if first else {}
         for path, bucket in buckets.items():
@@ -279,24 +350,32 @@ def rebuild(
     return indexed
 
 
+class _Run(NamedTuple):
+    run_id: str
+    tree: str  # its directory's tree id
+    names: list[str]  # the paths of its files
+    oids: tuple[str, str, str]  # the blob ids of its `names` YAML files (NO_FILE: absent)
+
+
 def _runs(
     repo: gitio.Repo, tip: str, runs_dir: str, run_path: RunPath, names: Sequence[str]
-) -> Iterator[tuple[str, tuple[str, str, str]]]:
-    """(run id, blob ids of its `names` files, NO_FILE for an absent one), streamed."""
-    run_id = ""
+) -> Iterator[_Run]:
+    """Each run's directory tree, file names and YAML blob ids, streamed (`ls-tree -r -t`)."""
+    run_id, tree = "", ""
     files: dict[str, str] = {}
-    for entry in gitio.iter_tree(repo, tip, runs_dir + "/"):
+    for entry in gitio.iter_tree(repo, tip, runs_dir + "/", trees=True):
         parsed = run_path(entry.path)
         if parsed is None:
+            whole = run_path(entry.path + "/" + names[0])
+            if entry.kind == "tree" and whole is not None and whole[1] == entry.path:
+                if run_id:
+                    yield _Run(run_id, tree, sorted(files), _oids(files, names))
+                run_id, tree, files = whole[0], entry.oid, {}
             continue
-        if parsed[0] != run_id:
-            if run_id:
-                yield run_id, _oids(files, names)
-            run_id, files = parsed[0], {}
-        if parsed[2] in names:
+        if entry.kind != "tree" and parsed[0] == run_id:
             files[parsed[2]] = entry.oid
     if run_id:
-        yield run_id, _oids(files, names)
+        yield _Run(run_id, tree, sorted(files), _oids(files, names))
 
 
 def _oids(files: Mapping[str, str], names: Sequence[str]) -> tuple[str, str, str]:

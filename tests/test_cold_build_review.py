@@ -159,12 +159,12 @@ def test_a_row_of_other_run_fields_is_computed_from_the_entrys_texts(
         lines = []
         for line in blob.decode().splitlines():
             fields = line.split("\t")
-            row = json.loads(fields[7])
+            row = json.loads(fields[6])
             if fields[0] == runs[0]["id"]:
                 del row["rerun_of"]
             elif fields[0] == runs[1]["id"]:
                 row = {**dict(list(row.items())[:3]), "new_field": 1, **row}
-            fields[7] = json.dumps(row)
+            fields[6] = json.dumps(row)
             lines.append("\t".join(fields))
         changes[path] = ("\n".join(lines) + "\n").encode()
     runs_branch.commit(repo, changes, "rows of other versions")
@@ -188,11 +188,11 @@ def test_an_entry_whose_row_disagrees_with_its_texts_is_not_believed(
     lines = _lines(repo)
     victim = runs[1]["id"]
     fields = lines[victim]
-    row = json.loads(fields[7])
+    row = json.loads(fields[6])
     row["status"] = "crashed"
     row["config.lr"] = 123.0
     row["config.evil"] = "yes"
-    fields[7] = json.dumps(row)
+    fields[6] = json.dumps(row)
     path = next(p for p, b in _index_files(repo).items() if victim.encode() in b)
     body = "".join(
         "\t".join(lines[r]) + "\n" for r in sorted(lines) if r in _index_files(repo)[path].decode()
@@ -207,38 +207,38 @@ _DEEP = "[" * 50_000 + "]" * 50_000  # past any JSON parser's nesting limit
 
 
 def _damaged(fields: list[str]) -> dict[str, list[str]]:
-    """Index lines with the run's right blob ids and a damaged or hostile rest."""
-    meta, config, summary, row = fields[4:8]
+    """Index lines with the run's right tree id and a damaged or hostile rest."""
+    meta, config, summary, row = fields[3:7]
     deep_object = '{"a": ' * 3000 + "1" + "}" * 3000
     return {
-        "row nested past the limit": [*fields[:7], _DEEP],
-        "meta nested past the limit": [*fields[:4], deep_object, config, summary, row],
-        "config nested past the limit": [*fields[:5], deep_object, summary, row],
-        "texts are lists": [*fields[:4], "[]", "[]", "[]", row],
-        "texts are lists, no row": [*fields[:4], "[]", "[]", "[]"],
-        "texts are not JSON": [*fields[:4], "{", "{]", "nul", row],
-        "row status is not text": [*fields[:7], json.dumps({**json.loads(row), "status": 3})],
-        "row is a huge string": [*fields[:7], json.dumps("x" * 3_000_000)],
-        "row is NaN": [*fields[:7], "NaN"],
+        "row nested past the limit": [*fields[:6], _DEEP],
+        "meta nested past the limit": [*fields[:3], deep_object, config, summary, row],
+        "config nested past the limit": [*fields[:4], deep_object, summary, row],
+        "texts are lists": [*fields[:3], "[]", "[]", "[]", row],
+        "texts are lists, no row": [*fields[:3], "[]", "[]", "[]"],
+        "texts are not JSON": [*fields[:3], "{", "{]", "nul", row],
+        "row status is not text": [*fields[:6], json.dumps({**json.loads(row), "status": 3})],
+        "row is a huge string": [*fields[:6], json.dumps("x" * 3_000_000)],
+        "row is NaN": [*fields[:6], "NaN"],
         "meta nested 500 deep": [
-            *fields[:4],
+            *fields[:3],
             '{"a": ' * 500 + "1" + "}" * 500,
             config,
             summary,
             row,
         ],
         "row nested 500 deep": [
-            *fields[:7],
+            *fields[:6],
             json.dumps({**json.loads(row), "config.x": json.loads("[" * 500 + "]" * 500)}),
         ],
         "config nested past Python's limit, within SQLite's": [
-            *fields[:5],
+            *fields[:4],
             '{"a": ' * 1500 + "1" + "}" * 1500,
             summary,
             row,
         ],
-        "nine fields": [*fields, "extra"],
-        "six fields": fields[:6],
+        "a field too many": [*fields, "extra"],
+        "a field too few": fields[:6],
         "empty run id": ["", *fields[1:]],
     }
 
@@ -301,7 +301,7 @@ def test_a_hostile_row_key_is_only_a_key(repo: Path) -> None:
     for line in blob.decode().splitlines():
         fields = line.split("\t")
         if fields[0] == victim:
-            fields[7] = json.dumps({**json.loads(fields[7]), evil: 1, "": 2})
+            fields[6] = json.dumps({**json.loads(fields[6]), evil: 1, "": 2})
         lines.append("\t".join(fields))
     runs_branch.commit(repo, {path: ("\n".join(lines) + "\n").encode()}, "hostile key")
     _drop_cache(repo)

@@ -34,8 +34,21 @@ def _index_entries(repo: Path, ref: str = "gitcfg-runs") -> dict[str, summaryind
     return entries
 
 
-def _blob_id(repo: Path, run_id: str, name: str, ref: str = "gitcfg-runs") -> str:
-    return git(repo, "rev-parse", f"{ref}:{run_dir(run_id)}/{name}")
+def _tree_id(repo: Path, run_id: str, ref: str = "gitcfg-runs") -> str:
+    return git(repo, "rev-parse", f"{ref}:{run_dir(run_id)}")
+
+
+def _file_names(repo: Path, run_id: str, ref: str = "gitcfg-runs") -> list[str]:
+    out = git(repo, "ls-tree", "-r", "--name-only", f"{ref}:{run_dir(run_id)}")
+    return sorted(out.splitlines())
+
+
+def _entry_is_current(repo: Path, run_id: str) -> bool:
+    """The run's entry names its directory's tree and holds its file names."""
+    entry = _index_entries(repo)[run_id]
+    return entry.tree == _tree_id(repo, run_id) and json.loads(entry.names) == _file_names(
+        repo, run_id
+    )
 
 
 def _write(repo: Path, runs: list[dict[str, Any]]) -> None:
@@ -74,8 +87,10 @@ def test_a_recorded_and_an_amended_run_have_their_entry_in_the_same_commit(repo:
     assert proc.returncode == 0, proc.stderr
     run_id = proc.stdout.strip().splitlines()[-1]
     entry = _index_entries(repo)[run_id]
-    names = ("run.yaml", "config.yaml", "summary.yaml")
-    assert entry.oids == tuple(_blob_id(repo, run_id, name) for name in names)
+    assert _entry_is_current(repo, run_id)
+    assert {"run.yaml", "config.yaml", "summary.yaml", "metrics.jsonl"} <= set(
+        json.loads(entry.names)
+    )
     assert json.loads(entry.texts[1]) == {"lr": 0.1, "model": {"depth": 18}}
     assert json.loads(entry.texts[0])["status"] == "finished"
     key = summaryindex.index_key(run_id)
@@ -88,7 +103,7 @@ def test_a_recorded_and_an_amended_run_have_their_entry_in_the_same_commit(repo:
     changed = git(repo, "diff", "--name-only", "gitcfg-runs^", "gitcfg-runs").splitlines()
     assert summaryindex.index_path(key[:5]) in changed
     entry = _index_entries(repo)[run_id]
-    assert entry.oids == tuple(_blob_id(repo, run_id, name) for name in names)
+    assert _entry_is_current(repo, run_id)
     assert json.loads(entry.texts[1])["lr"] == 0.001
 
     result = cli(repo, "rm", run_id, "-m", "gone")
@@ -215,8 +230,8 @@ def test_concurrent_writers_of_one_index_file_merge_into_both_entries(remote: Pa
     assert pushed.exit_code == 0, pushed.output
     entries = _index_entries(b)
     assert set(entries) == {run["id"] for run in a_runs + b_runs}
-    for run_id, entry in entries.items():
-        assert entry.oids[0] == _blob_id(b, run_id, "run.yaml")
+    for run_id in entries:
+        assert _entry_is_current(b, run_id)
     paths = git(b, "ls-tree", "-r", "--name-only", "gitcfg-runs", "index/").splitlines()
     assert len(paths) == 1
     _drop_cache(b)
@@ -317,16 +332,22 @@ def test_each_entry_holds_the_runs_flat_row(repo: Path) -> None:
         assert row["config.lr"] == 0.1 and row["status"] == run["meta"]["status"]
 
 
-def test_entries_without_a_row_and_entries_with_a_false_row(repo: Path) -> None:
+def test_lines_of_the_first_shape_and_entries_with_a_false_row(repo: Path) -> None:
     runs = [runs_branch.make_run(i, seconds=200_000_000 + i * 2000) for i in range(8)]
     _write(repo, runs)
     expected = _answers(repo)
     assert expected.pop("from_index") == 8
-    # entries written before rows were kept (seven fields): still used, the row computed
-    _rewrite_index_lines(repo, lambda fields: fields[:7])
+
+    # lines of the first shape (keyed by the three YAML blob ids, eight fields) are not used:
+    # the runs are read from their files, and the answers are the same
+    def first_shape(fields: list[str]) -> list[str]:
+        run_id, tree, _names, *texts_and_row = fields
+        return [run_id, tree, tree, "-", *texts_and_row]
+
+    _rewrite_index_lines(repo, first_shape)
     _drop_cache(repo)
     found = _answers(repo)
-    assert found.pop("from_index") == 8 and found == expected
+    assert found.pop("from_index") == 0 and found == expected
     # damaged rows: not JSON, another run's id, no status, not an object: read from the files
     damage = iter(
         [
@@ -338,15 +359,19 @@ def test_entries_without_a_row_and_entries_with_a_false_row(repo: Path) -> None:
     )
 
     def edit(fields: list[str]) -> list[str]:
-        return [*fields[:7], next(damage, fields[7] if len(fields) > 7 else "{}")]
+        return [*fields[:6], next(damage, fields[6])]
 
-    _write(repo, runs)  # rows back
-    _drop_cache(repo)
+    for run in runs:  # entries back: each run's commit rewrites its line
+        run["meta"]["notes"] = "again"
+    _write(repo, runs)
+    assert all(_entry_is_current(repo, run["id"]) for run in runs)
+    expected = _answers(repo)
+    expected.pop("from_index")
     _rewrite_index_lines(repo, edit)
     _drop_cache(repo)
     found = _answers(repo)
     # not JSON, not an object: read from the files; another run's id, no status: rows of
-    # another shape than rows.run_row's, computed from the entry's texts (as without a row)
+    # another shape than rows.run_row's, computed from the entry's texts
     assert found.pop("from_index") == 8 - 2
     assert found == expected
 
@@ -412,3 +437,105 @@ def test_the_run_fields_of_a_row_are_the_listed_ones_in_their_order() -> None:
     from gitcfg.runfile import row_fields
 
     assert tuple(row_fields("x", {})) == RUN_FIELDS
+
+
+def _odd_branch(repo: Path) -> list[dict[str, Any]]:
+    """Runs over many index files: most with entries, some written by a writer that does not
+    know the index (read from their files), a chosen id, a damaged file."""
+    rng = random.Random(5)
+    runs = []
+    for i in range(40):
+        config = {f"c{j}": _random_value(rng) for j in range(rng.randrange(1, 5))}
+        config["lr"] = rng.choice([0.001, 0.01])
+        summary = {"acc": rng.random(), **({"extra": 1} if i % 5 == 0 else {})}
+        runs.append(runs_branch.make_run(i, config, summary, seconds=200_000_000 + i * 3000))
+    git(repo, "init", "-q")
+    _write(repo, runs[:30])
+    runs_branch.write_runs(repo, runs[30:])
+    chosen = runs_branch.make_run(50, {"lr": 0.001})
+    chosen["id"] = chosen["meta"]["id"] = "My-Run.1"
+    damaged = runs_branch.make_run(51, seconds=200_000_000 + 7 * 3000)
+    files = {**runs_branch.run_files(chosen), **runs_branch.run_files(damaged)}
+    files[f"{run_dir(damaged['id'])}/summary.yaml"] = b"a: [1\n"
+    Store.open(repo).write(files, "odd runs\n")
+    return runs
+
+
+def test_a_build_split_between_two_processes_equals_a_build_in_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gitcfg import cache
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _odd_branch(repo)
+    monkeypatch.setattr(cache, "_SPLIT_FROM", 10**9)
+    whole = _answers(repo)
+    assert whole["from_index"] == 30 + 1  # the damaged run and the 10 foreign ones: from files
+    forks: list[int] = []
+    real_fork = cache._fork_part
+
+    def counted(*args: Any) -> Any:
+        child = real_fork(*args)
+        forks.append(child.pid)
+        return child
+
+    monkeypatch.setattr(cache, "_fork_part", counted)
+    monkeypatch.setattr(cache, "_SPLIT_FROM", 2)
+    _drop_cache(repo)
+    assert _answers(repo) == whole
+    assert len(forks) == 1
+    assert not list((repo / ".git" / "gitcfg").glob("*.new-*"))  # the half's file is gone
+
+
+def test_a_failed_second_process_leaves_its_half_to_the_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from gitcfg import cache
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _odd_branch(repo)
+    whole = _answers(repo)
+    parent = os.getpid()
+    real_insert_runs = cache._Writer.insert_runs
+
+    def failing_in_the_child(self: Any, *args: Any) -> None:
+        if os.getpid() != parent:
+            raise OSError("disk full")
+        real_insert_runs(self, *args)
+
+    monkeypatch.setattr(cache._Writer, "insert_runs", failing_in_the_child)
+    monkeypatch.setattr(cache, "_SPLIT_FROM", 2)
+    _drop_cache(repo)
+    assert _answers(repo) == whole
+    assert not list((repo / ".git" / "gitcfg").glob("*.new-*"))
+
+
+def test_an_entry_follows_every_change_of_its_run_directory(repo: Path) -> None:
+    run = runs_branch.make_run(1)
+    _write(repo, [run])
+    assert _entry_is_current(repo, run["id"])
+    store = Store.open(repo)
+    # gitcfg's own commit of a file that is not YAML (a saved file): the entry follows
+    store.write({f"{run_dir(run['id'])}/files/model.txt": b"weights\n"}, "save\n")
+    assert _entry_is_current(repo, run["id"])
+    assert "files/model.txt" in json.loads(_index_entries(repo)[run["id"]].names)
+    # a writer that does not know the index adds a file: the entry is stale, not used
+    runs_branch.commit(repo, {f"{run_dir(run['id'])}/notes.txt": b"by hand\n"})
+    assert not _entry_is_current(repo, run["id"])
+    _drop_cache(repo)
+    api = Api(repo)
+    with api.runs() as runs:
+        assert "notes.txt" in next(iter(runs)).files
+    assert api.cache.from_index == 0
+    # gitcfg's next commit to the run reads the names from the tree, not the stale entry
+    store.write({f"{run_dir(run['id'])}/files/model.txt": None}, "unsave\n")
+    assert _entry_is_current(repo, run["id"])
+    names = json.loads(_index_entries(repo)[run["id"]].names)
+    assert "notes.txt" in names and "files/model.txt" not in names
+    _drop_cache(repo)
+    api = Api(repo)
+    assert len(api.runs()) == 1 and api.cache.from_index == 1
