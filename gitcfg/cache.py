@@ -535,7 +535,7 @@ def _run_trees(
         for start in range(0, len(level), _TREES):
             part = level[start : start + _TREES]
             found: list[tuple[str, str]] = []
-            for (path, _), data in zip(part, reader.read_many([n for _, n in part]), strict=True):
+            for (path, _), data in zip(part, reader.iter_many([n for _, n in part]), strict=True):
                 try:
                     entries = gitio.tree_entries(data or b"", oid_bytes)
                 except ValueError:  # a damaged tree: its runs are not listed
@@ -682,12 +682,13 @@ def _index_batches(
     reader: gitio.BatchReader, files: Sequence[str]
 ) -> Iterator[dict[str, summaryindex.Entry]]:
     """The summary index entries of the blobs `files`, _INDEX_FILES at a time."""
-    for start in range(0, len(files), _INDEX_FILES):
-        entries: dict[str, summaryindex.Entry] = {}
-        for blob in reader.read_many(files[start : start + _INDEX_FILES]):
-            if blob is not None:
-                entries.update((e.run_id, e) for e in summaryindex.parse_index(blob))
-        yield entries
+    entries: dict[str, summaryindex.Entry] = {}
+    for count, blob in enumerate(reader.iter_many(files), 1):
+        if blob is not None:
+            entries.update((e.run_id, e) for e in summaryindex.parse_index(blob))
+        if count % _INDEX_FILES == 0 or count == len(files):
+            yield entries
+            entries = {}
 
 
 def _encode_column(values: Sequence[Any]) -> Sequence[Any]:
@@ -761,9 +762,9 @@ class _Part:
 
 
 def _fork_part(
-    path: Path, repo: gitio.Repo, tip: str, files: Sequence[gitio.SizedEntry], high: str
+    path: Path, repo: gitio.Repo, tip: str, files: Sequence[gitio.SizedEntry], low: str
 ) -> _Part:
-    """Fork a process that builds the runs whose index key is below `high` into a new cache
+    """Fork a process that builds the runs whose index key is `low` or above into a new cache
     file at `path` (tables as _Writer.reset makes them, plus `signatures` and `part:` meta rows
     for _Writer._merge_part), from the index `files`; it exits 0 when the file is complete.
 
@@ -781,7 +782,7 @@ def _fork_part(
         conn.execute("BEGIN")
         writer = _Writer(conn)
         writer.reset()
-        total = writer.insert_range(repo, tip, None, files, "", high)
+        total = writer.insert_range(repo, tip, None, files, low, None)
         writer.insert_runs(repo, None, total)
         writer.flush()
         conn.execute("CREATE TABLE signatures (signature TEXT, count INTEGER, newest TEXT)")
@@ -930,14 +931,14 @@ class _Writer:
         boundary = _middle_key(files)
         older = [f for f in files if _file_key(f.path) < boundary]
         newer = [f for f in files if _file_key(f.path) >= boundary]
-        child = _fork_part(self.part, repo, tip, older, boundary)
+        child = _fork_part(self.part, repo, tip, newer, boundary)
         try:
-            total = self.insert_range(repo, tip, None, newer, boundary, None)
+            total = self.insert_range(repo, tip, None, older, "", boundary)
             merged = self._merge_part(child)
         finally:
             _end_part(child)
         if merged is None:  # the second process failed: build its half here
-            return total + self.insert_range(repo, tip, None, older, "", boundary, fresh=False)
+            return total + self.insert_range(repo, tip, None, newer, boundary, None, fresh=False)
         return total + merged
 
     def insert_range(
@@ -962,7 +963,7 @@ class _Writer:
             if low or high is not None:
                 trees = map(inside, trees)
             total = self.stage_trees(trees)
-            for entries in _index_batches(reader, [f.oid for f in reversed(files)]):
+            for entries in _index_batches(reader, [f.oid for f in files]):
                 self._insert_entries(entries)
         rest = [
             run_id
@@ -1105,7 +1106,7 @@ class _Writer:
     def insert_runs(self, repo: gitio.Repo, progress: Progress | None, total: int) -> None:
         """Read, parse and insert the staged runs not inserted yet (insert_indexed), newest id
         first, from their YAML files; `total`: the runs of the whole refresh (for `progress`)."""
-        done, last = self.from_index, "\U0010ffff\U0010ffff"
+        done, last = self.from_index, ""
         if progress is not None and done:
             progress(done, total)
         # Runs often share a config or summary file: each distinct blob of those is read and
@@ -1116,9 +1117,9 @@ class _Writer:
             while True:
                 chunk = self.conn.execute(
                     "SELECT l.run_id, l.oids, l.names FROM temp.gitcfg_listing l "
-                    "WHERE l.run_id < ? AND NOT EXISTS "
+                    "WHERE l.run_id > ? AND NOT EXISTS "
                     "(SELECT 1 FROM main.records r WHERE r.run_id = l.run_id) "
-                    "ORDER BY l.run_id DESC LIMIT ?",
+                    "ORDER BY l.run_id LIMIT ?",
                     (last, _CHUNK),
                 ).fetchall()
                 if not chunk:

@@ -2030,6 +2030,56 @@ class BatchReader:
     def read(self, name: str) -> bytes | None:
         return self.read_many([name])[0]
 
+    def iter_many(self, names: Sequence[str]) -> Iterator[bytes | None]:
+        """read_many's contents one at a time, as git writes them: git works on the next objects
+        (up to a pipe's worth) while the caller handles one. Read them all before another read."""
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        if not names:
+            return
+        prefetch(self._repo, names)
+        _widen_pipe(self._proc.stdout)
+        import threading
+
+        stdin = self._proc.stdin
+
+        def request() -> None:
+            try:
+                for start in range(0, len(names), 4096):
+                    stdin.write(b"".join(n.encode() + b"\n" for n in names[start : start + 4096]))
+                stdin.flush()
+            except (OSError, ValueError):  # git was stopped (the caller left early)
+                pass
+
+        writer = threading.Thread(target=request)
+        writer.start()
+        out = self._proc.stdout
+        finished = False
+        try:
+            for _ in names:
+                header = out.readline()
+                if header.endswith(b" missing\n") or header.endswith(b" ambiguous\n"):
+                    yield None
+                    continue
+                size = int(header.rsplit(b" ", 1)[1])
+                data = out.read(size)
+                out.read(1)
+                yield data
+            finished = True
+        finally:
+            if not finished:  # answers are pending: stop git (this reader is done)
+                self._proc.kill()
+            writer.join()
+
+
+def _widen_pipe(pipe: IO[bytes]) -> None:
+    """Let git write up to 1 MB ahead into `pipe` (Linux; the default is 64 KB)."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(pipe.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    except (ImportError, OSError, ValueError):
+        pass
+
 
 def rev_list(repo: Repo, *args: str) -> list[str]:
     """`git rev-list args...` as a list of commits; raises GitError on a bad range."""
