@@ -589,11 +589,17 @@ def _id_chunks(run_ids: Sequence[str]) -> Iterator[tuple[list[str], str]]:
         yield chunk, ",".join("?" * len(chunk))
 
 
-def _fixed_cells(row: Mapping[str, Any]) -> tuple[str, str, str, str | None, str | None]:
-    """A run row's run_id, okey, status, code_commit and name cells (runs table order)."""
-    name = row["name"] if isinstance(row["name"], str) else None
-    commit = row["code_commit"] if isinstance(row["code_commit"], str) else None
-    return row["id"], f"{row['started'] or ''} {row['id']}", row["status"], commit, name
+def _fixed_values(values: Sequence[Any]) -> tuple[str, str, str, str | None, str | None]:
+    """A run row's run_id, okey, status, code_commit and name cells (runs table order), from its
+    values (a row begins with runfile.ROW_FIELDS, in that order)."""
+    name, commit, started = values[_NAME], values[_COMMIT], values[_STARTED]
+    return (
+        values[_ID],
+        f"{started or ''} {values[_ID]}",
+        values[_STATUS],
+        commit if isinstance(commit, str) else None,
+        name if isinstance(name, str) else None,
+    )
 
 
 def _json_objects(texts: Sequence[str]) -> bool:
@@ -628,12 +634,12 @@ def _shallow(value: object) -> bool:
 
 def _entry_rows(
     entries: Sequence[summaryindex.Entry], shapes: dict[tuple[str, ...], bool]
-) -> list[dict[str, Any] | None]:
-    """The flat row each summary index entry holds, decoded in one pass; None for a damaged
-    one (the run is then read from its files). Computed from the entry's texts when its row's
-    run fields are not runfile.ROW_FIELDS (written by a gitcfg whose rows.run_row had other
-    fields: a row of another shape than the others). `shapes`: whether rows of these keys begin
-    with those run fields (most rows share their keys)."""
+) -> list[tuple[tuple[str, ...], list[Any]] | None]:
+    """The flat row each summary index entry holds as (keys, values), decoded in one pass; None
+    for a damaged one (the run is then read from its files). Computed from the entry's texts
+    when its row's run fields are not runfile.ROW_FIELDS (written by a gitcfg whose rows.run_row
+    had other fields: a row of another shape than the others). `shapes`: whether rows of these
+    keys begin with those run fields (the rows of one index file share a few key lists)."""
     texts = [e.row for e in entries]
     try:
         decoded: list[Any] = json.loads("[" + ",".join(texts) + "]")
@@ -641,27 +647,47 @@ def _entry_rows(
             raise ValueError
     except (ValueError, RecursionError):  # RecursionError: nested past json's limit
         decoded = [_loads(text) for text in texts]
-    rows: list[dict[str, Any] | None] = []
+    rows: list[tuple[tuple[str, ...], list[Any]] | None] = []
     for entry, row in zip(entries, decoded, strict=True):
-        if type(row) is not dict:
+        kind = type(row)
+        if kind is list:
+            keys = entry.keys
+            if keys is None or len(row) != len(keys) + 1:
+                rows.append(None)
+                continue
+            values = row[1:]
+        elif kind is dict:
+            keys, values = tuple(row), list(row.values())
+        else:
             rows.append(None)
             continue
-        keys = tuple(row)
         fits = shapes.get(keys)
         if fits is None:
             fits = shapes[keys] = keys[: len(ROW_FIELDS)] == ROW_FIELDS
         if not fits:
-            row = _row_of_texts(entry)
+            computed = _row_of_texts(entry)
+            if computed is None:
+                rows.append(None)
+                continue
+            keys, values = tuple(computed), list(computed.values())
         elif (
             len(entry.row) >= _SHORT_TEXT
             and entry.row.count("[") + entry.row.count("{") > _FEW_BRACKETS
             and not _shallow(row)
         ):
-            row = None
-        if row is not None and (row["id"] != entry.run_id or not isinstance(row["status"], str)):
-            row = None
-        rows.append(row)
+            rows.append(None)
+            continue
+        if values[_ID] != entry.run_id or type(values[_STATUS]) is not str:
+            rows.append(None)
+            continue
+        rows.append((keys, values))
     return rows
+
+
+# where a row's run fields are (rows begin with runfile.ROW_FIELDS)
+_ID, _NAME, _STATUS, _STARTED, _COMMIT = (
+    ROW_FIELDS.index(field) for field in ("id", "name", "status", "started", "code_commit")
+)
 
 
 def _loads(text: str) -> Any:
@@ -1185,46 +1211,32 @@ class _Writer:
 
     def insert_row(self, row: dict[str, Any]) -> None:
         """Queue one run's flat row (rows.run_row) for the runs table."""
-        signature = tuple(row)
-        plan = self.plans.get(signature)
-        if plan is None:
-            plan = self.plans[signature] = self._plan(signature)
-        self.signatures[signature] += 1
-        newest = self.newest.get(signature)
-        if newest is None or row["id"] > newest:
-            self.newest[signature] = row["id"]
-        columns, keep = plan
-        values = (
-            row.values()
-            if keep is None
-            else [v for v, k in zip(row.values(), keep, strict=True) if k]
-        )
-        cells = [v if type(v) is str else encode_cell(v) for v in values]
-        self.pending.setdefault(columns, []).append((*_fixed_cells(row), *cells))
+        self.insert_rows([(tuple(row), list(row.values()))])
 
-    def insert_rows(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Queue flat rows for the runs table, as insert_row does, a column at a time."""
-        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for row in rows:
-            groups.setdefault(tuple(row), []).append(row)
+    def insert_rows(self, rows: Sequence[tuple[tuple[str, ...], list[Any]]]) -> None:
+        """Queue flat rows given as (keys, values) for the runs table, as insert_row does, a
+        column at a time; their keys begin with runfile.ROW_FIELDS."""
+        groups: dict[tuple[str, ...], list[list[Any]]] = {}
+        for keys, values in rows:
+            groups.setdefault(keys, []).append(values)
         for signature, members in groups.items():
             plan = self.plans.get(signature)
             if plan is None:
                 plan = self.plans[signature] = self._plan(signature)
             self.signatures[signature] += len(members)
-            newest = max(row["id"] for row in members)
+            newest = max(values[_ID] for values in members)
             if newest > self.newest.get(signature, ""):
                 self.newest[signature] = newest
             columns, keep = plan
-            values = list(zip(*(row.values() for row in members), strict=True))
+            by_key = list(zip(*members, strict=True))
             if keep is not None:
-                values = [column for column, k in zip(values, keep, strict=True) if k]
+                by_key = [column for column, k in zip(by_key, keep, strict=True) if k]
             cells = (
-                zip(*map(_encode_column, values), strict=True) if values else ((),) * len(members)
+                zip(*map(_encode_column, by_key), strict=True) if by_key else ((),) * len(members)
             )
             self.pending.setdefault(columns, []).extend(
-                (*_fixed_cells(row), *row_cells)
-                for row, row_cells in zip(members, cells, strict=True)
+                (*_fixed_values(values), *row_cells)
+                for values, row_cells in zip(members, cells, strict=True)
             )
 
     def _plan(self, signature: tuple[str, ...]) -> tuple[tuple[int, ...], list[bool] | None]:
@@ -1462,7 +1474,7 @@ class Snapshot:
         self.conn.executemany(
             f"INSERT INTO {live_runs} VALUES ({', '.join('?' * (5 + len(all_cols)))})",
             [
-                (*_fixed_cells(row), *(cells.get(int(c[1:])) for c in all_cols))
+                (*_fixed_values(list(row.values())), *(cells.get(int(c[1:])) for c in all_cols))
                 for row, cells in live_rows
             ],
         )

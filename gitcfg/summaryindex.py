@@ -60,7 +60,24 @@ class Entry(NamedTuple):
     tree: str  # the run directory's tree id
     names: str  # the paths of the files in the run directory, sorted, as a JSON list
     texts: tuple[str, str, str]  # run.yaml, config.yaml, summary.yaml as JSON
-    row: str  # the run's flat row (rows.run_row) as JSON
+    row: str  # the run's flat row (rows.run_row): `[n, values...]`, or a JSON object
+    keys: tuple[str, ...] | None = None  # the row's keys: the file's key list n (None: unknown)
+
+
+HEADER = "#keys"  # the first line of an index file: HEADER TAB <JSON list of key lists>
+
+
+def entry_row(entry: Entry) -> dict[str, Any] | None:
+    """The flat row an entry holds, as a mapping; None when damaged."""
+    try:
+        row = json.loads(entry.row)
+    except (ValueError, RecursionError):
+        return None
+    if isinstance(row, dict):
+        return row
+    if not isinstance(row, list) or entry.keys is None or len(row) != len(entry.keys) + 1:
+        return None
+    return dict(zip(entry.keys, row[1:], strict=True))
 
 
 def index_key(run_id: str) -> str:
@@ -88,13 +105,37 @@ def entry_line(entry: Entry) -> str:
 
 def parse_index(blob: bytes) -> Iterator[Entry]:
     """The well-formed entries of one index file (a damaged line, or one of the first shape, is
-    skipped: its run is read from its files)."""
-    for line in blob.decode("utf-8", "replace").split("\n"):
+    skipped: its run is read from its files). Entries of one key list share one keys tuple."""
+    lines = blob.decode("utf-8", "replace").split("\n")
+    header: list[tuple[str, ...]] = []
+    if lines and lines[0].startswith(HEADER + "\t"):
+        header = _header(lines[0][len(HEADER) + 1 :])
+    for line in lines:
         fields = line.split("\t")
         if len(fields) == 7 and fields[0] and fields[2][:1] == "[":
+            row = fields[6]
+            keys = None
+            if row[:1] == "[":
+                comma = row.find(",", 1, 12)
+                number = row[1:comma]
+                if comma > 0 and number.isdigit() and int(number) < len(header):
+                    keys = header[int(number)]
             yield Entry(
-                fields[0], fields[1], fields[2], (fields[3], fields[4], fields[5]), fields[6]
+                fields[0], fields[1], fields[2], (fields[3], fields[4], fields[5]), row, keys
             )
+
+
+def _header(text: str) -> list[tuple[str, ...]]:
+    """The key lists of a header line; [] when damaged."""
+    try:
+        lists = json.loads(text)
+    except (ValueError, RecursionError):
+        return []
+    if not isinstance(lists, list) or not all(
+        isinstance(keys, list) and all(type(key) is str for key in keys) for keys in lists
+    ):
+        return []
+    return [tuple(keys) for keys in lists]
 
 
 def make_entry(
@@ -122,8 +163,16 @@ def make_entry(
         mappings.append(mapping)
     if texts[0] == "{}":
         return None
-    row = to_json(flat(run_id, mappings[0], mappings[1], mappings[2]))
-    return Entry(run_id, tree, to_json(sorted(names)), (texts[0], texts[1], texts[2]), row)
+    row = flat(run_id, mappings[0], mappings[1], mappings[2])
+    values = to_json(list(row.values()))
+    return Entry(
+        run_id,
+        tree,
+        to_json(sorted(names)),
+        (texts[0], texts[1], texts[2]),
+        f"[0, {values[1:]}" if len(values) > 2 else "[0]",
+        tuple(row),
+    )
 
 
 def deriver(
@@ -146,7 +195,7 @@ def deriver(
                     touched[whole[0]] = whole[1]
         if not touched:
             return {}
-        buckets: dict[str, dict[str, str]] = {}
+        buckets: dict[str, dict[str, _Line]] = {}
         located = {run_id: _locate(index_key(run_id), reader, buckets) for run_id in touched}
         entries: dict[str, Entry | None] = {}
         for run_id, run_dir in touched.items():
@@ -164,7 +213,7 @@ def _derived_entry(
     run_dir: str,
     files: Mapping[str, bytes | gitio.BlobRef | None],
     reader: gitio.ImportReader,
-    old_line: str | None,
+    old_line: _Line | None,
     parse: ParseYaml,
     yaml_names: Sequence[str],
     flat: FlatRow,
@@ -174,7 +223,7 @@ def _derived_entry(
     if written is None or written[0] != "tree":
         return None  # the run is gone
     old_dir = reader.entry(run_dir)
-    old = next(parse_index(old_line.encode()), None) if old_line else None
+    old = _entry_of(old_line) if old_line else None
     if old is not None and (old_dir is None or old.tree != old_dir[1]):
         old = None  # stale: written before a change that did not update it
     prefix = run_dir + "/"
@@ -224,7 +273,7 @@ def _content(
 def update_files(
     entries: Mapping[str, Entry | None],
     reader: gitio.ImportReader,
-    buckets: dict[str, dict[str, str]] | None = None,
+    buckets: dict[str, dict[str, _Line]] | None = None,
 ) -> dict[str, bytes | None]:
     """The index files to write so that each run of `entries` has that entry (None: none).
     `buckets`: the files already read (_locate), file path -> run id -> line."""
@@ -235,7 +284,7 @@ def update_files(
         if entry is None:
             bucket.pop(run_id, None)
         else:
-            bucket[run_id] = entry_line(entry)
+            bucket[run_id] = _line(entry)
     out: dict[str, bytes | None] = {}
     for path, bucket in buckets.items():
         level = len(path.rsplit("/", 1)[1]) - len(".tsv")
@@ -243,7 +292,7 @@ def update_files(
     return out
 
 
-def _locate(key: str, reader: gitio.ImportReader, buckets: dict[str, dict[str, str]]) -> str:
+def _locate(key: str, reader: gitio.ImportReader, buckets: dict[str, dict[str, _Line]]) -> str:
     """The file that holds (or will hold) `key`'s entry, loaded into `buckets`: file path ->
     run id -> line (every line of the file, of whichever shape, so that rewriting it keeps them)."""
     level = FIRST_LEVEL
@@ -266,27 +315,80 @@ def _locate(key: str, reader: gitio.ImportReader, buckets: dict[str, dict[str, s
         return path
 
 
-def _lines(blob: bytes) -> dict[str, str]:
+class _Line(NamedTuple):
+    """An index line as a writer keeps it: `head` TAB row, where an array row `[n, values...]`
+    is kept as its key list's JSON (`keys`) and the text after `n` (`rest`: `, values...]`),
+    so that a file is rewritten with a new header by string operations alone. A line of
+    another shape is kept whole in `head` (keys None) and written back as it is."""
+
+    head: str
+    keys: str | None = None
+    rest: str = ""
+
+
+def _line(entry: Entry) -> _Line:
+    if entry.keys is None or entry.row[:1] != "[":
+        return _Line(entry_line(entry).rstrip("\n"))
+    head = entry_line(entry)[: -len(entry.row) - 2]
+    return _Line(head, to_json(list(entry.keys)), entry.row[entry.row.find(",") :])
+
+
+def _entry_of(line: _Line) -> Entry | None:
+    """The entry a kept line holds (None: damaged or of another shape)."""
+    if line.keys is None:
+        return next(parse_index(line.head.encode()), None)
+    text = f"{HEADER}\t[{line.keys}]\n{line.head}\t[0{line.rest}\n"
+    return next(parse_index(text.encode()), None)
+
+
+def _lines(blob: bytes) -> dict[str, _Line]:
     """Run id -> line of each line of an index file that names a run (first field)."""
-    lines: dict[str, str] = {}
-    for line in blob.decode("utf-8", "replace").split("\n"):
-        fields = line.split("\t", 1)
-        if len(fields) == 2 and fields[0]:
-            lines[fields[0]] = line + "\n"
+    lines: dict[str, _Line] = {}
+    texts = blob.decode("utf-8", "replace").split("\n")
+    header: list[str] = []
+    if texts and texts[0].startswith(HEADER + "\t"):
+        header = [to_json(list(keys)) for keys in _header(texts[0][len(HEADER) + 1 :])]
+        texts = texts[1:]
+    for text in texts:
+        fields = text.split("\t", 1)
+        if len(fields) != 2 or not fields[0]:
+            continue
+        head, _, row = text.rpartition("\t")
+        comma = row.find(",", 1, 12)
+        number = row[1:comma]
+        if row[:1] == "[" and comma > 0 and number.isdigit() and int(number) < len(header):
+            lines[fields[0]] = _Line(head, header[int(number)], row[comma:])
+        else:
+            lines[fields[0]] = _Line(text)
     return lines
 
 
-def _written(path: str, level: int, bucket: Mapping[str, str]) -> dict[str, bytes | None]:
+def _file_text(bucket: Mapping[str, _Line]) -> bytes:
+    """An index file holding `bucket`'s lines, sorted by run id, under their header."""
+    numbers: dict[str, int] = {}
+    out = []
+    for run_id in sorted(bucket):
+        line = bucket[run_id]
+        if line.keys is None:
+            out.append(line.head + "\n")
+            continue
+        number = numbers.setdefault(line.keys, len(numbers))
+        out.append(f"{line.head}\t[{number}{line.rest}\n")
+    header = f"{HEADER}\t[{', '.join(numbers)}]\n" if numbers else ""
+    return (header + "".join(out)).encode()
+
+
+def _written(path: str, level: int, bucket: Mapping[str, _Line]) -> dict[str, bytes | None]:
     """`bucket` written at `path`, split one level deeper (recursively) when too large."""
     if not bucket:
         return {path: None}
     if len(bucket) <= SPLIT_AT:
-        return {path: "".join(bucket[run_id] for run_id in sorted(bucket)).encode()}
-    parts: dict[str, dict[str, str]] = {}
+        return {path: _file_text(bucket)}
+    parts: dict[str, dict[str, _Line]] = {}
     for run_id, line in bucket.items():
         key = index_key(run_id)
         if len(key) <= level:  # cannot split further (never for real ids): keep it whole
-            return {path: "".join(bucket[r] for r in sorted(bucket)).encode()}
+            return {path: _file_text(bucket)}
         parts.setdefault(key[: level + 1], {})[run_id] = line
     out: dict[str, bytes | None] = {path: None}
     for prefix, part in parts.items():
@@ -327,7 +429,7 @@ def rebuild(
             for run in _runs(repo, tip, runs_dir, run_path, names)
             if low <= index_key(run.run_id)[:FIRST_LEVEL] < high
         ]
-        buckets: dict[str, dict[str, str]] = {}
+        buckets: dict[str, dict[str, _Line]] = {}
         with gitio.BatchReader(repo) as reader:
             for start in range(0, len(chosen), 2000):
                 part = chosen[start : start + 2000]
@@ -338,7 +440,7 @@ def rebuild(
                     entry = make_entry(run.run_id, run.tree, run.names, contents, parse, flat)
                     if entry is not None:
                         key = index_key(run.run_id)[:FIRST_LEVEL]
-                        buckets.setdefault(index_path(key), {})[run.run_id] = entry_line(entry)
+                        buckets.setdefault(index_path(key), {})[run.run_id] = _line(entry)
                         indexed += 1
         files: dict[str, bytes | gitio.BlobRef | None] = {INDEX_DIR: None} if first else {}
         for path, bucket in buckets.items():

@@ -22,6 +22,7 @@ import pytest
 import runs_branch
 from conftest import commit_initial, copy_repo, git, init_repo, sealed
 
+from gitcfg import summaryindex
 from gitcfg.query import Api
 from gitcfg.store import Store
 
@@ -110,12 +111,22 @@ def _index_files(repo: Path) -> dict[str, bytes]:
     }
 
 
+def _fields(blob: bytes) -> list[list[str]]:
+    """The fields of each line of an index file, its row as a JSON object (a line that needs no
+    header line: the reader takes both shapes), the header line left out."""
+    lines = []
+    for entry in summaryindex.parse_index(blob):
+        row = summaryindex.entry_row(entry)
+        assert row is not None
+        lines.append([entry.run_id, entry.tree, entry.names, *entry.texts, json.dumps(row)])
+    return lines
+
+
 def _lines(repo: Path) -> dict[str, list[str]]:
-    """Run id -> its index line's fields."""
+    """Run id -> its index line's fields (_fields)."""
     found: dict[str, list[str]] = {}
     for blob in _index_files(repo).values():
-        for line in blob.decode().splitlines():
-            fields = line.split("\t")
+        for fields in _fields(blob):
             found[fields[0]] = fields
     return found
 
@@ -157,8 +168,7 @@ def test_a_row_of_other_run_fields_is_computed_from_the_entrys_texts(
     changes = {}
     for path, blob in _index_files(repo).items():
         lines = []
-        for line in blob.decode().splitlines():
-            fields = line.split("\t")
+        for fields in _fields(blob):
             row = json.loads(fields[6])
             if fields[0] == runs[0]["id"]:
                 del row["rerun_of"]
@@ -263,8 +273,7 @@ def test_a_damaged_entry_is_read_from_the_run_files_and_nothing_fails(
     repo = copy_repo(template, tmp_path / "repo")
     path, blob = next((p, b) for p, b in _index_files(repo).items() if victim.encode() in b)
     lines = []
-    for line in blob.decode().splitlines():
-        fields = line.split("\t")
+    for fields in _fields(blob):
         lines.append("\t".join(_damaged(fields)[damage] if fields[0] == victim else fields))
     runs_branch.commit(repo, {path: ("\n".join(lines) + "\n").encode()}, "damaged entry")
     found, from_index = _cold(repo)
@@ -298,8 +307,7 @@ def test_a_hostile_row_key_is_only_a_key(repo: Path) -> None:
     path, blob = next((p, b) for p, b in _index_files(repo).items() if victim.encode() in b)
     evil = 'config.x"]; DROP TABLE runs; --\x00\u202e'
     lines = []
-    for line in blob.decode().splitlines():
-        fields = line.split("\t")
+    for fields in _fields(blob):
         if fields[0] == victim:
             fields[6] = json.dumps({**json.loads(fields[6]), evil: 1, "": 2})
         lines.append("\t".join(fields))

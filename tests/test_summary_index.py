@@ -190,7 +190,8 @@ def test_a_missing_or_damaged_index_file_falls_back_to_the_run_files(repo: Path)
     paths = git(repo, "ls-tree", "-r", "--name-only", "gitcfg-runs", "index/").splitlines()
     assert len(paths) >= 3
     garbage = b"\x00\xff not an index\n" + b"x\t" * 9 + b"\n"
-    line = git(repo, "cat-file", "blob", f"gitcfg-runs:{paths[2]}").split("\n")[0].split("\t")
+    blob = git(repo, "cat-file", "blob", f"gitcfg-runs:{paths[2]}").split("\n")
+    line = next(text for text in blob if not text.startswith(summaryindex.HEADER)).split("\t")
     line[5] = "{broken json"  # a well-formed line whose config is damaged
     runs_branch.commit(
         repo,
@@ -314,8 +315,12 @@ def _rewrite_index_lines(repo: Path, edit: Any) -> None:
     """Commit every index file with each line passed through `edit(fields) -> fields`."""
     changes: dict[str, bytes] = {}
     for path in git(repo, "ls-tree", "-r", "--name-only", "gitcfg-runs", "index/").splitlines():
-        lines = git(repo, "cat-file", "blob", f"gitcfg-runs:{path}").split("\n")
-        edited = ["\t".join(edit(line.split("\t"))) for line in lines if line]
+        blob = git(repo, "cat-file", "blob", f"gitcfg-runs:{path}").encode() + b"\n"
+        lines = []
+        for entry in summaryindex.parse_index(blob):  # each row as an object: no header needed
+            row = json.dumps(summaryindex.entry_row(entry))
+            lines.append([entry.run_id, entry.tree, entry.names, *entry.texts, row])
+        edited = ["\t".join(edit(fields)) for fields in lines]
         changes[path] = ("\n".join(edited) + "\n").encode()
     assert runs_branch.commit(repo, changes)
 
@@ -325,7 +330,8 @@ def test_each_entry_holds_the_runs_flat_row(repo: Path) -> None:
     _write(repo, runs)
     for run in runs:
         entry = _index_entries(repo)[run["id"]]
-        row = json.loads(entry.row)
+        row = summaryindex.entry_row(entry)
+        assert row is not None
         assert (
             row["id"] == run["id"] and row["config.model.depth"] == run["config"]["model"]["depth"]
         )

@@ -191,7 +191,7 @@ def sacred_dir(n: int, base: Path) -> Path:
     return root
 
 
-INDEX_VERSION = 3  # bump when the summary index's lines change: cached indexed copies are rebuilt
+INDEX_VERSION = 4  # bump when the summary index's lines change: cached indexed copies are rebuilt
 
 
 def indexed_build(cache_dir: Path, n: int, one_commit: bool) -> tuple[Path, float | None]:
