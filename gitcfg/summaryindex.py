@@ -354,12 +354,14 @@ def _lines(blob: bytes) -> dict[str, _Line]:
         if len(fields) != 2 or not fields[0]:
             continue
         head, _, row = text.rpartition("\t")
+        if row[:1] != "[":  # another shape: written back as it is (never read as a row here)
+            lines[fields[0]] = _Line(text)
+            continue
         comma = row.find(",", 1, 12)
         number = row[1:comma]
-        if row[:1] == "[" and comma > 0 and number.isdigit() and int(number) < len(header):
+        if comma > 0 and number.isdigit() and int(number) < len(header):
             lines[fields[0]] = _Line(head, header[int(number)], row[comma:])
-        else:
-            lines[fields[0]] = _Line(text)
+        # else: a row whose key list is lost; dropped, not kept to meet another file's header
     return lines
 
 

@@ -545,3 +545,30 @@ def test_an_entry_follows_every_change_of_its_run_directory(repo: Path) -> None:
     _drop_cache(repo)
     api = Api(repo)
     assert len(api.runs()) == 1 and api.cache.from_index == 1
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["#keys\t{not json", "#keys\t[[1, 2]]", "#keys\t[]", "#keys\t" + "[" * 5000, "no header"],
+    ids=["not JSON", "keys not text", "no key lists", "nested past the limit", "no header"],
+)
+def test_a_damaged_key_list_header_reads_its_runs_from_their_files(repo: Path, header: str) -> None:
+    runs = [runs_branch.make_run(i, seconds=200_000_000 + i) for i in range(3)]
+    _write(repo, runs)
+    expected = _answers(repo)
+    assert expected.pop("from_index") == 3
+    (path,) = git(repo, "ls-tree", "-r", "--name-only", "gitcfg-runs", "index/").splitlines()
+    lines = git(repo, "cat-file", "blob", f"gitcfg-runs:{path}").split("\n")
+    assert lines[0].startswith(summaryindex.HEADER + "\t[[")
+    lines = lines[1:] if header == "no header" else [header, *lines[1:]]
+    runs_branch.commit(repo, {path: "\n".join(lines).encode()})
+    _drop_cache(repo)
+    found = _answers(repo)
+    assert found.pop("from_index") == 0 and found == expected
+    # gitcfg's next write to the file keeps those lines as they are and writes its own
+    newer = runs_branch.make_run(9, seconds=200_000_000 + 9)
+    _write(repo, [newer])
+    assert _entry_is_current(repo, newer["id"])
+    _drop_cache(repo)
+    api = Api(repo)
+    assert len(api.runs()) == 4 and api.cache.from_index == 1
