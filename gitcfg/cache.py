@@ -1003,11 +1003,14 @@ class _Writer:
             def inside(block: list[tuple[str, str]]) -> list[tuple[str, str]]:
                 return [item for item in block if _in_range(item[0], low, high)]
 
+        # two readers, one after the other: the walk maps much of the pack (tree deltas), and
+        # git would keep those pages mapped while it reads the index files (1M runs: 340 MB)
         with gitio.BatchReader(repo) as reader:
             trees = _run_trees(reader, tip, changed)
             if low or high is not None:
                 trees = map(inside, trees)
             total = self.stage_trees(trees)
+        with gitio.BatchReader(repo) as reader:
             for entries in _index_batches(reader, [f.oid for f in files]):
                 self._insert_entries(entries)
         rest = [
