@@ -810,13 +810,13 @@ class _Part:
 def _fork_part(
     path: Path, repo: gitio.Repo, tip: str, files: Sequence[gitio.SizedEntry], low: str
 ) -> _Part:
-    """Fork a process that builds the runs whose index key is `low` or above into a new cache
+    """Fork a process that builds the runs whose index key is `low` or above into the cache
     file at `path` (tables as _Writer.reset makes them, plus `signatures` and `part:` meta rows
-    for _Writer._merge_part), from the index `files`; it exits 0 when the file is complete.
+    for _Writer._merge_part), from the index `files` and the run directories' trees the file's
+    `gitcfg_trees` table holds; it exits 0 when the file is complete.
 
     The child uses nothing of the parent's but its memory: its own SQLite connection and git
     processes, and it leaves by os._exit (no cleanup of the parent's objects)."""
-    _unlink_db(path)
     pid = os.fork()
     if pid:
         return _Part(pid, path)
@@ -827,7 +827,10 @@ def _fork_part(
         conn.execute("BEGIN")
         writer = _Writer(conn)
         writer.reset()
-        total = writer.insert_range(repo, tip, None, files, low, None)
+        writer.stage_trees(())
+        conn.execute("INSERT INTO temp.gitcfg_trees SELECT run_id, tree FROM main.gitcfg_trees")
+        conn.execute("DROP TABLE main.gitcfg_trees")
+        total = writer.insert_range(repo, tip, None, files, low, None, staged=True)
         writer.insert_runs(repo, None, total)
         writer.flush()
         conn.execute("CREATE TABLE signatures (signature TEXT, count INTEGER, newest TEXT)")
@@ -976,9 +979,30 @@ class _Writer:
         boundary = _middle_key(files)
         older = [f for f in files if _file_key(f.path) < boundary]
         newer = [f for f in files if _file_key(f.path) >= boundary]
+        # One walk of the fan-out trees for both: this process's runs staged here, the
+        # others' written to the second process's file before it starts.
+        _unlink_db(self.part)
+        theirs = sqlite3.connect(self.part, isolation_level=None)
+        try:
+            _build_pragmas(theirs)
+            theirs.execute("BEGIN")
+            theirs.execute("CREATE TABLE gitcfg_trees (run_id TEXT PRIMARY KEY, tree TEXT)")
+
+            def split(block: list[tuple[str, str]]) -> list[tuple[str, str]]:
+                mine = [item for item in block if _in_range(item[0], "", boundary)]
+                if len(mine) < len(block):
+                    others = [item for item in block if not _in_range(item[0], "", boundary)]
+                    theirs.executemany("INSERT OR REPLACE INTO gitcfg_trees VALUES (?, ?)", others)
+                return mine
+
+            with gitio.BatchReader(repo) as reader:
+                self.stage_trees(map(split, _run_trees(reader, tip, None)))
+            theirs.execute("COMMIT")
+        finally:
+            theirs.close()
         child = _fork_part(self.part, repo, tip, newer, boundary)
         try:
-            total = self.insert_range(repo, tip, None, older, "", boundary)
+            total = self.insert_range(repo, tip, None, older, "", boundary, staged=True)
             merged = self._merge_part(child)
         finally:
             _end_part(child)
@@ -995,21 +1019,22 @@ class _Writer:
         low: str,
         high: str | None,
         fresh: bool = True,
+        staged: bool = False,
     ) -> int:
         """insert_indexed for the runs whose index key is in [low, high) (high None: no bound),
-        served from the index `files`."""
-        if low or high is not None:
+        served from the index `files`. `staged`: their directories' trees are staged already
+        (stage_trees); else the fan-out trees are walked here."""
+        if not staged:
 
             def inside(block: list[tuple[str, str]]) -> list[tuple[str, str]]:
                 return [item for item in block if _in_range(item[0], low, high)]
 
-        # two readers, one after the other: the walk maps much of the pack (tree deltas), and
-        # git would keep those pages mapped while it reads the index files (1M runs: 340 MB)
-        with gitio.BatchReader(repo) as reader:
-            trees = _run_trees(reader, tip, changed)
-            if low or high is not None:
-                trees = map(inside, trees)
-            total = self.stage_trees(trees)
+            # two readers, one after the other: the walk maps much of the pack (tree deltas),
+            # and git would keep those pages mapped while it reads the index (1M runs: 340 MB)
+            with gitio.BatchReader(repo) as reader:
+                trees = _run_trees(reader, tip, changed)
+                self.stage_trees(map(inside, trees) if low or high is not None else trees)
+        total: int = self.conn.execute("SELECT count(*) FROM temp.gitcfg_trees").fetchone()[0]
         with gitio.BatchReader(repo) as reader:
             for entries in _index_batches(reader, [f.oid for f in files]):
                 self._insert_entries(entries)
