@@ -245,13 +245,16 @@ def measure(
         drop_cache(plain)
         row["cold"], row["cold_rss"] = timed(gitcfg(*LOG), plain)
     cold: list[tuple[float, int]] = []
-    summed: list[int] = []
     for _ in range(min(repeat, 3)):  # each a build from scratch: the median of up to three
         drop_cache(indexed)
-        cold.append(timed(gitcfg(*LOG), indexed, summed))
+        cold.append(timed(gitcfg(*LOG), indexed))
     row["cold_index"] = statistics.median(t for t, _ in cold)
     row["cold_index_rss"] = max(rss for _, rss in cold)
-    row["cold_index_pss_sum"] = max(summed)
+    # memory in a build of its own: reading /proc/*/smaps_rollup costs the timed runs' CPU
+    summed: list[int] = []
+    drop_cache(indexed)
+    timed(gitcfg(*LOG), indexed, summed)
+    row["cold_index_pss_sum"] = summed[0]
     row["first_where"] = timed(gitcfg(*WHERE), indexed)[0]
     # warm, the bare Python start and the Sacred reader interleaved: a shared machine's load
     # drifts, and these three are compared with each other
