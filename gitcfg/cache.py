@@ -868,6 +868,7 @@ class _Writer:
         self.conn = conn
         self.part = part  # where a second process may write half a build (insert_indexed)
         self.attached = False  # that file is attached as `part` (_merge_part)
+        self.names_seen: dict[str, bool] = {}  # names field -> usable (_names_ok)
         self.columns: dict[str, int | None] = {}
         self.next_column = 1
         self.counts: Counter[str] = Counter()
@@ -1123,7 +1124,11 @@ class _Writer:
                     chunk,
                 )
             )
-        chosen = [e for run_id, e in entries.items() if trees.get(run_id) == e.tree]
+        chosen = [
+            e
+            for run_id, e in entries.items()
+            if trees.get(run_id) == e.tree and self._names_ok(e.names)
+        ]
         if not chosen:
             return
         self.conn.executemany(
@@ -1148,6 +1153,16 @@ class _Writer:
         self.insert_rows(kept)
         self.from_index += len(kept)
         self.flush()
+
+    def _names_ok(self, text: str) -> bool:
+        """Whether an entry's names field is a JSON list of text (summaryindex.file_names),
+        decided once per distinct text: most runs have the same files."""
+        ok = self.names_seen.get(text)
+        if ok is None:
+            if len(self.names_seen) > 10_000:
+                self.names_seen.clear()
+            ok = self.names_seen[text] = summaryindex.file_names(text) is not None
+        return ok
 
     def _invalid_records(self, run_ids: Sequence[str]) -> set[str]:
         """The runs among `run_ids` whose records texts are not three JSON objects (a damaged or

@@ -1706,8 +1706,9 @@ _MAX_TREE_DEPTH = 64
 
 
 def tree_file_names(reader: BatchReader, tree: str) -> list[str]:
-    """The paths of the files (blobs, links) under the tree object `tree`, sorted; [] when it
-    is missing or damaged. Each level is one request to `reader`."""
+    """The paths of the entries that are not trees under the tree object `tree` (files, links,
+    submodules, as `ls-tree -r` lists them), sorted; [] when it is missing or damaged. Each
+    level is one request to `reader`."""
     names: list[str] = []
     level = [("", tree)]
     for _ in range(_MAX_TREE_DEPTH):
@@ -1724,7 +1725,7 @@ def tree_file_names(reader: BatchReader, tree: str) -> list[str]:
             for mode, name, oid in entries:
                 if mode == TREE_MODE:
                     below.append((prefix + name + "/", oid))
-                elif mode != "160000":  # a submodule's commit is no file
+                else:  # a blob, a link, a submodule's commit: as `ls-tree -r` lists them
                     names.append(prefix + name)
         level = below
     return sorted(names)

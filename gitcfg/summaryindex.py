@@ -99,8 +99,16 @@ def index_path(prefix: str) -> str:
 
 
 def to_json(value: object) -> str:
-    """A mapping as the index and the query cache hold it (cache.py stores the same text)."""
-    return json.dumps(value, ensure_ascii=False, default=str)
+    """A mapping as the index and the query cache hold it (cache.py stores the same text): UTF-8
+    as it is, except that a text holding a lone surrogate (a file name git gave that is not
+    UTF-8) is written with escapes, which SQLite and an index file can hold."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return json.dumps(value, default=str)
+    return text
 
 
 def entry_line(entry: Entry) -> str:
@@ -122,11 +130,27 @@ def parse_index(blob: bytes) -> Iterator[Entry]:
             if row[:1] == "[":
                 comma = row.find(",", 1, 12)
                 number = row[1:comma]
-                if comma > 0 and number.isdigit() and int(number) < len(header):
+                if (
+                    comma > 0
+                    and number.isascii()
+                    and number.isdigit()
+                    and int(number) < len(header)
+                ):
                     keys = header[int(number)]
             yield Entry(
                 fields[0], fields[1], fields[2], (fields[3], fields[4], fields[5]), row, keys
             )
+
+
+def file_names(text: str) -> list[str] | None:
+    """The file names an entry's names field holds; None unless it is a JSON list of text."""
+    try:
+        names = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    if type(names) is not list or not all(type(name) is str for name in names):
+        return None
+    return names
 
 
 def _header(text: str) -> list[tuple[str, ...]]:
@@ -236,8 +260,8 @@ def _derived_entry(
         whole = files[run_dir]
         base = set(reader.file_names(whole.oid)) if isinstance(whole, gitio.BlobRef) else set()
         old = None
-    elif old is not None:
-        base = set(json.loads(old.names))
+    elif old is not None and (kept := file_names(old.names)) is not None:
+        base = set(kept)
     elif old_dir is not None and old_dir[0] == "tree":
         base = set(reader.file_names(old_dir[1]))
     else:
@@ -363,7 +387,7 @@ def _lines(blob: bytes) -> dict[str, _Line]:
             continue
         comma = row.find(",", 1, 12)
         number = row[1:comma]
-        if comma > 0 and number.isdigit() and int(number) < len(header):
+        if comma > 0 and number.isascii() and number.isdigit() and int(number) < len(header):
             lines[fields[0]] = _Line(head, header[int(number)], row[comma:])
         # else: a row whose key list is lost; dropped, not kept to meet another file's header
     return lines
