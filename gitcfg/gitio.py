@@ -1054,7 +1054,11 @@ class ImportReader:
         """(kind, oid) of `path` in the tip's tree ("blob" or "tree"); None when absent."""
         if self.tip is None or not path or "\n" in path:
             return None
-        line = self._ask(b"ls %s %s\n" % (self.tip.encode(), path.encode()))
+        return self._ls(b"ls %s %s\n" % (self.tip.encode(), path.encode()))
+
+    def _ls(self, command: bytes) -> tuple[str, str] | None:
+        """(kind, oid) of fast-import's answer to an `ls` command; None for `missing`."""
+        line = self._ask(command)
         if line.startswith(b"missing "):
             return None
         _, kind, oid = line.split(b"\t", 1)[0].split(b" ")
@@ -1083,11 +1087,7 @@ class ImportReader:
         answer (the same tree the commit then holds)."""
         if not path or "\n" in path:
             return None
-        line = self._ask(b"ls %s\n" % _quoted(path))
-        if line.startswith(b"missing "):
-            return None
-        _, kind, oid = line.split(b"\t", 1)[0].split(b" ")
-        return kind.decode(), oid.decode()
+        return self._ls(b"ls %s\n" % _quoted(path))
 
     def file_names(self, tree: str) -> list[str]:
         """The paths of the files under the tree `tree` (an object already in the repository,
@@ -1990,6 +1990,8 @@ class BatchReader:
         self._repo = repo
         argv = [*BOUNDED_PACK_MAPS, "cat-file", "--batch"]
         self._proc = _popen(repo.cwd, argv, stdin=PIPE, stderr=None)
+        assert self._proc.stdout is not None
+        _widen_pipe(self._proc.stdout)
 
     def __enter__(self) -> BatchReader:
         return self
@@ -2004,29 +2006,7 @@ class BatchReader:
 
     def read_many(self, names: Sequence[str]) -> list[bytes | None]:
         """Return the contents of each object name (oid or `rev:path`), None where missing."""
-        assert self._proc.stdin is not None and self._proc.stdout is not None
-        if not names:
-            return []
-        prefetch(self._repo, names)
-        # Write requests from a thread so a large batch cannot deadlock on full pipes.
-        import threading
-
-        request = b"".join(n.encode() + b"\n" for n in names)
-        stdin = self._proc.stdin
-        writer = threading.Thread(target=lambda: (stdin.write(request), stdin.flush()))
-        writer.start()
-        out = self._proc.stdout
-        results: list[bytes | None] = []
-        for _ in names:
-            header = out.readline()
-            if header.endswith(b" missing\n") or header.endswith(b" ambiguous\n"):
-                results.append(None)
-                continue
-            size = int(header.rsplit(b" ", 1)[1])
-            results.append(out.read(size))
-            out.read(1)
-        writer.join()
-        return results
+        return list(self.iter_many(names))
 
     def read(self, name: str) -> bytes | None:
         return self.read_many([name])[0]
@@ -2038,7 +2018,7 @@ class BatchReader:
         if not names:
             return
         prefetch(self._repo, names)
-        _widen_pipe(self._proc.stdout)
+        # Write requests from a thread so a large batch cannot deadlock on full pipes.
         import threading
 
         stdin = self._proc.stdin
