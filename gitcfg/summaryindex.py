@@ -118,28 +118,36 @@ def entry_line(entry: Entry) -> str:
 def parse_index(blob: bytes) -> Iterator[Entry]:
     """The well-formed entries of one index file (a damaged line, or one of the first shape, is
     skipped: its run is read from its files). Entries of one key list share one keys tuple."""
-    lines = blob.decode("utf-8", "replace").split("\n")
-    header: list[tuple[str, ...]] = []
-    if lines and lines[0].startswith(HEADER + "\t"):
-        header = _header(lines[0][len(HEADER) + 1 :])
+    header, lines = _split_header(blob)
     for line in lines:
         fields = line.split("\t")
         if len(fields) == 7 and fields[0] and fields[2][:1] == "[":
             row = fields[6]
-            keys = None
-            if row[:1] == "[":
-                comma = row.find(",", 1, 12)
-                number = row[1:comma]
-                if (
-                    comma > 0
-                    and number.isascii()
-                    and number.isdigit()
-                    and int(number) < len(header)
-                ):
-                    keys = header[int(number)]
+            number = _row_number(row, len(header))
+            keys = header[number[0]] if number is not None else None
             yield Entry(
                 fields[0], fields[1], fields[2], (fields[3], fields[4], fields[5]), row, keys
             )
+
+
+def _split_header(blob: bytes) -> tuple[list[tuple[str, ...]], list[str]]:
+    """An index file's key lists ([] without a well-formed header line) and its other lines."""
+    lines = blob.decode("utf-8", "replace").split("\n")
+    if lines and lines[0].startswith(HEADER + "\t"):
+        return _header(lines[0][len(HEADER) + 1 :]), lines[1:]
+    return [], lines
+
+
+def _row_number(row: str, lists: int) -> tuple[int, int] | None:
+    """(n, the place of the comma after it) of an array row `[n, values...]` whose n names one
+    of a header's `lists` key lists; None for any other row."""
+    if row[:1] != "[":
+        return None
+    comma = row.find(",", 1, 12)
+    number = row[1:comma]
+    if comma > 0 and number.isascii() and number.isdigit() and int(number) < lists:
+        return int(number), comma
+    return None
 
 
 def file_names(text: str) -> list[str] | None:
@@ -256,7 +264,7 @@ def _derived_entry(
         old = None  # stale: written before a change that did not update it
     prefix = run_dir + "/"
     own = {p[len(prefix) :]: c for p, c in files.items() if p.startswith(prefix)}
-    if run_dir in files:  # the whole directory deleted, or moved here (a merge, a migration)
+    if run_dir in files:  # the whole directory deleted, or moved here (a merge)
         whole = files[run_dir]
         base = set(reader.file_names(whole.oid)) if isinstance(whole, gitio.BlobRef) else set()
         old = None
@@ -372,11 +380,8 @@ def _entry_of(line: _Line) -> Entry | None:
 def _lines(blob: bytes) -> dict[str, _Line]:
     """Run id -> line of each line of an index file that names a run (first field)."""
     lines: dict[str, _Line] = {}
-    texts = blob.decode("utf-8", "replace").split("\n")
-    header: list[str] = []
-    if texts and texts[0].startswith(HEADER + "\t"):
-        header = [to_json(list(keys)) for keys in _header(texts[0][len(HEADER) + 1 :])]
-        texts = texts[1:]
+    lists, texts = _split_header(blob)
+    header = [to_json(list(keys)) for keys in lists]
     for text in texts:
         fields = text.split("\t", 1)
         if len(fields) != 2 or not fields[0]:
@@ -385,10 +390,9 @@ def _lines(blob: bytes) -> dict[str, _Line]:
         if row[:1] != "[":  # another shape: written back as it is (never read as a row here)
             lines[fields[0]] = _Line(text)
             continue
-        comma = row.find(",", 1, 12)
-        number = row[1:comma]
-        if comma > 0 and number.isascii() and number.isdigit() and int(number) < len(header):
-            lines[fields[0]] = _Line(head, header[int(number)], row[comma:])
+        number = _row_number(row, len(header))
+        if number is not None:
+            lines[fields[0]] = _Line(head, header[number[0]], row[number[1] :])
         # else: a row whose key list is lost; dropped, not kept to meet another file's header
     return lines
 
