@@ -29,7 +29,7 @@ A build lists the runs' directory trees (the fan-out trees, through one `git cat
 a temporary table) and serves each run whose summary index entry (summaryindex.py) holds its
 directory's tree id from that entry: the texts are copied as they are and the flat row is decoded,
 no YAML is read. The others are listed (`ls-tree`) and read from their files. A large build from
-scratch is split by index key between this process and a forked one, which writes the older half
+scratch is split by index key between this process and a forked one, which writes the newer half
 into a file of its own that is then copied in (_Writer.insert_indexed). The collector is off during
 a build (it makes no garbage cycles).
 
@@ -64,6 +64,7 @@ from gitcfg.runfile import ROW_FIELDS
 from gitcfg.store import (
     FANOUT_DEPTH,
     FANOUT_FORMAT,
+    FANOUT_NAMES,
     RUN_YAML_FILES,
     RUNS_DIR,
     Store,
@@ -556,7 +557,7 @@ def _run_trees(
                 # runs/<a>/<b>/<c>/<id>: a generated id's 8th, 9th and last characters are
                 # <a>, <b>, <c> (store.fanout); any other name is checked by parse_run_path
                 _, a, b, c = path.split("/")
-                ab = a + b if {a, b, c} <= _FANOUT_CHARS else None
+                ab = a + b if {a, b, c} <= FANOUT_NAMES else None
                 for mode, name, oid in entries:
                     if mode != gitio.TREE_MODE:
                         continue
@@ -572,7 +573,6 @@ def _run_trees(
 
 
 _TREES = 4096  # fan-out trees read per request of a build
-_FANOUT_CHARS = frozenset("0123456789abcdefghjkmnpqrstvwxyz_")  # store.fanout's characters
 
 
 class _RunFiles(NamedTuple):
@@ -969,7 +969,7 @@ class _Writer:
         the others (stage_listing) for insert_runs. Returns the runs at `tip` to insert.
 
         A large build from scratch into a file is split in two by index key: a forked process
-        builds the older half into `self.part`, which is then copied in (_merge_part)."""
+        builds the newer half into `self.part`, which is then copied in (_merge_part)."""
         with gitio.BatchReader(repo) as reader:
             version = branch_format(reader, tip)
         if version < FANOUT_FORMAT:  # never indexed (a gitcfg write migrates the branch first)
@@ -990,9 +990,11 @@ class _Writer:
             theirs.execute("CREATE TABLE gitcfg_trees (run_id TEXT PRIMARY KEY, tree TEXT)")
 
             def split(block: list[tuple[str, str]]) -> list[tuple[str, str]]:
-                mine = [item for item in block if _in_range(item[0], "", boundary)]
-                if len(mine) < len(block):
-                    others = [item for item in block if not _in_range(item[0], "", boundary)]
+                sides: tuple[list[tuple[str, str]], list[tuple[str, str]]] = ([], [])
+                for item in block:
+                    sides[_in_range(item[0], "", boundary)].append(item)
+                others, mine = sides
+                if others:
                     theirs.executemany("INSERT OR REPLACE INTO gitcfg_trees VALUES (?, ?)", others)
                 return mine
 
@@ -1070,46 +1072,41 @@ class _Writer:
         if status != 0:
             return None
         self.conn.execute("ATTACH DATABASE ? AS part", (str(child.path),))
-        try:
-            info = dict(
-                self.conn.execute("SELECT key, value FROM part.meta WHERE key LIKE 'part:%'")
-            )
-            keys = self.conn.execute("SELECT key, col FROM part.keys ORDER BY rowid").fetchall()
-            if info.get("part:done") != "1" or any(col is None for _, col in keys):
-                return None
-            if len(set(self.columns) | {key for key, _ in keys}) > MAX_KEY_COLUMNS:
-                return None
-            mapping = []
-            for key, col in keys:
-                mine = self.columns.get(key, 0)
-                if mine == 0:
-                    mine = self._add_column(key)
-                mapping.append((col, mine))
-            fixed = "run_id, okey, status, code_commit, name"
-            mine_cols = "".join(f", c{mine}" for _, mine in mapping)
-            part_cols = "".join(f", c{col}" for col, _ in mapping)
-            self.flush()
-            self.conn.execute(
-                f"INSERT INTO main.runs ({fixed}{mine_cols}) "
-                f"SELECT {fixed}{part_cols} FROM part.runs"
-            )
-            self.conn.execute("INSERT INTO main.records SELECT * FROM part.records ORDER BY rowid")
-            self.conn.execute(
-                "INSERT OR REPLACE INTO main.meta SELECT key, value FROM part.meta "
-                "WHERE key >= ? AND key < ?",
-                (UNREADABLE, UNREADABLE + "\U0010ffff"),
-            )
-            for signature, count, newest in self.conn.execute(
-                "SELECT signature, count, newest FROM part.signatures"
-            ):
-                keys_of = tuple(json.loads(signature))
-                self.signatures[keys_of] += count
-                if newest > self.newest.get(keys_of, ""):
-                    self.newest[keys_of] = newest
-            self.from_index += int(info["part:from_index"])
-            return int(info["part:total"])
-        finally:
-            self.attached = True  # detached after the transaction (_update): not within it
+        self.attached = True  # detached after the transaction (_update): not within it
+        info = dict(self.conn.execute("SELECT key, value FROM part.meta WHERE key LIKE 'part:%'"))
+        keys = self.conn.execute("SELECT key, col FROM part.keys ORDER BY rowid").fetchall()
+        if info.get("part:done") != "1" or any(col is None for _, col in keys):
+            return None
+        if len(set(self.columns) | {key for key, _ in keys}) > MAX_KEY_COLUMNS:
+            return None
+        mapping = []
+        for key, col in keys:
+            mine = self.columns.get(key, 0)
+            if mine == 0:
+                mine = self._add_column(key)
+            mapping.append((col, mine))
+        fixed = "run_id, okey, status, code_commit, name"
+        mine_cols = "".join(f", c{mine}" for _, mine in mapping)
+        part_cols = "".join(f", c{col}" for col, _ in mapping)
+        self.flush()
+        self.conn.execute(
+            f"INSERT INTO main.runs ({fixed}{mine_cols}) SELECT {fixed}{part_cols} FROM part.runs"
+        )
+        self.conn.execute("INSERT INTO main.records SELECT * FROM part.records ORDER BY rowid")
+        self.conn.execute(
+            "INSERT OR REPLACE INTO main.meta SELECT key, value FROM part.meta "
+            "WHERE key >= ? AND key < ?",
+            (UNREADABLE, UNREADABLE + "\U0010ffff"),
+        )
+        for signature, count, newest in self.conn.execute(
+            "SELECT signature, count, newest FROM part.signatures"
+        ):
+            keys_of = tuple(json.loads(signature))
+            self.signatures[keys_of] += count
+            if newest > self.newest.get(keys_of, ""):
+                self.newest[keys_of] = newest
+        self.from_index += int(info["part:from_index"])
+        return int(info["part:total"])
 
     def _insert_entries(self, entries: Mapping[str, summaryindex.Entry]) -> None:
         """Insert the runs of `entries` that are staged with the same tree id and not inserted
@@ -1195,8 +1192,8 @@ class _Writer:
         return bad
 
     def insert_runs(self, repo: gitio.Repo, progress: Progress | None, total: int) -> None:
-        """Read, parse and insert the staged runs not inserted yet (insert_indexed), newest id
-        first, from their YAML files; `total`: the runs of the whole refresh (for `progress`)."""
+        """Read, parse and insert the staged runs not inserted yet (insert_indexed), in id order
+        (appends to the tables' B-trees), from their YAML files; `total`: the runs of the whole refresh (for `progress`)."""
         done, last = self.from_index, ""
         if progress is not None and done:
             progress(done, total)

@@ -169,6 +169,7 @@ def is_valid_run_id(run_id: str) -> bool:
 FANOUT_DEPTH = 3  # directories between runs/ and a run's directory
 _FANOUT_CHARS = frozenset(_CROCKFORD)
 _FANOUT_PAD = "_"  # stands for a character an id lacks or one outside [0-9a-z]
+FANOUT_NAMES = _FANOUT_CHARS | {_FANOUT_PAD}  # the names of a fan-out directory
 
 
 def fanout(run_id: str) -> tuple[str, str, str]:
