@@ -445,9 +445,11 @@ def test_the_run_fields_of_a_row_are_the_listed_ones_in_their_order() -> None:
     assert tuple(row_fields("x", {})) == RUN_FIELDS
 
 
-def _odd_branch(repo: Path) -> list[dict[str, Any]]:
-    """Runs over many index files: most with entries, some written by a writer that does not
-    know the index (read from their files), a chosen id, a damaged file."""
+def _odd_branch(tmp_path: Path) -> Path:
+    """A repository of runs over many index files: most with entries, some written by a writer
+    that does not know the index (read from their files), a chosen id, a damaged file."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
     rng = random.Random(5)
     runs = []
     for i in range(40):
@@ -464,7 +466,18 @@ def _odd_branch(repo: Path) -> list[dict[str, Any]]:
     files = {**runs_branch.run_files(chosen), **runs_branch.run_files(damaged)}
     files[f"{run_dir(damaged['id'])}/summary.yaml"] = b"a: [1\n"
     Store.open(repo).write(files, "odd runs\n")
-    return runs
+    return repo
+
+
+def _split_answers(repo: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """_answers of a cold build split between two processes; it leaves no file of its half."""
+    from gitcfg import cache
+
+    monkeypatch.setattr(cache, "_SPLIT_FROM", 2)
+    _drop_cache(repo)
+    answers = _answers(repo)
+    assert not list((repo / ".git" / "gitcfg").glob("*.new-*"))
+    return answers
 
 
 def test_a_build_split_between_two_processes_equals_a_build_in_one(
@@ -472,9 +485,7 @@ def test_a_build_split_between_two_processes_equals_a_build_in_one(
 ) -> None:
     from gitcfg import cache
 
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    _odd_branch(repo)
+    repo = _odd_branch(tmp_path)
     monkeypatch.setattr(cache, "_SPLIT_FROM", 10**9)
     whole = _answers(repo)
     assert whole["from_index"] == 30 + 1  # the damaged run and the 10 foreign ones: from files
@@ -487,11 +498,8 @@ def test_a_build_split_between_two_processes_equals_a_build_in_one(
         return child
 
     monkeypatch.setattr(cache, "_fork_part", counted)
-    monkeypatch.setattr(cache, "_SPLIT_FROM", 2)
-    _drop_cache(repo)
-    assert _answers(repo) == whole
+    assert _split_answers(repo, monkeypatch) == whole
     assert len(forks) == 1
-    assert not list((repo / ".git" / "gitcfg").glob("*.new-*"))  # the half's file is gone
 
 
 def test_a_failed_second_process_leaves_its_half_to_the_first(
@@ -501,9 +509,7 @@ def test_a_failed_second_process_leaves_its_half_to_the_first(
 
     from gitcfg import cache
 
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    _odd_branch(repo)
+    repo = _odd_branch(tmp_path)
     whole = _answers(repo)
     parent = os.getpid()
     real_insert_runs = cache._Writer.insert_runs
@@ -514,10 +520,7 @@ def test_a_failed_second_process_leaves_its_half_to_the_first(
         real_insert_runs(self, *args)
 
     monkeypatch.setattr(cache._Writer, "insert_runs", failing_in_the_child)
-    monkeypatch.setattr(cache, "_SPLIT_FROM", 2)
-    _drop_cache(repo)
-    assert _answers(repo) == whole
-    assert not list((repo / ".git" / "gitcfg").glob("*.new-*"))
+    assert _split_answers(repo, monkeypatch) == whole
 
 
 def test_an_entry_follows_every_change_of_its_run_directory(repo: Path) -> None:
