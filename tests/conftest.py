@@ -88,7 +88,11 @@ def seal_environment(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
 
 
 def git(cwd: Path, *args: str, check: bool = True) -> str:
-    """Run git in `cwd` and return stdout (stripped)."""
+    """Run git in `cwd` and return stdout (stripped). A `git fsck` first waits for the detached
+    maintenance gitcfg may have started: its repack deletes packs fsck has listed ("packfile ...
+    index not opened"), as git's own detached auto gc would."""
+    if args and args[0] == "fsck":
+        wait_for_maintenance(cwd)
     proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
     if check and proc.returncode != 0:
         raise AssertionError(f"git {' '.join(args)} failed: {proc.stderr}")
@@ -328,8 +332,9 @@ def wait_for(condition: Callable[[], T], what: str, timeout: float = 30.0) -> T:
 
 def wait_for_maintenance(repo: Path, timeout: float = 120.0) -> None:
     """Wait until no maintenance holds the lock (the spawner takes it before the child starts)."""
-    lock = repo / ".git" / "gitcfg" / "maintenance.lock"
-    if not lock.exists():
+    locks = [d / "gitcfg" / "maintenance.lock" for d in (repo / ".git", repo)]  # or a bare one
+    lock = next((lock for lock in locks if lock.exists()), None)
+    if lock is None:
         return
     deadline = time.monotonic() + timeout
     fd = os.open(lock, os.O_RDWR)

@@ -16,7 +16,15 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import git, read_branch_file, run_id_of, run_python, runs_branch_files, write_script
+from conftest import (
+    git,
+    read_branch_file,
+    run_id_of,
+    run_python,
+    runs_branch_files,
+    wait_for_maintenance,
+    write_script,
+)
 
 from gitcfg.store import run_dir
 
@@ -56,6 +64,7 @@ def _live(repo: Path) -> list[str]:
 
 
 def _fsck(repo: Path) -> None:
+    wait_for_maintenance(repo)  # its repack deletes packs fsck has listed
     proc = subprocess.run(
         ["git", "fsck", "--strict", "--no-dangling"], cwd=repo, capture_output=True, text=True
     )

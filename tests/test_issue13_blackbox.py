@@ -65,6 +65,7 @@ def count_objects(repo: Path) -> dict[str, int]:
 
 
 def fsck_clean(repo: Path) -> None:
+    wait_for_maintenance(repo)  # its repack deletes packs fsck has listed
     proc = subprocess.run(
         ["git", "fsck", "--strict", "--no-progress"], cwd=repo, capture_output=True, text=True
     )
