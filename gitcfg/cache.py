@@ -76,7 +76,7 @@ from gitcfg.store import (
     run_dir,
 )
 
-SCHEMA = 8  # bump when the tables or what a row holds change: older caches are rebuilt
+SCHEMA = 9  # bump when the tables or what a row holds change: older caches are rebuilt
 # meta rows keyed UNREADABLE + run id: which of the run's YAML files could not be read, and why
 UNREADABLE = "unreadable:"
 FILE_NAME = "query-cache.sqlite"
@@ -397,7 +397,13 @@ def _state(conn: sqlite3.Connection) -> tuple[str, str] | None:
 
 _CREATE = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE keys (key TEXT PRIMARY KEY, col INTEGER, runs INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE keys (
+    key TEXT PRIMARY KEY,
+    col INTEGER,
+    runs INTEGER NOT NULL DEFAULT 0,
+    newest TEXT,
+    place INTEGER
+);
 CREATE TABLE runs (
     run_id TEXT PRIMARY KEY,
     okey TEXT NOT NULL,
@@ -861,6 +867,17 @@ def _end_part(child: _Part) -> None:
     _unlink_db(child.path)
 
 
+def _rank_cells(rank: tuple[str, int] | None) -> tuple[str | None, int | None]:
+    """A key's rank as the keys table's newest and place cells."""
+    return (None, None) if rank is None else (rank[0], -rank[1])
+
+
+def _places(run_id: str, meta: str, config: str, summary: str) -> dict[str, int]:
+    """Each key's place in the row of a run read back from its records texts."""
+    row = run_row(run_id, json.loads(meta), json.loads(config), json.loads(summary))
+    return {key: place for place, key in enumerate(row)}
+
+
 class _Writer:
     """Writes runs into the tables inside the caller's transaction, adding key columns as needed."""
 
@@ -875,6 +892,10 @@ class _Writer:
         self.indexes_due = False  # reset() leaves the runs table's indexes to finish()
         self.signatures: Counter[tuple[str, ...]] = Counter()  # key tuples of the rows inserted
         self.newest: dict[tuple[str, ...], str] = {}  # key tuple -> the newest run id having it
+        # key -> (the newest run id having it, minus its place in that run's row): the keys
+        # table's order (_order_keys); of the cache before this write, for an incremental one
+        self.ranks: dict[str, tuple[str, int]] = {}
+        self.removed: set[str] = set()  # runs deleted (gone, or to be re-read) by this write
         self.plans: dict[tuple[str, ...], tuple[tuple[int, ...], list[bool] | None]] = {}
         self.statements: dict[tuple[int, ...], str] = {}
         self.pending: dict[tuple[int, ...], list[tuple[Any, ...]]] = {}  # key columns -> rows
@@ -899,10 +920,14 @@ class _Writer:
         self.conn.execute("DELETE FROM memo_sets")
 
     def load_keys(self) -> None:
-        for key, col in self.conn.execute("SELECT key, col FROM keys"):
+        for key, col, newest, place in self.conn.execute(
+            "SELECT key, col, newest, place FROM keys ORDER BY rowid"
+        ):
             self.columns[key] = col
             if col is not None:
                 self.next_column = max(self.next_column, col + 1)
+            if newest is not None:
+                self.ranks[key] = (newest, -place)
 
     def delete(self, run_ids: Sequence[str]) -> None:
         """Remove runs (to be re-read, or gone from the branch), keeping the key counts right.
@@ -912,6 +937,7 @@ class _Writer:
         by_col = {col: key for key, col in self.columns.items() if col is not None}
         cols = sorted(by_col)
         wide = len(by_col) < len(self.columns)  # some keys have no column
+        self.removed.update(run_ids)
         select = "".join(f", c{n}" for n in cols)
         for chunk, marks in _id_chunks(run_ids):
             for _, *cells in self.conn.execute(
@@ -1335,20 +1361,70 @@ class _Writer:
     def _order_keys(self) -> None:
         """List the keys (the keys table's order, which `log` shows) as one pass over the runs
         newest first would meet them, whichever way each run was read: by the newest run that
-        has the key, then by its place in that run's row."""
-        rank: dict[str, tuple[str, int]] = {}
+        has the key, then by its place in that run's row. An incremental write reaches the
+        order a build from scratch gives: a key's rank is the larger of its rank before and
+        the rows written now, unless the run that ranked it was removed or re-read; then, when
+        no row written now is as new, the newest run still having the key ranks it."""
+        rank = dict(self.ranks)
+        stale = {key: newest for key, (newest, _) in rank.items() if newest in self.removed}
+        for key in stale:
+            del rank[key]
         for signature, newest in self.newest.items():
             for place, key in enumerate(signature):
                 found = rank.get(key)
                 if found is None or (newest, -place) > found:
                     rank[key] = (newest, -place)
+        lost = [key for key, newest in stale.items() if key not in rank or rank[key][0] < newest]
+        if lost:
+            rank.update(self._rank_from_table(lost))
         order = sorted(rank, key=rank.__getitem__, reverse=True)
         order += [key for key in self.columns if key not in rank]
+        runs = dict(self.conn.execute("SELECT key, runs FROM keys"))
         self.conn.execute("DELETE FROM keys")
         self.conn.executemany(
-            "INSERT INTO keys (key, col, runs) VALUES (?, ?, 0)",
-            [(key, self.columns[key]) for key in order],
+            "INSERT INTO keys (key, col, runs, newest, place) VALUES (?, ?, ?, ?, ?)",
+            [
+                (key, self.columns[key], runs.get(key, 0), *_rank_cells(rank.get(key)))
+                for key in order
+            ],
         )
+
+    def _rank_from_table(self, keys: Sequence[str]) -> dict[str, tuple[str, int]]:
+        """The rank of each of `keys` among the runs now in the tables (none: no run has it).
+        Runs are met newest first: a key's column finds its run by the primary key's order; a
+        key past MAX_KEY_COLUMNS, by reading the records newest first (rare: thousands of keys)."""
+        holders: dict[str, list[str]] = {}  # run id -> the keys it ranks
+        wide = []
+        for key in keys:
+            col = self.columns.get(key)
+            if col is None:
+                wide.append(key)
+                continue
+            found = self.conn.execute(
+                f"SELECT run_id FROM runs WHERE c{col} IS NOT NULL ORDER BY run_id DESC LIMIT 1"
+            ).fetchone()
+            if found is not None:
+                holders.setdefault(found[0], []).append(key)
+        rank: dict[str, tuple[str, int]] = {}
+        records = "SELECT run_id, meta, config, summary FROM records"
+        for run_id, ranked in holders.items():
+            _, meta, config, summary = self.conn.execute(
+                f"{records} WHERE run_id = ?", (run_id,)
+            ).fetchone()
+            places = _places(run_id, meta, config, summary)
+            rank.update((key, (run_id, -places[key])) for key in ranked if key in places)
+        if wide:
+            missing = set(wide)
+            for run_id, meta, config, summary in self.conn.execute(
+                f"{records} ORDER BY run_id DESC"
+            ):
+                places = _places(run_id, meta, config, summary)
+                for key in [key for key in missing if key in places]:
+                    rank[key] = (run_id, -places[key])
+                    missing.discard(key)
+                if not missing:
+                    break
+        return rank
 
     def _add_column(self, key: str) -> int | None:
         col: int | None = None
@@ -1364,7 +1440,7 @@ class _Writer:
         for signature, count in self.signatures.items():
             for key in signature:
                 self.counts[key] += count
-        if self.indexes_due:  # a build from scratch
+        if self.newest or self.removed:
             self._order_keys()
         self.signatures.clear()
         if self.indexes_due:
@@ -1469,7 +1545,9 @@ class Snapshot:
             return
         self.tip = conn.execute("SELECT value FROM meta WHERE key = 'tip'").fetchone()[0]
         self.columns, self.key_runs = {}, {}
-        for key, col, runs in conn.execute("SELECT key, col, runs FROM keys WHERE runs > 0"):
+        for key, col, runs in conn.execute(
+            "SELECT key, col, runs FROM keys WHERE runs > 0 ORDER BY rowid"
+        ):
             self.columns[key] = col
             self.key_runs[key] = runs
 

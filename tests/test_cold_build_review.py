@@ -503,11 +503,6 @@ def _unordered(answers: dict[str, Any]) -> dict[str, Any]:
     return {**answers, "rows": rows, "log": log, "keys": sorted(answers["keys"])}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap (report-r4.md): an incremental refresh appends a new key to the keys "
-    "order; a build from scratch places it where the newest run has it",
-)
 def test_a_new_key_after_a_cold_build_takes_the_place_a_build_from_scratch_gives_it(
     repo: Path,
 ) -> None:
