@@ -1374,12 +1374,17 @@ class _Writer:
                 found = rank.get(key)
                 if found is None or (newest, -place) > found:
                     rank[key] = (newest, -place)
-        lost = [key for key, newest in stale.items() if key not in rank or rank[key][0] < newest]
+        runs = dict(self.conn.execute("SELECT key, runs FROM keys"))
+        lost = [
+            key
+            for key, newest in stale.items()
+            if (key not in rank or rank[key][0] < newest)
+            and runs.get(key, 0) + self.counts[key] > 0  # some run still has it
+        ]
         if lost:
             rank.update(self._rank_from_table(lost))
         order = sorted(rank, key=rank.__getitem__, reverse=True)
         order += [key for key in self.columns if key not in rank]
-        runs = dict(self.conn.execute("SELECT key, runs FROM keys"))
         self.conn.execute("DELETE FROM keys")
         self.conn.executemany(
             "INSERT INTO keys (key, col, runs, newest, place) VALUES (?, ?, ?, ?, ?)",
