@@ -26,6 +26,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any, TypedDict
 
+# A generated run id's characters (Crockford's base32, lower case): store.new_run_id writes them,
+# summaryindex.index_key recognises them.
+ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+
 # --- field names -------------------------------------------------------------------------------
 
 ID, NAME, GROUP, TAGS, NOTES = "id", "name", "group", "tags", "notes"

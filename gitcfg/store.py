@@ -47,7 +47,7 @@ RUN_YAML_FILES = ("run.yaml", "config.yaml", "summary.yaml")  # a run's YAML map
 FALLBACK_NAME = "gitcfg"
 RERUN_OF_VARIABLE = "GITCFG_RERUN_OF"  # set by `gitcfg rerun` for track(): run.yaml `rerun_of`
 
-_CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
+_CROCKFORD = runfile.ID_ALPHABET
 
 
 # --- ids ---------------------------------------------------------------------------------------

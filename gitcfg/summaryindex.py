@@ -44,13 +44,12 @@ import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from gitcfg import gitio
+from gitcfg import gitio, runfile
 
 INDEX_DIR = "index"
 FIRST_LEVEL = 5  # key characters naming a first-level file (2**25 s: about 17 minutes of ids)
 SPLIT_AT = 256  # entries in one file before it is split one level deeper
 NO_FILE = "-"  # the blob id of a summary.yaml the run does not have
-_ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # a generated id's characters
 _MIN_ID = 12
 
 RunPath = Callable[[str], "tuple[str, str, str] | None"]  # store.parse_run_path
@@ -86,7 +85,9 @@ def entry_row(entry: Entry) -> dict[str, Any] | None:
 
 def index_key(run_id: str) -> str:
     """The key that places a run's entry: its id when generated, else `x` + SHA-1 hex."""
-    if len(run_id) >= _MIN_ID and not run_id.strip(_ID_ALPHABET):  # every char in the alphabet
+    if len(run_id) >= _MIN_ID and not run_id.strip(
+        runfile.ID_ALPHABET
+    ):  # every char in the alphabet
         return run_id
     import hashlib  # here: a generated id needs none, and its start-up is ~2 ms of a warm query
 
