@@ -1,0 +1,222 @@
+"""Review of the keys' order kept through incremental refreshes (cache._Writer._order_keys,
+_rank_from_table; SCHEMA 9): cases where a refresh still gives another order than a build from
+scratch. Real repositories, no mocks."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import runs_branch
+
+from gitcfg import cache
+from gitcfg.query import Api
+from gitcfg.store import Store
+
+
+def _keys(repo: Path, expected_refresh: str) -> list[str]:
+    api = Api(repo)
+    with api.runs() as selected:
+        keys = selected.keys()
+    assert api.cache.last_refresh[0] == expected_refresh
+    return keys
+
+
+def _scratch_keys(repo: Path, copy: Path) -> list[str]:
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(repo, copy, symlinks=True)
+    for path in (copy / ".git" / "gitcfg").glob("query-cache.sqlite*"):
+        path.unlink()
+    return _keys(copy, "rebuild")
+
+
+# A config.yaml written by hand (or any YAML writer) may hold an unquoted `on:`/`yes:`/`true:`
+# or `~:` key: YAML reads it as True or None, the flat row names it `config.True`, but the
+# records texts (JSON) hold "true"/"null", so _places (run_row over the texts) never finds it.
+FOREIGN_CONFIGS = [
+    pytest.param(b"on: push\nb: 2\n", "config.True", id="bool-key"),
+    pytest.param(b"~: 1\nb: 2\n", "config.None", id="null-key"),
+]
+
+
+def _commit_raw(repo: Path, run: dict, config_yaml: bytes) -> None:
+    files = runs_branch.run_files(run)
+    files[f"{runs_branch.run_dir(run['id'])}/config.yaml"] = config_yaml
+    runs_branch.commit(repo, files)
+
+
+@pytest.mark.parametrize("max_columns", [cache.MAX_KEY_COLUMNS, 14])
+@pytest.mark.parametrize(("config_yaml", "key"), FOREIGN_CONFIGS)
+def test_a_key_yaml_reads_as_a_bool_or_null_is_reranked_after_its_ranking_run_goes(
+    repo: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    config_yaml: bytes,
+    key: str,
+    max_columns: int,
+) -> None:
+    """The run that ranked the key is removed; the next newest run having it must rank it
+    (before `config.b`, as a build from scratch places it). _rank_from_table looks the key up
+    in run_row(json texts), where it is spelt `config.true`/`config.null`: the key is left
+    unranked and put last (and, past MAX_KEY_COLUMNS, every run's records are parsed)."""
+    monkeypatch.setattr(cache, "MAX_KEY_COLUMNS", max_columns)
+    older = runs_branch.make_run(1, {}, {})
+    middle = runs_branch.make_run(2, {"c": 1}, {})
+    newest = runs_branch.make_run(3, {}, {})
+    _commit_raw(repo, older, config_yaml)
+    runs_branch.write_runs(repo, [middle])
+    _commit_raw(repo, newest, config_yaml)
+    before = _keys(repo, "rebuild")
+    assert key in before
+    runs_branch.remove_runs(repo, [newest["id"]])
+    after = _keys(repo, "incremental")
+    scratch = _scratch_keys(repo, tmp_path / "copy")
+    assert scratch.index(key) < scratch.index("config.b")
+    assert after == scratch
+
+
+def _timed_keys(repo: Path, expected_refresh: str) -> tuple[list[str], float]:
+    start = time.perf_counter()
+    keys = _keys(repo, expected_refresh)
+    return keys, time.perf_counter() - start
+
+
+def test_removing_the_run_that_ranked_many_keys_costs_less_than_a_rebuild(
+    repo: Path, tmp_path: Path
+) -> None:
+    """The newest run and the oldest one share 1,000 config keys no run between them has (a
+    family of wide-config runs, then another family, then one wide run again). Removing the
+    newest run makes every one of those keys lost: _rank_from_table runs one
+    `SELECT run_id FROM runs WHERE c<col> IS NOT NULL ORDER BY run_id DESC LIMIT 1` per key,
+    and each walks the whole runs table back to the oldest run: keys x runs row visits (here
+    ~2M), several times the cost of rebuilding the cache from scratch, where one pass over the
+    runs newest first would find every key's holder."""
+    wide = {f"k{j}": j for j in range(1000)}
+    runs = [runs_branch.make_run(0, {"lr": 1, **wide}, {"acc": 1})]
+    runs += [runs_branch.make_run(i, {"lr": 1}, {"acc": 1}) for i in range(1, 2000)]
+    newest = runs_branch.make_run(3000, {"lr": 1, **wide}, {"acc": 1})
+    runs_branch.write_runs(repo, [*runs, newest])
+    _keys(repo, "rebuild")
+    runs_branch.remove_runs(repo, [newest["id"]])
+    incremental, refresh_seconds = _timed_keys(repo, "incremental")
+    shutil.copytree(repo, tmp_path / "copy", symlinks=True)
+    for path in (tmp_path / "copy" / ".git" / "gitcfg").glob("query-cache.sqlite*"):
+        path.unlink()
+    scratch, rebuild_seconds = _timed_keys(tmp_path / "copy", "rebuild")
+    assert incremental == scratch  # the order is right; the time is not
+    assert refresh_seconds < rebuild_seconds, (refresh_seconds, rebuild_seconds)
+
+
+# --- coverage, passing: paths tests/test_key_order.py does not take --------------------------
+
+
+def _keys_table(repo: Path) -> list[tuple[str, int, str | None, int | None]]:
+    """The keys table's rows some run has: key, runs, newest, place, in the table's order."""
+    conn = sqlite3.connect(repo / ".git" / "gitcfg" / "query-cache.sqlite")
+    try:
+        return conn.execute(
+            "SELECT key, runs, newest, place FROM keys WHERE runs != 0 ORDER BY rowid"
+        ).fetchall()
+    finally:
+        conn.close()
+
+
+def _random_config(rng: random.Random) -> dict[str, Any]:
+    names = rng.sample(["lr", "seed", "batch", "opt", "wd", "k0", "k1", "k2"], rng.randint(0, 8))
+    config: dict[str, Any] = {name: rng.choice([0.1, 3, "x", None, {}]) for name in names}
+    if rng.random() < 0.2:
+        config["model"] = {rng.choice(["depth", "width"]): 4}
+    elif rng.random() < 0.1:
+        config["model.depth"] = 3  # the same flat key as {"model": {"depth": ...}}
+    return config
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_coverage_passing_a_refresh_through_the_summary_index_keeps_ranks_and_counts(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    """Coverage, passing. INDEX_FROM 1: every incremental refresh reads the changed runs through
+    insert_indexed (the path of >= 1,000 changed runs), with batches of runs, removals of two at
+    once, a run made unreadable, keys past MAX_KEY_COLUMNS; after each commit the keys table
+    (order, runs counts, newest, place) equals a build from scratch's."""
+    monkeypatch.setattr(cache, "MAX_KEY_COLUMNS", 22)
+    monkeypatch.setattr(cache, "INDEX_FROM", 1)
+    rng = random.Random(seed)
+    store = Store.open(repo)
+    live: dict[str, dict[str, Any]] = {}
+    for step in range(16):
+        action = rng.choices(["add", "amend", "remove", "batch", "unreadable"], [5, 3, 2, 1, 1])[0]
+        if not live:
+            action = "add"
+        if action == "remove":
+            victims = rng.sample(sorted(live), min(2, len(live)))
+            for victim in victims:
+                del live[victim]
+            runs_branch.remove_runs(repo, victims)
+        elif action == "unreadable":
+            run = live[rng.choice(sorted(live))]
+            files = runs_branch.run_files(run)
+            files[f"{runs_branch.run_dir(run['id'])}/config.yaml"] = b"a: [\n"
+            runs_branch.commit(repo, files)
+        else:
+            batch = []
+            for j in range(3 if action == "batch" else 1):
+                if action == "amend":
+                    run = {**live[rng.choice(sorted(live))], "config": _random_config(rng)}
+                else:
+                    summary = {"acc": 1} if rng.random() < 0.5 else {}
+                    seconds = 300_000 + rng.randint(0, 400)
+                    run = runs_branch.make_run(
+                        step * 10 + j, _random_config(rng), summary, seconds=seconds
+                    )
+                live[run["id"]] = run
+                batch.append(run)
+            if rng.random() < 0.5:
+                for run in batch:
+                    store.write(runs_branch.run_files(run), f"run {run['id']}\n")
+            else:
+                runs_branch.write_runs(repo, batch)
+        incremental = _keys(repo, "rebuild" if step == 0 else "incremental")
+        assert incremental == _scratch_keys(repo, tmp_path / "copy"), step
+        assert _keys_table(repo) == _keys_table(tmp_path / "copy"), step
+
+
+def test_coverage_passing_a_split_build_then_a_removal_keeps_the_scratch_ranks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Coverage, passing. A build split between two processes (_fork_part/_merge_part) stores
+    the ranks a build in one process stores; removing the three newest runs then refreshes to
+    the keys table a build from scratch gives."""
+    from test_summary_index import _odd_branch
+
+    repo = _odd_branch(tmp_path)
+    monkeypatch.setattr(cache, "_SPLIT_FROM", 10**9)
+    _keys(repo, "rebuild")
+    whole = _keys_table(repo)
+    for path in (repo / ".git" / "gitcfg").glob("query-cache.sqlite*"):
+        path.unlink()
+    monkeypatch.setattr(cache, "_SPLIT_FROM", 2)
+    forks: list[int] = []
+    real_fork = cache._fork_part
+
+    def counted(*args: Any) -> Any:
+        child = real_fork(*args)
+        forks.append(child.pid)
+        return child
+
+    monkeypatch.setattr(cache, "_fork_part", counted)
+    _keys(repo, "rebuild")
+    assert len(forks) == 1
+    assert _keys_table(repo) == whole
+    with Api(repo).runs() as selected:
+        ids = sorted(run.id for run in selected)
+    runs_branch.remove_runs(repo, ids[-3:])
+    incremental = _keys(repo, "incremental")
+    monkeypatch.setattr(cache, "_SPLIT_FROM", 10**9)
+    assert incremental == _scratch_keys(repo, tmp_path / "copy")
+    assert _keys_table(repo) == _keys_table(tmp_path / "copy")
