@@ -867,6 +867,9 @@ def _end_part(child: _Part) -> None:
     _unlink_db(child.path)
 
 
+_RANK_GROUP = 100  # keys a query of _rank_from_table looks for (an OR chain: SQLite's depth limit)
+
+
 def _rank_cells(rank: tuple[str, int] | None) -> tuple[str | None, int | None]:
     """A key's rank as the keys table's newest and place cells."""
     return (None, None) if rank is None else (rank[0], -rank[1])
@@ -1374,7 +1377,9 @@ class _Writer:
                 found = rank.get(key)
                 if found is None or (newest, -place) > found:
                     rank[key] = (newest, -place)
-        runs = dict(self.conn.execute("SELECT key, runs FROM keys"))
+        runs: dict[str, int] = (
+            dict(self.conn.execute("SELECT key, runs FROM keys")) if stale else {}
+        )
         lost = [
             key
             for key, newest in stale.items()
@@ -1385,6 +1390,17 @@ class _Writer:
             rank.update(self._rank_from_table(lost))
         order = sorted(rank, key=rank.__getitem__, reverse=True)
         order += [key for key in self.columns if key not in rank]
+        if order == list(self.columns):  # the table's order (loaded, then added): ranks only
+            self.conn.executemany(
+                "UPDATE keys SET newest = ?, place = ? WHERE key = ?",
+                [
+                    (*_rank_cells(rank.get(key)), key)
+                    for key in order
+                    if rank.get(key) != self.ranks.get(key)
+                ],
+            )
+            return
+        runs = runs or dict(self.conn.execute("SELECT key, runs FROM keys"))
         self.conn.execute("DELETE FROM keys")
         self.conn.executemany(
             "INSERT INTO keys (key, col, runs, newest, place) VALUES (?, ?, ?, ?, ?)",
@@ -1399,17 +1415,28 @@ class _Writer:
         Runs are met newest first: a key's column finds its run by the primary key's order; a
         key past MAX_KEY_COLUMNS, by reading the records newest first (rare: thousands of keys)."""
         holders: dict[str, list[str]] = {}  # run id -> the keys it ranks
-        wide = []
-        for key in keys:
-            col = self.columns.get(key)
-            if col is None:
-                wide.append(key)
-                continue
-            found = self.conn.execute(
-                f"SELECT run_id FROM runs WHERE c{col} IS NOT NULL ORDER BY run_id DESC LIMIT 1"
-            ).fetchone()
-            if found is not None:
-                holders.setdefault(found[0], []).append(key)
+        by_col = {self.columns[key]: key for key in keys if self.columns.get(key) is not None}
+        wide = [key for key in keys if self.columns.get(key) is None]
+        cols = sorted(by_col)
+        for start in range(0, len(cols), _RANK_GROUP):
+            # One pass back from the newest run per group of keys: each query stops at the
+            # next run holding one of the keys still unranked and resumes below it.
+            group = {col: by_col[col] for col in cols[start : start + _RANK_GROUP]}
+            below: tuple[str, ...] = ()
+            while group:
+                holding = " OR ".join(f"c{col} IS NOT NULL" for col in group)
+                cells = "".join(f", c{col}" for col in group)
+                found = self.conn.execute(
+                    f"SELECT run_id{cells} FROM runs WHERE ({holding})"
+                    f"{' AND run_id < ?' if below else ''} ORDER BY run_id DESC LIMIT 1",
+                    below,
+                ).fetchone()
+                if found is None:
+                    break
+                run_id, *values = found
+                held = [col for col, value in zip(group, values, strict=True) if value is not None]
+                holders.setdefault(run_id, []).extend(group.pop(col) for col in held)
+                below = (run_id,)
         rank: dict[str, tuple[str, int]] = {}
         records = "SELECT run_id, meta, config, summary FROM records"
         for run_id, ranked in holders.items():
