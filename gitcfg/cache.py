@@ -867,9 +867,6 @@ def _end_part(child: _Part) -> None:
     _unlink_db(child.path)
 
 
-_RANK_GROUP = 100  # keys a query of _rank_from_table looks for (an OR chain: SQLite's depth limit)
-
-
 def _rank_cells(rank: tuple[str, int] | None) -> tuple[str | None, int | None]:
     """A key's rank as the keys table's newest and place cells."""
     return (None, None) if rank is None else (rank[0], -rank[1])
@@ -1415,28 +1412,37 @@ class _Writer:
         Runs are met newest first: a key's column finds its run by the primary key's order; a
         key past MAX_KEY_COLUMNS, by reading the records newest first (rare: thousands of keys)."""
         holders: dict[str, list[str]] = {}  # run id -> the keys it ranks
-        by_col = {self.columns[key]: key for key in keys if self.columns.get(key) is not None}
-        wide = [key for key in keys if self.columns.get(key) is None]
-        cols = sorted(by_col)
-        for start in range(0, len(cols), _RANK_GROUP):
-            # One pass back from the newest run per group of keys: each query stops at the
-            # next run holding one of the keys still unranked and resumes below it.
-            group = {col: by_col[col] for col in cols[start : start + _RANK_GROUP]}
-            below: tuple[str, ...] = ()
-            while group:
-                holding = " OR ".join(f"c{col} IS NOT NULL" for col in group)
-                cells = "".join(f", c{col}" for col in group)
-                found = self.conn.execute(
-                    f"SELECT run_id{cells} FROM runs WHERE ({holding})"
-                    f"{' AND run_id < ?' if below else ''} ORDER BY run_id DESC LIMIT 1",
-                    below,
-                ).fetchone()
-                if found is None:
-                    break
-                run_id, *values = found
-                held = [col for col, value in zip(group, values, strict=True) if value is not None]
-                holders.setdefault(run_id, []).extend(group.pop(col) for col in held)
-                below = (run_id,)
+        by_col: dict[int, str] = {}
+        wide = []
+        for key in keys:
+            col = self.columns.get(key)
+            if col is None:
+                wide.append(key)
+            else:
+                by_col[col] = key
+        group = {col: by_col[col] for col in sorted(by_col)}
+        below: tuple[str, ...] = ()
+        while group:
+            # One pass back from the newest run: each query stops at the next run holding a
+            # key still unranked and resumes below it. coalesce() of at most 100 columns each
+            # (SQLite's limits: 127 arguments a function, an OR chain's depth 1,000).
+            cols = list(group)
+            holding = " OR ".join(
+                f"coalesce({', '.join(f'c{col}' for col in cols[at : at + 100])}, NULL) IS NOT NULL"
+                for at in range(0, len(cols), 100)
+            )
+            cells = "".join(f", c{col}" for col in cols)
+            found = self.conn.execute(
+                f"SELECT run_id{cells} FROM runs WHERE ({holding})"
+                f"{' AND run_id < ?' if below else ''} ORDER BY run_id DESC LIMIT 1",
+                below,
+            ).fetchone()
+            if found is None:
+                break
+            run_id, *values = found
+            held = [col for col, value in zip(cols, values, strict=True) if value is not None]
+            holders.setdefault(run_id, []).extend(group.pop(col) for col in held)
+            below = (run_id,)
         rank: dict[str, tuple[str, int]] = {}
         records = "SELECT run_id, meta, config, summary FROM records"
         for run_id, ranked in holders.items():

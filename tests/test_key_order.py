@@ -6,8 +6,11 @@ one (no summary index), keys in columns and past MAX_KEY_COLUMNS."""
 
 from __future__ import annotations
 
+import json
 import random
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -99,3 +102,45 @@ def test_removing_the_run_that_ranked_a_key_hands_it_to_the_next_newest(repo: Pa
     runs_branch.remove_runs(repo, [newest["id"]])
     after = _keys(repo, "incremental")
     assert after.index("config.c") < after.index("config.a") < after.index("config.b")
+
+
+def test_yaml_keys_that_are_not_text_are_named_as_the_row_names_them(repo: Path) -> None:
+    """A hand-written config.yaml: YAML reads `on:` as True, `~:` as None, a date as a date. The
+    row, the run's config in the Api and the keys' order all name them by str(); a date key
+    made every query fail (the cache's JSON texts could not hold it)."""
+    run = runs_branch.make_run(1, {}, {"acc": 1})
+    files = runs_branch.run_files(run)
+    files[f"{runs_branch.run_dir(run['id'])}/config.yaml"] = (
+        b"on: push\n~: 1\n2020-01-01: x\nnested: {yes: [{no: 2}]}\nb: 2\n"
+    )
+    runs_branch.commit(repo, files)
+    with Api(repo).runs() as selected:
+        [found] = list(selected)
+        keys = selected.keys()
+        row = selected.rows()[0]
+    assert found.config == {
+        "True": "push",
+        "None": 1,
+        "2020-01-01": "x",
+        "nested": {"True": [{"False": 2}]},
+        "b": 2,
+    }
+    config_keys = [key for key in keys if key.startswith("config.")]
+    assert config_keys == [
+        "config.True",
+        "config.None",
+        "config.2020-01-01",
+        "config.nested.True",
+        "config.b",
+    ]
+    assert row["config.2020-01-01"] == "x" and row["config.None"] == 1
+    proc = subprocess.run(
+        [sys.executable, "-m", "gitcfg", "log", "--format", "json", "--all-keys"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    [logged] = json.loads(proc.stdout)  # short names where they are unambiguous
+    assert logged["2020-01-01"] == "x" and logged["True"] == "push" and logged["None"] == 1
