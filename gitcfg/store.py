@@ -803,34 +803,7 @@ def read_mapping(blob: bytes | None) -> tuple[dict[str, Any], str | None]:
         return {}, None
     if not isinstance(value, dict):
         return {}, f"it holds a {type(value).__name__}, not a mapping"
-    return _text_keys(value), None
-
-
-def _text_keys(mapping: dict[Any, Any]) -> dict[str, Any]:
-    """`mapping` with every key, at every depth, a text as the flat row writes it (`config.True`).
-
-    YAML reads a hand-written `on:` as True, `~:` as None, `2020-01-01:` as a date: the row names
-    them by str(), while the JSON texts the cache keeps would say `true`, `null` or fail. The same
-    object comes back when every key is a text already (gitcfg writes only text keys)."""
-    out: dict[str, Any] | None = None
-    for place, (key, value) in enumerate(mapping.items()):
-        kind = type(value)
-        new = _text_keys(value) if kind is dict else _text_list(value) if kind is list else value
-        if out is None and (type(key) is not str or new is not value):
-            out = dict(list(mapping.items())[:place])
-        if out is not None:
-            out[key if type(key) is str else str(key)] = new
-    return mapping if out is None else out
-
-
-def _text_list(items: list[Any]) -> list[Any]:
-    """`items` with _text_keys applied to the mappings in it (the same list when none changes)."""
-    if not any(type(v) is dict or type(v) is list for v in items):
-        return items
-    new = [
-        _text_keys(v) if type(v) is dict else _text_list(v) if type(v) is list else v for v in items
-    ]
-    return items if all(a is b for a, b in zip(new, items, strict=True)) else new
+    return value, None
 
 
 MIGRATE_SUBJECT = "gitcfg: migrate the runs branch to FORMAT"
