@@ -144,3 +144,27 @@ def test_yaml_keys_that_are_not_text_are_named_as_the_row_names_them(repo: Path)
     assert proc.returncode == 0, proc.stderr
     [logged] = json.loads(proc.stdout)  # short names where they are unambiguous
     assert logged["2020-01-01"] == "x" and logged["True"] == "push" and logged["None"] == 1
+
+
+def test_a_run_with_such_keys_written_by_gitcfg_is_served_from_the_index_alike(
+    repo: Path, tmp_path: Path
+) -> None:
+    """gitcfg's writer indexes it (texts and row agree now that keys are text); a cold build
+    from the index gives what reading its files gives."""
+    run = runs_branch.make_run(1, {}, {"acc": 1})
+    files = runs_branch.run_files(run)
+    files[f"{runs_branch.run_dir(run['id'])}/config.yaml"] = b"on: push\n2020-01-01: x\nb: 2\n"
+    Store.open(repo).write(files, f"run {run['id']}\n")
+    api = Api(repo)
+    with api.runs() as selected:
+        from_index = ([r.config for r in selected], selected.keys(), selected.rows())
+    assert api.cache.last_refresh[0] == "rebuild" and api.cache.from_index == 1
+    assert from_index[0] == [{"True": "push", "2020-01-01": "x", "b": 2}]
+    runs_branch.commit(repo, {"index": None}, "drop the index")
+    plain = Api(repo)
+    for path in (repo / ".git" / "gitcfg").glob("query-cache.sqlite*"):
+        path.unlink()
+    with plain.runs() as selected:
+        from_files = ([r.config for r in selected], selected.keys(), selected.rows())
+    assert plain.cache.from_index == 0
+    assert from_files == from_index
