@@ -43,9 +43,7 @@ def test_load_yaml_fast_still_refuses_a_key_load_yaml_calls_a_duplicate(text: st
         load_yaml_fast(text)
 
 
-def test_a_config_with_a_duplicate_key_is_damaged_in_the_cache_as_for_show(
-    repo: Path, cli
-) -> None:
+def test_a_config_with_a_duplicate_key_is_damaged_in_the_cache_as_for_show(repo: Path, cli) -> None:
     """`gitcfg show` (store.read_run strict: load_yaml) refuses the file as damaged; the cache
     (store.read_mapping: load_yaml_fast) must not read it as a valid config with two keys."""
     text = b"1: a\ntrue: b\n"
