@@ -72,7 +72,7 @@ from gitcfg.store import (
     changed_run_dirs,
     missing_run_file,
     parse_run_path,
-    read_mapping,
+    read_row_mapping,
     run_dir,
 )
 
@@ -1262,13 +1262,13 @@ class _Writer:
         new = list(dict.fromkeys(o for i, o in enumerate(oids) if i % 3 and o not in shared))
         blobs = reader.read_many([*metas, *new])
         for oid, blob in zip(new, blobs[len(metas) :], strict=True):
-            mapping, problem = read_mapping(blob)
+            mapping, problem = read_row_mapping(blob)
             if blob is None and oid != gitio.ZERO_OID:
                 problem = missing_run_file("config.yaml", oid, blob)
             shared[oid] = (mapping, _json(mapping), problem)
         for i, run in enumerate(runs):
             run_id = run.run_id
-            meta, problem = read_mapping(blobs[i])
+            meta, problem = read_row_mapping(blobs[i])
             meta = meta or {"id": run_id}
             config, summary = shared[oids[3 * i + 1]], shared[oids[3 * i + 2]]
             problems = zip(RUN_YAML_FILES, (problem, config[2], summary[2]), strict=True)

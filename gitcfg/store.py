@@ -738,7 +738,7 @@ def index_deriver() -> gitio.Derive:
     from gitcfg import summaryindex
     from gitcfg.rows import run_row
 
-    return summaryindex.deriver(parse_run_path, read_mapping, RUN_YAML_FILES, run_row)
+    return summaryindex.deriver(parse_run_path, read_row_mapping, RUN_YAML_FILES, run_row)
 
 
 def rebuild_index(store: Store) -> int:
@@ -753,7 +753,7 @@ def rebuild_index(store: Store) -> int:
         store.identity,
         RUNS_DIR,
         parse_run_path,
-        read_mapping,
+        read_row_mapping,
         RUN_YAML_FILES,
         run_row,
     )
@@ -790,13 +790,14 @@ def load_mapping(blob: bytes | None) -> dict[str, Any]:
     return read_mapping(blob)[0]
 
 
-def read_mapping(blob: bytes | None) -> tuple[dict[str, Any], str | None]:
+def read_mapping(blob: bytes | None, text_keys: bool = False) -> tuple[dict[str, Any], str | None]:
     """(a run file's YAML mapping, None), or ({}, why it cannot be read) for a damaged or
-    hostile file (an alias bomb, a duplicate key) or one that holds no mapping."""
+    hostile file (an alias bomb, a duplicate key) or one that holds no mapping. `text_keys`:
+    every key as the text a flat row names it by (yamlio.load_yaml_fast)."""
     if not blob:
         return {}, None
     try:
-        value = load_yaml_fast(blob)
+        value = load_yaml_fast(blob, text_keys)
     except Exception as e:  # a damaged file shows as empty rather than hiding every other run
         return {}, str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     if value is None:
@@ -804,6 +805,12 @@ def read_mapping(blob: bytes | None) -> tuple[dict[str, Any], str | None]:
     if not isinstance(value, dict):
         return {}, f"it holds a {type(value).__name__}, not a mapping"
     return value, None
+
+
+def read_row_mapping(blob: bytes | None) -> tuple[dict[str, Any], str | None]:
+    """read_mapping with text keys: what the query cache and the summary index read, so that a
+    run's JSON texts and its flat row name a hand-written `on:` key alike (`True`)."""
+    return read_mapping(blob, text_keys=True)
 
 
 MIGRATE_SUBJECT = "gitcfg: migrate the runs branch to FORMAT"

@@ -53,7 +53,7 @@ NO_FILE = "-"  # the blob id of a summary.yaml the run does not have
 _MIN_ID = 12
 
 RunPath = Callable[[str], "tuple[str, str, str] | None"]  # store.parse_run_path
-ParseYaml = Callable[[bytes | None], "tuple[dict[str, Any], str | None]"]  # store.read_mapping
+ParseYaml = Callable[[bytes | None], "tuple[dict[str, Any], str | None]"]  # store.read_row_mapping
 # rows.run_row: (run id, run.yaml, config.yaml, summary.yaml mappings) -> the run's flat row
 FlatRow = Callable[[str, "dict[str, Any]", "dict[str, Any]", "dict[str, Any]"], "dict[str, Any]"]
 

@@ -262,7 +262,8 @@ def test_warm_reads_run_no_git_and_parse_no_yaml(sweep, monkeypatch) -> None:
         (yamlio, "load_yaml_fast"),
         (store, "load_mapping"),
         (store, "read_mapping"),
-        (cache, "read_mapping"),
+        (store, "read_row_mapping"),
+        (cache, "read_row_mapping"),
     ):
         monkeypatch.setattr(module, name, no_yaml)
     runs = api.runs(where="lr < 0.01")
@@ -632,6 +633,10 @@ yaml_values = st.recursive(
     max_leaves=10,
 )
 TRICKY_YAML = [
+    "on: push\n~: 1\n2020-01-01: x\nb: 2\n",  # keys YAML reads as True, None, a date
+    "1: a\n'1': b\n",  # one text, two keys: the later value with text keys
+    "1: a\ntrue: b\n",  # keys of equal values: a duplicate
+    "m:\n  .inf: 1\n  yes: [{no: 2}]\n",
     "a: &x [1]\nb: *x\n",
     "<<: {a: 1}\nb: 2\n",
     "base: &b {x: 1}\nc:\n  <<: *b\n  y: 2\n",
@@ -676,14 +681,19 @@ def test_fast_yaml_loading_equals_load_yaml(value) -> None:
 
     for text in (dump_yaml(value), yaml.safe_dump(value, default_flow_style=True)):
         fast, slow = _load_or_error(load_yaml_fast, text), _load_or_error(load_yaml, text)
-        assert value_token(fast) == value_token(_text_keys(slow))  # keys as text
+        assert value_token(fast) == value_token(slow)
+        texts = _load_or_error(lambda t: load_yaml_fast(t, text_keys=True), text)
+        assert value_token(texts) == value_token(_text_keys(slow))
 
 
 @pytest.mark.parametrize("text", TRICKY_YAML)
 def test_fast_yaml_loading_equals_load_yaml_on_tricky_documents(text) -> None:
     from gitcfg.yamlio import load_yaml, load_yaml_fast
 
-    assert _load_or_error(load_yaml_fast, text) == _text_keys(_load_or_error(load_yaml, text))
+    slow = _load_or_error(load_yaml, text)
+    assert _load_or_error(load_yaml_fast, text) == slow
+    texts = _load_or_error(lambda t: load_yaml_fast(t, text_keys=True), text)
+    assert texts == _text_keys(slow)
 
 
 @pytest.mark.slow
@@ -807,7 +817,7 @@ def test_the_line_parser_reads_what_libyaml_reads_or_gives_up(text, newline) -> 
     text += "\n" if newline else ""
     found = _load_block(text)
     if found is not None:  # None: load_yaml_fast asks libyaml
-        assert typed(found) == typed(_text_keys(_load_or_error(load_yaml, text)))
+        assert typed(found) == typed(_load_or_error(load_yaml, text))
 
 
 @settings(max_examples=300, deadline=None)
@@ -829,7 +839,7 @@ def test_the_line_parser_reads_dumped_mappings_as_libyaml_does(value, width) -> 
     ):
         found = _load_block(text)
         if found is not None:
-            assert typed(found) == typed(_text_keys(load_yaml(text)))
+            assert typed(found) == typed(load_yaml(text))
 
 
 def test_run_files_gitcfg_writes_take_the_line_parser() -> None:
