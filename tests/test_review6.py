@@ -5,7 +5,6 @@ scratch. Real repositories, no mocks."""
 from __future__ import annotations
 
 import random
-import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -13,28 +12,13 @@ from typing import Any
 import pytest
 import runs_branch
 from conftest import git
+from test_key_order import _keys, _scratch_keys
 
 from gitcfg import cache, gitio
 from gitcfg.query import Api
 from gitcfg.store import Store
 
 RUNS_REF = "refs/heads/gitcfg-runs"
-
-
-def _keys(repo: Path, expected_refresh: str) -> list[str]:
-    api = Api(repo)
-    with api.runs() as selected:
-        keys = selected.keys()
-    assert api.cache.last_refresh[0] == expected_refresh
-    return keys
-
-
-def _scratch_keys(repo: Path, copy: Path) -> list[str]:
-    shutil.rmtree(copy, ignore_errors=True)
-    shutil.copytree(repo, copy, symlinks=True)
-    for path in (copy / ".git" / "gitcfg").glob("query-cache.sqlite*"):
-        path.unlink()
-    return _keys(copy, "rebuild")
 
 
 # A config.yaml written by hand (or any YAML writer) may hold an unquoted `on:`/`yes:`/`true:`
@@ -201,7 +185,7 @@ def test_coverage_passing_a_split_build_then_a_removal_keeps_the_scratch_ranks(
     """Coverage, passing. A build split between two processes (_fork_part/_merge_part) stores
     the ranks a build in one process stores; removing the three newest runs then refreshes to
     the keys table a build from scratch gives."""
-    from test_summary_index import _odd_branch
+    from test_summary_index import _count_forks, _odd_branch
 
     repo = _odd_branch(tmp_path)
     monkeypatch.setattr(cache, "_SPLIT_FROM", 10**9)
@@ -210,15 +194,7 @@ def test_coverage_passing_a_split_build_then_a_removal_keeps_the_scratch_ranks(
     for path in (repo / ".git" / "gitcfg").glob("query-cache.sqlite*"):
         path.unlink()
     monkeypatch.setattr(cache, "_SPLIT_FROM", 2)
-    forks: list[int] = []
-    real_fork = cache._fork_part
-
-    def counted(*args: Any) -> Any:
-        child = real_fork(*args)
-        forks.append(child.pid)
-        return child
-
-    monkeypatch.setattr(cache, "_fork_part", counted)
+    forks = _count_forks(monkeypatch)
     _keys(repo, "rebuild")
     assert len(forks) == 1
     assert _keys_table(repo) == whole

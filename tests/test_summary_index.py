@@ -469,6 +469,22 @@ def _odd_branch(tmp_path: Path) -> Path:
     return repo
 
 
+def _count_forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The pids of the second processes builds fork from now on (cache._fork_part, counted)."""
+    from gitcfg import cache
+
+    forks: list[int] = []
+    real_fork = cache._fork_part
+
+    def counted(*args: Any) -> Any:
+        child = real_fork(*args)
+        forks.append(child.pid)
+        return child
+
+    monkeypatch.setattr(cache, "_fork_part", counted)
+    return forks
+
+
 def _split_answers(repo: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """_answers of a cold build split between two processes; it leaves no file of its half."""
     from gitcfg import cache
@@ -489,15 +505,7 @@ def test_a_build_split_between_two_processes_equals_a_build_in_one(
     monkeypatch.setattr(cache, "_SPLIT_FROM", 10**9)
     whole = _answers(repo)
     assert whole["from_index"] == 30 + 1  # the damaged run and the 10 foreign ones: from files
-    forks: list[int] = []
-    real_fork = cache._fork_part
-
-    def counted(*args: Any) -> Any:
-        child = real_fork(*args)
-        forks.append(child.pid)
-        return child
-
-    monkeypatch.setattr(cache, "_fork_part", counted)
+    forks = _count_forks(monkeypatch)
     assert _split_answers(repo, monkeypatch) == whole
     assert len(forks) == 1
 
