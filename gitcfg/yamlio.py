@@ -361,7 +361,6 @@ def load_yaml_fast(text: str | bytes, text_keys: bool = False) -> Any:
 _QUOTED = re.compile(r"'((?:[^']|'')*)'")  # a single-quoted scalar; '' is one quote
 _PLAIN_START = frozenset("-?:,[]{}#&*!|>'\"%@` ")  # indicators a plain scalar cannot start with
 _plain_values: dict[str, Any] = {}
-_plain_keys: dict[str, str] = {}  # plain keys read before (texts only: _plain_key)
 _GIVE_UP: Any = object()
 
 
@@ -400,7 +399,7 @@ def _block_mapping(
     """The mapping whose keys are at `indent` from lines[start]; and the index after it."""
     out: dict[Any, Any] = {}
     i, count = start, len(lines)
-    known, known_keys = _plain_values, _plain_keys
+    known = _plain_values
     while i < count:
         depth = indents[i]
         if depth != indent:
@@ -423,8 +422,13 @@ def _block_mapping(
                 raise _NotBlock
             if len(key_text) > 1000:  # libyaml's limit for a simple key is 1024 characters
                 raise _NotBlock
-            found = known_keys.get(key_text)
-            key = _plain_key(key_text) if found is None else found
+            key = known.get(key_text, _GIVE_UP)
+            if key is _GIVE_UP:
+                key = _plain(key_text)
+            if type(key) is not str:
+                # `on`, `1`, `~`, a date: libyaml's path refuses keys of equal values (`1` and
+                # `true`) as load_yaml does, and gives the key typed or as text as asked.
+                raise _NotBlock
         if key in out:  # a duplicate key: load_yaml's error names its line
             raise _NotBlock
         if rest:
@@ -501,19 +505,6 @@ def _scalar(text: str) -> Any:
     if text == "[]":
         return []
     return _plain(text)
-
-
-def _plain_key(text: str) -> str:
-    """A plain scalar read as a mapping key. Only a text: a key YAML reads as anything else
-    (`on`, `1`, `~`, a date) goes to libyaml, which refuses keys of equal values (`1`, `true`)
-    as load_yaml does and gives the key typed or as text as load_yaml_fast is asked."""
-    key = _plain(text)
-    if type(key) is not str:
-        raise _NotBlock
-    if len(_plain_keys) > 50_000:
-        _plain_keys.clear()
-    _plain_keys[text] = key
-    return key
 
 
 def _plain(text: str) -> Any:
