@@ -26,7 +26,8 @@ cold build reads thousands of objects instead. It is a derived copy, never the t
   split into one file per next key character, one directory deeper: each file and each tree
   stays small whatever the number of runs, so a write costs the same at 1,000 runs as at
   1,000,000.
-- A run whose YAML does not survive JSON unchanged (dates, non-string keys, NaN) gets no entry.
+- A run whose YAML does not survive JSON unchanged (date values, NaN) gets no entry. Keys are
+  read as text (store.read_row_mapping: `on:` is `True`), as the row names them.
 - The last field, the flat row that queries read (the cache's key columns), saves a cold build
   the parse of the three texts and the flattening: it copies the texts as they are and decodes
   the rows' values, many lines in one json.loads. The keys are the header's: a sweep's runs share
@@ -85,9 +86,8 @@ def entry_row(entry: Entry) -> dict[str, Any] | None:
 
 def index_key(run_id: str) -> str:
     """The key that places a run's entry: its id when generated, else `x` + SHA-1 hex."""
-    if len(run_id) >= _MIN_ID and not run_id.strip(
-        runfile.ID_ALPHABET
-    ):  # every char in the alphabet
+    # Every character in the alphabet: what strip() leaves is empty.
+    if len(run_id) >= _MIN_ID and not run_id.strip(runfile.ID_ALPHABET):
         return run_id
     import hashlib  # here: a generated id needs none, and its start-up is ~2 ms of a warm query
 
