@@ -872,10 +872,14 @@ def _rank_cells(rank: tuple[str, int] | None) -> tuple[str | None, int | None]:
     return (None, None) if rank is None else (rank[0], -rank[1])
 
 
+def _records_row(run_id: str, meta: str, config: str, summary: str) -> dict[str, Any]:
+    """The flat row of a run read back from its records texts (JSON)."""
+    return run_row(run_id, json.loads(meta), json.loads(config), json.loads(summary))
+
+
 def _places(run_id: str, meta: str, config: str, summary: str) -> dict[str, int]:
     """Each key's place in the row of a run read back from its records texts."""
-    row = run_row(run_id, json.loads(meta), json.loads(config), json.loads(summary))
-    return {key: place for place, key in enumerate(row)}
+    return {key: place for place, key in enumerate(_records_row(run_id, meta, config, summary))}
 
 
 class _Writer:
@@ -954,7 +958,7 @@ class _Writer:
                 if wide
                 else ()
             ):
-                row = run_row(run_id, json.loads(meta), json.loads(config), json.loads(summary))
+                row = _records_row(run_id, meta, config, summary)
                 self.counts.subtract(key for key in row if self.columns.get(key, 0) is None)
             self.conn.execute(f"DELETE FROM runs WHERE run_id IN ({marks})", chunk)
             self.conn.execute(f"DELETE FROM records WHERE run_id IN ({marks})", chunk)
@@ -1899,11 +1903,8 @@ class Snapshot:
             # for its table (a 100,000-key config: 0.5 s a read).
             full = self._decoded.get(record.run_id)
             if full is None:
-                full = self._decoded[record.run_id] = run_row(
-                    record.run_id,
-                    json.loads(record.meta),
-                    json.loads(record.config),
-                    json.loads(record.summary),
+                full = self._decoded[record.run_id] = _records_row(
+                    record.run_id, record.meta, record.config, record.summary
                 )
             run_ids.append(record.run_id)
             rows.append({key: full[key] for key in keys if key in full})
