@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import runs_branch
+from test_cold_build_review import _drop_cache
 
 from gitcfg import cache
 from gitcfg.query import Api
@@ -35,8 +36,7 @@ def _keys(repo: Path, expected_refresh: str) -> list[str]:
 def _scratch_keys(repo: Path, copy: Path) -> list[str]:
     shutil.rmtree(copy, ignore_errors=True)
     shutil.copytree(repo, copy, symlinks=True)
-    for path in (copy / ".git" / "gitcfg").glob("query-cache.sqlite*"):
-        path.unlink()
+    _drop_cache(copy)
     return _keys(copy, "rebuild")
 
 
@@ -162,8 +162,7 @@ def test_a_run_with_such_keys_written_by_gitcfg_is_served_from_the_index_alike(
     assert from_index[0] == [{"True": "push", "2020-01-01": "x", "b": 2}]
     runs_branch.commit(repo, {"index": None}, "drop the index")
     plain = Api(repo)
-    for path in (repo / ".git" / "gitcfg").glob("query-cache.sqlite*"):
-        path.unlink()
+    _drop_cache(repo)
     with plain.runs() as selected:
         from_files = ([r.config for r in selected], selected.keys(), selected.rows())
     assert plain.cache.from_index == 0

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import runs_branch
 from conftest import git
+from test_cold_build_review import _drop_cache
 from test_key_order import _keys, _scratch_keys
 
 from gitcfg import cache, gitio
@@ -191,8 +192,7 @@ def test_coverage_passing_a_split_build_then_a_removal_keeps_the_scratch_ranks(
     monkeypatch.setattr(cache, "_SPLIT_FROM", 10**9)
     _keys(repo, "rebuild")
     whole = _keys_table(repo)
-    for path in (repo / ".git" / "gitcfg").glob("query-cache.sqlite*"):
-        path.unlink()
+    _drop_cache(repo)
     monkeypatch.setattr(cache, "_SPLIT_FROM", 2)
     forks = _count_forks(monkeypatch)
     _keys(repo, "rebuild")
